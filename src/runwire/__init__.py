@@ -1,0 +1,70 @@
+"""runwire: LLM pipelines as files.
+
+Public names are loaded on first use, so ``import runwire`` stays cheap (no pydantic,
+boto3 or httpx until something needs them).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "load": "runwire.loader.wire",
+    "loads": "runwire.loader.wire",
+    "Limits": "runwire.loader.wire",
+    "register": "runwire.loader.registry",
+    "dumpd": "runwire.schema.dump",
+    "dumps": "runwire.schema.dump",
+    "Serializable": "runwire.schema.serializable",
+    "Document": "runwire.schema.documents",
+    "ManifestError": "runwire.errors",
+    "RunwireError": "runwire.errors",
+    **dict.fromkeys(
+        (
+            "AIMessage", "AIMessageChunk", "BaseMessage", "BaseMessageChunk",
+            "HumanMessage", "HumanMessageChunk", "SystemMessage", "SystemMessageChunk",
+            "ToolMessage", "ToolMessageChunk",
+        ),
+        "runwire.schema.messages",
+    ),
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runwire' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from runwire.errors import ManifestError, RunwireError
+    from runwire.loader.registry import register
+    from runwire.loader.wire import Limits, load, loads
+    from runwire.schema.documents import Document
+    from runwire.schema.dump import dumpd, dumps
+    from runwire.schema.messages import (
+        AIMessage,
+        AIMessageChunk,
+        BaseMessage,
+        BaseMessageChunk,
+        HumanMessage,
+        HumanMessageChunk,
+        SystemMessage,
+        SystemMessageChunk,
+        ToolMessage,
+        ToolMessageChunk,
+    )
+    from runwire.schema.serializable import Serializable

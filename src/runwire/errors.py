@@ -1,0 +1,145 @@
+"""runwire's exceptions.
+
+Every problem with a manifest is a :class:`ManifestError` that says where it is
+(file, line and column when known, and the JSON path of the node), what is wrong,
+and a one-line hint. Messages never contain secret values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "FieldValidationError",
+    "LimitExceededError",
+    "ManifestError",
+    "ManifestSyntaxError",
+    "MissingSecretError",
+    "NotAllowedError",
+    "NotSerializableError",
+    "RunwireError",
+    "SecretPlacementError",
+    "UnknownFieldError",
+    "UnknownIdError",
+    "ValidatorRejectedError",
+    "format_path",
+]
+
+PathPart = str | int
+
+
+def format_path(parts: Iterable[PathPart]) -> str:
+    """Render path parts as a JSON path: ``("kwargs", "middle", 0)`` -> ``$.kwargs.middle[0]``."""
+    out = ["$"]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif part.isidentifier():
+            out.append(f".{part}")
+        else:
+            out.append(f"[{part!r}]")
+    return "".join(out)
+
+
+class RunwireError(Exception):
+    """Base class of every error runwire raises on purpose."""
+
+
+class ManifestError(RunwireError, ValueError):
+    """A manifest (or a value being loaded or dumped) is not acceptable.
+
+    Attributes:
+        message: what is wrong, in one sentence.
+        path: the JSON path of the offending node, e.g. ``$.kwargs.steps[1]``.
+        hint: how to fix it, in one line (may be empty).
+        file, line, column: where the node is in a source file, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Sequence[PathPart] = "$",
+        hint: str = "",
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path if isinstance(path, str) else format_path(path)
+        self.hint = hint
+        self.file = file
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+    @property
+    def location(self) -> str:
+        """``file:line:column`` (as much of it as is known), or ``""``."""
+        if self.file is None:
+            return ""
+        loc = self.file
+        if self.line is not None:
+            loc += f":{self.line}"
+            if self.column is not None:
+                loc += f":{self.column}"
+        return loc
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.path}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form, for ``--format json`` outputs and HTTP bodies."""
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "path": self.path,
+            "hint": self.hint,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+        }
+
+
+class ManifestSyntaxError(ManifestError):
+    """The text is not valid JSON (or YAML)."""
+
+
+class LimitExceededError(ManifestError):
+    """The input is larger or deeper than the configured limits allow."""
+
+
+class UnknownIdError(ManifestError):
+    """A constructor names a class that is not in the registry."""
+
+
+class NotAllowedError(ManifestError):
+    """A registered class is outside ``allowed_objects`` or ``valid_namespaces``."""
+
+
+class UnknownFieldError(ManifestError):
+    """A constructor passes a kwarg the class does not have."""
+
+
+class FieldValidationError(ManifestError):
+    """A kwarg has the wrong type or value for its field."""
+
+
+class SecretPlacementError(ManifestError):
+    """A secret node stands where the class does not declare a secret field."""
+
+
+class MissingSecretError(ManifestError):
+    """A required secret could not be resolved."""
+
+
+class NotSerializableError(ManifestError):
+    """A ``not_implemented`` node was loaded, or an object cannot be written."""
+
+
+class ValidatorRejectedError(ManifestError):
+    """The ``init_validator`` refused a constructor (e.g. a jinja2 template)."""

@@ -1,0 +1,15 @@
+"""Text to objects: the wire-form loader and the class registry."""
+
+from runwire.loader.registry import allowed_ids, lookup, register
+from runwire.loader.wire import Limits, default_init_validator, load, loads, parse_json
+
+__all__ = [
+    "Limits",
+    "allowed_ids",
+    "default_init_validator",
+    "load",
+    "loads",
+    "lookup",
+    "parse_json",
+    "register",
+]

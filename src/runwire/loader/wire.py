@@ -1,0 +1,379 @@
+"""The wire form to objects: ``load`` (from data) and ``loads`` (from JSON text).
+
+Stricter than LangChain, never looser:
+- only registered classes are built, and only those ``allowed_objects`` permits;
+- a secret node is resolved only in a kwarg its class declares secret;
+- secrets come from ``secrets_map``, and from the environment only when asked;
+- depth, node count and text size are bounded;
+- every failure is a ``ManifestError`` with the JSON path of the node.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from runwire.errors import (
+    FieldValidationError,
+    LimitExceededError,
+    ManifestError,
+    ManifestSyntaxError,
+    MissingSecretError,
+    NotAllowedError,
+    NotSerializableError,
+    SecretPlacementError,
+    UnknownFieldError,
+    UnknownIdError,
+    ValidatorRejectedError,
+    format_path,
+)
+from runwire.loader.registry import (
+    DEFAULT_NAMESPACES,
+    AllowedObjects,
+    allowed_ids,
+    class_for,
+    lookup,
+    nearest_names,
+)
+from runwire.schema.nodes import ESCAPE_KEY
+from runwire.schema.serializable import class_plan
+
+__all__ = ["InitValidator", "Limits", "default_init_validator", "load", "loads", "parse_json"]
+
+InitValidator = Callable[[tuple[str, ...], dict[str, Any]], None]
+Locator = Callable[[tuple[str | int, ...]], tuple[int, int] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what the loader accepts."""
+
+    max_depth: int = 100
+    """Deepest nesting of dicts and lists."""
+    max_nodes: int = 1_000_000
+    """Most dicts, lists and scalars visited."""
+    max_bytes: int = 16 * 1024 * 1024
+    """Largest JSON text ``loads`` will parse."""
+
+
+def default_init_validator(class_path: tuple[str, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse jinja2 templates: they can run code. Pass ``init_validator=None`` to allow."""
+    if kwargs.get("template_format") == "jinja2":
+        raise ValueError(
+            "jinja2 templates are refused when loading: they can execute code; "
+            "use 'f-string' or 'mustache', or pass init_validator=None for trusted files"
+        )
+
+
+_Path = tuple[Any, Any] | None  # (parent, key) links, flattened only for errors
+
+
+def _flatten(path: _Path) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    while path is not None:
+        path, key = path
+        parts.append(key)
+    return tuple(reversed(parts))
+
+
+def _is_secret_node(value: Any) -> bool:
+    return (
+        type(value) is dict
+        and value.get("lc") == 1
+        and value.get("type") == "secret"
+        and value.get("id") is not None
+    )
+
+
+class _Reviver:
+    """One load: the options, the counters, and the recursive walk."""
+
+    def __init__(
+        self,
+        *,
+        secrets_map: Mapping[str, str] | None,
+        secrets_from_env: bool,
+        allowed_objects: AllowedObjects,
+        valid_namespaces: Iterable[str] | None,
+        ignore_unserializable_fields: bool,
+        init_validator: InitValidator | None,
+        limits: Limits,
+        source: str | None,
+        locate: Locator | None,
+    ) -> None:
+        self.secrets_map = dict(secrets_map or {})
+        self.secrets_from_env = secrets_from_env
+        self.allowed = allowed_ids(allowed_objects)
+        self.namespaces = DEFAULT_NAMESPACES.union(valid_namespaces or ())
+        self.ignore_unserializable = ignore_unserializable_fields
+        self.init_validator = init_validator
+        self.limits = limits
+        self.source = source
+        self.locate = locate
+        self.nodes = 0
+
+    # -- errors ------------------------------------------------------------------------
+    def fail(self, error: type[ManifestError], message: str, path: _Path, hint: str = "") -> Any:
+        parts = _flatten(path)
+        where = self.locate(parts) if self.locate else None
+        raise error(
+            message,
+            path=format_path(parts),
+            hint=hint,
+            file=self.source,
+            line=where[0] if where else None,
+            column=where[1] if where else None,
+        )
+
+    # -- the walk ----------------------------------------------------------------------
+    def walk(self, value: Any, path: _Path, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            self.fail(LimitExceededError, f"more than {self.limits.max_nodes} nodes", path,
+                      "split the manifest or raise Limits.max_nodes")
+        kind = type(value)
+        if kind is dict:
+            if depth >= self.limits.max_depth:
+                self._too_deep(path)
+            if "lc" in value and value.get("lc") == 1 and value.get("id") is not None:
+                node_type = value.get("type")
+                if node_type == "constructor":
+                    return self.construct(value, path, depth)
+                if node_type == "secret":
+                    self.fail(
+                        SecretPlacementError,
+                        f"secret node {value['id']!r} is not in a field declared secret",
+                        path,
+                        "secret nodes may only stand in a class's secret fields "
+                        "(e.g. an API key field); put plain values elsewhere",
+                    )
+                if node_type == "not_implemented":
+                    if self.ignore_unserializable:
+                        return None
+                    self.fail(
+                        NotSerializableError,
+                        f"{'.'.join(map(str, value['id']))} was written as not_implemented "
+                        "and cannot be loaded",
+                        path,
+                        "rebuild this part with serializable classes, or pass "
+                        "ignore_unserializable_fields=True to load it as None",
+                    )
+            if len(value) == 1 and ESCAPE_KEY in value:
+                return value[ESCAPE_KEY]
+            return {k: self.walk(v, (path, k), depth + 1) for k, v in value.items()}
+        if kind is list:
+            if depth >= self.limits.max_depth:
+                self._too_deep(path)
+            return [self.walk(v, (path, i), depth + 1) for i, v in enumerate(value)]
+        return value
+
+    def _too_deep(self, path: _Path) -> None:
+        self.fail(LimitExceededError, f"nested more than {self.limits.max_depth} levels deep",
+                  path, "flatten the manifest or raise Limits.max_depth")
+
+    def construct(self, node: dict[str, Any], path: _Path, depth: int) -> Any:
+        ident = node["id"]
+        if not (isinstance(ident, list) and ident and all(isinstance(p, str) for p in ident)):
+            self.fail(ManifestError, "a constructor id must be a non-empty list of strings",
+                      (path, "id"), 'write e.g. ["runwire", "messages", "AIMessage"]')
+        dotted = ".".join(ident)
+        entry = lookup(ident)
+        if entry is None:
+            near = nearest_names(ident)
+            self.fail(UnknownIdError, f"unknown class id {dotted}", (path, "id"),
+                      f"did you mean {', '.join(near)}?" if near else
+                      "register the class with @runwire.register")
+        if ident[0] not in self.namespaces:
+            self.fail(NotAllowedError, f"namespace {ident[0]!r} of {dotted} is not valid",
+                      (path, "id"), "add it with valid_namespaces=[...]")
+        if entry.id not in self.allowed:
+            self.fail(NotAllowedError, f"{entry.name} ({entry.group}) is not in allowed_objects",
+                      (path, "id"), "pass allowed_objects='all' or list the class explicitly")
+        kwargs = node.get("kwargs", {})
+        if type(kwargs) is not dict:
+            self.fail(ManifestError, "kwargs must be an object", (path, "kwargs"))
+        kw_path = (path, "kwargs")
+        if self.init_validator is not None:
+            try:
+                self.init_validator(tuple(ident), kwargs)
+            except Exception as exc:
+                self.fail(ValidatorRejectedError, str(exc), kw_path)
+        cls = class_for(entry)
+        plan = class_plan(cls)
+        values: dict[str, Any] = {}
+        for key, raw in kwargs.items():
+            secret_id = plan.secrets.get(key)
+            if secret_id is not None and _is_secret_node(raw):
+                field = plan.by_name.get(key)
+                required = field.required if field is not None else False
+                resolved = self.resolve_secret(raw, key, entry.name, required, (kw_path, key))
+                if resolved is not None:
+                    values[key] = resolved
+                continue
+            if key not in plan.by_name and not plan.extra_allowed and not self._is_alias(
+                cls, key
+            ):
+                self._unknown_field(cls, key, (kw_path, key))
+            values[key] = self.walk(raw, (kw_path, key), depth + 2)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            self._invalid(exc, plan.secrets, entry.name, kw_path)
+        except Exception as exc:  # a validator that raised something else
+            self.fail(FieldValidationError, f"{entry.name}: {type(exc).__name__}: {exc}",
+                      kw_path)
+
+    @staticmethod
+    def _is_alias(cls: type, key: str) -> bool:
+        return any(f.alias == key for f in cls.model_fields.values())  # type: ignore[attr-defined]
+
+    def _unknown_field(self, cls: type, key: str, path: _Path) -> None:
+        import difflib
+
+        names = list(cls.model_fields)  # type: ignore[attr-defined]
+        near = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(near)}?" if near else f"{cls.__name__} takes: " + (
+            ", ".join(names)
+        )
+        self.fail(UnknownFieldError, f"{cls.__name__} has no field {key!r}", path, hint)
+
+    def resolve_secret(
+        self, node: dict[str, Any], field: str, owner: str, required: bool, path: _Path
+    ) -> Any:
+        """The secret's value, ``None`` when it is unset on an optional field, else an error."""
+        ident = node["id"]
+        if not (isinstance(ident, list) and len(ident) == 1 and isinstance(ident[0], str)):
+            self.fail(ManifestError, "a secret id must be a list of one string", path)
+        name = ident[0]
+        if name in self.secrets_map:
+            return self.secrets_map[name]
+        if self.secrets_from_env and os.environ.get(name):
+            return os.environ[name]
+        if not required:
+            return None
+        return self.fail(
+            MissingSecretError,
+            f"secret {name} for field {field!r} of {owner} is not set",
+            path,
+            f"pass secrets_map={{{name!r}: ...}}, or secrets_from_env=True with {name} "
+            "in the environment",
+        )
+
+    def _invalid(self, exc: ValidationError, secrets: Mapping[str, str], owner: str,
+                 kw_path: _Path) -> None:
+        problems = exc.errors(include_input=False, include_url=False, include_context=False)
+        first = problems[0]
+        loc = first.get("loc", ())
+        path = kw_path
+        for part in loc:
+            path = (path, part)
+        secret_field = bool(loc) and loc[0] in secrets
+        message = "invalid value for a secret field" if secret_field else first["msg"]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        field = ".".join(map(str, loc)) or "kwargs"
+        self.fail(FieldValidationError, f"{owner}.{field}: {message}{more}", path,
+                  f"check {field!r} against {owner}'s fields")
+
+
+def load(
+    obj: Any,
+    *,
+    secrets_map: Mapping[str, str] | None = None,
+    secrets_from_env: bool = False,
+    allowed_objects: AllowedObjects = "core",
+    valid_namespaces: Iterable[str] | None = None,
+    ignore_unserializable_fields: bool = False,
+    init_validator: InitValidator | None = default_init_validator,
+    limits: Limits | None = None,
+    source: str | None = None,
+    locate: Locator | None = None,
+) -> Any:
+    """Build objects from wire-form data (as ``json.loads`` would give it).
+
+    Args:
+        obj: the data: a constructor node, or any JSON value holding nodes.
+        secrets_map: secret id -> value, for secret nodes.
+        secrets_from_env: also read secrets from ``os.environ`` (off by default).
+        allowed_objects: ``"core"`` (messages, documents, runnables, prompts, parsers),
+            ``"messages"``, ``"all"`` (providers and registered user classes too), or a
+            list of classes.
+        valid_namespaces: first id segments accepted besides runwire's and LangChain's.
+        ignore_unserializable_fields: load ``not_implemented`` nodes as ``None``.
+        init_validator: called with ``(id, kwargs)`` before each constructor; the
+            default refuses jinja2 templates. ``None`` disables it.
+        limits: depth, node and size bounds.
+        source, locate: the file name, and a path -> (line, column) function, for errors.
+
+    Raises:
+        ManifestError: (a subclass of it) for anything that is not acceptable.
+    """
+    reviver = _Reviver(
+        secrets_map=secrets_map,
+        secrets_from_env=secrets_from_env,
+        allowed_objects=allowed_objects,
+        valid_namespaces=valid_namespaces,
+        ignore_unserializable_fields=ignore_unserializable_fields,
+        init_validator=init_validator,
+        limits=limits or Limits(),
+        source=source,
+        locate=locate,
+    )
+    return reviver.walk(obj, None, 0)
+
+
+def parse_json(text: str | bytes, *, limits: Limits | None = None, source: str | None = None) -> Any:
+    """Parse JSON text within the size limit, as a ``ManifestError`` on failure."""
+    limits = limits or Limits()
+    size = len(text)
+    if size > limits.max_bytes:
+        raise LimitExceededError(
+            f"text is {size} bytes, more than the limit of {limits.max_bytes}",
+            hint="raise Limits.max_bytes for trusted large manifests",
+            file=source,
+        )
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc).split(":", 1)[0]
+        error = LimitExceededError if "depth" in reason or "recursion" in reason else (
+            ManifestSyntaxError
+        )
+        raise error(
+            f"invalid JSON: {reason}",
+            hint="check the JSON near the position shown",
+            file=source or "<string>",
+            line=exc.lineno,
+            column=exc.colno,
+        ) from None
+
+
+def loads(
+    text: str | bytes,
+    *,
+    secrets_map: Mapping[str, str] | None = None,
+    secrets_from_env: bool = False,
+    allowed_objects: AllowedObjects = "core",
+    valid_namespaces: Iterable[str] | None = None,
+    ignore_unserializable_fields: bool = False,
+    init_validator: InitValidator | None = default_init_validator,
+    limits: Limits | None = None,
+    source: str | None = None,
+) -> Any:
+    """Build objects from wire-form JSON text; the options are :func:`load`'s."""
+    data = parse_json(text, limits=limits, source=source)
+    return load(
+        data,
+        secrets_map=secrets_map,
+        secrets_from_env=secrets_from_env,
+        allowed_objects=allowed_objects,
+        valid_namespaces=valid_namespaces,
+        ignore_unserializable_fields=ignore_unserializable_fields,
+        init_validator=init_validator,
+        limits=limits,
+        source=source,
+    )

@@ -1,0 +1,113 @@
+"""The id table: every class runwire can write or read, by short name, runwire id and LangChain ids.
+
+This is data, in one place. The loader resolves a manifest's ``id`` through it (and
+only through it: no module path from a manifest is ever imported), and ``dumps(...,
+dialect="langchain")`` writes the first LangChain id of a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["BUILTIN_CLASSES", "ClassEntry", "Group", "IdTable", "id_table"]
+
+Id = tuple[str, ...]
+Group = Literal["messages", "core", "providers", "user"]
+
+
+@dataclass(slots=True)
+class ClassEntry:
+    """One registered class.
+
+    ``langchain`` lists the LangChain ids that load as this class; the first one is
+    what the ``langchain`` dialect writes. ``module`` is runwire's own module that
+    defines a built-in class (imported on first use); user classes carry ``cls``.
+    """
+
+    name: str
+    namespace: Id
+    group: Group
+    module: str | None = None
+    langchain: tuple[Id, ...] = ()
+    cls: type | None = field(default=None, compare=False)
+
+    @property
+    def id(self) -> Id:
+        return (*self.namespace, self.name)
+
+
+def _lc_message(name: str, module: str) -> tuple[Id, ...]:
+    return (
+        ("langchain", "schema", "messages", name),
+        ("langchain_core", "messages", module, name),
+        ("langchain_core", "messages", name),
+    )
+
+
+_MESSAGES: Id = ("runwire", "messages")
+_MSG_MODULE = "runwire.schema.messages"
+
+BUILTIN_CLASSES: tuple[ClassEntry, ...] = (
+    # messages ---------------------------------------------------------------------
+    ClassEntry("AIMessage", _MESSAGES, "messages", _MSG_MODULE, _lc_message("AIMessage", "ai")),
+    ClassEntry("AIMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
+               _lc_message("AIMessageChunk", "ai")),
+    ClassEntry("HumanMessage", _MESSAGES, "messages", _MSG_MODULE,
+               _lc_message("HumanMessage", "human")),
+    ClassEntry("HumanMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
+               _lc_message("HumanMessageChunk", "human")),
+    ClassEntry("SystemMessage", _MESSAGES, "messages", _MSG_MODULE,
+               _lc_message("SystemMessage", "system")),
+    ClassEntry("SystemMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
+               _lc_message("SystemMessageChunk", "system")),
+    ClassEntry("ToolMessage", _MESSAGES, "messages", _MSG_MODULE,
+               _lc_message("ToolMessage", "tool")),
+    ClassEntry("ToolMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
+               _lc_message("ToolMessageChunk", "tool")),
+    # documents --------------------------------------------------------------------
+    ClassEntry("Document", ("runwire", "documents"), "core", "runwire.schema.documents", (
+        ("langchain", "schema", "document", "Document"),
+        ("langchain_core", "documents", "base", "Document"),
+        ("langchain_core", "documents", "Document"),
+    )),
+)
+
+
+class IdTable:
+    """Lookup over the entries: by id (runwire or LangChain) and by short name."""
+
+    def __init__(self, entries: tuple[ClassEntry, ...] = ()) -> None:
+        self.entries: list[ClassEntry] = []
+        self.by_id: dict[Id, ClassEntry] = {}
+        self.by_name: dict[str, ClassEntry] = {}
+        self._to_langchain: dict[Id, list[str]] = {}
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: ClassEntry) -> None:
+        """Add an entry; an id or short name already taken by another class is an error."""
+        for ident in (entry.id, *entry.langchain):
+            taken = self.by_id.get(ident)
+            if taken is not None and taken.id != entry.id:
+                raise ValueError(f"id {list(ident)} is already registered for {taken.name}")
+        taken = self.by_name.get(entry.name)
+        if taken is not None and taken.id != entry.id:
+            raise ValueError(
+                f"short name {entry.name!r} is already registered for {list(taken.id)}"
+            )
+        self.entries = [e for e in self.entries if e.id != entry.id]
+        self.entries.append(entry)
+        self.by_name[entry.name] = entry
+        for ident in (entry.id, *entry.langchain):
+            self.by_id[ident] = entry
+        if entry.langchain:
+            self._to_langchain[entry.id] = list(entry.langchain[0])
+
+    def langchain_id(self, runwire_id: list[str]) -> list[str] | None:
+        """The id the ``langchain`` dialect writes for a runwire id, if LangChain has one."""
+        return self._to_langchain.get(tuple(runwire_id))
+
+
+id_table = IdTable(BUILTIN_CLASSES)
+"""The process-wide table: built-ins plus what ``runwire.register`` adds."""

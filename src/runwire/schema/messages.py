@@ -1,0 +1,373 @@
+"""Chat messages and their streamed chunks (LangChain's message classes, as plain data).
+
+Content is a string or a list of content blocks (strings or dicts). Chunks add with
+``+`` the way LangChain's do, so a stream summed here equals the stream summed there.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from typing_extensions import NotRequired, Self, TypedDict
+
+from runwire.schema.merge import (
+    add_usage,
+    merge_content,
+    merge_dicts,
+    merge_lists,
+    parse_partial_json,
+)
+from runwire.schema.serializable import Serializable
+
+__all__ = [
+    "AIMessage",
+    "AIMessageChunk",
+    "AnyMessage",
+    "BaseMessage",
+    "BaseMessageChunk",
+    "HumanMessage",
+    "HumanMessageChunk",
+    "InvalidToolCall",
+    "SystemMessage",
+    "SystemMessageChunk",
+    "ToolCall",
+    "ToolCallChunk",
+    "ToolMessage",
+    "ToolMessageChunk",
+    "UsageMetadata",
+    "message_chunk_to_message",
+]
+
+Content = str | list[str | dict[str, Any]]
+
+
+class ToolCall(TypedDict):
+    """A request from the model to call a tool."""
+
+    name: str
+    args: dict[str, Any]
+    id: str | None
+    type: NotRequired[Literal["tool_call"]]
+
+
+class InvalidToolCall(TypedDict):
+    """A tool call whose arguments could not be parsed."""
+
+    name: str | None
+    args: str | None
+    id: str | None
+    error: str | None
+    type: NotRequired[Literal["invalid_tool_call"]]
+
+
+class ToolCallChunk(TypedDict):
+    """A streamed piece of a tool call; pieces with the same ``index`` merge."""
+
+    name: str | None
+    args: str | None
+    id: str | None
+    index: int | None
+    type: NotRequired[Literal["tool_call_chunk"]]
+
+
+class UsageMetadata(TypedDict):
+    """Token counts of one model call."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    input_token_details: NotRequired[dict[str, int]]
+    output_token_details: NotRequired[dict[str, int]]
+
+
+class BaseMessage(Serializable):
+    """Base of all messages: content, kwargs and metadata, an optional name and id."""
+
+    model_config = ConfigDict(extra="allow")
+
+    content: Content
+    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
+    response_metadata: dict[str, Any] = Field(default_factory=dict)
+    type: str
+    name: str | None = None
+    id: str | None = Field(default=None, coerce_numbers_to_str=True)
+
+    def __init__(self, content: Content | None = None, **kwargs: Any) -> None:
+        if content is not None:
+            kwargs["content"] = content
+        super().__init__(**kwargs)
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["runwire", "messages"]
+
+    @property
+    def text(self) -> str:
+        """The text of the message: the string content, or its text blocks joined."""
+        if isinstance(self.content, str):
+            return self.content
+        parts = []
+        for block in self.content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif block.get("type") == "text" and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        return "".join(parts)
+
+    def __repr_args__(self) -> Any:
+        return [(k, v) for k, v in super().__repr_args__() if v or k in ("content",)]
+
+
+class BaseMessageChunk(BaseMessage):
+    """A message piece that adds with ``+`` to another piece of the same kind."""
+
+    def __add__(self, other: Any) -> BaseMessageChunk:  # type: ignore[override]
+        others = _chunk_operands(self, other)
+        return type(self)(
+            id=self.id,
+            content=merge_content(self.content, *(o.content for o in others)),
+            additional_kwargs=merge_dicts(
+                self.additional_kwargs, *(o.additional_kwargs for o in others)
+            ),
+            response_metadata=merge_dicts(
+                self.response_metadata, *(o.response_metadata for o in others)
+            ),
+            **self._merged_extras(others),
+        )
+
+    def _merged_extras(self, others: list[BaseMessageChunk]) -> dict[str, Any]:
+        """Fields that a subclass merges besides content, kwargs and metadata."""
+        return {"name": self.name} if self.name is not None else {}
+
+
+def _chunk_operands(left: BaseMessageChunk, other: Any) -> list[Any]:
+    if isinstance(other, BaseMessageChunk):
+        return [other]
+    if isinstance(other, list | tuple) and all(isinstance(o, BaseMessageChunk) for o in other):
+        return list(other)
+    raise TypeError(
+        f'unsupported operand type(s) for +: "{type(left).__name__}" and "{type(other).__name__}"'
+    )
+
+
+class HumanMessage(BaseMessage):
+    """A message from the user."""
+
+    type: Literal["human"] = "human"
+
+
+class HumanMessageChunk(HumanMessage, BaseMessageChunk):
+    """A streamed piece of a human message."""
+
+    type: Literal["HumanMessageChunk"] = "HumanMessageChunk"  # type: ignore[assignment]
+
+
+class SystemMessage(BaseMessage):
+    """Instructions for the model."""
+
+    type: Literal["system"] = "system"
+
+
+class SystemMessageChunk(SystemMessage, BaseMessageChunk):
+    """A streamed piece of a system message."""
+
+    type: Literal["SystemMessageChunk"] = "SystemMessageChunk"  # type: ignore[assignment]
+
+
+_CALL_TYPES = {"tool_calls": "tool_call", "invalid_tool_calls": "invalid_tool_call"}
+
+
+def _tag(items: list[Any], tag: str) -> list[Any]:
+    """Give each call dict its ``type`` tag, as LangChain's constructors do."""
+    for item in items:
+        item.setdefault("type", tag)
+    return items
+
+
+class AIMessage(BaseMessage):
+    """A reply from the model, with its tool calls and token usage."""
+
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    invalid_tool_calls: list[InvalidToolCall] = Field(default_factory=list)
+    usage_metadata: UsageMetadata | None = None
+    type: Literal["ai"] = "ai"
+
+    @field_validator("tool_calls", "invalid_tool_calls", mode="after")
+    @classmethod
+    def _tag_calls(cls, calls: list[Any], info: Any) -> list[Any]:
+        return _tag(calls, _CALL_TYPES[info.field_name])
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        return {"tool_calls": self.tool_calls, "invalid_tool_calls": self.invalid_tool_calls}
+
+
+_RUN_ID_PREFIXES = ("run-", "lc_run-")
+
+
+class AIMessageChunk(AIMessage, BaseMessageChunk):
+    """A streamed piece of a model reply; tool_calls are parsed from tool_call_chunks."""
+
+    type: Literal["AIMessageChunk"] = "AIMessageChunk"  # type: ignore[assignment]
+    tool_call_chunks: list[ToolCallChunk] = Field(default_factory=list)
+    chunk_position: Literal["last"] | None = None
+
+    @field_validator("tool_call_chunks", mode="after")
+    @classmethod
+    def _tag_chunks(cls, chunks: list[Any]) -> list[Any]:
+        return _tag(chunks, "tool_call_chunk")
+
+    @model_validator(mode="after")
+    def _init_tool_calls(self) -> Self:
+        if not self.tool_call_chunks:
+            chunks: list[ToolCallChunk] = [
+                {"name": tc["name"], "args": json.dumps(tc["args"]), "id": tc["id"],
+                 "index": None, "type": "tool_call_chunk"}
+                for tc in self.tool_calls
+            ]
+            chunks += [
+                {"name": tc["name"], "args": tc["args"], "id": tc["id"], "index": None,
+                 "type": "tool_call_chunk"}
+                for tc in self.invalid_tool_calls
+            ]
+            if chunks:
+                self.__dict__["tool_call_chunks"] = chunks
+            return self
+        calls: list[ToolCall] = []
+        invalid: list[InvalidToolCall] = []
+        for chunk in self.tool_call_chunks:
+            args = parse_partial_json(chunk["args"]) if chunk["args"] else {}
+            if isinstance(args, dict):
+                calls.append(
+                    {"name": chunk["name"] or "", "args": args, "id": chunk["id"],
+                     "type": "tool_call"}
+                )
+            else:
+                invalid.append(
+                    {"name": chunk["name"], "args": chunk["args"], "id": chunk["id"],
+                     "error": None, "type": "invalid_tool_call"}
+                )
+        self.__dict__["tool_calls"] = calls
+        self.__dict__["invalid_tool_calls"] = invalid
+        return self
+
+    def _merged_extras(self, others: list[BaseMessageChunk]) -> dict[str, Any]:
+        pieces: list[AIMessageChunk] = [self, *others]  # type: ignore[list-item]
+        raw = merge_lists(self.tool_call_chunks, *(o.tool_call_chunks for o in pieces[1:]))
+        usage = None
+        if any(p.usage_metadata for p in pieces):
+            usage = self.usage_metadata
+            for piece in pieces[1:]:
+                usage = add_usage(usage, piece.usage_metadata)  # type: ignore[assignment]
+        extras: dict[str, Any] = {
+            "tool_call_chunks": [
+                {"name": c.get("name"), "args": c.get("args"), "id": c.get("id"),
+                 "index": c.get("index"), "type": "tool_call_chunk"}
+                for c in raw or []
+            ],
+            "usage_metadata": usage,
+            "id": _best_chunk_id(p.id for p in pieces),
+            "chunk_position": "last" if any(p.chunk_position for p in pieces) else None,
+        }
+        if self.name is not None:
+            extras["name"] = self.name
+        return extras
+
+    def __add__(self, other: Any) -> BaseMessageChunk:  # type: ignore[override]
+        others = _chunk_operands(self, other)
+        extras = self._merged_extras(others)
+        return type(self)(
+            content=merge_content(self.content, *(o.content for o in others)),
+            additional_kwargs=merge_dicts(
+                self.additional_kwargs, *(o.additional_kwargs for o in others)
+            ),
+            response_metadata=merge_dicts(
+                self.response_metadata, *(o.response_metadata for o in others)
+            ),
+            **extras,
+        )
+
+
+def _best_chunk_id(ids: Any) -> str | None:
+    """A provider id wins over runwire's generated ``run-`` ids; the first of each kind."""
+    fallback = None
+    for candidate in ids:
+        if not candidate:
+            continue
+        if not candidate.startswith(_RUN_ID_PREFIXES):
+            return candidate
+        if fallback is None:
+            fallback = candidate
+    return fallback
+
+
+class ToolMessage(BaseMessage):
+    """The result of a tool call, sent back to the model."""
+
+    tool_call_id: str
+    type: Literal["tool"] = "tool"
+    artifact: Any = None
+    status: Literal["success", "error"] = "success"
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _coerce_content(cls, value: Any) -> Any:
+        if isinstance(value, tuple):
+            value = list(value)
+        if isinstance(value, list):
+            return [x if isinstance(x, str | dict) else str(x) for x in value]
+        return value if isinstance(value, str) else str(value)
+
+    @field_validator("tool_call_id", mode="before")
+    @classmethod
+    def _coerce_id(cls, value: Any) -> Any:
+        return value if isinstance(value, str) else str(value)
+
+
+class ToolMessageChunk(ToolMessage, BaseMessageChunk):
+    """A streamed piece of a tool result; pieces must share the tool_call_id."""
+
+    type: Literal["ToolMessageChunk"] = "ToolMessageChunk"  # type: ignore[assignment]
+
+    def _merged_extras(self, others: list[BaseMessageChunk]) -> dict[str, Any]:
+        for other in others:
+            if isinstance(other, ToolMessageChunk) and other.tool_call_id != self.tool_call_id:
+                raise ValueError("cannot add ToolMessageChunks with different tool_call_id")
+        statuses = [self.status, *(getattr(o, "status", "success") for o in others)]
+        extras = super()._merged_extras(others)
+        extras.update(
+            tool_call_id=self.tool_call_id,
+            artifact=self.artifact,
+            status="error" if "error" in statuses else "success",
+        )
+        return extras
+
+
+AnyMessage = (
+    AIMessage | HumanMessage | SystemMessage | ToolMessage
+    | AIMessageChunk | HumanMessageChunk | SystemMessageChunk | ToolMessageChunk
+)
+
+_CHUNK_TO_MESSAGE: dict[type, type] = {
+    AIMessageChunk: AIMessage,
+    HumanMessageChunk: HumanMessage,
+    SystemMessageChunk: SystemMessage,
+    ToolMessageChunk: ToolMessage,
+}
+
+_CHUNK_ONLY_FIELDS = frozenset(("type", "tool_call_chunks", "chunk_position"))
+
+
+def message_chunk_to_message(chunk: BaseMessage) -> BaseMessage:
+    """The complete message a (summed) chunk stands for; other messages pass through."""
+    target = _CHUNK_TO_MESSAGE.get(type(chunk))
+    if target is None:
+        return chunk
+    data = {k: v for k, v in chunk.__dict__.items() if k not in _CHUNK_ONLY_FIELDS}
+    return target.model_validate(data)

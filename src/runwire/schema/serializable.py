@@ -1,0 +1,230 @@
+"""``Serializable``: the pydantic base of every object that has a wire form.
+
+It keeps LangChain's contract (``lc_id``, ``get_lc_namespace``, ``is_lc_serializable``,
+``lc_secrets``, ``lc_attributes``, ``to_json``, ``to_json_not_implemented``) with
+one change of emphasis: secret fields are known per class, before any instance
+exists, so the loader can refuse a secret node anywhere else.
+
+A field is secret when its type involves ``SecretStr`` (its secret id is the field
+name upper-cased) or when the class lists it in ``lc_secret_ids``.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from runwire.schema.nodes import (
+    SerializedConstructor,
+    SerializedNotImplemented,
+    not_implemented_node,
+    secret_node,
+)
+
+__all__ = ["FieldPlan", "Serializable", "class_plan"]
+
+
+def _mentions_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return any(_mentions_secret(arg) for arg in typing.get_args(annotation))
+
+
+def _field_default(field: FieldInfo) -> Any:
+    if field.default is not PydanticUndefined:
+        return field.default
+    if field.default_factory is not None:
+        try:
+            return field.default_factory()  # type: ignore[call-arg]
+        except Exception:
+            return PydanticUndefined
+    return PydanticUndefined
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """What ``to_json`` and the loader need to know about one field, computed once."""
+
+    name: str
+    alias: str | None
+    required: bool
+    exclude: bool
+    default: Any
+    empty_factory: type | None  # dict or list when the default factory is one of them
+    secret_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassPlan:
+    """Per-class facts: its fields and its secrets (field name and alias -> secret id)."""
+
+    fields: tuple[FieldPlan, ...]
+    by_name: dict[str, FieldPlan]
+    secrets: dict[str, str]
+    extra_allowed: bool
+
+
+_PLANS: dict[type, ClassPlan] = {}
+
+
+def class_plan(cls: type[Serializable]) -> ClassPlan:
+    """The cached :class:`ClassPlan` of a Serializable class."""
+    plan = _PLANS.get(cls)
+    if plan is not None:
+        return plan
+    declared: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        declared.update(klass.__dict__.get("lc_secret_ids", {}))
+    fields = []
+    secrets: dict[str, str] = {}
+    for name, info in cls.model_fields.items():
+        secret_id = declared.get(name)
+        if secret_id is None and _mentions_secret(info.annotation):
+            secret_id = name.upper()
+        factory = info.default_factory if info.default_factory in (dict, list) else None
+        fields.append(
+            FieldPlan(
+                name=name,
+                alias=info.alias if info.alias != name else None,
+                required=info.is_required(),
+                exclude=bool(info.exclude),
+                default=_field_default(info),
+                empty_factory=factory,  # type: ignore[arg-type]
+                secret_id=secret_id,
+            )
+        )
+        if secret_id is not None:
+            secrets[name] = secret_id
+            if info.alias and info.alias != name:
+                secrets[info.alias] = secret_id
+    for name, secret_id in declared.items():  # declared secrets that are not fields
+        secrets.setdefault(name, secret_id)
+    plan = ClassPlan(
+        fields=tuple(fields),
+        by_name={f.name: f for f in fields},
+        secrets=secrets,
+        extra_allowed=cls.model_config.get("extra") == "allow",
+    )
+    _PLANS[cls] = plan
+    return plan
+
+
+def _is_useful(field: FieldPlan, value: Any) -> bool:
+    """LangChain's rule for writing a kwarg: required, truthy, or not the default."""
+    if field.required:
+        return True
+    try:
+        if value:
+            return True
+    except Exception:  # values without a truth value (arrays) count as falsy
+        pass
+    if field.empty_factory is not None and isinstance(value, field.empty_factory):
+        return False
+    if field.default is PydanticUndefined:
+        return True
+    try:
+        return bool(value != field.default)
+    except Exception:
+        return True
+
+
+def _replace_secrets(kwargs: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
+    result = dict(kwargs)
+    for path, secret_id in secrets.items():
+        *parents, last = path.split(".")
+        current = result
+        for part in parents:
+            if not isinstance(current.get(part), dict):
+                break
+            current[part] = dict(current[part])
+            current = current[part]
+        else:
+            if last in current:
+                current[last] = secret_node(secret_id)
+    return result
+
+
+class Serializable(BaseModel):
+    """Base of every runwire object with a wire form (LangChain's ``Serializable``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        arbitrary_types_allowed=True,
+        validate_default=False,
+    )
+
+    lc_secret_ids: ClassVar[dict[str, str]] = {}
+    """Extra secret declarations: constructor kwarg (dotted for nested) -> secret id."""
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Whether ``to_json`` writes a constructor node (else a not_implemented node)."""
+        return False
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """The id without the class name; by default the module path."""
+        return cls.__module__.split(".")
+
+    @classmethod
+    def lc_id(cls) -> list[str]:
+        """The wire id of the class: ``[*namespace, ClassName]``."""
+        meta = cls.__pydantic_generic_metadata__
+        name = meta["origin"].__name__ if meta.get("origin") is not None else cls.__name__
+        return [*cls.get_lc_namespace(), name]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Constructor kwarg -> secret id, for every secret of the class (aliases included)."""
+        return dict(class_plan(type(self)).secrets)
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        """Attributes written to kwargs even when derived from other arguments."""
+        return {}
+
+    def _lc_node_extras(self) -> dict[str, Any]:
+        """Top-level keys added to the constructor node (runnables add ``name``)."""
+        return {}
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        """The constructor node of this object, or a not_implemented node."""
+        if not self.is_lc_serializable():
+            return self.to_json_not_implemented()
+        plan = class_plan(type(self))
+        values = self.__dict__
+        kwargs: dict[str, Any] = {}
+        for field in plan.fields:
+            if field.exclude:
+                continue
+            value = values.get(field.name)
+            if _is_useful(field, value):
+                kwargs[field.name] = value
+        kwargs.update(self.lc_attributes)
+        secrets = plan.secrets
+        if secrets:
+            for key in secrets:
+                value = values.get(key) if key in plan.by_name else None
+                if value is None:
+                    value = kwargs.get(key)
+                if value is not None:
+                    kwargs[key] = value
+            kwargs = _replace_secrets(kwargs, secrets)
+        node: SerializedConstructor = {
+            "lc": 1,
+            "type": "constructor",
+            "id": self.lc_id(),
+            "kwargs": kwargs,
+        }
+        node.update(self._lc_node_extras())  # type: ignore[typeddict-item]
+        return node
+
+    def to_json_not_implemented(self) -> SerializedNotImplemented:
+        """The not_implemented node of this object (its class path and repr)."""
+        return not_implemented_node(self)

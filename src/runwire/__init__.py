@@ -25,15 +25,44 @@ _EXPORTS: dict[str, str] = {
     "RunwireError": "runwire.errors",
     **dict.fromkeys(
         (
-            "AIMessage", "AIMessageChunk", "BaseMessage", "BaseMessageChunk",
-            "HumanMessage", "HumanMessageChunk", "SystemMessage", "SystemMessageChunk",
-            "ToolMessage", "ToolMessageChunk",
+            "AIMessage",
+            "AIMessageChunk",
+            "BaseMessage",
+            "BaseMessageChunk",
+            "HumanMessage",
+            "HumanMessageChunk",
+            "SystemMessage",
+            "SystemMessageChunk",
+            "ToolMessage",
+            "ToolMessageChunk",
         ),
         "runwire.schema.messages",
     ),
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "AIMessage",
+    "AIMessageChunk",
+    "BaseMessage",
+    "BaseMessageChunk",
+    "Document",
+    "HumanMessage",
+    "HumanMessageChunk",
+    "Limits",
+    "ManifestError",
+    "RunwireError",
+    "Serializable",
+    "SystemMessage",
+    "SystemMessageChunk",
+    "ToolMessage",
+    "ToolMessageChunk",
+    "__version__",
+    "dumpd",
+    "dumps",
+    "load",
+    "loads",
+    "register",
+]
 
 
 def __getattr__(name: str) -> Any:

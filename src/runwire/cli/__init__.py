@@ -1,1 +1,1 @@
-"""runwire.cli"""
+"""The ``runwire`` command line."""

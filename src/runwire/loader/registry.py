@@ -18,8 +18,8 @@ from runwire.schema.ids import ClassEntry, Group, id_table
 from runwire.schema.serializable import Serializable
 
 __all__ = [
-    "AllowedObjects",
     "DEFAULT_NAMESPACES",
+    "AllowedObjects",
     "allowed_ids",
     "class_for",
     "lookup",
@@ -31,8 +31,14 @@ T = TypeVar("T", bound=type[Serializable])
 AllowedObjects = Literal["core", "messages", "all"] | Iterable[type[Serializable]]
 
 DEFAULT_NAMESPACES: frozenset[str] = frozenset(
-    ("runwire", "langchain", "langchain_core", "langchain_aws", "langchain_community",
-     "langchain_openai")
+    (
+        "runwire",
+        "langchain",
+        "langchain_core",
+        "langchain_aws",
+        "langchain_community",
+        "langchain_openai",
+    )
 )
 """First id segments accepted by default; ``valid_namespaces`` adds to them."""
 
@@ -43,6 +49,7 @@ _GROUPS: dict[str, frozenset[Group]] = {
 }
 ENTRY_POINT_GROUP = "runwire.components"
 _entry_points_loaded = False
+_allowed_cache: dict[str, tuple[int, frozenset[tuple[str, ...]]]] = {}
 
 
 def _load_entry_points() -> bool:
@@ -98,13 +105,18 @@ def allowed_ids(allowed: AllowedObjects) -> frozenset[tuple[str, ...]]:
                 f"allowed_objects={allowed!r}: use 'core', 'messages', 'all' or a list of classes"
             ) from None
         _load_entry_points()
-        return frozenset(e.id for e in id_table.entries if e.group in groups)
-    ids = []
+        cached = _allowed_cache.get(allowed)
+        if cached is not None and cached[0] == id_table.version:
+            return cached[1]
+        ids = frozenset(e.id for e in id_table.entries if e.group in groups)
+        _allowed_cache[allowed] = (id_table.version, ids)
+        return ids
+    listed = []
     for cls in allowed:
         if not (isinstance(cls, type) and issubclass(cls, Serializable)):
             raise TypeError(f"allowed_objects must hold Serializable classes, got {cls!r}")
-        ids.append(tuple(cls.lc_id()))
-    return frozenset(ids)
+        listed.append(tuple(cls.lc_id()))
+    return frozenset(listed)
 
 
 @overload

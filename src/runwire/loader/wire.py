@@ -40,8 +40,9 @@ from runwire.loader.registry import (
     lookup,
     nearest_names,
 )
+from runwire.schema.ids import id_table
 from runwire.schema.nodes import ESCAPE_KEY
-from runwire.schema.serializable import class_plan
+from runwire.schema.serializable import _PLANS, class_plan
 
 __all__ = ["InitValidator", "Limits", "default_init_validator", "load", "loads", "parse_json"]
 
@@ -61,6 +62,9 @@ class Limits:
     """Largest JSON text ``loads`` will parse."""
 
 
+_DEFAULT_LIMITS = Limits()
+
+
 def default_init_validator(class_path: tuple[str, ...], kwargs: dict[str, Any]) -> None:
     """Refuse jinja2 templates: they can run code. Pass ``init_validator=None`` to allow."""
     if kwargs.get("template_format") == "jinja2":
@@ -70,6 +74,7 @@ def default_init_validator(class_path: tuple[str, ...], kwargs: dict[str, Any]) 
         )
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 _Path = tuple[Any, Any] | None  # (parent, key) links, flattened only for errors
 
 
@@ -109,10 +114,13 @@ class _Reviver:
         self.secrets_map = dict(secrets_map or {})
         self.secrets_from_env = secrets_from_env
         self.allowed = allowed_ids(allowed_objects)
-        self.namespaces = DEFAULT_NAMESPACES.union(valid_namespaces or ())
+        self.namespaces = (
+            DEFAULT_NAMESPACES.union(valid_namespaces) if valid_namespaces else DEFAULT_NAMESPACES
+        )
         self.ignore_unserializable = ignore_unserializable_fields
         self.init_validator = init_validator
-        self.limits = limits
+        self.max_depth = limits.max_depth
+        self.max_nodes = limits.max_nodes
         self.source = source
         self.locate = locate
         self.nodes = 0
@@ -132,68 +140,113 @@ class _Reviver:
 
     # -- the walk ----------------------------------------------------------------------
     def walk(self, value: Any, path: _Path, depth: int) -> Any:
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
-            self.fail(LimitExceededError, f"more than {self.limits.max_nodes} nodes", path,
-                      "split the manifest or raise Limits.max_nodes")
         kind = type(value)
         if kind is dict:
-            if depth >= self.limits.max_depth:
-                self._too_deep(path)
-            if "lc" in value and value.get("lc") == 1 and value.get("id") is not None:
-                node_type = value.get("type")
-                if node_type == "constructor":
-                    return self.construct(value, path, depth)
-                if node_type == "secret":
-                    self.fail(
-                        SecretPlacementError,
-                        f"secret node {value['id']!r} is not in a field declared secret",
-                        path,
-                        "secret nodes may only stand in a class's secret fields "
-                        "(e.g. an API key field); put plain values elsewhere",
-                    )
-                if node_type == "not_implemented":
-                    if self.ignore_unserializable:
-                        return None
-                    self.fail(
-                        NotSerializableError,
-                        f"{'.'.join(map(str, value['id']))} was written as not_implemented "
-                        "and cannot be loaded",
-                        path,
-                        "rebuild this part with serializable classes, or pass "
-                        "ignore_unserializable_fields=True to load it as None",
-                    )
-            if len(value) == 1 and ESCAPE_KEY in value:
-                return value[ESCAPE_KEY]
-            return {k: self.walk(v, (path, k), depth + 1) for k, v in value.items()}
+            return self.walk_dict(value, path, depth)
         if kind is list:
-            if depth >= self.limits.max_depth:
+            if depth >= self.max_depth:
                 self._too_deep(path)
-            return [self.walk(v, (path, i), depth + 1) for i, v in enumerate(value)]
+            self.count(len(value), path)
+            return [
+                item if type(item) in _SCALARS else self.walk(item, (path, i), depth + 1)
+                for i, item in enumerate(value)
+            ]
         return value
 
+    def count(self, n: int, path: _Path) -> None:
+        self.nodes += n
+        if self.nodes > self.max_nodes:
+            self.fail(
+                LimitExceededError,
+                f"more than {self.max_nodes} nodes",
+                path,
+                "split the manifest or raise Limits.max_nodes",
+            )
+
+    def walk_dict(self, value: dict[str, Any], path: _Path, depth: int) -> Any:
+        if depth >= self.max_depth:
+            self._too_deep(path)
+        self.count(len(value) + 1, path)
+        if "lc" in value and value["lc"] == 1 and value.get("id") is not None:
+            node_type = value.get("type")
+            if node_type == "constructor":
+                return self.construct(value, path, depth)
+            if node_type == "secret":
+                self.fail(
+                    SecretPlacementError,
+                    f"secret node {value['id']!r} is not in a field declared secret",
+                    path,
+                    "secret nodes may only stand in a class's secret fields "
+                    "(e.g. an API key field); put plain values elsewhere",
+                )
+            if node_type == "not_implemented":
+                if self.ignore_unserializable:
+                    return None
+                self.fail(
+                    NotSerializableError,
+                    f"{'.'.join(map(str, value['id']))} was written as not_implemented "
+                    "and cannot be loaded",
+                    path,
+                    "rebuild this part with serializable classes, or pass "
+                    "ignore_unserializable_fields=True to load it as None",
+                )
+        elif ESCAPE_KEY in value and len(value) == 1:
+            return value[ESCAPE_KEY]
+        return {
+            k: v if type(v) in _SCALARS else self.walk(v, (path, k), depth + 1)
+            for k, v in value.items()
+        }
+
     def _too_deep(self, path: _Path) -> None:
-        self.fail(LimitExceededError, f"nested more than {self.limits.max_depth} levels deep",
-                  path, "flatten the manifest or raise Limits.max_depth")
+        self.fail(
+            LimitExceededError,
+            f"nested more than {self.max_depth} levels deep",
+            path,
+            "flatten the manifest or raise Limits.max_depth",
+        )
 
     def construct(self, node: dict[str, Any], path: _Path, depth: int) -> Any:
         ident = node["id"]
-        if not (isinstance(ident, list) and ident and all(isinstance(p, str) for p in ident)):
-            self.fail(ManifestError, "a constructor id must be a non-empty list of strings",
-                      (path, "id"), 'write e.g. ["runwire", "messages", "AIMessage"]')
-        dotted = ".".join(ident)
-        entry = lookup(ident)
+        try:
+            entry = id_table.by_id.get(tuple(ident)) if type(ident) is list else None
+        except TypeError:  # unhashable parts
+            entry = None
+        if entry is None and not (
+            type(ident) is list and ident and all(type(p) is str for p in ident)
+        ):
+            self.fail(
+                ManifestError,
+                "a constructor id must be a non-empty list of strings",
+                (path, "id"),
+                'write e.g. ["runwire", "messages", "AIMessage"]',
+            )
         if entry is None:
+            entry = lookup(ident)
+        if entry is None:
+            dotted = ".".join(ident)
             near = nearest_names(ident)
-            self.fail(UnknownIdError, f"unknown class id {dotted}", (path, "id"),
-                      f"did you mean {', '.join(near)}?" if near else
-                      "register the class with @runwire.register")
+            self.fail(
+                UnknownIdError,
+                f"unknown class id {dotted}",
+                (path, "id"),
+                f"did you mean {', '.join(near)}?"
+                if near
+                else "register the class with @runwire.register",
+            )
         if ident[0] not in self.namespaces:
-            self.fail(NotAllowedError, f"namespace {ident[0]!r} of {dotted} is not valid",
-                      (path, "id"), "add it with valid_namespaces=[...]")
+            self.fail(
+                NotAllowedError,
+                f"namespace {ident[0]!r} of {'.'.join(ident)} is not valid",
+                (path, "id"),
+                "add it with valid_namespaces=[...]",
+            )
         if entry.id not in self.allowed:
-            self.fail(NotAllowedError, f"{entry.name} ({entry.group}) is not in allowed_objects",
-                      (path, "id"), "pass allowed_objects='all' or list the class explicitly")
+            self.fail(
+                NotAllowedError,
+                f"{entry.name} ({entry.group}) is not in allowed_objects",
+                (path, "id"),
+                "pass allowed_objects='all' or list the class explicitly",
+            )
         kwargs = node.get("kwargs", {})
         if type(kwargs) is not dict:
             self.fail(ManifestError, "kwargs must be an object", (path, "kwargs"))
@@ -203,42 +256,41 @@ class _Reviver:
                 self.init_validator(tuple(ident), kwargs)
             except Exception as exc:
                 self.fail(ValidatorRejectedError, str(exc), kw_path)
-        cls = class_for(entry)
-        plan = class_plan(cls)
+        cls = entry.cls or class_for(entry)
+        plan = _PLANS.get(cls) or class_plan(cls)
+        secrets = plan.secrets
+        accepted = None if plan.extra_allowed else plan.accepted_keys
         values: dict[str, Any] = {}
         for key, raw in kwargs.items():
-            secret_id = plan.secrets.get(key)
-            if secret_id is not None and _is_secret_node(raw):
+            if accepted is not None and key not in accepted:
+                self._unknown_field(cls, key, (kw_path, key))
+            if type(raw) in _SCALARS:
+                values[key] = raw
+                continue
+            if key in secrets and _is_secret_node(raw):
                 field = plan.by_name.get(key)
                 required = field.required if field is not None else False
                 resolved = self.resolve_secret(raw, key, entry.name, required, (kw_path, key))
                 if resolved is not None:
                     values[key] = resolved
                 continue
-            if key not in plan.by_name and not plan.extra_allowed and not self._is_alias(
-                cls, key
-            ):
-                self._unknown_field(cls, key, (kw_path, key))
             values[key] = self.walk(raw, (kw_path, key), depth + 2)
         try:
-            return cls.model_validate(values)
+            return cls.__pydantic_validator__.validate_python(values)
         except ValidationError as exc:
-            self._invalid(exc, plan.secrets, entry.name, kw_path)
+            self._invalid(exc, secrets, entry.name, kw_path)
         except Exception as exc:  # a validator that raised something else
-            self.fail(FieldValidationError, f"{entry.name}: {type(exc).__name__}: {exc}",
-                      kw_path)
-
-    @staticmethod
-    def _is_alias(cls: type, key: str) -> bool:
-        return any(f.alias == key for f in cls.model_fields.values())  # type: ignore[attr-defined]
+            self.fail(FieldValidationError, f"{entry.name}: {type(exc).__name__}: {exc}", kw_path)
 
     def _unknown_field(self, cls: type, key: str, path: _Path) -> None:
         import difflib
 
         names = list(cls.model_fields)  # type: ignore[attr-defined]
         near = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
-        hint = f"did you mean {', '.join(near)}?" if near else f"{cls.__name__} takes: " + (
-            ", ".join(names)
+        hint = (
+            f"did you mean {', '.join(near)}?"
+            if near
+            else f"{cls.__name__} takes: " + (", ".join(names))
         )
         self.fail(UnknownFieldError, f"{cls.__name__} has no field {key!r}", path, hint)
 
@@ -264,8 +316,9 @@ class _Reviver:
             "in the environment",
         )
 
-    def _invalid(self, exc: ValidationError, secrets: Mapping[str, str], owner: str,
-                 kw_path: _Path) -> None:
+    def _invalid(
+        self, exc: ValidationError, secrets: Mapping[str, str], owner: str, kw_path: _Path
+    ) -> None:
         problems = exc.errors(include_input=False, include_url=False, include_context=False)
         first = problems[0]
         loc = first.get("loc", ())
@@ -276,8 +329,12 @@ class _Reviver:
         message = "invalid value for a secret field" if secret_field else first["msg"]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         field = ".".join(map(str, loc)) or "kwargs"
-        self.fail(FieldValidationError, f"{owner}.{field}: {message}{more}", path,
-                  f"check {field!r} against {owner}'s fields")
+        self.fail(
+            FieldValidationError,
+            f"{owner}.{field}: {message}{more}",
+            path,
+            f"check {field!r} against {owner}'s fields",
+        )
 
 
 def load(
@@ -319,16 +376,18 @@ def load(
         valid_namespaces=valid_namespaces,
         ignore_unserializable_fields=ignore_unserializable_fields,
         init_validator=init_validator,
-        limits=limits or Limits(),
+        limits=limits or _DEFAULT_LIMITS,
         source=source,
         locate=locate,
     )
     return reviver.walk(obj, None, 0)
 
 
-def parse_json(text: str | bytes, *, limits: Limits | None = None, source: str | None = None) -> Any:
+def parse_json(
+    text: str | bytes, *, limits: Limits | None = None, source: str | None = None
+) -> Any:
     """Parse JSON text within the size limit, as a ``ManifestError`` on failure."""
-    limits = limits or Limits()
+    limits = limits or _DEFAULT_LIMITS
     size = len(text)
     if size > limits.max_bytes:
         raise LimitExceededError(
@@ -340,8 +399,10 @@ def parse_json(text: str | bytes, *, limits: Limits | None = None, source: str |
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         reason = str(exc).split(":", 1)[0]
-        error = LimitExceededError if "depth" in reason or "recursion" in reason else (
-            ManifestSyntaxError
+        error = (
+            LimitExceededError
+            if "depth" in reason or "recursion" in reason
+            else (ManifestSyntaxError)
         )
         raise error(
             f"invalid JSON: {reason}",

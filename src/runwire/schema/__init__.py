@@ -9,10 +9,10 @@ from runwire.schema.serializable import Serializable
 __all__ = [
     "ClassEntry",
     "Document",
+    "Serializable",
     "SerializedConstructor",
     "SerializedNotImplemented",
     "SerializedSecret",
-    "Serializable",
     "dumpd",
     "dumps",
     "id_table",

@@ -19,10 +19,7 @@ class Document(Serializable):
     page_content: str
     type: Literal["Document"] = "Document"
 
-    def __init__(self, page_content: str | None = None, **kwargs: Any) -> None:
-        if page_content is not None:
-            kwargs["page_content"] = page_content
-        super().__init__(**kwargs)
+    lc_positional = "page_content"
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

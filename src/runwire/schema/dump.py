@@ -14,7 +14,7 @@ import orjson
 
 from runwire.errors import NotSerializableError
 from runwire.schema.ids import id_table
-from runwire.schema.nodes import escape, needs_escaping, not_implemented_node
+from runwire.schema.nodes import ESCAPE_KEY, escape, needs_escaping, not_implemented_node
 from runwire.schema.serializable import Serializable, class_plan
 
 __all__ = ["Dialect", "dumpd", "dumps"]
@@ -35,30 +35,53 @@ _RENAMERS: dict[str, Callable[[list[str]], list[str]] | None] = {
 
 
 def _serialize(obj: Any, rename: Callable[[list[str]], list[str]] | None) -> Any:
-    if isinstance(obj, _SCALARS):
+    kind = type(obj)
+    if kind is str or kind is int or kind is float or kind is bool or obj is None:
         return obj
+    if kind is dict:
+        return _serialize_dict(obj, rename)
+    if kind is list or kind is tuple:
+        return [
+            item if type(item) is str else _serialize(item, rename)  # strings dominate
+            for item in obj
+        ]
     if isinstance(obj, Serializable):
         return _serialize_object(obj, rename)
+    if isinstance(obj, _SCALARS):  # subclasses of str, int, ...
+        return obj
     if isinstance(obj, dict):
-        if not all(isinstance(k, _KEY_TYPES) for k in obj):
-            return not_implemented_node(obj)
-        if needs_escaping(obj):
-            return escape(obj)
-        return {k: _serialize(v, rename) for k, v in obj.items()}
+        return _serialize_dict(obj, rename)
     if isinstance(obj, list | tuple):
         return [_serialize(item, rename) for item in obj]
     return not_implemented_node(obj)
 
 
+def _serialize_dict(obj: dict[Any, Any], rename: Callable[[list[str]], list[str]] | None) -> Any:
+    if ("lc" in obj or ESCAPE_KEY in obj) and needs_escaping(obj):
+        return escape(obj)
+    out = {}
+    for key, value in obj.items():
+        if type(key) is not str and not isinstance(key, _KEY_TYPES):
+            return not_implemented_node(obj)
+        kind = type(value)
+        out[key] = (
+            value if kind is str or kind is int or kind is bool else _serialize(value, rename)
+        )
+    return out
+
+
 def _serialize_object(obj: Serializable, rename: Callable[[list[str]], list[str]] | None) -> Any:
-    node: dict[str, Any] = dict(obj.to_json())
+    node: dict[str, Any] = obj.to_json()  # type: ignore[assignment]
     if rename is not None:
         node["id"] = rename(node["id"])
-    if node.get("type") == "constructor":
+    if node["type"] == "constructor":
         secrets = class_plan(type(obj)).secrets
-        node["kwargs"] = {
-            k: v if k in secrets else _serialize(v, rename) for k, v in node["kwargs"].items()
-        }
+        kwargs = node["kwargs"]
+        for key, value in kwargs.items():
+            kind = type(value)
+            if kind is str or kind is int or kind is bool or value is None or key in secrets:
+                continue
+            kwargs[key] = _serialize(value, rename)
     return node
 
 

@@ -51,26 +51,51 @@ _MSG_MODULE = "runwire.schema.messages"
 BUILTIN_CLASSES: tuple[ClassEntry, ...] = (
     # messages ---------------------------------------------------------------------
     ClassEntry("AIMessage", _MESSAGES, "messages", _MSG_MODULE, _lc_message("AIMessage", "ai")),
-    ClassEntry("AIMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
-               _lc_message("AIMessageChunk", "ai")),
-    ClassEntry("HumanMessage", _MESSAGES, "messages", _MSG_MODULE,
-               _lc_message("HumanMessage", "human")),
-    ClassEntry("HumanMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
-               _lc_message("HumanMessageChunk", "human")),
-    ClassEntry("SystemMessage", _MESSAGES, "messages", _MSG_MODULE,
-               _lc_message("SystemMessage", "system")),
-    ClassEntry("SystemMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
-               _lc_message("SystemMessageChunk", "system")),
-    ClassEntry("ToolMessage", _MESSAGES, "messages", _MSG_MODULE,
-               _lc_message("ToolMessage", "tool")),
-    ClassEntry("ToolMessageChunk", _MESSAGES, "messages", _MSG_MODULE,
-               _lc_message("ToolMessageChunk", "tool")),
+    ClassEntry(
+        "AIMessageChunk", _MESSAGES, "messages", _MSG_MODULE, _lc_message("AIMessageChunk", "ai")
+    ),
+    ClassEntry(
+        "HumanMessage", _MESSAGES, "messages", _MSG_MODULE, _lc_message("HumanMessage", "human")
+    ),
+    ClassEntry(
+        "HumanMessageChunk",
+        _MESSAGES,
+        "messages",
+        _MSG_MODULE,
+        _lc_message("HumanMessageChunk", "human"),
+    ),
+    ClassEntry(
+        "SystemMessage", _MESSAGES, "messages", _MSG_MODULE, _lc_message("SystemMessage", "system")
+    ),
+    ClassEntry(
+        "SystemMessageChunk",
+        _MESSAGES,
+        "messages",
+        _MSG_MODULE,
+        _lc_message("SystemMessageChunk", "system"),
+    ),
+    ClassEntry(
+        "ToolMessage", _MESSAGES, "messages", _MSG_MODULE, _lc_message("ToolMessage", "tool")
+    ),
+    ClassEntry(
+        "ToolMessageChunk",
+        _MESSAGES,
+        "messages",
+        _MSG_MODULE,
+        _lc_message("ToolMessageChunk", "tool"),
+    ),
     # documents --------------------------------------------------------------------
-    ClassEntry("Document", ("runwire", "documents"), "core", "runwire.schema.documents", (
-        ("langchain", "schema", "document", "Document"),
-        ("langchain_core", "documents", "base", "Document"),
-        ("langchain_core", "documents", "Document"),
-    )),
+    ClassEntry(
+        "Document",
+        ("runwire", "documents"),
+        "core",
+        "runwire.schema.documents",
+        (
+            ("langchain", "schema", "document", "Document"),
+            ("langchain_core", "documents", "base", "Document"),
+            ("langchain_core", "documents", "Document"),
+        ),
+    ),
 )
 
 
@@ -82,6 +107,8 @@ class IdTable:
         self.by_id: dict[Id, ClassEntry] = {}
         self.by_name: dict[str, ClassEntry] = {}
         self._to_langchain: dict[Id, list[str]] = {}
+        self.version = 0
+        """Bumped by every ``add``, so caches derived from the table know when to refresh."""
         for entry in entries:
             self.add(entry)
 
@@ -103,6 +130,7 @@ class IdTable:
             self.by_id[ident] = entry
         if entry.langchain:
             self._to_langchain[entry.id] = list(entry.langchain[0])
+        self.version += 1
 
     def langchain_id(self, runwire_id: list[str]) -> list[str] | None:
         """The id the ``langchain`` dialect writes for a runwire id, if LangChain has one."""

@@ -28,8 +28,9 @@ def merge_dicts(left: dict[str, Any], *others: dict[str, Any]) -> dict[str, Any]
             if value is None:
                 continue
             if type(current) is not type(value):
-                raise TypeError(f"cannot merge key {key!r}: {type(current).__name__} and "
-                                f"{type(value).__name__}")
+                raise TypeError(
+                    f"cannot merge key {key!r}: {type(current).__name__} and {type(value).__name__}"
+                )
             if isinstance(current, str):
                 if (key == "index" and current.startswith("lc_")) or (
                     key in _KEEP_FIRST_STR and current == value

@@ -7,10 +7,10 @@ Content is a string or a list of content blocks (strings or dicts). Chunks add w
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
-from typing_extensions import NotRequired, Self, TypedDict
+from typing_extensions import TypedDict
 
 from runwire.schema.merge import (
     add_usage,
@@ -94,10 +94,7 @@ class BaseMessage(Serializable):
     name: str | None = None
     id: str | None = Field(default=None, coerce_numbers_to_str=True)
 
-    def __init__(self, content: Content | None = None, **kwargs: Any) -> None:
-        if content is not None:
-            kwargs["content"] = content
-        super().__init__(**kwargs)
+    lc_positional = "content"
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -227,13 +224,23 @@ class AIMessageChunk(AIMessage, BaseMessageChunk):
     def _init_tool_calls(self) -> Self:
         if not self.tool_call_chunks:
             chunks: list[ToolCallChunk] = [
-                {"name": tc["name"], "args": json.dumps(tc["args"]), "id": tc["id"],
-                 "index": None, "type": "tool_call_chunk"}
+                {
+                    "name": tc["name"],
+                    "args": json.dumps(tc["args"]),
+                    "id": tc["id"],
+                    "index": None,
+                    "type": "tool_call_chunk",
+                }
                 for tc in self.tool_calls
             ]
             chunks += [
-                {"name": tc["name"], "args": tc["args"], "id": tc["id"], "index": None,
-                 "type": "tool_call_chunk"}
+                {
+                    "name": tc["name"],
+                    "args": tc["args"],
+                    "id": tc["id"],
+                    "index": None,
+                    "type": "tool_call_chunk",
+                }
                 for tc in self.invalid_tool_calls
             ]
             if chunks:
@@ -245,13 +252,22 @@ class AIMessageChunk(AIMessage, BaseMessageChunk):
             args = parse_partial_json(chunk["args"]) if chunk["args"] else {}
             if isinstance(args, dict):
                 calls.append(
-                    {"name": chunk["name"] or "", "args": args, "id": chunk["id"],
-                     "type": "tool_call"}
+                    {
+                        "name": chunk["name"] or "",
+                        "args": args,
+                        "id": chunk["id"],
+                        "type": "tool_call",
+                    }
                 )
             else:
                 invalid.append(
-                    {"name": chunk["name"], "args": chunk["args"], "id": chunk["id"],
-                     "error": None, "type": "invalid_tool_call"}
+                    {
+                        "name": chunk["name"],
+                        "args": chunk["args"],
+                        "id": chunk["id"],
+                        "error": None,
+                        "type": "invalid_tool_call",
+                    }
                 )
         self.__dict__["tool_calls"] = calls
         self.__dict__["invalid_tool_calls"] = invalid
@@ -267,8 +283,13 @@ class AIMessageChunk(AIMessage, BaseMessageChunk):
                 usage = add_usage(usage, piece.usage_metadata)  # type: ignore[assignment]
         extras: dict[str, Any] = {
             "tool_call_chunks": [
-                {"name": c.get("name"), "args": c.get("args"), "id": c.get("id"),
-                 "index": c.get("index"), "type": "tool_call_chunk"}
+                {
+                    "name": c.get("name"),
+                    "args": c.get("args"),
+                    "id": c.get("id"),
+                    "index": c.get("index"),
+                    "type": "tool_call_chunk",
+                }
                 for c in raw or []
             ],
             "usage_metadata": usage,
@@ -350,8 +371,14 @@ class ToolMessageChunk(ToolMessage, BaseMessageChunk):
 
 
 AnyMessage = (
-    AIMessage | HumanMessage | SystemMessage | ToolMessage
-    | AIMessageChunk | HumanMessageChunk | SystemMessageChunk | ToolMessageChunk
+    AIMessage
+    | HumanMessage
+    | SystemMessage
+    | ToolMessage
+    | AIMessageChunk
+    | HumanMessageChunk
+    | SystemMessageChunk
+    | ToolMessageChunk
 )
 
 _CHUNK_TO_MESSAGE: dict[type, type] = {

@@ -67,6 +67,11 @@ class ClassPlan:
     by_name: dict[str, FieldPlan]
     secrets: dict[str, str]
     extra_allowed: bool
+    accepted_keys: frozenset[str]
+    """Field names and aliases: the kwargs a constructor may carry."""
+    written: tuple[tuple[str, bool, Any, type | None], ...]
+    """(name, required, default, empty_factory) of every field that is not excluded."""
+    lc_id: tuple[str, ...]
 
 
 _PLANS: dict[type, ClassPlan] = {}
@@ -109,26 +114,31 @@ def class_plan(cls: type[Serializable]) -> ClassPlan:
         by_name={f.name: f for f in fields},
         secrets=secrets,
         extra_allowed=cls.model_config.get("extra") == "allow",
+        accepted_keys=frozenset(
+            [f.name for f in fields] + [f.alias for f in fields if f.alias is not None]
+        ),
+        written=tuple(
+            (f.name, f.required, f.default, f.empty_factory) for f in fields if not f.exclude
+        ),
+        lc_id=tuple(cls.lc_id()),
     )
     _PLANS[cls] = plan
     return plan
 
 
-def _is_useful(field: FieldPlan, value: Any) -> bool:
-    """LangChain's rule for writing a kwarg: required, truthy, or not the default."""
-    if field.required:
-        return True
+def _is_useful(default: Any, empty_factory: type | None, value: Any) -> bool:
+    """LangChain's rule for writing an optional kwarg: truthy, or not the default."""
     try:
         if value:
             return True
     except Exception:  # values without a truth value (arrays) count as falsy
         pass
-    if field.empty_factory is not None and isinstance(value, field.empty_factory):
+    if empty_factory is not None and isinstance(value, empty_factory):
         return False
-    if field.default is PydanticUndefined:
+    if default is PydanticUndefined:
         return True
     try:
-        return bool(value != field.default)
+        return bool(value != default)
     except Exception:
         return True
 
@@ -149,7 +159,25 @@ def _replace_secrets(kwargs: dict[str, Any], secrets: dict[str, str]) -> dict[st
     return result
 
 
-class Serializable(BaseModel):
+class _SerializableMeta(type(BaseModel)):  # type: ignore[misc]
+    """Lets a class take its main field positionally (``HumanMessage("hi")``).
+
+    Done here rather than in ``__init__`` so that pydantic validation never goes
+    through a Python ``__init__`` (a custom one makes every load validate twice).
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            field = cls.lc_positional  # type: ignore[attr-defined]
+            if field is None or len(args) > 1:
+                raise TypeError(f"{cls.__name__}() takes keyword arguments only")
+            if field in kwargs:
+                raise TypeError(f"{cls.__name__}() got {field!r} twice")
+            kwargs[field] = args[0]
+        return super().__call__(**kwargs)
+
+
+class Serializable(BaseModel, metaclass=_SerializableMeta):
     """Base of every runwire object with a wire form (LangChain's ``Serializable``)."""
 
     model_config = ConfigDict(
@@ -161,6 +189,9 @@ class Serializable(BaseModel):
 
     lc_secret_ids: ClassVar[dict[str, str]] = {}
     """Extra secret declarations: constructor kwarg (dotted for nested) -> secret id."""
+
+    lc_positional: ClassVar[str | None] = None
+    """The field a single positional argument fills (``"content"`` for messages)."""
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -197,15 +228,17 @@ class Serializable(BaseModel):
         """The constructor node of this object, or a not_implemented node."""
         if not self.is_lc_serializable():
             return self.to_json_not_implemented()
-        plan = class_plan(type(self))
+        plan = _PLANS.get(type(self)) or class_plan(type(self))
         values = self.__dict__
         kwargs: dict[str, Any] = {}
-        for field in plan.fields:
-            if field.exclude:
-                continue
-            value = values.get(field.name)
-            if _is_useful(field, value):
-                kwargs[field.name] = value
+        for name, required, default, empty_factory in plan.written:
+            value = values.get(name)
+            if (
+                required
+                or (type(value) is str and value)
+                or _is_useful(default, empty_factory, value)
+            ):
+                kwargs[name] = value
         kwargs.update(self.lc_attributes)
         secrets = plan.secrets
         if secrets:
@@ -219,7 +252,7 @@ class Serializable(BaseModel):
         node: SerializedConstructor = {
             "lc": 1,
             "type": "constructor",
-            "id": self.lc_id(),
+            "id": list(plan.lc_id),
             "kwargs": kwargs,
         }
         node.update(self._lc_node_extras())  # type: ignore[typeddict-item]

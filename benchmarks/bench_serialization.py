@@ -1,0 +1,123 @@
+"""loads/dumps of a 1,000-message chat history: runwire against langchain-core.
+
+Run: ``make bench`` (installs the ``bench`` extra), or
+``.venv/bin/python benchmarks/bench_serialization.py [--messages N] [--repeat R]``.
+Without langchain-core installed it prints runwire's figures alone.
+Targets (issue 2): loads and dumps each at least 10x faster than langchain-core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import runwire
+import runwire.schema.messages as rw_messages
+
+TARGET = 10.0
+
+
+def chat_history(messages: ModuleType, n: int) -> list[Any]:
+    """A realistic history: system, user turns with content blocks, tool-calling replies."""
+    out: list[Any] = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            out.append(messages.SystemMessage(content=f"You are assistant #{i}.", id=f"s{i}"))
+        elif kind == 1:
+            out.append(
+                messages.HumanMessage(
+                    content=[{"type": "text", "text": f"What is item {i}?"}],
+                    id=f"h{i}",
+                    additional_kwargs={"lang": "en"},
+                )
+            )
+        elif kind == 2:
+            out.append(
+                messages.AIMessage(
+                    content=f"Looking up item {i}.",
+                    id=f"a{i}",
+                    tool_calls=[
+                        {
+                            "name": "search",
+                            "args": {"query": f"item {i}", "k": 3},
+                            "id": f"call_{i}",
+                        }
+                    ],
+                    usage_metadata={"input_tokens": 120, "output_tokens": 18, "total_tokens": 138},
+                    response_metadata={"model_name": "claude", "stop_reason": "tool_use"},
+                )
+            )
+        else:
+            out.append(
+                messages.ToolMessage(
+                    content=f"item {i}: found", tool_call_id=f"call_{i}", id=f"t{i}"
+                )
+            )
+    return out
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """(best, median) seconds over ``repeat`` runs after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    history = chat_history(rw_messages, args.messages)
+    text = runwire.dumps(history)
+    print(f"manifest: {args.messages} messages, {len(text):,} bytes")
+    ours = {
+        "dumps": best_of(lambda: runwire.dumps(history), args.repeat),
+        "loads": best_of(lambda: runwire.loads(text), args.repeat),
+    }
+    assert runwire.loads(text) == history
+
+    try:
+        import langchain_core.messages as lc_messages
+        from langchain_core.load import dumps as lc_dumps
+        from langchain_core.load import loads as lc_loads
+    except ImportError:
+        for op, (best, median) in ours.items():
+            print(f"{op:6s} runwire {best * 1e3:8.2f} ms (median {median * 1e3:.2f})")
+        print("langchain-core not installed: install the 'bench' extra for ratios")
+        return
+
+    warnings.simplefilter("ignore")  # langchain-core marks loads as beta on every call
+    lc_history = chat_history(lc_messages, args.messages)
+    lc_text = lc_dumps(lc_history)
+    same = json.loads(runwire.dumps(history, dialect="langchain")) == json.loads(lc_text)
+    print(f"wire form identical to langchain-core's (langchain dialect): {same}")
+    theirs = {
+        "dumps": best_of(lambda: lc_dumps(lc_history), args.repeat),
+        "loads": best_of(lambda: lc_loads(lc_text, allowed_objects="core"), args.repeat),
+    }
+    print(f"{'op':6s} {'runwire':>12s} {'langchain':>12s} {'ratio':>7s}  target")
+    for op in ("loads", "dumps"):
+        mine, other = ours[op][0], theirs[op][0]
+        ratio = other / mine
+        verdict = "met" if ratio >= TARGET else "MISSED"
+        print(
+            f"{op:6s} {mine * 1e3:9.2f} ms {other * 1e3:9.2f} ms {ratio:6.1f}x  "
+            f">={TARGET:.0f}x {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -40,9 +40,8 @@ from runwire.loader.registry import (
     lookup,
     nearest_names,
 )
-from runwire.schema.ids import id_table
 from runwire.schema.nodes import ESCAPE_KEY
-from runwire.schema.serializable import _PLANS, class_plan
+from runwire.schema.serializable import class_plan
 
 __all__ = ["InitValidator", "Limits", "default_init_validator", "load", "loads", "parse_json"]
 
@@ -74,6 +73,7 @@ def default_init_validator(class_path: tuple[str, ...], kwargs: dict[str, Any]) 
         )
 
 
+_NO_KWARGS: dict[str, Any] = {}
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 _Path = tuple[Any, Any] | None  # (parent, key) links, flattened only for errors
 
@@ -124,6 +124,7 @@ class _Reviver:
         self.source = source
         self.locate = locate
         self.nodes = 0
+        self.ready: dict[tuple[str, ...], tuple[Any, type, Any]] = {}
 
     # -- errors ------------------------------------------------------------------------
     def fail(self, error: type[ManifestError], message: str, path: _Path, hint: str = "") -> Any:
@@ -140,62 +141,80 @@ class _Reviver:
 
     # -- the walk ----------------------------------------------------------------------
     def walk(self, value: Any, path: _Path, depth: int) -> Any:
+        """Load one JSON value: nodes become objects; containers without nodes come back as is."""
         kind = type(value)
-        if kind is dict:
-            return self.walk_dict(value, path, depth)
         if kind is list:
             if depth >= self.max_depth:
                 self._too_deep(path)
-            self.count(len(value), path)
-            return [
-                item if type(item) in _SCALARS else self.walk(item, (path, i), depth + 1)
-                for i, item in enumerate(value)
-            ]
-        return value
-
-    def count(self, n: int, path: _Path) -> None:
-        self.nodes += n
-        if self.nodes > self.max_nodes:
-            self.fail(
-                LimitExceededError,
-                f"more than {self.max_nodes} nodes",
-                path,
-                "split the manifest or raise Limits.max_nodes",
-            )
-
-    def walk_dict(self, value: dict[str, Any], path: _Path, depth: int) -> Any:
+            self.nodes += len(value)
+            if self.nodes > self.max_nodes:
+                self._too_many(path)
+            out = None
+            for i, item in enumerate(value):
+                if type(item) in _SCALARS:
+                    continue
+                loaded = self.walk(item, (path, i), depth + 1)
+                if loaded is not item:
+                    if out is None:
+                        out = list(value)
+                    out[i] = loaded
+            return value if out is None else out
+        if kind is not dict:
+            return value
         if depth >= self.max_depth:
             self._too_deep(path)
-        self.count(len(value) + 1, path)
-        if "lc" in value and value["lc"] == 1 and value.get("id") is not None:
-            node_type = value.get("type")
-            if node_type == "constructor":
-                return self.construct(value, path, depth)
-            if node_type == "secret":
-                self.fail(
-                    SecretPlacementError,
-                    f"secret node {value['id']!r} is not in a field declared secret",
-                    path,
-                    "secret nodes may only stand in a class's secret fields "
-                    "(e.g. an API key field); put plain values elsewhere",
-                )
-            if node_type == "not_implemented":
-                if self.ignore_unserializable:
-                    return None
-                self.fail(
-                    NotSerializableError,
-                    f"{'.'.join(map(str, value['id']))} was written as not_implemented "
-                    "and cannot be loaded",
-                    path,
-                    "rebuild this part with serializable classes, or pass "
-                    "ignore_unserializable_fields=True to load it as None",
-                )
+        self.nodes += len(value) + 1
+        if self.nodes > self.max_nodes:
+            self._too_many(path)
+        if "lc" in value:
+            if value["lc"] == 1 and value.get("id") is not None:
+                node_type = value.get("type")
+                if node_type == "constructor":
+                    return self.construct(value, path, depth)
+                if node_type == "secret":
+                    self._misplaced_secret(value, path)
+                if node_type == "not_implemented":
+                    return self._not_implemented(value, path)
         elif ESCAPE_KEY in value and len(value) == 1:
             return value[ESCAPE_KEY]
-        return {
-            k: v if type(v) in _SCALARS else self.walk(v, (path, k), depth + 1)
-            for k, v in value.items()
-        }
+        changed = None
+        for key, item in value.items():
+            if type(item) in _SCALARS:
+                continue
+            loaded = self.walk(item, (path, key), depth + 1)
+            if loaded is not item:
+                if changed is None:
+                    changed = {}
+                changed[key] = loaded
+        return value if changed is None else {**value, **changed}
+
+    def _too_many(self, path: _Path) -> None:
+        self.fail(
+            LimitExceededError,
+            f"more than {self.max_nodes} nodes",
+            path,
+            "split the manifest or raise Limits.max_nodes",
+        )
+
+    def _misplaced_secret(self, node: dict[str, Any], path: _Path) -> None:
+        self.fail(
+            SecretPlacementError,
+            f"secret node {node['id']!r} is not in a field declared secret",
+            path,
+            "secret nodes may only stand in a class's secret fields "
+            "(e.g. an API key field); put plain values elsewhere",
+        )
+
+    def _not_implemented(self, node: dict[str, Any], path: _Path) -> None:
+        if self.ignore_unserializable:
+            return None
+        return self.fail(
+            NotSerializableError,
+            f"{'.'.join(map(str, node['id']))} was written as not_implemented and cannot be loaded",
+            path,
+            "rebuild this part with serializable classes, or pass "
+            "ignore_unserializable_fields=True to load it as None",
+        )
 
     def _too_deep(self, path: _Path) -> None:
         self.fail(
@@ -205,38 +224,37 @@ class _Reviver:
             "flatten the manifest or raise Limits.max_depth",
         )
 
-    def construct(self, node: dict[str, Any], path: _Path, depth: int) -> Any:
-        ident = node["id"]
+    def resolve_class(self, ident: Any, path: _Path) -> tuple[Any, type, Any]:
+        """(entry, class, plan) for a constructor id that passes every check, cached per load."""
         try:
-            entry = id_table.by_id.get(tuple(ident)) if type(ident) is list else None
+            key = tuple(ident) if type(ident) is list else None
+            ready = self.ready.get(key)  # type: ignore[arg-type]
         except TypeError:  # unhashable parts
-            entry = None
-        if entry is None and not (
-            type(ident) is list and ident and all(type(p) is str for p in ident)
-        ):
+            key = ready = None
+        if ready is not None:
+            return ready
+        if not (key and all(type(p) is str for p in key)):
             self.fail(
                 ManifestError,
                 "a constructor id must be a non-empty list of strings",
                 (path, "id"),
                 'write e.g. ["runwire", "messages", "AIMessage"]',
             )
+        entry = lookup(key)  # type: ignore[arg-type]
         if entry is None:
-            entry = lookup(ident)
-        if entry is None:
-            dotted = ".".join(ident)
-            near = nearest_names(ident)
+            near = nearest_names(key)  # type: ignore[arg-type]
             self.fail(
                 UnknownIdError,
-                f"unknown class id {dotted}",
-                (path, "id"),
+                f"unknown class id {'.'.join(key)}",
+                (path, "id"),  # type: ignore[arg-type]
                 f"did you mean {', '.join(near)}?"
                 if near
                 else "register the class with @runwire.register",
             )
-        if ident[0] not in self.namespaces:
+        if key[0] not in self.namespaces:  # type: ignore[index]
             self.fail(
                 NotAllowedError,
-                f"namespace {ident[0]!r} of {'.'.join(ident)} is not valid",
+                f"namespace {key[0]!r} of {'.'.join(key)} is not valid",  # type: ignore[arg-type,index]
                 (path, "id"),
                 "add it with valid_namespaces=[...]",
             )
@@ -247,17 +265,24 @@ class _Reviver:
                 (path, "id"),
                 "pass allowed_objects='all' or list the class explicitly",
             )
-        kwargs = node.get("kwargs", {})
+        cls = class_for(entry)
+        ready = (entry, cls, class_plan(cls))
+        self.ready[key] = ready  # type: ignore[index]
+        return ready
+
+    def construct(self, node: dict[str, Any], path: _Path, depth: int) -> Any:
+        ident = node["id"]
+        entry, cls, plan = self.resolve_class(ident, path)
+        kwargs = node.get("kwargs", _NO_KWARGS)
         if type(kwargs) is not dict:
             self.fail(ManifestError, "kwargs must be an object", (path, "kwargs"))
         kw_path = (path, "kwargs")
-        if self.init_validator is not None:
-            try:
-                self.init_validator(tuple(ident), kwargs)
-            except Exception as exc:
-                self.fail(ValidatorRejectedError, str(exc), kw_path)
-        cls = entry.cls or class_for(entry)
-        plan = _PLANS.get(cls) or class_plan(cls)
+        validator = self.init_validator
+        if validator is default_init_validator:
+            if kwargs.get("template_format") == "jinja2":
+                self._rejected(ident, kwargs, kw_path)
+        elif validator is not None:
+            self._rejected(ident, kwargs, kw_path)
         secrets = plan.secrets
         accepted = None if plan.extra_allowed else plan.accepted_keys
         values: dict[str, Any] = {}
@@ -266,21 +291,27 @@ class _Reviver:
                 self._unknown_field(cls, key, (kw_path, key))
             if type(raw) in _SCALARS:
                 values[key] = raw
-                continue
-            if key in secrets and _is_secret_node(raw):
+            elif key in secrets and _is_secret_node(raw):
                 field = plan.by_name.get(key)
                 required = field.required if field is not None else False
                 resolved = self.resolve_secret(raw, key, entry.name, required, (kw_path, key))
                 if resolved is not None:
                     values[key] = resolved
-                continue
-            values[key] = self.walk(raw, (kw_path, key), depth + 2)
+            else:
+                values[key] = self.walk(raw, (kw_path, key), depth + 2)
         try:
             return cls.__pydantic_validator__.validate_python(values)
         except ValidationError as exc:
             self._invalid(exc, secrets, entry.name, kw_path)
         except Exception as exc:  # a validator that raised something else
             self.fail(FieldValidationError, f"{entry.name}: {type(exc).__name__}: {exc}", kw_path)
+
+    def _rejected(self, ident: list[str], kwargs: dict[str, Any], path: _Path) -> None:
+        """Run the init_validator; its refusal becomes a ValidatorRejectedError."""
+        try:
+            self.init_validator(tuple(ident), kwargs)  # type: ignore[misc]
+        except Exception as exc:
+            self.fail(ValidatorRejectedError, str(exc), path)
 
     def _unknown_field(self, cls: type, key: str, path: _Path) -> None:
         import difflib

@@ -8,7 +8,9 @@ Same object, same bytes: output is deterministic (and sortable with ``sort_keys`
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, Literal
+from uuid import UUID
 
 import orjson
 
@@ -47,6 +49,10 @@ def _serialize(obj: Any, rename: Callable[[list[str]], list[str]] | None) -> Any
         ]
     if isinstance(obj, Serializable):
         return _serialize_object(obj, rename)
+    if isinstance(obj, Enum):
+        return _serialize(obj.value, rename)
+    if isinstance(obj, UUID):
+        return str(obj)
     if isinstance(obj, _SCALARS):  # subclasses of str, int, ...
         return obj
     if isinstance(obj, dict):
@@ -94,6 +100,67 @@ def dumpd(obj: Any, *, dialect: Dialect = "runwire") -> Any:
     return _serialize(obj, rename)
 
 
+class _Fallback(Exception):
+    """The fast path met something only the exact path handles."""
+
+
+class _FastDump:
+    """orjson walks the data natively; this hook turns runwire objects into nodes.
+
+    It counts the nodes it emits. If the output holds exactly that many ``"lc":`` keys
+    and no escape key, no user dict needed escaping and the bytes equal the exact
+    path's; otherwise ``dumps`` redoes the work on the exact path.
+    """
+
+    __slots__ = ("nodes", "rename")
+
+    def __init__(self, rename: Callable[[list[str]], list[str]] | None) -> None:
+        self.rename = rename
+        self.nodes = 0
+
+    def __call__(self, obj: Any) -> Any:
+        if not isinstance(obj, Serializable):
+            if isinstance(obj, _SCALARS | dict | list | tuple):  # subclasses: exact path
+                raise _Fallback
+            self.nodes += 1
+            return not_implemented_node(obj)
+        node: dict[str, Any] = obj.to_json()  # type: ignore[assignment]
+        if self.rename is not None:
+            node["id"] = self.rename(node["id"])
+        self.nodes += 1
+        if node["type"] == "constructor":
+            secrets = class_plan(type(obj)).secrets
+            if secrets:
+                kwargs = node["kwargs"]
+                for key in secrets:
+                    if "." in key:
+                        raise _Fallback
+                    value = kwargs.get(key)
+                    if type(value) is dict and value.get("type") == "secret":
+                        self.nodes += 1
+        return node
+
+
+_FAST_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _dumps_fast(
+    obj: Any, option: int, rename: Callable[[list[str]], list[str]] | None
+) -> bytes | None:
+    hook = _FastDump(rename)
+    try:
+        out = orjson.dumps(obj, default=hook, option=option | _FAST_OPTIONS)
+    except (_Fallback, TypeError, orjson.JSONEncodeError):
+        return None
+    if out.count(b'"lc":') != hook.nodes or b'"__lc_escaped__":' in out:
+        return None
+    return out
+
+
 def dumps(
     obj: Any,
     *,
@@ -102,14 +169,21 @@ def dumps(
     dialect: Dialect = "runwire",
 ) -> str:
     """The wire form of ``obj`` as JSON text (2-space indent when ``pretty``)."""
-    option = orjson.OPT_NON_STR_KEYS
+    option = 0
     if pretty:
         option |= orjson.OPT_INDENT_2
     if sort_keys:
         option |= orjson.OPT_SORT_KEYS
-    data = dumpd(obj, dialect=dialect)
     try:
-        return orjson.dumps(data, option=option).decode()
+        rename = _RENAMERS[dialect]
+    except KeyError:
+        raise ValueError(f"unknown dialect {dialect!r}: use 'runwire' or 'langchain'") from None
+    fast = _dumps_fast(obj, option, rename)
+    if fast is not None:
+        return fast.decode()
+    data = _serialize(obj, rename)
+    try:
+        return orjson.dumps(data, option=option | orjson.OPT_NON_STR_KEYS).decode()
     except TypeError as exc:  # e.g. an int beyond 64 bits, a non-str dict key
         raise NotSerializableError(
             f"cannot write JSON: {exc}",

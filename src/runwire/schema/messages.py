@@ -88,8 +88,8 @@ class BaseMessage(Serializable):
     model_config = ConfigDict(extra="allow")
 
     content: Content
-    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
-    response_metadata: dict[str, Any] = Field(default_factory=dict)
+    additional_kwargs: dict[Any, Any] = Field(default_factory=dict)
+    response_metadata: dict[Any, Any] = Field(default_factory=dict)
     type: str
     name: str | None = None
     id: str | None = Field(default=None, coerce_numbers_to_str=True)

@@ -72,6 +72,11 @@ class ClassPlan:
     written: tuple[tuple[str, bool, Any, type | None], ...]
     """(name, required, default, empty_factory) of every field that is not excluded."""
     lc_id: tuple[str, ...]
+    serializable: bool
+    has_attributes: bool
+    """The class overrides ``lc_attributes``."""
+    has_extras: bool
+    """The class overrides ``_lc_node_extras``."""
 
 
 _PLANS: dict[type, ClassPlan] = {}
@@ -121,6 +126,9 @@ def class_plan(cls: type[Serializable]) -> ClassPlan:
             (f.name, f.required, f.default, f.empty_factory) for f in fields if not f.exclude
         ),
         lc_id=tuple(cls.lc_id()),
+        serializable=cls.is_lc_serializable(),
+        has_attributes=cls.lc_attributes is not Serializable.lc_attributes,
+        has_extras=cls._lc_node_extras is not Serializable._lc_node_extras,
     )
     _PLANS[cls] = plan
     return plan
@@ -226,20 +234,25 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
 
     def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
         """The constructor node of this object, or a not_implemented node."""
-        if not self.is_lc_serializable():
-            return self.to_json_not_implemented()
         plan = _PLANS.get(type(self)) or class_plan(type(self))
+        if not plan.serializable:
+            return self.to_json_not_implemented()
         values = self.__dict__
         kwargs: dict[str, Any] = {}
         for name, required, default, empty_factory in plan.written:
             value = values.get(name)
-            if (
-                required
-                or (type(value) is str and value)
-                or _is_useful(default, empty_factory, value)
-            ):
+            if required:
                 kwargs[name] = value
-        kwargs.update(self.lc_attributes)
+            elif value is None:  # the common unset optional field
+                if default is not None:
+                    kwargs[name] = value
+            elif type(value) is str:
+                if value or value != default:
+                    kwargs[name] = value
+            elif _is_useful(default, empty_factory, value):
+                kwargs[name] = value
+        if plan.has_attributes:
+            kwargs.update(self.lc_attributes)
         secrets = plan.secrets
         if secrets:
             for key in secrets:
@@ -255,7 +268,8 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
             "id": list(plan.lc_id),
             "kwargs": kwargs,
         }
-        node.update(self._lc_node_extras())  # type: ignore[typeddict-item]
+        if plan.has_extras:
+            node.update(self._lc_node_extras())  # type: ignore[typeddict-item]
         return node
 
     def to_json_not_implemented(self) -> SerializedNotImplemented:

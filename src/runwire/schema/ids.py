@@ -99,6 +99,28 @@ BUILTIN_CLASSES: tuple[ClassEntry, ...] = (
 )
 
 
+def _lc_runnable(name: str, lc_module: str) -> tuple[Id, ...]:
+    return (
+        ("langchain", "schema", "runnable", name),
+        ("langchain_core", "runnables", lc_module, name),
+        ("langchain_core", "runnables", name),
+    )
+
+
+_RUNNABLES: Id = ("runwire", "runnables")
+
+RUNNABLE_CLASSES: tuple[ClassEntry, ...] = tuple(
+    ClassEntry(name, _RUNNABLES, "core", f"runwire.runtime.{module}", _lc_runnable(name, lc_module))
+    for name, module, lc_module in (
+        ("RunnableSequence", "sequence", "base"),
+        ("RunnableParallel", "parallel", "base"),
+        ("RunnablePassthrough", "passthrough", "passthrough"),
+        ("RunnableAssign", "passthrough", "passthrough"),
+        ("RunnablePick", "passthrough", "passthrough"),
+    )
+)
+
+
 class IdTable:
     """Lookup over the entries: by id (runwire or LangChain) and by short name."""
 
@@ -137,5 +159,5 @@ class IdTable:
         return self._to_langchain.get(tuple(runwire_id))
 
 
-id_table = IdTable(BUILTIN_CLASSES)
+id_table = IdTable(BUILTIN_CLASSES + RUNNABLE_CLASSES)
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

@@ -175,14 +175,7 @@ class _SerializableMeta(type(BaseModel)):  # type: ignore[misc]
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        if args:
-            field = cls.lc_positional  # type: ignore[attr-defined]
-            if field is None or len(args) > 1:
-                raise TypeError(f"{cls.__name__}() takes keyword arguments only")
-            if field in kwargs:
-                raise TypeError(f"{cls.__name__}() got {field!r} twice")
-            kwargs[field] = args[0]
-        return super().__call__(**kwargs)
+        return super().__call__(**cls._init_kwargs(args, kwargs))  # type: ignore[attr-defined]
 
 
 class Serializable(BaseModel, metaclass=_SerializableMeta):
@@ -200,6 +193,18 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
 
     lc_positional: ClassVar[str | None] = None
     """The field a single positional argument fills (``"content"`` for messages)."""
+
+    @classmethod
+    def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Map a Python call's arguments to fields (the loader never goes through here)."""
+        if args:
+            field = cls.lc_positional
+            if field is None or len(args) > 1:
+                raise TypeError(f"{cls.__name__}() takes keyword arguments only")
+            if field in kwargs:
+                raise TypeError(f"{cls.__name__}() got {field!r} twice")
+            kwargs[field] = args[0]
+        return kwargs
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

@@ -1,0 +1,525 @@
+"""The Runnable protocol: one object, many ways to call it.
+
+Subclasses implement ``invoke`` (and, when they have one, a native ``ainvoke`` or
+``transform``); everything else - batching, streaming, async, callbacks, schemas,
+composition - comes from here. Calls with no callbacks do no run bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
+
+from runwire.runtime.callbacks import CallbackContext, Run, RunType, callback_context
+from runwire.runtime.config import (
+    RunnableConfig,
+    child_config,
+    ensure_config,
+    get_config_list,
+)
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["Input", "Output", "Runnable", "child", "run_in_executor"]
+
+Input = TypeVar("Input")
+Output = TypeVar("Output")
+T = TypeVar("T")
+
+
+def child(config: RunnableConfig, tag: str | None = None) -> RunnableConfig:
+    """The config for a child call: run name/id dropped, callbacks moved under this run."""
+    callbacks = config.get("callbacks")
+    if isinstance(callbacks, CallbackContext) and tag is not None:
+        callbacks = callbacks.tagged(tag)
+    return child_config(config, callbacks)
+
+
+async def run_in_executor(
+    config: RunnableConfig | None, func: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """Run a blocking function in the default executor, keeping context variables."""
+    ctx = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, partial(ctx.run, func, *args, **kwargs))
+
+
+def _add(left: Any, right: Any) -> Any:
+    """Sum two stream chunks; chunks that cannot add replace each other (LangChain)."""
+    try:
+        return left + right
+    except TypeError:
+        return right
+
+
+class Runnable(ABC, Generic[Input, Output]):
+    """A unit of work that can be invoked, batched, streamed and composed."""
+
+    name: str | None
+    """The runnable's name; when unset, the class name is used (see ``get_name``)."""
+    run_type: ClassVar[RunType] = "chain"
+    """What kind of run this is for callbacks and events (``on_{run_type}_start``...)."""
+    sync_is_cheap: ClassVar[bool] = False
+    """True when ``invoke`` never blocks: ``ainvoke`` then calls it directly, no thread."""
+
+    # -- names and types ---------------------------------------------------------------
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        """The runnable's name (``name`` field, else the class name), with a suffix."""
+        base = name or getattr(self, "name", None) or type(self).__name__
+        if suffix:
+            return base + suffix.title() if base[0].isupper() else f"{base}_{suffix.lower()}"
+        return base
+
+    def _type_args(self) -> tuple[Any, ...]:
+        for klass in type(self).__mro__:
+            for base in getattr(klass, "__orig_bases__", ()):
+                args = get_args(base)
+                if len(args) == 2 and not any(isinstance(a, TypeVar) for a in args):
+                    return args
+        return (Any, Any)
+
+    @property
+    def InputType(self) -> Any:
+        """The type of input this runnable accepts."""
+        return self._type_args()[0]
+
+    @property
+    def OutputType(self) -> Any:
+        """The type of output this runnable produces."""
+        return self._type_args()[1]
+
+    # -- schemas -----------------------------------------------------------------------
+    def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """A pydantic model of the input."""
+        from runwire.runtime.schemas import root_model
+
+        return root_model(self.get_name("Input"), self.InputType)
+
+    def get_output_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """A pydantic model of the output."""
+        from runwire.runtime.schemas import root_model
+
+        return root_model(self.get_name("Output"), self.OutputType)
+
+    def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+        """JSON Schema of the input."""
+        return self.get_input_schema(config).model_json_schema()
+
+    def get_output_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
+        """JSON Schema of the output."""
+        return self.get_output_schema(config).model_json_schema()
+
+    @property
+    def config_specs(self) -> list[Any]:
+        """The configurable fields this runnable (and its children) expose."""
+        return []
+
+    def config_schema(self, *, include: Sequence[str] | None = None) -> type[BaseModel]:
+        """A pydantic model of the config: ``configurable`` plus the ``include``d keys."""
+        from runwire.runtime.schemas import config_model
+
+        return config_model(self.get_name("Config"), self.config_specs, include or ())
+
+    def get_config_jsonschema(self, *, include: Sequence[str] | None = None) -> dict[str, Any]:
+        """JSON Schema of the config."""
+        return self.config_schema(include=include).model_json_schema()
+
+    # -- calling -----------------------------------------------------------------------
+    @abstractmethod
+    def invoke(self, input: Input, config: RunnableConfig | None = None, **kwargs: Any) -> Output:
+        """Run on one input."""
+
+    async def ainvoke(
+        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Output:
+        """Run on one input without blocking the event loop."""
+        if self.sync_is_cheap:
+            return self.invoke(input, config, **kwargs)
+        return await run_in_executor(config, self.invoke, input, config, **kwargs)
+
+    def batch(
+        self,
+        inputs: list[Input],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Output]:
+        """Run on many inputs, in threads bounded by ``max_concurrency``."""
+        if not inputs:
+            return []
+        configs = get_config_list(config, len(inputs))
+
+        def call(pair: tuple[Input, RunnableConfig]) -> Any:
+            try:
+                return self.invoke(pair[0], pair[1], **kwargs)
+            except Exception as exc:
+                if return_exceptions:
+                    return exc
+                raise
+
+        if len(inputs) == 1 or self.sync_is_cheap:
+            return [call(pair) for pair in zip(inputs, configs, strict=True)]
+        with ThreadPoolExecutor(max_workers=configs[0].get("max_concurrency")) as pool:
+            return list(pool.map(call, zip(inputs, configs, strict=True)))
+
+    def batch_as_completed(
+        self,
+        inputs: Sequence[Input],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[tuple[int, Output | Exception]]:
+        """Run on many inputs, yielding ``(index, output)`` as each finishes."""
+        if not inputs:
+            return
+        configs = get_config_list(config, len(inputs))
+
+        def call(index: int) -> tuple[int, Any]:
+            try:
+                return index, self.invoke(inputs[index], configs[index], **kwargs)
+            except Exception as exc:
+                if return_exceptions:
+                    return index, exc
+                raise
+
+        with ThreadPoolExecutor(max_workers=configs[0].get("max_concurrency")) as pool:
+            futures = [pool.submit(call, i) for i in range(len(inputs))]
+            for future in as_completed(futures):
+                yield future.result()
+
+    async def abatch(
+        self,
+        inputs: list[Input],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Output]:
+        """Run on many inputs concurrently, at most ``max_concurrency`` at a time."""
+        results: list[Any] = [None] * len(inputs)
+        async for index, result in self.abatch_as_completed(
+            inputs, config, return_exceptions=return_exceptions, **kwargs
+        ):
+            results[index] = result
+        return results
+
+    async def abatch_as_completed(
+        self,
+        inputs: Sequence[Input],
+        config: RunnableConfig | Sequence[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[tuple[int, Output | Exception]]:
+        """Run on many inputs concurrently, yielding ``(index, output)`` as each finishes.
+
+        A fixed pool of workers pulls inputs in order, so ``max_concurrency`` is a hard
+        bound and 10,000 inputs do not mean 10,000 tasks.
+        """
+        if not inputs:
+            return
+        configs = get_config_list(config, len(inputs))
+        limit = configs[0].get("max_concurrency") or len(inputs)
+        queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
+        next_index = iter(range(len(inputs)))
+
+        async def worker() -> None:
+            for index in next_index:
+                try:
+                    result = await self.ainvoke(inputs[index], configs[index], **kwargs)
+                except Exception as exc:
+                    if not return_exceptions:
+                        queue.put_nowait((index, _Failure(exc)))
+                        return
+                    result = exc
+                queue.put_nowait((index, result))
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(inputs)))]
+        try:
+            for _ in range(len(inputs)):
+                index, result = await queue.get()
+                if isinstance(result, _Failure):
+                    raise result.error
+                yield index, result
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def stream(
+        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Output]:
+        """Stream the output; by default one chunk, the whole output."""
+        yield self.invoke(input, config, **kwargs)
+
+    async def astream(
+        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Output]:
+        """Stream the output asynchronously; by default one chunk."""
+        yield await self.ainvoke(input, config, **kwargs)
+
+    def transform(
+        self, input: Iterator[Input], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Output]:
+        """Stream the output of a streamed input; by default the input is gathered first."""
+        final: Any = _NOTHING
+        for chunk in input:
+            final = chunk if final is _NOTHING else _add(final, chunk)
+        if final is not _NOTHING:
+            yield from self.stream(final, config, **kwargs)
+
+    async def atransform(
+        self, input: AsyncIterator[Input], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Output]:
+        """Async ``transform``; by default the input is gathered first."""
+        final: Any = _NOTHING
+        async for chunk in input:
+            final = chunk if final is _NOTHING else _add(final, chunk)
+        if final is not _NOTHING:
+            async for out in self.astream(final, config, **kwargs):
+                yield out
+
+    def astream_events(
+        self,
+        input: Any,
+        config: RunnableConfig | None = None,
+        *,
+        version: str = "v2",
+        include_names: Sequence[str] | None = None,
+        include_types: Sequence[str] | None = None,
+        include_tags: Sequence[str] | None = None,
+        exclude_names: Sequence[str] | None = None,
+        exclude_types: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Stream LangChain's v2 events (on_chain_start, on_chat_model_stream, ...)."""
+        from runwire.runtime.events import stream_events
+
+        if version != "v2":
+            raise NotImplementedError("only astream_events(version='v2') is implemented")
+        return stream_events(
+            self,
+            input,
+            config,
+            filters=(
+                include_names,
+                include_types,
+                include_tags,
+                exclude_names,
+                exclude_types,
+                exclude_tags,
+            ),
+            **kwargs,
+        )
+
+    # -- run bookkeeping for subclasses ------------------------------------------------
+    def _call_with_config(
+        self,
+        func: Callable[[Any, RunnableConfig], Any],
+        input: Any,
+        config: RunnableConfig | None,
+        run_type: RunType | None = None,
+    ) -> Any:
+        """Call ``func(input, config)`` as one run: handlers see start and end/error."""
+        config = ensure_config(config)
+        ctx = callback_context(config["callbacks"])
+        if ctx is None:
+            return func(input, config)
+        run = self._start_run(ctx, input, config, run_type)
+        try:
+            output = func(input, child_config(config, ctx.under(run)))
+        except BaseException as exc:
+            ctx.error(run, exc)
+            raise
+        ctx.end(run, output)
+        return output
+
+    async def _acall_with_config(
+        self,
+        func: Callable[[Any, RunnableConfig], Awaitable[Any]],
+        input: Any,
+        config: RunnableConfig | None,
+        run_type: RunType | None = None,
+    ) -> Any:
+        """Async ``_call_with_config``."""
+        config = ensure_config(config)
+        ctx = callback_context(config["callbacks"])
+        if ctx is None:
+            return await func(input, config)
+        run = self._start_run(ctx, input, config, run_type)
+        try:
+            output = await func(input, child_config(config, ctx.under(run)))
+        except BaseException as exc:
+            ctx.error(run, exc)
+            raise
+        ctx.end(run, output)
+        return output
+
+    def _start_run(
+        self, ctx: CallbackContext, input: Any, config: RunnableConfig, run_type: RunType | None
+    ) -> Run:
+        return ctx.start(
+            name=config.get("run_name") or self.get_name(),
+            run_type=run_type or self.run_type,
+            inputs=input,
+            tags=config["tags"],
+            metadata=config["metadata"],
+            run_id=config.get("run_id"),
+        )
+
+    def _transform_with_config(
+        self,
+        chunks: Iterator[Any],
+        transformer: Callable[[Iterator[Any], RunnableConfig], Iterator[Any]],
+        config: RunnableConfig | None,
+        run_type: RunType | None = None,
+    ) -> Iterator[Any]:
+        """Stream ``transformer(chunks, config)`` as one run; the output is the chunks' sum."""
+        config = ensure_config(config)
+        ctx = callback_context(config["callbacks"])
+        if ctx is None:
+            yield from transformer(chunks, config)
+            return
+        inputs = _Collector(chunks)
+        run = self._start_run(ctx, None, config, run_type)
+        output: Any = _NOTHING
+        try:
+            for chunk in transformer(iter(inputs), child_config(config, ctx.under(run))):
+                ctx.stream(run, chunk)
+                output = chunk if output is _NOTHING else _add(output, chunk)
+                yield chunk
+        except BaseException as exc:
+            run.inputs = inputs.total
+            ctx.error(run, exc)
+            raise
+        run.inputs = inputs.total
+        ctx.end(run, None if output is _NOTHING else output)
+
+    async def _atransform_with_config(
+        self,
+        chunks: AsyncIterator[Any],
+        transformer: Callable[[AsyncIterator[Any], RunnableConfig], AsyncIterator[Any]],
+        config: RunnableConfig | None,
+        run_type: RunType | None = None,
+    ) -> AsyncIterator[Any]:
+        """Async ``_transform_with_config``."""
+        config = ensure_config(config)
+        ctx = callback_context(config["callbacks"])
+        if ctx is None:
+            async for chunk in transformer(chunks, config):
+                yield chunk
+            return
+        inputs = _AsyncCollector(chunks)
+        run = self._start_run(ctx, None, config, run_type)
+        output: Any = _NOTHING
+        try:
+            async for chunk in transformer(inputs, child_config(config, ctx.under(run))):
+                ctx.stream(run, chunk)
+                output = chunk if output is _NOTHING else _add(output, chunk)
+                yield chunk
+        except BaseException as exc:
+            run.inputs = inputs.total
+            ctx.error(run, exc)
+            raise
+        run.inputs = inputs.total
+        ctx.end(run, None if output is _NOTHING else output)
+
+    # -- composition -------------------------------------------------------------------
+    def __or__(self, other: Any) -> Runnable[Input, Any]:
+        from runwire.runtime.sequence import RunnableSequence
+
+        return RunnableSequence(self, coerce_to_runnable(other))
+
+    def __ror__(self, other: Any) -> Runnable[Any, Output]:
+        from runwire.runtime.sequence import RunnableSequence
+
+        return RunnableSequence(coerce_to_runnable(other), self)
+
+    def pipe(self, *others: Any, name: str | None = None) -> Runnable[Input, Any]:
+        """``self | others[0] | ...`` as one sequence, optionally named."""
+        from runwire.runtime.sequence import RunnableSequence
+
+        return RunnableSequence(self, *(coerce_to_runnable(o) for o in others), name=name)
+
+    def pick(self, keys: str | list[str]) -> Runnable[Input, Any]:
+        """Pick keys from this runnable's dict output."""
+        from runwire.runtime.passthrough import RunnablePick
+
+        return self | RunnablePick(keys=keys)
+
+    def assign(self, **kwargs: Any) -> Runnable[Input, dict[str, Any]]:
+        """Add keys to this runnable's dict output, computed from it."""
+        from runwire.runtime.parallel import RunnableParallel
+        from runwire.runtime.passthrough import RunnableAssign
+
+        return self | RunnableAssign(mapper=RunnableParallel(kwargs))
+
+
+class _Failure:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _Nothing:
+    __slots__ = ()
+
+
+_NOTHING: Any = _Nothing()
+
+
+class _Collector:
+    """Passes chunks through while summing them (the run's input, for callbacks)."""
+
+    def __init__(self, chunks: Iterator[Any]) -> None:
+        self.chunks = chunks
+        self.total: Any = None
+
+    def __iter__(self) -> Iterator[Any]:
+        for chunk in self.chunks:
+            self.total = chunk if self.total is None else _add(self.total, chunk)
+            yield chunk
+
+
+class _AsyncCollector:
+    """Async ``_Collector``."""
+
+    def __init__(self, chunks: AsyncIterator[Any]) -> None:
+        self.chunks = chunks
+        self.total: Any = None
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._gen()
+
+    async def _gen(self) -> AsyncIterator[Any]:
+        async for chunk in self.chunks:
+            self.total = chunk if self.total is None else _add(self.total, chunk)
+            yield chunk
+
+
+def coerce_to_runnable(thing: Any) -> Runnable[Any, Any]:
+    """A runnable from a runnable, a callable, a generator function or a dict of them."""
+    if isinstance(thing, Runnable):
+        return thing
+    if isinstance(thing, dict):
+        from runwire.runtime.parallel import RunnableParallel
+
+        return RunnableParallel(thing)
+    if callable(thing):
+        from runwire.runtime.lambdas import coerce_callable
+
+        return coerce_callable(thing)
+    raise TypeError(
+        f"expected a Runnable, callable or dict, got {type(thing).__name__}: "
+        "wrap the value in a RunnableLambda or a RunnablePassthrough"
+    )

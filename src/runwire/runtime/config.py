@@ -1,0 +1,159 @@
+"""``RunnableConfig``: what a call carries down the tree (tags, metadata, callbacks, limits).
+
+Merging and propagation follow LangChain: tags are unioned and sorted, metadata and
+``configurable`` merge key by key, callbacks add up, and ``run_name``/``run_id`` apply
+to one run only (children never inherit them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+__all__ = [
+    "DEFAULT_RECURSION_LIMIT",
+    "RunnableConfig",
+    "child_config",
+    "ensure_config",
+    "get_config_list",
+    "merge_configs",
+    "patch_config",
+]
+
+DEFAULT_RECURSION_LIMIT = 25
+
+
+class RunnableConfig(TypedDict, total=False):
+    """Options of one call; every key is optional."""
+
+    tags: list[str]
+    """Tags of this run and, inherited, of every child run."""
+    metadata: dict[str, Any]
+    """Metadata of this run and its children."""
+    callbacks: Any
+    """Handlers (see ``runwire.runtime.callbacks``) told about this run and its children."""
+    run_name: str
+    """Name of this run (not inherited)."""
+    max_concurrency: int | None
+    """Most parallel calls in batch/parallel steps (``None``: unbounded)."""
+    recursion_limit: int
+    """Most nested runnable calls before ``RecursionError`` (default 25)."""
+    configurable: dict[str, Any]
+    """Values for configurable fields and alternatives, by id."""
+    run_id: uuid.UUID | None
+    """Id of this run (not inherited)."""
+
+
+_NOT_INHERITED = ("run_name", "run_id")
+
+
+def ensure_config(config: RunnableConfig | None = None) -> RunnableConfig:
+    """A complete config: defaults for missing keys, copies of mutable values."""
+    full: RunnableConfig = {
+        "tags": [],
+        "metadata": {},
+        "callbacks": None,
+        "recursion_limit": DEFAULT_RECURSION_LIMIT,
+        "configurable": {},
+    }
+    if config:
+        for key, value in config.items():
+            if value is not None or key in ("callbacks", "max_concurrency", "run_id"):
+                full[key] = value  # type: ignore[literal-required]
+        full["tags"] = list(full["tags"])
+        full["metadata"] = dict(full["metadata"])
+        full["configurable"] = dict(full["configurable"])
+    return full
+
+
+def merge_configs(*configs: RunnableConfig | None) -> RunnableConfig:
+    """Merge configs left to right, as LangChain does."""
+    base: dict[str, Any] = {}
+    for config in configs:
+        if not config:
+            continue
+        for key, value in config.items():
+            if key == "tags":
+                base["tags"] = sorted(set(base.get("tags", [])) | set(value or ()))
+            elif key in ("metadata", "configurable"):
+                base[key] = {**base.get(key, {}), **(value or {})}
+            elif key == "callbacks":
+                base["callbacks"] = _merge_callbacks(base.get("callbacks"), value)
+            elif key == "recursion_limit":
+                if value != DEFAULT_RECURSION_LIMIT:
+                    base["recursion_limit"] = value
+            else:
+                base[key] = value if value is not None else base.get(key)
+    return ensure_config(base)  # type: ignore[arg-type]
+
+
+def _merge_callbacks(left: Any, right: Any) -> Any:
+    if right is None:
+        return left
+    if left is None:
+        return list(right) if isinstance(right, list | tuple) else right
+    return [*_as_list(left), *_as_list(right)]
+
+
+def _as_list(callbacks: Any) -> list[Any]:
+    return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
+
+
+def patch_config(
+    config: RunnableConfig | None,
+    *,
+    callbacks: Any = None,
+    recursion_limit: int | None = None,
+    max_concurrency: int | None = None,
+    run_name: str | None = None,
+    configurable: dict[str, Any] | None = None,
+) -> RunnableConfig:
+    """A copy of ``config`` with the given keys replaced.
+
+    Replacing callbacks drops ``run_name`` and ``run_id``: they named the parent run.
+    """
+    patched = ensure_config(config)
+    if callbacks is not None:
+        patched["callbacks"] = callbacks
+        for key in _NOT_INHERITED:
+            patched.pop(key, None)  # type: ignore[misc]
+    if recursion_limit is not None:
+        patched["recursion_limit"] = recursion_limit
+    if max_concurrency is not None:
+        patched["max_concurrency"] = max_concurrency
+    if run_name is not None:
+        patched["run_name"] = run_name
+    if configurable is not None:
+        patched["configurable"] = {**patched["configurable"], **configurable}
+    return patched
+
+
+def child_config(config: RunnableConfig, callbacks: Any) -> RunnableConfig:
+    """The config a run hands to a child: the same, minus run name and id, with the
+    child's callback context (see ``runwire.runtime.callbacks``)."""
+    child = dict(config)
+    child.pop("run_name", None)
+    child.pop("run_id", None)
+    child["callbacks"] = callbacks
+    return child  # type: ignore[return-value]
+
+
+def get_config_list(
+    config: RunnableConfig | Sequence[RunnableConfig] | None, length: int
+) -> list[RunnableConfig]:
+    """One config per input: a list is used as given (lengths must match), else copied."""
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length}")
+    if isinstance(config, Sequence) and not isinstance(config, str | dict):
+        if len(config) != length:
+            raise ValueError(
+                f"config must be a list of the same length as inputs ({len(config)} != {length})"
+            )
+        return [ensure_config(c) for c in config]
+    if length > 1 and config and config.get("run_id") is not None:
+        # one run id cannot name several runs: only the first keeps it
+        first = ensure_config(config)
+        rest = ensure_config({k: v for k, v in config.items() if k != "run_id"})  # type: ignore[misc]
+        return [first, *(ensure_config(rest) for _ in range(length - 1))]
+    return [ensure_config(config) for _ in range(length)]

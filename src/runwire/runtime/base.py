@@ -10,23 +10,27 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
-from runwire.runtime.callbacks import CallbackContext, Run, RunType, callback_context
-from runwire.runtime.config import (
-    RunnableConfig,
-    child_config,
-    ensure_config,
-    get_config_list,
-)
+from runwire.runtime.callbacks import CallbackContext, RunType
+from runwire.runtime.config import RunnableConfig, child_config, get_config_list
+from runwire.runtime.tracing import NOTHING, Traced, add_chunks
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["Input", "Output", "Runnable", "child", "run_in_executor"]
+__all__ = [
+    "Input",
+    "Output",
+    "Runnable",
+    "add_chunks",
+    "child",
+    "coerce_to_runnable",
+    "run_in_executor",
+]
 
 Input = TypeVar("Input")
 Output = TypeVar("Output")
@@ -50,15 +54,7 @@ async def run_in_executor(
     return await loop.run_in_executor(None, partial(ctx.run, func, *args, **kwargs))
 
 
-def _add(left: Any, right: Any) -> Any:
-    """Sum two stream chunks; chunks that cannot add replace each other (LangChain)."""
-    try:
-        return left + right
-    except TypeError:
-        return right
-
-
-class Runnable(ABC, Generic[Input, Output]):
+class Runnable(Traced, ABC, Generic[Input, Output]):
     """A unit of work that can be invoked, batched, streamed and composed."""
 
     name: str | None
@@ -270,20 +266,20 @@ class Runnable(ABC, Generic[Input, Output]):
         self, input: Iterator[Input], config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Output]:
         """Stream the output of a streamed input; by default the input is gathered first."""
-        final: Any = _NOTHING
+        final: Any = NOTHING
         for chunk in input:
-            final = chunk if final is _NOTHING else _add(final, chunk)
-        if final is not _NOTHING:
+            final = chunk if final is NOTHING else add_chunks(final, chunk)
+        if final is not NOTHING:
             yield from self.stream(final, config, **kwargs)
 
     async def atransform(
         self, input: AsyncIterator[Input], config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Output]:
         """Async ``transform``; by default the input is gathered first."""
-        final: Any = _NOTHING
+        final: Any = NOTHING
         async for chunk in input:
-            final = chunk if final is _NOTHING else _add(final, chunk)
-        if final is not _NOTHING:
+            final = chunk if final is NOTHING else add_chunks(final, chunk)
+        if final is not NOTHING:
             async for out in self.astream(final, config, **kwargs):
                 yield out
 
@@ -321,118 +317,6 @@ class Runnable(ABC, Generic[Input, Output]):
             **kwargs,
         )
 
-    # -- run bookkeeping for subclasses ------------------------------------------------
-    def _call_with_config(
-        self,
-        func: Callable[[Any, RunnableConfig], Any],
-        input: Any,
-        config: RunnableConfig | None,
-        run_type: RunType | None = None,
-    ) -> Any:
-        """Call ``func(input, config)`` as one run: handlers see start and end/error."""
-        config = ensure_config(config)
-        ctx = callback_context(config["callbacks"])
-        if ctx is None:
-            return func(input, config)
-        run = self._start_run(ctx, input, config, run_type)
-        try:
-            output = func(input, child_config(config, ctx.under(run)))
-        except BaseException as exc:
-            ctx.error(run, exc)
-            raise
-        ctx.end(run, output)
-        return output
-
-    async def _acall_with_config(
-        self,
-        func: Callable[[Any, RunnableConfig], Awaitable[Any]],
-        input: Any,
-        config: RunnableConfig | None,
-        run_type: RunType | None = None,
-    ) -> Any:
-        """Async ``_call_with_config``."""
-        config = ensure_config(config)
-        ctx = callback_context(config["callbacks"])
-        if ctx is None:
-            return await func(input, config)
-        run = self._start_run(ctx, input, config, run_type)
-        try:
-            output = await func(input, child_config(config, ctx.under(run)))
-        except BaseException as exc:
-            ctx.error(run, exc)
-            raise
-        ctx.end(run, output)
-        return output
-
-    def _start_run(
-        self, ctx: CallbackContext, input: Any, config: RunnableConfig, run_type: RunType | None
-    ) -> Run:
-        return ctx.start(
-            name=config.get("run_name") or self.get_name(),
-            run_type=run_type or self.run_type,
-            inputs=input,
-            tags=config["tags"],
-            metadata=config["metadata"],
-            run_id=config.get("run_id"),
-        )
-
-    def _transform_with_config(
-        self,
-        chunks: Iterator[Any],
-        transformer: Callable[[Iterator[Any], RunnableConfig], Iterator[Any]],
-        config: RunnableConfig | None,
-        run_type: RunType | None = None,
-    ) -> Iterator[Any]:
-        """Stream ``transformer(chunks, config)`` as one run; the output is the chunks' sum."""
-        config = ensure_config(config)
-        ctx = callback_context(config["callbacks"])
-        if ctx is None:
-            yield from transformer(chunks, config)
-            return
-        inputs = _Collector(chunks)
-        run = self._start_run(ctx, None, config, run_type)
-        output: Any = _NOTHING
-        try:
-            for chunk in transformer(iter(inputs), child_config(config, ctx.under(run))):
-                ctx.stream(run, chunk)
-                output = chunk if output is _NOTHING else _add(output, chunk)
-                yield chunk
-        except BaseException as exc:
-            run.inputs = inputs.total
-            ctx.error(run, exc)
-            raise
-        run.inputs = inputs.total
-        ctx.end(run, None if output is _NOTHING else output)
-
-    async def _atransform_with_config(
-        self,
-        chunks: AsyncIterator[Any],
-        transformer: Callable[[AsyncIterator[Any], RunnableConfig], AsyncIterator[Any]],
-        config: RunnableConfig | None,
-        run_type: RunType | None = None,
-    ) -> AsyncIterator[Any]:
-        """Async ``_transform_with_config``."""
-        config = ensure_config(config)
-        ctx = callback_context(config["callbacks"])
-        if ctx is None:
-            async for chunk in transformer(chunks, config):
-                yield chunk
-            return
-        inputs = _AsyncCollector(chunks)
-        run = self._start_run(ctx, None, config, run_type)
-        output: Any = _NOTHING
-        try:
-            async for chunk in transformer(inputs, child_config(config, ctx.under(run))):
-                ctx.stream(run, chunk)
-                output = chunk if output is _NOTHING else _add(output, chunk)
-                yield chunk
-        except BaseException as exc:
-            run.inputs = inputs.total
-            ctx.error(run, exc)
-            raise
-        run.inputs = inputs.total
-        ctx.end(run, None if output is _NOTHING else output)
-
     # -- composition -------------------------------------------------------------------
     def __or__(self, other: Any) -> Runnable[Input, Any]:
         from runwire.runtime.sequence import RunnableSequence
@@ -463,48 +347,97 @@ class Runnable(ABC, Generic[Input, Output]):
 
         return self | RunnableAssign(mapper=RunnableParallel(kwargs))
 
+    # -- wrappers (each returns a new runnable; defined in its own module) -------------
+    def bind(self, **kwargs: Any) -> Runnable[Input, Output]:
+        """The same runnable, always called with these keyword arguments."""
+        from runwire.runtime.binding import RunnableBinding
+
+        return RunnableBinding(bound=self, kwargs=kwargs, config={})
+
+    def with_config(
+        self, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Runnable[Input, Output]:
+        """The same runnable, always called with this config merged in."""
+        from runwire.runtime.binding import RunnableBinding
+
+        return RunnableBinding(bound=self, kwargs={}, config={**(config or {}), **kwargs})
+
+    def with_types(
+        self, *, input_type: Any = None, output_type: Any = None
+    ) -> Runnable[Input, Output]:
+        """The same runnable, declaring other input/output types (for schemas)."""
+        from runwire.runtime.binding import RunnableBinding
+
+        return RunnableBinding(
+            bound=self,
+            kwargs={},
+            config={},
+            custom_input_type=input_type,
+            custom_output_type=output_type,
+        )
+
+    def with_listeners(
+        self,
+        *,
+        on_start: Callable[..., Any] | None = None,
+        on_end: Callable[..., Any] | None = None,
+        on_error: Callable[..., Any] | None = None,
+    ) -> Runnable[Input, Output]:
+        """The same runnable, calling ``on_start/on_end/on_error(run)`` around each run."""
+        from runwire.runtime.binding import listeners_binding
+
+        return listeners_binding(self, on_start=on_start, on_end=on_end, on_error=on_error)
+
+    def with_retry(
+        self,
+        *,
+        retry_if_exception_type: tuple[type[BaseException], ...] = (Exception,),
+        wait_exponential_jitter: bool = True,
+        exponential_jitter_params: dict[str, float] | None = None,
+        stop_after_attempt: int = 3,
+    ) -> Runnable[Input, Output]:
+        """The same runnable, retried on the given exceptions (LangChain's parameters)."""
+        from runwire.runtime.retry import RunnableRetry
+
+        return RunnableRetry(
+            bound=self,
+            kwargs={},
+            config={},
+            retry_exception_types=retry_if_exception_type,
+            wait_exponential_jitter=wait_exponential_jitter,
+            exponential_jitter_params=exponential_jitter_params,
+            max_attempt_number=stop_after_attempt,
+        )
+
+    def with_fallbacks(
+        self,
+        fallbacks: Sequence[Runnable[Input, Output]],
+        *,
+        exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,),
+        exception_key: str | None = None,
+    ) -> Runnable[Input, Output]:
+        """This runnable, then each fallback in turn while they raise a handled error."""
+        from runwire.runtime.fallbacks import RunnableWithFallbacks
+
+        return RunnableWithFallbacks(
+            runnable=self,
+            fallbacks=list(fallbacks),
+            exceptions_to_handle=exceptions_to_handle,
+            exception_key=exception_key,
+        )
+
+    def map(self) -> Runnable[list[Input], list[Output]]:
+        """A runnable that applies this one to every item of a list input."""
+        from runwire.runtime.each import RunnableEach
+
+        return RunnableEach(bound=self)
+
 
 class _Failure:
     __slots__ = ("error",)
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
-
-
-class _Nothing:
-    __slots__ = ()
-
-
-_NOTHING: Any = _Nothing()
-
-
-class _Collector:
-    """Passes chunks through while summing them (the run's input, for callbacks)."""
-
-    def __init__(self, chunks: Iterator[Any]) -> None:
-        self.chunks = chunks
-        self.total: Any = None
-
-    def __iter__(self) -> Iterator[Any]:
-        for chunk in self.chunks:
-            self.total = chunk if self.total is None else _add(self.total, chunk)
-            yield chunk
-
-
-class _AsyncCollector:
-    """Async ``_Collector``."""
-
-    def __init__(self, chunks: AsyncIterator[Any]) -> None:
-        self.chunks = chunks
-        self.total: Any = None
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._gen()
-
-    async def _gen(self) -> AsyncIterator[Any]:
-        async for chunk in self.chunks:
-            self.total = chunk if self.total is None else _add(self.total, chunk)
-            yield chunk
 
 
 def coerce_to_runnable(thing: Any) -> Runnable[Any, Any]:

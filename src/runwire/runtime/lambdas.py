@@ -11,7 +11,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from runwire.runtime.base import Input, Output, Runnable, _add, run_in_executor
+from runwire.runtime.base import Input, Output, Runnable, add_chunks, run_in_executor
 from runwire.runtime.config import RunnableConfig
 from runwire.schema.nodes import SerializedNotImplemented, not_implemented_node
 
@@ -145,7 +145,7 @@ class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):
     def invoke(self, input: Input, config: RunnableConfig | None = None, **kwargs: Any) -> Output:
         final: Any = None
         for chunk in self.stream(input, config):
-            final = chunk if final is None else _add(final, chunk)
+            final = chunk if final is None else add_chunks(final, chunk)
         return final
 
     async def atransform(
@@ -177,7 +177,7 @@ class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):
     ) -> Output:
         final: Any = None
         async for chunk in self.astream(input, config):
-            final = chunk if final is None else _add(final, chunk)
+            final = chunk if final is None else add_chunks(final, chunk)
         return final
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from runwire.runtime.base import Input, _add, child
+from runwire.runtime.base import Input, add_chunks, child
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.parallel import RunnableParallel
 from runwire.runtime.serializable import RunnableSerializable
@@ -74,7 +74,7 @@ class RunnablePassthrough(RunnableSerializable[Input, Input]):
         def run(chunks: Iterator[Any], cfg: RunnableConfig) -> Iterator[Any]:
             total: Any = None
             for chunk in chunks:
-                total = chunk if total is None else _add(total, chunk)
+                total = chunk if total is None else add_chunks(total, chunk)
                 yield chunk
             if total is not None:
                 self._side_effect(total, cfg)
@@ -92,7 +92,7 @@ class RunnablePassthrough(RunnableSerializable[Input, Input]):
         async def run(chunks: AsyncIterator[Any], cfg: RunnableConfig) -> AsyncIterator[Any]:
             total: Any = None
             async for chunk in chunks:
-                total = chunk if total is None else _add(total, chunk)
+                total = chunk if total is None else add_chunks(total, chunk)
                 yield chunk
             if total is not None:
                 if self.afunc is not None:

@@ -21,3 +21,28 @@ class RunnableSerializable(Serializable, Runnable[Input, Output], Generic[Input,
 
     def _lc_node_extras(self) -> dict[str, Any]:
         return {"name": self.get_name()}
+
+    def configurable_fields(self, **fields: Any) -> RunnableSerializable[Input, Output]:
+        """Make fields settable at run time through ``config["configurable"]``."""
+        from runwire.runtime.configurable import RunnableConfigurableFields
+
+        return RunnableConfigurableFields(default=self, fields=fields)
+
+    def configurable_alternatives(
+        self,
+        which: Any,
+        *,
+        default_key: str = "default",
+        prefix_keys: bool = False,
+        **kwargs: Any,
+    ) -> RunnableSerializable[Input, Output]:
+        """Let ``config["configurable"][which.id]`` pick this runnable or an alternative."""
+        from runwire.runtime.configurable import RunnableConfigurableAlternatives
+
+        return RunnableConfigurableAlternatives(
+            which=which,
+            default=self,
+            alternatives=kwargs,
+            default_key=default_key,
+            prefix_keys=prefix_keys,
+        )

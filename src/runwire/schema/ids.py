@@ -117,7 +117,99 @@ RUNNABLE_CLASSES: tuple[ClassEntry, ...] = tuple(
         ("RunnablePassthrough", "passthrough", "passthrough"),
         ("RunnableAssign", "passthrough", "passthrough"),
         ("RunnablePick", "passthrough", "passthrough"),
+        ("RunnableBinding", "binding", "base"),
+        ("RunnableEach", "each", "base"),
+        ("RunnableBranch", "branch", "branch"),
+        ("RunnableWithFallbacks", "fallbacks", "fallbacks"),
+        ("RunnableRetry", "retry", "retry"),
+        ("RunnableConfigurableFields", "configurable", "configurable"),
+        ("RunnableConfigurableAlternatives", "configurable", "configurable"),
     )
+)
+
+_PROMPTS: Id = ("runwire", "prompts")
+
+
+def _lc_prompt(name: str, legacy_module: str, core_module: str) -> tuple[Id, ...]:
+    return (
+        ("langchain", "prompts", legacy_module, name),
+        ("langchain_core", "prompts", core_module, name),
+        ("langchain_core", "prompts", name),
+    )
+
+
+PROMPT_CLASSES: tuple[ClassEntry, ...] = (
+    *(
+        ClassEntry(name, _PROMPTS, "core", f"runwire.runtime.prompts.{module}", lc)
+        for name, module, lc in (
+            ("PromptTemplate", "string", _lc_prompt("PromptTemplate", "prompt", "prompt")),
+            ("ChatPromptTemplate", "chat", _lc_prompt("ChatPromptTemplate", "chat", "chat")),
+            ("MessagesPlaceholder", "chat", _lc_prompt("MessagesPlaceholder", "chat", "chat")),
+            *(
+                (n, "chat", _lc_prompt(n, "chat", "chat"))
+                for n in (
+                    "SystemMessagePromptTemplate",
+                    "HumanMessagePromptTemplate",
+                    "AIMessagePromptTemplate",
+                )
+            ),
+        )
+    ),
+    ClassEntry(
+        "StringPromptValue",
+        _PROMPTS,
+        "core",
+        "runwire.runtime.prompts.values",
+        (
+            ("langchain", "prompts", "base", "StringPromptValue"),
+            ("langchain_core", "prompt_values", "StringPromptValue"),
+        ),
+    ),
+    ClassEntry(
+        "ChatPromptValue",
+        _PROMPTS,
+        "core",
+        "runwire.runtime.prompts.values",
+        (
+            ("langchain", "prompts", "chat", "ChatPromptValue"),
+            ("langchain_core", "prompt_values", "ChatPromptValue"),
+        ),
+    ),
+)
+
+_PARSERS: Id = ("runwire", "output_parsers")
+_PARSER_MODULE = "runwire.runtime.parsers"
+
+PARSER_CLASSES: tuple[ClassEntry, ...] = (
+    ClassEntry(
+        "StrOutputParser",
+        _PARSERS,
+        "core",
+        _PARSER_MODULE,
+        (
+            ("langchain", "schema", "output_parser", "StrOutputParser"),
+            ("langchain_core", "output_parsers", "string", "StrOutputParser"),
+        ),
+    ),
+    ClassEntry(
+        "CommaSeparatedListOutputParser",
+        _PARSERS,
+        "core",
+        _PARSER_MODULE,
+        (
+            ("langchain", "output_parsers", "list", "CommaSeparatedListOutputParser"),
+            ("langchain_core", "output_parsers", "list", "CommaSeparatedListOutputParser"),
+        ),
+    ),
+    # LangChain does not serialize these two; runwire does (runwire ids only)
+    ClassEntry("JsonOutputParser", _PARSERS, "core", _PARSER_MODULE),
+    ClassEntry("PydanticOutputParser", _PARSERS, "core", _PARSER_MODULE),
+)
+
+MODEL_CLASSES: tuple[ClassEntry, ...] = (
+    # deterministic test doubles, serializable so example manifests can name them
+    ClassEntry("FakeChatModel", ("runwire", "models"), "core", "runwire.runtime.models.fakes"),
+    ClassEntry("FakeEmbeddings", ("runwire", "models"), "core", "runwire.runtime.models.fakes"),
 )
 
 
@@ -159,5 +251,7 @@ class IdTable:
         return self._to_langchain.get(tuple(runwire_id))
 
 
-id_table = IdTable(BUILTIN_CLASSES + RUNNABLE_CLASSES)
+id_table = IdTable(
+    BUILTIN_CLASSES + RUNNABLE_CLASSES + PROMPT_CLASSES + PARSER_CLASSES + MODEL_CLASSES
+)
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

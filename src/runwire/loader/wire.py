@@ -208,9 +208,11 @@ class _Reviver:
     def _not_implemented(self, node: dict[str, Any], path: _Path) -> None:
         if self.ignore_unserializable:
             return None
+        ident = node["id"]
         return self.fail(
             NotSerializableError,
-            f"{'.'.join(map(str, node['id']))} was written as not_implemented and cannot be loaded",
+            f"{'.'.join(map(str, ident)) if isinstance(ident, list) else repr(ident)} was "
+            "written as not_implemented and cannot be loaded",
             path,
             "rebuild this part with serializable classes, or pass "
             "ignore_unserializable_fields=True to load it as None",
@@ -298,13 +300,40 @@ class _Reviver:
                 if resolved is not None:
                     values[key] = resolved
             else:
+                if type(raw) is dict:
+                    prefix = key + "."
+                    nested = {
+                        k[len(prefix) :]: v for k, v in secrets.items() if k.startswith(prefix)
+                    }
+                    if nested:
+                        raw = self._nested_secrets(raw, nested, entry.name, (kw_path, key))
                 values[key] = self.walk(raw, (kw_path, key), depth + 2)
         try:
             return cls.__pydantic_validator__.validate_python(values)
         except ValidationError as exc:
-            self._invalid(exc, secrets, entry.name, kw_path)
+            self._invalid(exc, secrets, entry.name, kw_path, values)
         except Exception as exc:  # a validator that raised something else
             self.fail(FieldValidationError, f"{entry.name}: {type(exc).__name__}: {exc}", kw_path)
+
+    def _nested_secrets(
+        self, raw: dict[str, Any], nested: dict[str, str], owner: str, path: _Path
+    ) -> dict[str, Any]:
+        """Resolve secret nodes at the dotted sub-paths a class declares (``auth.token``)."""
+        result = dict(raw)
+        for dotted in nested:
+            *parents, last = dotted.split(".")
+            current, where = result, path
+            for part in parents:
+                if type(current.get(part)) is not dict:
+                    break
+                current[part] = dict(current[part])
+                current, where = current[part], (where, part)
+            else:
+                if _is_secret_node(current.get(last)):
+                    current[last] = self.resolve_secret(
+                        current[last], dotted, owner, True, (where, last)
+                    )
+        return result
 
     def _rejected(self, ident: list[str], kwargs: dict[str, Any], path: _Path) -> None:
         """Run the init_validator; its refusal becomes a ValidatorRejectedError."""
@@ -348,11 +377,16 @@ class _Reviver:
         )
 
     def _invalid(
-        self, exc: ValidationError, secrets: Mapping[str, str], owner: str, kw_path: _Path
+        self,
+        exc: ValidationError,
+        secrets: Mapping[str, str],
+        owner: str,
+        kw_path: _Path,
+        values: dict[str, Any],
     ) -> None:
         problems = exc.errors(include_input=False, include_url=False, include_context=False)
         first = problems[0]
-        loc = first.get("loc", ())
+        loc = _data_loc(values, first.get("loc", ()))
         path = kw_path
         for part in loc:
             path = (path, part)
@@ -366,6 +400,22 @@ class _Reviver:
             path,
             f"check {field!r} against {owner}'s fields",
         )
+
+
+def _data_loc(values: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error loc without the parts that are not keys or indexes of the data
+    (union member tags such as 'str', validator names)."""
+    if not loc:
+        return ()
+    parts = [loc[0]]
+    current = values.get(loc[0]) if isinstance(values, dict) else None
+    for part in loc[1:]:
+        if (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and type(part) is int and 0 <= part < len(current)
+        ):
+            parts.append(part)
+            current = current[part]
+    return tuple(parts)
 
 
 def load(
@@ -419,7 +469,10 @@ def parse_json(
 ) -> Any:
     """Parse JSON text within the size limit, as a ``ManifestError`` on failure."""
     limits = limits or _DEFAULT_LIMITS
-    size = len(text)
+    if isinstance(text, str):
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(text)
     if size > limits.max_bytes:
         raise LimitExceededError(
             f"text is {size} bytes, more than the limit of {limits.max_bytes}",

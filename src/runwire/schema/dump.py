@@ -17,7 +17,7 @@ import orjson
 from runwire.errors import NotSerializableError
 from runwire.schema.ids import id_table
 from runwire.schema.nodes import ESCAPE_KEY, escape, needs_escaping, not_implemented_node
-from runwire.schema.serializable import Serializable, class_plan
+from runwire.schema.serializable import Serializable, _replace_secrets, class_plan
 
 __all__ = ["Dialect", "dumpd", "dumps"]
 
@@ -88,6 +88,9 @@ def _serialize_object(obj: Serializable, rename: Callable[[list[str]], list[str]
             if kind is str or kind is int or kind is bool or value is None or key in secrets:
                 continue
             kwargs[key] = _serialize(value, rename)
+        dotted = {k: v for k, v in secrets.items() if "." in k}
+        if dotted:  # secret nodes inside a kwarg: put them back after escaping user dicts
+            node["kwargs"] = _replace_secrets(kwargs, dotted)
     return node
 
 

@@ -117,13 +117,6 @@ RUNNABLE_CLASSES: tuple[ClassEntry, ...] = tuple(
         ("RunnablePassthrough", "passthrough", "passthrough"),
         ("RunnableAssign", "passthrough", "passthrough"),
         ("RunnablePick", "passthrough", "passthrough"),
-        ("RunnableBinding", "binding", "base"),
-        ("RunnableEach", "each", "base"),
-        ("RunnableBranch", "branch", "branch"),
-        ("RunnableWithFallbacks", "fallbacks", "fallbacks"),
-        ("RunnableRetry", "retry", "retry"),
-        ("RunnableConfigurableFields", "configurable", "configurable"),
-        ("RunnableConfigurableAlternatives", "configurable", "configurable"),
     )
 )
 
@@ -251,7 +244,5 @@ class IdTable:
         return self._to_langchain.get(tuple(runwire_id))
 
 
-id_table = IdTable(
-    BUILTIN_CLASSES + RUNNABLE_CLASSES + PROMPT_CLASSES + PARSER_CLASSES + MODEL_CLASSES
-)
+id_table = IdTable(BUILTIN_CLASSES + RUNNABLE_CLASSES)
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["add_usage", "merge_content", "merge_dicts", "merge_lists", "parse_partial_json"]
+__all__ = [
+    "add_usage",
+    "merge_content",
+    "merge_dicts",
+    "merge_lists",
+    "merge_obj",
+    "parse_partial_json",
+]
 
 _KEEP_FIRST_STR = frozenset(("id", "output_version", "model_provider"))
 _REPLACE_INT = frozenset(("index", "created", "timestamp"))
@@ -176,3 +183,20 @@ def parse_partial_json(text: str) -> Any:
         except json.JSONDecodeError:
             chars.pop()
     return None
+
+
+def merge_obj(left: Any, right: Any) -> Any:
+    """Merge two values as LangChain's ``merge_obj`` does (tool artifacts)."""
+    if left is None or right is None:
+        return left if left is not None else right
+    if type(left) is not type(right):
+        raise TypeError(f"cannot merge {type(left).__name__} and {type(right).__name__}")
+    if isinstance(left, str):
+        return left + right
+    if isinstance(left, dict):
+        return merge_dicts(left, right)
+    if isinstance(left, list):
+        return merge_lists(left, right)
+    if left == right:
+        return left
+    raise ValueError(f"cannot merge {left!r} and {right!r}")

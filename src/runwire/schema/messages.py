@@ -6,8 +6,10 @@ Content is a string or a list of content blocks (strings or dicts). Chunks add w
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Literal, NotRequired, Self
+from uuid import UUID
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from typing_extensions import TypedDict
@@ -17,6 +19,7 @@ from runwire.schema.merge import (
     merge_content,
     merge_dicts,
     merge_lists,
+    merge_obj,
     parse_partial_json,
 )
 from runwire.schema.serializable import Serializable
@@ -348,7 +351,7 @@ class ToolMessage(BaseMessage):
     @field_validator("tool_call_id", mode="before")
     @classmethod
     def _coerce_id(cls, value: Any) -> Any:
-        return value if isinstance(value, str) else str(value)
+        return str(value) if isinstance(value, int | float | UUID) else value
 
 
 class ToolMessageChunk(ToolMessage, BaseMessageChunk):
@@ -364,7 +367,9 @@ class ToolMessageChunk(ToolMessage, BaseMessageChunk):
         extras = super()._merged_extras(others)
         extras.update(
             tool_call_id=self.tool_call_id,
-            artifact=self.artifact,
+            artifact=functools.reduce(
+                merge_obj, (getattr(o, "artifact", None) for o in others), self.artifact
+            ),
             status="error" if "error" in statuses else "success",
         )
         return extras

@@ -1,0 +1,212 @@
+"""Runtime overhead: runwire against langchain-core, measured in one run.
+
+Run: ``.venv/bin/python benchmarks/bench_runtime.py`` (install the ``bench`` extra for the
+peer). Targets (issue 3):
+- invoke of a 10-step RunnablePassthrough sequence: >= 20x less time per call;
+- invoke of prompt | fake chat model | StrOutputParser: >= 10x less time per call;
+- loads and dumps of a RunnableParallel of 100 ChatPromptTemplate | StrOutputParser
+  branches (~120 KB): each >= 10x faster;
+- ``python -c "import runwire; runwire.loads(...)"`` of that manifest, whole process:
+  >= 5x faster than the langchain-core equivalent;
+- abatch of 10,000 inputs through an async runnable sleeping 1 ms, max_concurrency=100:
+  within 1.5x of the ideal 10,000 / 100 x 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import runwire
+from runwire.runtime.lambdas import RunnableLambda
+from runwire.runtime.passthrough import RunnablePassthrough
+from runwire.runtime.sequence import RunnableSequence
+
+
+def per_call(fns: dict[str, Callable[[], object]], calls: int, rounds: int) -> dict[str, float]:
+    """Best seconds per call of each function, rounds interleaved."""
+    best = dict.fromkeys(fns, float("inf"))
+    for fn in fns.values():
+        fn()
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - start) / calls)
+    return best
+
+
+def report(title: str, ours: float, theirs: float | None, target: float, unit: str = "us") -> None:
+    scale = 1e6 if unit == "us" else 1e3
+    line = f"{title:44s} runwire {ours * scale:10.1f} {unit}"
+    if theirs is not None:
+        ratio = theirs / ours
+        verdict = "met" if ratio >= target else "MISSED"
+        line += f"  langchain {theirs * scale:10.1f} {unit}  {ratio:6.1f}x (>= {target:g}x {verdict})"
+    print(line)
+
+
+def bench_passthrough(lc: Any) -> None:
+    ours = RunnableSequence(*[RunnablePassthrough() for _ in range(10)])
+    fns: dict[str, Callable[[], object]] = {"runwire": lambda: ours.invoke(1)}
+    if lc:
+        theirs = lc.runnables.RunnableSequence(
+            *[lc.runnables.RunnablePassthrough() for _ in range(10)]
+        )
+        fns["langchain"] = lambda: theirs.invoke(1)
+    t = per_call(fns, calls=200, rounds=5)
+    report("10-step passthrough sequence invoke", t["runwire"], t.get("langchain"), 20)
+
+
+def bench_chain(lc: Any) -> None:
+    try:
+        from runwire.runtime.models.fakes import FakeChatModel
+        from runwire.runtime.parsers import StrOutputParser
+        from runwire.runtime.prompts import ChatPromptTemplate
+    except ImportError as exc:
+        print(f"prompt | model | parser: skipped ({exc})")
+        return
+    messages = [("system", "You are {role}."), ("human", "{question}")]
+    inputs = {"role": "terse", "question": "why?"}
+    ours = (
+        ChatPromptTemplate.from_messages(messages)
+        | FakeChatModel(responses=["because"])
+        | StrOutputParser()
+    )
+    fns: dict[str, Callable[[], object]] = {"runwire": lambda: ours.invoke(inputs)}
+    if lc:
+        from langchain_core.language_models.fake_chat_models import FakeListChatModel
+        from langchain_core.output_parsers import StrOutputParser as LcParser
+        from langchain_core.prompts import ChatPromptTemplate as LcPrompt
+
+        theirs = (
+            LcPrompt.from_messages(messages)
+            | FakeListChatModel(responses=["because"])
+            | LcParser()
+        )
+        fns["langchain"] = lambda: theirs.invoke(inputs)
+    t = per_call(fns, calls=100, rounds=5)
+    report("prompt | fake chat model | parser invoke", t["runwire"], t.get("langchain"), 10)
+
+
+def _wide_parallel(prompt_cls: Any, parser_cls: Any, parallel_cls: Any) -> Any:
+    branches = {}
+    for i in range(100):
+        prompt = prompt_cls.from_messages(
+            [("system", f"You are reviewer number {i}. Be {{tone}}."),
+             ("human", f"Question {i}: {{question}} (context: {{context}})")]
+        )
+        branches[f"branch_{i}"] = prompt | parser_cls()
+    return parallel_cls(branches)
+
+
+def bench_wide_manifest(lc: Any) -> None:
+    try:
+        from runwire.runtime.parallel import RunnableParallel
+        from runwire.runtime.parsers import StrOutputParser
+        from runwire.runtime.prompts import ChatPromptTemplate
+    except ImportError as exc:
+        print(f"100-branch parallel manifest: skipped ({exc})")
+        return
+    ours = _wide_parallel(ChatPromptTemplate, StrOutputParser, RunnableParallel)
+    text = runwire.dumps(ours)
+    fns: dict[str, Callable[[], object]] = {
+        "runwire dumps": lambda: runwire.dumps(ours),
+        "runwire loads": lambda: runwire.loads(text),
+    }
+    lc_text = None
+    if lc:
+        from langchain_core.output_parsers import StrOutputParser as LcParser
+        from langchain_core.prompts import ChatPromptTemplate as LcPrompt
+
+        theirs = _wide_parallel(LcPrompt, LcParser, lc.runnables.RunnableParallel)
+        lc_text = lc.load.dumps(theirs)
+        fns["langchain dumps"] = lambda: lc.load.dumps(theirs)
+        fns["langchain loads"] = lambda: lc.load.loads(lc_text, allowed_objects="core")
+    print(f"100-branch parallel manifest: {len(text):,} bytes")
+    t = per_call(fns, calls=3, rounds=5)
+    for op in ("dumps", "loads"):
+        report(f"  {op}", t[f"runwire {op}"], t.get(f"langchain {op}"), 10, unit="ms")
+    bench_cold_process(text, lc_text)
+
+
+def _process_seconds(code: str, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_cold_process(text: str, lc_text: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_file = Path(tmp, "ours.json")
+        ours_file.write_text(text)
+        ours = _process_seconds(
+            f"import runwire; runwire.loads(open({str(ours_file)!r}).read())"
+        )
+        theirs = None
+        if lc_text is not None:
+            lc_file = Path(tmp, "lc.json")
+            lc_file.write_text(lc_text)
+            theirs = _process_seconds(
+                "import warnings; warnings.simplefilter('ignore');"
+                "from langchain_core.load import loads;"
+                f"loads(open({str(lc_file)!r}).read(), allowed_objects='core')"
+            )
+    report("  import + loads, whole process", ours, theirs, 5, unit="ms")
+
+
+def bench_abatch() -> None:
+    async def nap(x: int) -> int:
+        await asyncio.sleep(0.001)
+        return x
+
+    runnable = RunnableLambda(nap)
+    inputs = list(range(10_000))
+    ideal = len(inputs) / 100 * 0.001
+    start = time.perf_counter()
+    out = asyncio.run(runnable.abatch(inputs, {"max_concurrency": 100}))
+    took = time.perf_counter() - start
+    assert out == inputs
+    verdict = "met" if took <= 1.5 * ideal else "MISSED"
+    print(f"{'abatch 10,000 x 1 ms sleep, concurrency 100':44s} runwire {took * 1e3:10.1f} ms"
+          f"  ideal {ideal * 1e3:.0f} ms  {took / ideal:.2f}x ideal (<= 1.5x {verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("passthrough", "chain", "manifest", "abatch"))
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    try:
+        import langchain_core.load
+        import langchain_core.runnables
+
+        lc: Any = langchain_core
+    except ImportError:
+        lc = None
+        print("langchain-core not installed: runwire figures only")
+    benches: dict[str, Callable[[], None]] = {
+        "passthrough": lambda: bench_passthrough(lc),
+        "chain": lambda: bench_chain(lc),
+        "manifest": lambda: bench_wide_manifest(lc),
+        "abatch": bench_abatch,
+    }
+    for name, bench in benches.items():
+        if args.only in (None, name):
+            bench()
+
+
+if __name__ == "__main__":
+    main()

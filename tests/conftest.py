@@ -1,0 +1,223 @@
+"""Shared fixtures: id-table isolation, test classes, node builders and sample objects.
+
+Test modules import the plain helpers from here (``from conftest import ...``): pytest
+puts this directory on ``sys.path`` because ``tests`` is not a package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr, model_validator
+
+from runwire.loader.registry import register
+from runwire.runtime.parallel import RunnableParallel
+from runwire.runtime.passthrough import RunnablePassthrough, RunnablePick
+from runwire.runtime.sequence import RunnableSequence
+from runwire.schema.documents import Document
+from runwire.schema.ids import IdTable, id_table
+from runwire.schema.messages import (
+    AIMessage,
+    AIMessageChunk,
+    HumanMessage,
+    HumanMessageChunk,
+    SystemMessage,
+    SystemMessageChunk,
+    ToolMessage,
+    ToolMessageChunk,
+)
+from runwire.schema.serializable import Serializable
+
+TEST_NS = "runwire_tests"
+"""First id segment of the test classes; loads must pass ``valid_namespaces=[TEST_NS]``."""
+
+FAKE_SECRET = "sk-fake-RUNWIRE-0xDEADBEEF-do-not-leak"
+"""A recognisable secret value that must never appear in any output."""
+
+CONSTRUCTED: list[str] = []
+"""Names of test-class instances built so far (reset by the ``registered`` fixture)."""
+
+
+class _Counted(Serializable):
+    """Base of the test classes: serializable, in TEST_NS, and counted when built."""
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return [TEST_NS]
+
+    @model_validator(mode="after")
+    def _count(self) -> Any:
+        CONSTRUCTED.append(type(self).__name__)
+        return self
+
+
+class Probe(_Counted):
+    """Everything optional: a free payload, a template format and an optional secret."""
+
+    payload: Any = None
+    template_format: str = "f-string"
+    token: SecretStr | None = None
+
+
+class KeyedProbe(_Counted):
+    """A required secret field (secret id ``API_KEY``) next to a plain one."""
+
+    api_key: SecretStr
+    model: str = "probe-1"
+
+
+LOAD_TEST_CLASSES: dict[str, Any] = {"allowed_objects": "all", "valid_namespaces": [TEST_NS]}
+"""Loader options that admit the test classes."""
+
+
+def ctor(ident: list[str], **kwargs: Any) -> dict[str, Any]:
+    """A constructor node."""
+    return {"lc": 1, "type": "constructor", "id": list(ident), "kwargs": kwargs}
+
+
+def secret(name: str) -> dict[str, Any]:
+    """A secret node."""
+    return {"lc": 1, "type": "secret", "id": [name]}
+
+
+def not_implemented(ident: list[str], text: str | None = "<obj>") -> dict[str, Any]:
+    """A not_implemented node."""
+    return {"lc": 1, "type": "not_implemented", "id": ident, "repr": text}
+
+
+def probe(**kwargs: Any) -> dict[str, Any]:
+    """A constructor node for :class:`Probe`."""
+    return ctor([TEST_NS, "Probe"], **kwargs)
+
+
+def keyed_probe(**kwargs: Any) -> dict[str, Any]:
+    """A constructor node for :class:`KeyedProbe`."""
+    return ctor([TEST_NS, "KeyedProbe"], **kwargs)
+
+
+@pytest.fixture
+def id_table_snapshot() -> Iterator[IdTable]:
+    """Restore ``id_table`` (entries, by_id, by_name, _to_langchain) after the test.
+
+    The table's ``version`` (if it has one) is bumped rather than restored, so that
+    caches keyed on it (``allowed_ids``) never see an old version with new contents.
+    """
+    table = id_table
+    saved = (
+        list(table.entries),
+        dict(table.by_id),
+        dict(table.by_name),
+        {k: list(v) for k, v in table._to_langchain.items()},
+    )
+    try:
+        yield table
+    finally:
+        entries, by_id, by_name, to_langchain = saved
+        table.entries = list(entries)
+        table.by_id = dict(by_id)
+        table.by_name = dict(by_name)
+        table._to_langchain = {k: list(v) for k, v in to_langchain.items()}
+        if hasattr(table, "version"):  # never rewind: caches keyed on it must refresh
+            table.version += 1
+
+
+@pytest.fixture
+def registered(id_table_snapshot: IdTable) -> Iterator[list[str]]:
+    """Register Probe and KeyedProbe for one test; yields the CONSTRUCTED log (emptied)."""
+    register(Probe)
+    register(KeyedProbe)
+    CONSTRUCTED.clear()
+    yield CONSTRUCTED
+    CONSTRUCTED.clear()
+
+
+# -- one representative instance per built-in class -----------------------------------
+
+
+def _ai_message() -> AIMessage:
+    return AIMessage(
+        content="It is 18 degrees in Paris.",
+        additional_kwargs={"refusal": None, "meta": {"lc": 7, "note": "user data with lc"}},
+        response_metadata={"model_name": "gpt-4o-mini", "finish_reason": "tool_calls"},
+        id="chatcmpl-abc123",
+        name="forecaster",
+        tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1"}],
+        invalid_tool_calls=[{"name": "broken", "args": "{oops", "id": "call_2", "error": "bad"}],
+        usage_metadata={
+            "input_tokens": 12,
+            "output_tokens": 7,
+            "total_tokens": 19,
+            "input_token_details": {"cache_read": 4},
+        },
+    )
+
+
+def _ai_message_chunk() -> AIMessageChunk:
+    return AIMessageChunk(
+        content=[{"type": "text", "text": "Hel", "index": 0}],
+        id="run-0001",
+        tool_call_chunks=[
+            {"name": "get_weather", "args": '{"city": "Pa', "id": "call_1", "index": 0}
+        ],
+        usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
+        chunk_position="last",
+    )
+
+
+def _human_message() -> HumanMessage:
+    return HumanMessage(
+        [
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+        ],
+        additional_kwargs={
+            "looks_like_secret": {"lc": 1, "type": "secret", "id": ["OPENAI_API_KEY"]},
+            "looks_escaped": {"__lc_escaped__": "x"},
+        },
+        id="human-1",
+    )
+
+
+SAMPLES: dict[str, Callable[[], Serializable]] = {
+    "AIMessage": _ai_message,
+    "AIMessageChunk": _ai_message_chunk,
+    "HumanMessage": _human_message,
+    "HumanMessageChunk": lambda: HumanMessageChunk("par", name="alice"),
+    "SystemMessage": lambda: SystemMessage("You are terse.", response_metadata={"v": 1.5}),
+    "SystemMessageChunk": lambda: SystemMessageChunk("Be ", id="sys-1"),
+    "ToolMessage": lambda: ToolMessage(
+        "18", tool_call_id="call_1", artifact={"raw": [1, 2.5, None]}, status="error"
+    ),
+    "ToolMessageChunk": lambda: ToolMessageChunk("1", tool_call_id="call_1", name="weather"),
+    "Document": lambda: Document(
+        "Paris is the capital of France.",
+        id="doc-1",
+        metadata={"source": "wiki", "page": 3, "score": 0.25, "tags": ["geo", "fr"]},
+    ),
+    # runnables ------------------------------------------------------------------------
+    "RunnablePassthrough": lambda: RunnablePassthrough(name="keep"),
+    "RunnablePick": lambda: RunnablePick(keys=["question", "context"]),
+    "RunnableParallel": lambda: RunnableParallel(
+        {"question": RunnablePick(keys="question"), "raw": RunnablePassthrough()}
+    ),
+    "RunnableAssign": lambda: RunnablePassthrough.assign(copy=RunnablePassthrough()),
+    "RunnableSequence": lambda: RunnableSequence(
+        RunnablePassthrough(), RunnablePick(keys="question"), RunnablePassthrough(), name="qa"
+    ),
+}
+"""Class short name -> factory of a representative instance. Every class in
+``id_table`` needs one: ``test_roundtrip`` fails for a class without a sample."""
+
+
+def sample(name: str) -> Serializable:
+    """A fresh sample of a registered class; per-class tests skip a class without one (the
+    registry test in ``test_roundtrip`` fails for it instead, once, naming every such class)."""
+    if name not in SAMPLES:
+        pytest.skip(f"no sample for registered class {name}: add one to conftest.SAMPLES")
+    return SAMPLES[name]()

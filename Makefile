@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/runwire canonical configs
+	$(BIN)/runwire dump configs
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -51,7 +51,8 @@ def report(title: str, ours: float, theirs: float | None, target: float, unit: s
     if theirs is not None:
         ratio = theirs / ours
         verdict = "met" if ratio >= target else "MISSED"
-        line += f"  langchain {theirs * scale:10.1f} {unit}  {ratio:6.1f}x (>= {target:g}x {verdict})"
+        line += f"  langchain {theirs * scale:10.1f} {unit}  {ratio:6.1f}x"
+        line += f" (>= {target:g}x {verdict})"
     print(line)
 
 
@@ -89,9 +90,7 @@ def bench_chain(lc: Any) -> None:
         from langchain_core.prompts import ChatPromptTemplate as LcPrompt
 
         theirs = (
-            LcPrompt.from_messages(messages)
-            | FakeListChatModel(responses=["because"])
-            | LcParser()
+            LcPrompt.from_messages(messages) | FakeListChatModel(responses=["because"]) | LcParser()
         )
         fns["langchain"] = lambda: theirs.invoke(inputs)
     t = per_call(fns, calls=100, rounds=5)
@@ -102,8 +101,10 @@ def _wide_parallel(prompt_cls: Any, parser_cls: Any, parallel_cls: Any) -> Any:
     branches = {}
     for i in range(100):
         prompt = prompt_cls.from_messages(
-            [("system", f"You are reviewer number {i}. Be {{tone}}."),
-             ("human", f"Question {i}: {{question}} (context: {{context}})")]
+            [
+                ("system", f"You are reviewer number {i}. Be {{tone}}."),
+                ("human", f"Question {i}: {{question}} (context: {{context}})"),
+            ]
         )
         branches[f"branch_{i}"] = prompt | parser_cls()
     return parallel_cls(branches)
@@ -152,9 +153,7 @@ def bench_cold_process(text: str, lc_text: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ours_file = Path(tmp, "ours.json")
         ours_file.write_text(text)
-        ours = _process_seconds(
-            f"import runwire; runwire.loads(open({str(ours_file)!r}).read())"
-        )
+        ours = _process_seconds(f"import runwire; runwire.loads(open({str(ours_file)!r}).read())")
         theirs = None
         if lc_text is not None:
             lc_file = Path(tmp, "lc.json")
@@ -180,8 +179,10 @@ def bench_abatch() -> None:
     took = time.perf_counter() - start
     assert out == inputs
     verdict = "met" if took <= 1.5 * ideal else "MISSED"
-    print(f"{'abatch 10,000 x 1 ms sleep, concurrency 100':44s} runwire {took * 1e3:10.1f} ms"
-          f"  ideal {ideal * 1e3:.0f} ms  {took / ideal:.2f}x ideal (<= 1.5x {verdict})")
+    print(
+        f"{'abatch 10,000 x 1 ms sleep, concurrency 100':44s} runwire {took * 1e3:10.1f} ms"
+        f"  ideal {ideal * 1e3:.0f} ms  {took / ideal:.2f}x ideal (<= 1.5x {verdict})"
+    )
 
 
 def main() -> None:

@@ -121,8 +121,10 @@ def main() -> None:
         mine, other = timings[f"runwire {op}"], timings[f"langchain {op}"]
         ratio = other / mine
         verdict = "met" if ratio >= TARGET else "MISSED"
-        print(f"{op:6s} {mine * 1e3:9.2f} ms {other * 1e3:9.2f} ms {ratio:6.1f}x  "
-              f">={TARGET:.0f}x {verdict}")
+        print(
+            f"{op:6s} {mine * 1e3:9.2f} ms {other * 1e3:9.2f} ms {ratio:6.1f}x  "
+            f">={TARGET:.0f}x {verdict}"
+        )
 
 
 if __name__ == "__main__":

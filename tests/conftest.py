@@ -15,6 +15,16 @@ from pydantic import SecretStr, model_validator
 from runwire.loader.registry import register
 from runwire.runtime.parallel import RunnableParallel
 from runwire.runtime.passthrough import RunnablePassthrough, RunnablePick
+from runwire.runtime.prompts import (
+    AIMessagePromptTemplate,
+    ChatPromptTemplate,
+    ChatPromptValue,
+    HumanMessagePromptTemplate,
+    MessagesPlaceholder,
+    PromptTemplate,
+    StringPromptValue,
+    SystemMessagePromptTemplate,
+)
 from runwire.runtime.sequence import RunnableSequence
 from runwire.schema.documents import Document
 from runwire.schema.ids import IdTable, id_table
@@ -209,6 +219,32 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
     "RunnableAssign": lambda: RunnablePassthrough.assign(copy=RunnablePassthrough()),
     "RunnableSequence": lambda: RunnableSequence(
         RunnablePassthrough(), RunnablePick(keys="question"), RunnablePassthrough(), name="qa"
+    ),
+    # prompts --------------------------------------------------------------------------
+    "PromptTemplate": lambda: PromptTemplate.from_template(
+        "Tell me about {topic} in {style}", partial_variables={"style": "haiku"}, tags=["t"]
+    ),
+    "ChatPromptTemplate": lambda: ChatPromptTemplate.from_messages(
+        [
+            ("system", "You are {role}."),
+            MessagesPlaceholder("history", optional=True),
+            SystemMessage(content="fixed"),
+            ("human", "{question}"),
+        ]
+    ),
+    "MessagesPlaceholder": lambda: MessagesPlaceholder("history", optional=True, n_messages=5),
+    "SystemMessagePromptTemplate": lambda: SystemMessagePromptTemplate.from_template(
+        "You are {role}."
+    ),
+    "HumanMessagePromptTemplate": lambda: HumanMessagePromptTemplate.from_template(
+        "{question}", additional_kwargs={"k": "v"}
+    ),
+    "AIMessagePromptTemplate": lambda: AIMessagePromptTemplate.from_template(
+        ["First {a}", "then {b}"]
+    ),
+    "StringPromptValue": lambda: StringPromptValue(text="Tell me a joke"),
+    "ChatPromptValue": lambda: ChatPromptValue(
+        messages=[SystemMessage(content="be brief"), HumanMessage(content="hi"), AIMessage("yo")]
     ),
 }
 """Class short name -> factory of a representative instance. Every class in

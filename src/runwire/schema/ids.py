@@ -244,5 +244,5 @@ class IdTable:
         return self._to_langchain.get(tuple(runwire_id))
 
 
-id_table = IdTable(BUILTIN_CLASSES + RUNNABLE_CLASSES)
+id_table = IdTable(BUILTIN_CLASSES + RUNNABLE_CLASSES + PROMPT_CLASSES)
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

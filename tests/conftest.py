@@ -13,6 +13,10 @@ import pytest
 from pydantic import SecretStr, model_validator
 
 from runwire.loader.registry import register
+from runwire.runtime.binding import RunnableBinding
+from runwire.runtime.branch import RunnableBranch
+from runwire.runtime.each import RunnableEach
+from runwire.runtime.fallbacks import RunnableWithFallbacks
 from runwire.runtime.parallel import RunnableParallel
 from runwire.runtime.passthrough import RunnablePassthrough, RunnablePick
 from runwire.runtime.prompts import (
@@ -25,6 +29,7 @@ from runwire.runtime.prompts import (
     StringPromptValue,
     SystemMessagePromptTemplate,
 )
+from runwire.runtime.retry import RunnableRetry
 from runwire.runtime.sequence import RunnableSequence
 from runwire.schema.documents import Document
 from runwire.schema.ids import IdTable, id_table
@@ -220,6 +225,30 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
     "RunnableSequence": lambda: RunnableSequence(
         RunnablePassthrough(), RunnablePick(keys="question"), RunnablePassthrough(), name="qa"
     ),
+    "RunnableBinding": lambda: RunnableBinding(
+        bound=RunnablePick(["a", "b"]),
+        kwargs={"stop": ["\n"], "lc": {"user": "data"}},
+        config={"tags": ["bound"], "metadata": {"team": "qa"}, "run_name": "picker"},
+    ),
+    "RunnableRetry": lambda: RunnableRetry(
+        bound=RunnablePassthrough(),
+        retry_exception_types=(TimeoutError, ConnectionError),
+        wait_exponential_jitter=False,
+        exponential_jitter_params={"initial": 0.5, "max": 4.0},
+        max_attempt_number=5,
+    ),
+    "RunnableWithFallbacks": lambda: RunnableWithFallbacks(
+        runnable=RunnablePick("answer"),
+        fallbacks=[RunnablePassthrough(), RunnablePick(["a"]).with_config(tags=["fb"])],
+        exceptions_to_handle=(KeyError, ValueError),
+        exception_key="error",
+    ),
+    "RunnableBranch": lambda: RunnableBranch(
+        (RunnablePick("is_question"), RunnableParallel({"q": RunnablePick("text")})),
+        (RunnablePick("is_command"), RunnablePick("text")),
+        RunnablePassthrough(),
+    ),
+    "RunnableEach": lambda: RunnableEach(bound=RunnablePick("text"), name="texts"),
     # prompts --------------------------------------------------------------------------
     "PromptTemplate": lambda: PromptTemplate.from_template(
         "Tell me about {topic} in {style}", partial_variables={"style": "haiku"}, tags=["t"]

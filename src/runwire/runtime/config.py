@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
+from runwire.runtime.callbacks import CallbackContext
+
 __all__ = [
     "DEFAULT_RECURSION_LIMIT",
     "RunnableConfig",
@@ -89,14 +91,20 @@ def merge_configs(*configs: RunnableConfig | None) -> RunnableConfig:
 
 
 def _merge_callbacks(left: Any, right: Any) -> Any:
+    """Both sides' handlers; a side that is a run context keeps its place in the run tree."""
     if right is None:
         return left
     if left is None:
         return list(right) if isinstance(right, list | tuple) else right
-    return [*_as_list(left), *_as_list(right)]
+    for ctx, other in ((right, left), (left, right)):
+        if isinstance(ctx, CallbackContext):
+            return ctx.with_handlers(h for h in _handlers(other) if h not in ctx.handlers)
+    return [*_handlers(left), *_handlers(right)]
 
 
-def _as_list(callbacks: Any) -> list[Any]:
+def _handlers(callbacks: Any) -> list[Any]:
+    if isinstance(callbacks, CallbackContext):
+        return list(callbacks.handlers)
     return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
 
 

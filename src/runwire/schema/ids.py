@@ -117,6 +117,11 @@ RUNNABLE_CLASSES: tuple[ClassEntry, ...] = tuple(
         ("RunnablePassthrough", "passthrough", "passthrough"),
         ("RunnableAssign", "passthrough", "passthrough"),
         ("RunnablePick", "passthrough", "passthrough"),
+        ("RunnableBinding", "binding", "base"),
+        ("RunnableEach", "each", "base"),
+        ("RunnableBranch", "branch", "branch"),
+        ("RunnableWithFallbacks", "fallbacks", "fallbacks"),
+        ("RunnableRetry", "retry", "retry"),
     )
 )
 

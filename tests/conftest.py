@@ -17,7 +17,14 @@ from runwire.runtime.binding import RunnableBinding
 from runwire.runtime.branch import RunnableBranch
 from runwire.runtime.each import RunnableEach
 from runwire.runtime.fallbacks import RunnableWithFallbacks
+from runwire.runtime.models.fakes import FakeChatModel, FakeEmbeddings
 from runwire.runtime.parallel import RunnableParallel
+from runwire.runtime.parsers import (
+    CommaSeparatedListOutputParser,
+    JsonOutputParser,
+    PydanticOutputParser,
+    StrOutputParser,
+)
 from runwire.runtime.passthrough import RunnablePassthrough, RunnablePick
 from runwire.runtime.prompts import (
     AIMessagePromptTemplate,
@@ -275,6 +282,22 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
     "ChatPromptValue": lambda: ChatPromptValue(
         messages=[SystemMessage(content="be brief"), HumanMessage(content="hi"), AIMessage("yo")]
     ),
+    # output parsers and models --------------------------------------------------------
+    "StrOutputParser": lambda: StrOutputParser(),
+    "CommaSeparatedListOutputParser": lambda: CommaSeparatedListOutputParser(name="items"),
+    "JsonOutputParser": lambda: JsonOutputParser(
+        json_schema={"type": "object", "properties": {"answer": {"type": "string"}}}
+    ),
+    "PydanticOutputParser": lambda: PydanticOutputParser(
+        json_schema={
+            "title": "Answer",
+            "type": "object",
+            "properties": {"answer": {"type": "string"}},
+            "required": ["answer"],
+        }
+    ),
+    "FakeChatModel": lambda: FakeChatModel(responses=["hello", "world"], chunk_size=2, usage=True),
+    "FakeEmbeddings": lambda: FakeEmbeddings(size=8),
 }
 """Class short name -> factory of a representative instance. Every class in
 ``id_table`` needs one: ``test_roundtrip`` fails for a class without a sample."""

@@ -249,5 +249,7 @@ class IdTable:
         return self._to_langchain.get(tuple(runwire_id))
 
 
-id_table = IdTable(BUILTIN_CLASSES + RUNNABLE_CLASSES + PROMPT_CLASSES)
+id_table = IdTable(
+    BUILTIN_CLASSES + RUNNABLE_CLASSES + PROMPT_CLASSES + PARSER_CLASSES + MODEL_CLASSES
+)
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

@@ -1,0 +1,64 @@
+"""Language models, retrievers and embeddings: the bases providers build on, and fakes.
+
+Names are loaded on first use, so importing one module does not import them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__all__ = [
+    "BaseChatModel",
+    "BaseLLM",
+    "BaseLanguageModel",
+    "BaseRetriever",
+    "Embeddings",
+    "FakeChatModel",
+    "FakeEmbeddings",
+    "ToolCallOutputParser",
+    "convert_to_openai_function",
+    "convert_to_openai_tool",
+    "to_messages",
+]
+
+_EXPORTS = {
+    "BaseChatModel": "chat",
+    "BaseLanguageModel": "chat",
+    "BaseLLM": "llm",
+    "BaseRetriever": "retriever",
+    "Embeddings": "embeddings",
+    "FakeChatModel": "fakes",
+    "FakeEmbeddings": "fakes",
+    "ToolCallOutputParser": "tools",
+    "convert_to_openai_function": "tools",
+    "convert_to_openai_tool": "tools",
+    "to_messages": "inputs",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from runwire.runtime.models.chat import BaseChatModel, BaseLanguageModel
+    from runwire.runtime.models.embeddings import Embeddings
+    from runwire.runtime.models.fakes import FakeChatModel, FakeEmbeddings
+    from runwire.runtime.models.inputs import to_messages
+    from runwire.runtime.models.llm import BaseLLM
+    from runwire.runtime.models.retriever import BaseRetriever
+    from runwire.runtime.models.tools import (
+        ToolCallOutputParser,
+        convert_to_openai_function,
+        convert_to_openai_tool,
+    )

@@ -15,6 +15,7 @@ from pydantic import SecretStr, model_validator
 from runwire.loader.registry import register
 from runwire.runtime.binding import RunnableBinding
 from runwire.runtime.branch import RunnableBranch
+from runwire.runtime.configurable import ConfigurableField, ConfigurableFieldMultiOption
 from runwire.runtime.each import RunnableEach
 from runwire.runtime.fallbacks import RunnableWithFallbacks
 from runwire.runtime.models.fakes import FakeChatModel, FakeEmbeddings
@@ -256,6 +257,19 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
         RunnablePassthrough(),
     ),
     "RunnableEach": lambda: RunnableEach(bound=RunnablePick("text"), name="texts"),
+    "RunnableConfigurableFields": lambda: RunnablePick(keys="a").configurable_fields(
+        keys=ConfigurableField(id="pick_key", name="Key", description="Which key to pick")
+    ),
+    "RunnableConfigurableAlternatives": lambda: RunnablePassthrough().configurable_alternatives(
+        ConfigurableField(id="step", name="Step"),
+        default_key="keep",
+        prefix_keys=True,
+        pick=RunnablePick(keys="a").configurable_fields(
+            keys=ConfigurableFieldMultiOption(
+                id="keys", options={"a": "a", "b": "b"}, default=["a"]
+            )
+        ),
+    ),
     # prompts --------------------------------------------------------------------------
     "PromptTemplate": lambda: PromptTemplate.from_template(
         "Tell me about {topic} in {style}", partial_variables={"style": "haiku"}, tags=["t"]

@@ -7,11 +7,9 @@ composition - comes from here. Calls with no callbacks do no run bookkeeping.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
@@ -49,6 +47,8 @@ async def run_in_executor(
     config: RunnableConfig | None, func: Callable[..., T], *args: Any, **kwargs: Any
 ) -> T:
     """Run a blocking function in the default executor, keeping context variables."""
+    import asyncio
+
     ctx = contextvars.copy_context()
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, partial(ctx.run, func, *args, **kwargs))
@@ -160,6 +160,8 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
                     return exc
                 raise
 
+        from concurrent.futures import ThreadPoolExecutor
+
         if len(inputs) == 1 or self.sync_is_cheap:
             return [call(pair) for pair in zip(inputs, configs, strict=True)]
         with ThreadPoolExecutor(max_workers=configs[0].get("max_concurrency")) as pool:
@@ -185,6 +187,8 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
                 if return_exceptions:
                     return index, exc
                 raise
+
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with ThreadPoolExecutor(max_workers=configs[0].get("max_concurrency")) as pool:
             futures = [pool.submit(call, i) for i in range(len(inputs))]
@@ -222,6 +226,8 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
         """
         if not inputs:
             return
+        import asyncio
+
         configs = get_config_list(config, len(inputs))
         limit = configs[0].get("max_concurrency") or len(inputs)
         queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()

@@ -122,6 +122,8 @@ RUNNABLE_CLASSES: tuple[ClassEntry, ...] = tuple(
         ("RunnableBranch", "branch", "branch"),
         ("RunnableWithFallbacks", "fallbacks", "fallbacks"),
         ("RunnableRetry", "retry", "retry"),
+        ("RunnableConfigurableFields", "configurable", "configurable"),
+        ("RunnableConfigurableAlternatives", "configurable", "configurable"),
     )
 )
 

@@ -142,8 +142,8 @@ def test_attempts_after_the_first_are_tagged() -> None:
     assert retry_run.tags == ["mine"]
     assert [run.tags for run in attempts] == [
         ["mine"],
-        ["mine", "retry:attempt:2"],
-        ["mine", "retry:attempt:3"],
+        ["retry:attempt:2", "mine"],  # one-run tags first, as LangChain orders them
+        ["retry:attempt:3", "mine"],
     ]
     assert all(run.parent_ids == [str(retry_run.id)] for run in attempts)
     assert len(recorder.errored) == 2 and recorder.ended[-1] is retry_run

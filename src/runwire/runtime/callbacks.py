@@ -92,7 +92,7 @@ class CallbackContext:
             name=name,
             run_type=run_type,
             parent_ids=parent_ids,
-            tags=[*tags, *(t for t in self.local_tags if t not in tags)],
+            tags=[*self.local_tags, *(t for t in tags if t not in self.local_tags)],
             metadata=dict(metadata),
             inputs=inputs,
         )

@@ -119,6 +119,9 @@ class EventStreamHandler:
     event loop with ``call_soon_threadsafe``, so the queue keeps their order.
     """
 
+    wants_streaming = True
+    """Chat models stream even when invoked, so token events reach the consumer."""
+
     def __init__(
         self,
         queue: asyncio.Queue[Any],

@@ -151,8 +151,12 @@ class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):
     async def atransform(
         self, input: AsyncIterator[Input], config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Output]:
-        if self._atransform is None:
-            async for chunk in super().atransform(input, config):
+        if self._atransform is None:  # a sync generator: run it in a thread, then replay
+            items = [chunk async for chunk in input]
+            chunks = await run_in_executor(
+                config, lambda: list(self.transform(iter(items), config))
+            )
+            for chunk in chunks:
                 yield chunk
             return
         agen = self._atransform

@@ -11,6 +11,7 @@ from runwire.runtime.base import Input, Runnable, child, coerce_to_runnable
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.configurable_spec import unique_specs
 from runwire.runtime.serializable import RunnableSerializable
+from runwire.runtime.tracing import AddableDict
 
 __all__ = ["RunnableParallel"]
 
@@ -120,7 +121,7 @@ class RunnableParallel(RunnableSerializable[Input, dict[str, Any]]):
             values = list(chunks)  # every branch needs the whole input stream
             for key, step in self.steps__.items():
                 for chunk in step.transform(iter(values), child(cfg, f"map:key:{key}")):
-                    yield {key: chunk}
+                    yield AddableDict({key: chunk})
 
         yield from self._transform_with_config(input, run, config)
 
@@ -146,7 +147,7 @@ class RunnableParallel(RunnableSerializable[Input, dict[str, Any]]):
             async def branch(key: str, step: Runnable[Any, Any]) -> None:
                 try:
                     async for chunk in step.atransform(feed(), child(cfg, f"map:key:{key}")):
-                        queue.put_nowait({key: chunk})
+                        queue.put_nowait(AddableDict({key: chunk}))
                 finally:
                     queue.put_nowait(done)
 

@@ -12,6 +12,7 @@ from runwire.runtime.base import Input, add_chunks, child
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.parallel import RunnableParallel
 from runwire.runtime.serializable import RunnableSerializable
+from runwire.runtime.tracing import AddableDict
 
 __all__ = ["RunnableAssign", "RunnablePassthrough", "RunnablePick"]
 
@@ -188,7 +189,7 @@ class RunnableAssign(RunnableSerializable[dict[str, Any], dict[str, Any]]):
             for chunk in chunks:  # the input streams through as it comes
                 _require_dict(chunk)
                 seen.append(chunk)
-                passed = {k: v for k, v in chunk.items() if k not in keys}
+                passed = AddableDict({k: v for k, v in chunk.items() if k not in keys})
                 if passed:
                     yield passed
             yield from self.mapper.transform(iter(seen), child(cfg))

@@ -54,5 +54,5 @@ def config_model(name: str, specs: Sequence[Any], include: Sequence[str]) -> typ
         fields["configurable"] = (configurable, None)
     for key in include:
         if key in _CONFIG_KEYS:
-            fields[key] = (_CONFIG_KEYS[key] | None, None)
+            fields[key] = (_CONFIG_KEYS[key], None)
     return create_model(name, **fields)  # type: ignore[call-overload]

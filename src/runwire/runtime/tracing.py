@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from runwire.runtime.callbacks import CallbackContext, Run, RunType, callback_context
 from runwire.runtime.config import RunnableConfig, child_config, ensure_config
 
-__all__ = ["NOTHING", "Traced", "add_chunks"]
+__all__ = ["NOTHING", "AddableDict", "Traced", "add_chunks"]
 
 
 def add_chunks(left: Any, right: Any) -> Any:
@@ -20,6 +20,23 @@ def add_chunks(left: Any, right: Any) -> Any:
         return left + right
     except TypeError:
         return right
+
+
+class AddableDict(dict[str, Any]):
+    """A streamed dict chunk: ``+`` merges key by key, adding the values of shared keys.
+
+    Parallel and assign steps stream these, so their chunks sum to the full output.
+    """
+
+    def __add__(self, other: dict[str, Any]) -> AddableDict:  # type: ignore[override]
+        merged = AddableDict(self)
+        for key, value in other.items():
+            current = merged.get(key)
+            merged[key] = value if current is None else add_chunks(current, value)
+        return merged
+
+    def __radd__(self, other: dict[str, Any]) -> AddableDict:
+        return AddableDict(other) + self
 
 
 class _Nothing:

@@ -6,7 +6,6 @@ node, as in LangChain.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -70,6 +69,8 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
 
     def invoke(self, input: Input, config: RunnableConfig | None = None, **kwargs: Any) -> Output:
         if self.func is None:
+            import asyncio
+
             return asyncio.run(self.ainvoke(input, config, **kwargs))
 
         def run(value: Any, cfg: RunnableConfig) -> Any:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runwire.runtime.base import Input, Runnable, child, coerce_to_runnable
@@ -89,6 +87,8 @@ class RunnableParallel(RunnableSerializable[Input, dict[str, Any]]):
             if self.sync_is_cheap or len(items) == 1:
                 outputs = [step.invoke(value, c) for step, c in calls]
             else:
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(max_workers=cfg.get("max_concurrency")) as pool:
                     outputs = list(pool.map(lambda sc: sc[0].invoke(value, sc[1]), calls))
             return {key: out for (key, _), out in zip(items, outputs, strict=True)}
@@ -98,6 +98,8 @@ class RunnableParallel(RunnableSerializable[Input, dict[str, Any]]):
     async def ainvoke(
         self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
+        import asyncio
+
         async def run(value: Any, cfg: RunnableConfig) -> dict[str, Any]:
             limit = cfg.get("max_concurrency")
             gate = asyncio.Semaphore(limit) if limit else None
@@ -136,6 +138,8 @@ class RunnableParallel(RunnableSerializable[Input, dict[str, Any]]):
         async def run(
             chunks: AsyncIterator[Any], cfg: RunnableConfig
         ) -> AsyncIterator[dict[str, Any]]:
+            import asyncio
+
             values = [chunk async for chunk in chunks]
             queue: asyncio.Queue[Any] = asyncio.Queue()
             done = object()

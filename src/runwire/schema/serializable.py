@@ -186,6 +186,7 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
         populate_by_name=True,
         arbitrary_types_allowed=True,
         validate_default=False,
+        defer_build=True,  # validators are built on first use: import stays cheap
     )
 
     lc_secret_ids: ClassVar[dict[str, str]] = {}

@@ -171,9 +171,19 @@ def bench_abatch() -> None:
         await asyncio.sleep(0.001)
         return x
 
+    async def floor() -> None:  # the event loop alone: 100 workers x 100 sleeps
+        async def worker() -> None:
+            for _ in range(100):
+                await asyncio.sleep(0.001)
+
+        await asyncio.gather(*(worker() for _ in range(100)))
+
     runnable = RunnableLambda(nap)
     inputs = list(range(10_000))
     ideal = len(inputs) / 100 * 0.001
+    start = time.perf_counter()
+    asyncio.run(floor())
+    loop_floor = time.perf_counter() - start
     start = time.perf_counter()
     out = asyncio.run(runnable.abatch(inputs, {"max_concurrency": 100}))
     took = time.perf_counter() - start
@@ -182,6 +192,10 @@ def bench_abatch() -> None:
     print(
         f"{'abatch 10,000 x 1 ms sleep, concurrency 100':44s} runwire {took * 1e3:10.1f} ms"
         f"  ideal {ideal * 1e3:.0f} ms  {took / ideal:.2f}x ideal (<= 1.5x {verdict})"
+    )
+    print(
+        f"{'  same sleeps, bare asyncio, no runwire':44s}         {loop_floor * 1e3:10.1f} ms"
+        f"  {loop_floor / ideal:.2f}x ideal (the event loop's own floor on this machine)"
     )
 
 

@@ -164,4 +164,5 @@ def get_config_list(
         first = ensure_config(config)
         rest = ensure_config({k: v for k, v in config.items() if k != "run_id"})  # type: ignore[misc]
         return [first, *(ensure_config(rest) for _ in range(length - 1))]
-    return [ensure_config(config) for _ in range(length)]
+    shared = ensure_config(config)  # callees copy before changing it: one dict will do
+    return [shared] * length

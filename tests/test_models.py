@@ -17,12 +17,7 @@ import runwire
 from runwire.runtime.models.chat import BaseChatModel
 from runwire.runtime.models.embeddings import Embeddings
 from runwire.runtime.models.fakes import FakeChatModel, FakeEmbeddings
-from runwire.runtime.models.inputs import (
-    buffer_string,
-    to_message,
-    to_messages,
-    to_prompt_string,
-)
+from runwire.runtime.models.inputs import to_messages, to_prompt_string
 from runwire.runtime.models.llm import BaseLLM
 from runwire.runtime.models.retriever import BaseRetriever
 from runwire.runtime.models.tools import (
@@ -32,6 +27,8 @@ from runwire.runtime.models.tools import (
     parse_google_docstring,
 )
 from runwire.runtime.parsers import OutputParserException, StrOutputParser
+from runwire.schema.coerce import convert_to_message as to_message
+from runwire.schema.coerce import get_buffer_string as buffer_string
 from runwire.schema.documents import Document
 from runwire.schema.messages import (
     AIMessage,
@@ -162,7 +159,7 @@ def test_input_errors_are_clear() -> None:
         to_messages(42)
     with pytest.raises(TypeError, match="cannot make a message from int"):
         to_messages([1])
-    with pytest.raises(ValueError, match="unknown message role 'robot'"):
+    with pytest.raises(ValueError, match="unexpected message role 'robot'"):
         to_messages([("robot", "beep")])
     with pytest.raises(ValueError, match="needs 'role'"):
         to_messages([{"text": "x"}])

@@ -9,7 +9,6 @@ from runwire.runtime.prompts.chat import (
     MessagesPlaceholder,
     SystemMessagePromptTemplate,
 )
-from runwire.runtime.prompts.coerce import convert_to_messages, get_buffer_string
 from runwire.runtime.prompts.formatting import (
     TEMPLATE_FORMATS,
     PromptTemplateFormat,
@@ -24,6 +23,7 @@ from runwire.runtime.prompts.values import (
     PromptValue,
     StringPromptValue,
 )
+from runwire.schema.coerce import convert_to_messages, get_buffer_string
 
 __all__ = [
     "TEMPLATE_FORMATS",

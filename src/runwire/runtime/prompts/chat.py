@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from runwire.runtime.prompts.base import BasePromptTemplate
-from runwire.runtime.prompts.coerce import convert_to_messages
 from runwire.runtime.prompts.formatting import PromptTemplateFormat
 from runwire.runtime.prompts.string import PromptTemplate
 from runwire.runtime.prompts.values import ChatPromptValue
+from runwire.schema.coerce import convert_to_messages
 from runwire.schema.messages import (
     AIMessage,
     AnyMessage,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Literal
 
-from runwire.runtime.prompts.coerce import get_buffer_string
+from runwire.schema.coerce import get_buffer_string
 from runwire.schema.messages import AnyMessage, BaseMessage, HumanMessage
 from runwire.schema.serializable import Serializable
 

@@ -20,7 +20,7 @@ from runwire.schema.messages import (
     ToolMessage,
 )
 
-__all__ = ["convert_to_messages", "get_buffer_string", "message_from_role"]
+__all__ = ["convert_to_message", "convert_to_messages", "get_buffer_string", "message_from_role"]
 
 _ROLE_PREFIXES: tuple[tuple[type[BaseMessage], str], ...] = (
     (HumanMessage, "human_prefix"),
@@ -180,7 +180,8 @@ def _from_dict(message: dict[str, Any]) -> BaseMessage:
     return message_from_role(role, content, **fields)
 
 
-def _convert(message: Any) -> BaseMessage:
+def convert_to_message(message: Any) -> BaseMessage:
+    """One message from a message, a string, a ``(role, content)`` pair or a message dict."""
     if isinstance(message, BaseMessage):
         return message
     if isinstance(message, str):
@@ -204,4 +205,4 @@ def convert_to_messages(messages: Any) -> list[BaseMessage]:
     to_messages = getattr(messages, "to_messages", None)
     if to_messages is not None:
         return list(to_messages())
-    return [_convert(m) for m in messages]
+    return [convert_to_message(m) for m in messages]

@@ -6,7 +6,7 @@ boto3 or httpx until something needs them).
 
 from __future__ import annotations
 
-import importlib
+from runwire._lazy import lazy_exports
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs ~15 ms
 
@@ -66,17 +66,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runwire' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 if TYPE_CHECKING:

@@ -6,56 +6,54 @@ this package costs nothing until a class is needed.
 
 from __future__ import annotations
 
-import importlib
-
-TYPE_CHECKING = False
+from runwire._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
-    "Runnable": "base",
-    "RunnableSerializable": "serializable",
-    "RunnableConfig": "config",
-    "ensure_config": "config",
-    "merge_configs": "config",
-    "Run": "callbacks",
-    "RunnableSequence": "sequence",
-    "RunnableParallel": "parallel",
-    "RunnablePassthrough": "passthrough",
-    "RunnableAssign": "passthrough",
-    "RunnablePick": "passthrough",
-    "RunnableLambda": "lambdas",
-    "RunnableGenerator": "lambdas",
-    "RunnableBinding": "binding",
-    "RunnableRetry": "retry",
-    "RunnableWithFallbacks": "fallbacks",
-    "RunnableBranch": "branch",
-    "RunnableEach": "each",
-    "ConfigurableField": "configurable",
-    "ConfigurableFieldSingleOption": "configurable",
-    "ConfigurableFieldMultiOption": "configurable",
-    "ConfigurableFieldSpec": "configurable_spec",
-    "RunnableConfigurableFields": "configurable",
-    "RunnableConfigurableAlternatives": "configurable",
-    "dispatch_custom_event": "events",
-    "adispatch_custom_event": "events",
-    "PromptTemplate": "prompts",
-    "ChatPromptTemplate": "prompts",
-    "MessagesPlaceholder": "prompts",
-    "SystemMessagePromptTemplate": "prompts",
-    "HumanMessagePromptTemplate": "prompts",
-    "AIMessagePromptTemplate": "prompts",
-    "StringPromptValue": "prompts",
-    "ChatPromptValue": "prompts",
-    "StrOutputParser": "parsers",
-    "JsonOutputParser": "parsers",
-    "PydanticOutputParser": "parsers",
-    "CommaSeparatedListOutputParser": "parsers",
-    "OutputParserException": "parsers",
-    "BaseChatModel": "models",
-    "BaseLLM": "models",
-    "BaseRetriever": "models",
-    "Embeddings": "models",
-    "FakeChatModel": "models",
-    "FakeEmbeddings": "models",
+    "Runnable": ".base",
+    "RunnableSerializable": ".serializable",
+    "RunnableConfig": ".config",
+    "ensure_config": ".config",
+    "merge_configs": ".config",
+    "Run": ".callbacks",
+    "RunnableSequence": ".sequence",
+    "RunnableParallel": ".parallel",
+    "RunnablePassthrough": ".passthrough",
+    "RunnableAssign": ".passthrough",
+    "RunnablePick": ".passthrough",
+    "RunnableLambda": ".lambdas",
+    "RunnableGenerator": ".lambdas",
+    "RunnableBinding": ".binding",
+    "RunnableRetry": ".retry",
+    "RunnableWithFallbacks": ".fallbacks",
+    "RunnableBranch": ".branch",
+    "RunnableEach": ".each",
+    "ConfigurableField": ".configurable",
+    "ConfigurableFieldSingleOption": ".configurable",
+    "ConfigurableFieldMultiOption": ".configurable",
+    "ConfigurableFieldSpec": ".configurable_spec",
+    "RunnableConfigurableFields": ".configurable",
+    "RunnableConfigurableAlternatives": ".configurable",
+    "dispatch_custom_event": ".events",
+    "adispatch_custom_event": ".events",
+    "PromptTemplate": ".prompts",
+    "ChatPromptTemplate": ".prompts",
+    "MessagesPlaceholder": ".prompts",
+    "SystemMessagePromptTemplate": ".prompts",
+    "HumanMessagePromptTemplate": ".prompts",
+    "AIMessagePromptTemplate": ".prompts",
+    "StringPromptValue": ".prompts",
+    "ChatPromptValue": ".prompts",
+    "StrOutputParser": ".parsers",
+    "JsonOutputParser": ".parsers",
+    "PydanticOutputParser": ".parsers",
+    "CommaSeparatedListOutputParser": ".parsers",
+    "OutputParserException": ".parsers",
+    "BaseChatModel": ".models",
+    "BaseLLM": ".models",
+    "BaseRetriever": ".models",
+    "Embeddings": ".models",
+    "FakeChatModel": ".models",
+    "FakeEmbeddings": ".models",
 }
 
 __all__ = [
@@ -107,14 +105,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runwire.runtime' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"runwire.runtime.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

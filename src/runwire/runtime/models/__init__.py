@@ -5,8 +5,9 @@ Names are loaded on first use, so importing one module does not import them all.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from runwire._lazy import lazy_exports
 
 __all__ = [
     "BaseChatModel",
@@ -23,32 +24,21 @@ __all__ = [
 ]
 
 _EXPORTS = {
-    "BaseChatModel": "chat",
-    "BaseLanguageModel": "chat",
-    "BaseLLM": "llm",
-    "BaseRetriever": "retriever",
-    "Embeddings": "embeddings",
-    "FakeChatModel": "fakes",
-    "FakeEmbeddings": "fakes",
-    "ToolCallOutputParser": "tools",
-    "convert_to_openai_function": "tools",
-    "convert_to_openai_tool": "tools",
-    "to_messages": "inputs",
+    "BaseChatModel": ".chat",
+    "BaseLanguageModel": ".chat",
+    "BaseLLM": ".llm",
+    "BaseRetriever": ".retriever",
+    "Embeddings": ".embeddings",
+    "FakeChatModel": ".fakes",
+    "FakeEmbeddings": ".fakes",
+    "ToolCallOutputParser": ".tools",
+    "convert_to_openai_function": ".tools",
+    "convert_to_openai_tool": ".tools",
+    "to_messages": ".inputs",
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from runwire.runtime.models.chat import BaseChatModel, BaseLanguageModel

@@ -31,6 +31,18 @@ class RunnablePassthrough(RunnableSerializable[Input, Input]):
         return True
 
     @classmethod
+    def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if len(args) > 2:
+            raise TypeError("RunnablePassthrough() takes at most func and afunc positionally")
+        for field, value in zip(("func", "afunc"), args, strict=False):
+            if field in kwargs:
+                raise TypeError(f"RunnablePassthrough() got {field!r} twice")
+            kwargs[field] = value
+        if inspect.iscoroutinefunction(kwargs.get("func")):
+            kwargs["afunc"], kwargs["func"] = kwargs["func"], None
+        return kwargs
+
+    @classmethod
     def assign(cls, **kwargs: Any) -> RunnableAssign:  # type: ignore[override]
         """Pass the input dict through with keys added, computed from it."""
         return RunnableAssign(mapper=RunnableParallel(kwargs))
@@ -196,6 +208,43 @@ class RunnableAssign(RunnableSerializable[dict[str, Any], dict[str, Any]]):
 
         yield from self._transform_with_config(input, run, config)
 
+    async def atransform(
+        self,
+        input: AsyncIterator[dict[str, Any]],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[dict[str, Any]]:
+        async def run(
+            chunks: AsyncIterator[Any], cfg: RunnableConfig
+        ) -> AsyncIterator[dict[str, Any]]:
+            keys = set(self.mapper.steps__)
+            seen: list[Any] = []
+            async for chunk in chunks:
+                _require_dict(chunk)
+                seen.append(chunk)
+                passed = AddableDict({k: v for k, v in chunk.items() if k not in keys})
+                if passed:
+                    yield passed
+
+            async def replay() -> AsyncIterator[Any]:
+                for chunk in seen:
+                    yield chunk
+
+            async for out in self.mapper.atransform(replay(), child(cfg)):
+                yield out
+
+        async for chunk in self._atransform_with_config(input, run, config):
+            yield chunk
+
+    async def astream(
+        self, input: dict[str, Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        async def one() -> AsyncIterator[Any]:
+            yield input
+
+        async for chunk in self.atransform(one(), config):
+            yield chunk
+
     def stream(
         self, input: dict[str, Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[dict[str, Any]]:
@@ -235,7 +284,7 @@ class RunnablePick(RunnableSerializable[dict[str, Any], Any]):
         _require_dict(value, "RunnablePick")
         if isinstance(self.keys, str):
             return value.get(self.keys)
-        picked = {k: value[k] for k in self.keys if k in value}
+        picked = AddableDict({k: value[k] for k in self.keys if k in value})
         return picked or None
 
     def invoke(
@@ -258,3 +307,27 @@ class RunnablePick(RunnableSerializable[dict[str, Any], Any]):
         self, input: dict[str, Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         yield from self.transform(iter([input]), config)
+
+    async def atransform(
+        self,
+        input: AsyncIterator[dict[str, Any]],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        async def run(chunks: AsyncIterator[Any], cfg: RunnableConfig) -> AsyncIterator[Any]:
+            async for chunk in chunks:
+                picked = self._pick(chunk)
+                if picked is not None:
+                    yield picked
+
+        async for chunk in self._atransform_with_config(input, run, config):
+            yield chunk
+
+    async def astream(
+        self, input: dict[str, Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        async def one() -> AsyncIterator[Any]:
+            yield input
+
+        async for chunk in self.atransform(one(), config):
+            yield chunk

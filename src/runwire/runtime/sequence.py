@@ -108,7 +108,12 @@ class RunnableSequence(RunnableSerializable[Input, Output]):
     ) -> Iterator[Output]:
         def run(chunks: Iterator[Any], cfg: RunnableConfig) -> Iterator[Any]:
             for i, step in enumerate(self.steps):
-                chunks = step.transform(chunks, child(cfg, f"seq:step:{i + 1}"))
+                step_config = child(cfg, f"seq:step:{i + 1}")
+                chunks = (
+                    step.transform(chunks, step_config, **kwargs)
+                    if i == 0
+                    else step.transform(chunks, step_config)
+                )
             return chunks
 
         yield from self._transform_with_config(input, run, config)
@@ -123,7 +128,12 @@ class RunnableSequence(RunnableSerializable[Input, Output]):
     ) -> AsyncIterator[Output]:
         def run(chunks: AsyncIterator[Any], cfg: RunnableConfig) -> AsyncIterator[Any]:
             for i, step in enumerate(self.steps):
-                chunks = step.atransform(chunks, child(cfg, f"seq:step:{i + 1}"))
+                step_config = child(cfg, f"seq:step:{i + 1}")
+                chunks = (
+                    step.atransform(chunks, step_config, **kwargs)
+                    if i == 0
+                    else step.atransform(chunks, step_config)
+                )
             return chunks
 
         async for chunk in self._atransform_with_config(input, run, config):
@@ -142,8 +152,9 @@ class RunnableSequence(RunnableSerializable[Input, Output]):
         from runwire.runtime.base import coerce_to_runnable
 
         nxt = coerce_to_runnable(other)
-        tail = nxt.steps if isinstance(nxt, RunnableSequence) else [nxt]
-        return RunnableSequence(*self.steps, *tail, name=self.name)
+        if isinstance(nxt, RunnableSequence):
+            return RunnableSequence(*self.steps, *nxt.steps, name=self.name or nxt.name)
+        return RunnableSequence(*self.steps, nxt, name=self.name)
 
     def __ror__(self, other: Any) -> Runnable[Any, Output]:
         from runwire.runtime.base import coerce_to_runnable

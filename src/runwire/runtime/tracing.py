@@ -94,6 +94,8 @@ class Traced:
         config = ensure_config(config)
         ctx = callback_context(config["callbacks"])
         if ctx is None:
+            if "run_name" in config or "run_id" in config:
+                config = child_config(config, None)
             return func(input, config)
         run = self._start_run(ctx, input, config, run_type)
         try:
@@ -115,6 +117,8 @@ class Traced:
         config = ensure_config(config)
         ctx = callback_context(config["callbacks"])
         if ctx is None:
+            if "run_name" in config or "run_id" in config:
+                config = child_config(config, None)
             return await func(input, config)
         run = self._start_run(ctx, input, config, run_type)
         try:

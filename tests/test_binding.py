@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 import runwire
+from runtime_helpers import LC, Echo, Recorder
 from runwire.runtime.base import Runnable
 from runwire.runtime.binding import RunnableBinding, listeners_binding
 from runwire.runtime.callbacks import CallbackContext, Run
@@ -18,48 +19,6 @@ from runwire.runtime.lambdas import RunnableLambda
 from runwire.runtime.passthrough import RunnablePassthrough, RunnablePick
 from runwire.runtime.retry import RunnableRetry
 from runwire.runtime.sequence import RunnableSequence
-from runwire.runtime.serializable import RunnableSerializable
-
-LC = ["langchain", "schema", "runnable"]
-
-
-class Echo(RunnableSerializable[Any, Any]):
-    """Records the kwargs of each call; returns the input and those kwargs."""
-
-    calls: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
-
-    sync_is_cheap = True
-
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        def run(value: Any, cfg: RunnableConfig) -> Any:
-            self.calls.append(kwargs)
-            return {"input": value, "kwargs": kwargs}
-
-        return self._call_with_config(run, input, config)
-
-    def describe(self, prefix: str, config: RunnableConfig | None = None) -> str:
-        return f"{prefix}:{sorted((config or {}).get('tags', []))}"
-
-
-class Recorder:
-    """A callback handler keeping every run it is told about."""
-
-    def __init__(self) -> None:
-        self.started: list[Run] = []
-        self.ended: list[Run] = []
-        self.errored: list[Run] = []
-
-    def on_start(self, run: Run) -> None:
-        self.started.append(run)
-
-    def on_end(self, run: Run) -> None:
-        self.ended.append(run)
-
-    def on_error(self, run: Run) -> None:
-        self.errored.append(run)
-
-    def named(self, name: str) -> list[Run]:
-        return [run for run in self.started if run.name == name]
 
 
 def passthrough_node(name: str = "RunnablePassthrough", ns: list[str] | None = None) -> dict:

@@ -7,53 +7,17 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from pydantic import Field
 
 import runwire
+from runtime_helpers import LC, Echo, Recorder
 from runwire.errors import NotSerializableError
 from runwire.runtime.binding import RunnableBinding
 from runwire.runtime.branch import RunnableBranch
-from runwire.runtime.callbacks import Run
-from runwire.runtime.config import RunnableConfig
 from runwire.runtime.each import RunnableEach
 from runwire.runtime.lambdas import RunnableGenerator, RunnableLambda
 from runwire.runtime.parallel import RunnableParallel
 from runwire.runtime.passthrough import RunnablePassthrough, RunnablePick
 from runwire.runtime.sequence import RunnableSequence
-from runwire.runtime.serializable import RunnableSerializable
-
-LC = ["langchain", "schema", "runnable"]
-
-
-class Echo(RunnableSerializable[Any, Any]):
-    """Records the kwargs of each call; returns the input and those kwargs."""
-
-    calls: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
-
-    sync_is_cheap = True
-
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        def run(value: Any, cfg: RunnableConfig) -> Any:
-            self.calls.append(kwargs)
-            return {"input": value, "kwargs": kwargs}
-
-        return self._call_with_config(run, input, config)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.started: list[Run] = []
-        self.ended: list[Run] = []
-        self.errored: list[Run] = []
-
-    def on_start(self, run: Run) -> None:
-        self.started.append(run)
-
-    def on_end(self, run: Run) -> None:
-        self.ended.append(run)
-
-    def on_error(self, run: Run) -> None:
-        self.errored.append(run)
 
 
 def size_branch(checked: list[str] | None = None) -> RunnableBranch:

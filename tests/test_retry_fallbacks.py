@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import runwire
+from runtime_helpers import LC, Recorder
 from runwire.errors import FieldValidationError
 from runwire.runtime.binding import RunnableBinding
-from runwire.runtime.callbacks import Run
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.fallbacks import RunnableWithFallbacks
 from runwire.runtime.lambdas import RunnableGenerator, RunnableLambda
@@ -21,7 +21,6 @@ from runwire.runtime.passthrough import RunnablePassthrough, RunnablePick
 from runwire.runtime.retry import RunnableRetry, register_exception_type
 from runwire.runtime.serializable import RunnableSerializable
 
-LC = ["langchain", "schema", "runnable"]
 NO_WAIT = {"initial": 0, "max": 0, "jitter": 0}
 
 
@@ -43,22 +42,6 @@ class Flaky:
     @property
     def total(self) -> int:
         return sum(self.calls.values())
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.started: list[Run] = []
-        self.ended: list[Run] = []
-        self.errored: list[Run] = []
-
-    def on_start(self, run: Run) -> None:
-        self.started.append(run)
-
-    def on_end(self, run: Run) -> None:
-        self.ended.append(run)
-
-    def on_error(self, run: Run) -> None:
-        self.errored.append(run)
 
 
 def retrying(func: Any, **kwargs: Any) -> Any:

@@ -22,6 +22,7 @@ from runwire.runtime.configurable import (
 from runwire.runtime.models.fakes import FakeChatModel
 from runwire.runtime.parallel import RunnableParallel
 from runwire.runtime.parsers import StrOutputParser
+from runwire.runtime.passthrough import RunnablePassthrough
 from runwire.runtime.prompts import ChatPromptTemplate, PromptTemplate
 from runwire.runtime.sequence import RunnableSequence
 
@@ -264,3 +265,51 @@ def test_configurable_alternatives_pick_a_model_from_the_config() -> None:
     assert "".join(asyncio.run(acollect(chain, QUESTION, backup))) == "from the backup model"
     with pytest.raises(ValueError, match="missing"):
         chain.invoke(QUESTION, {"configurable": {"model": "missing"}})
+
+
+LC_FALLBACKS = """
+{"lc": 1, "type": "constructor", "id": ["langchain", "schema", "runnable", "RunnableWithFallbacks"],
+ "kwargs": {"runnable": {"lc": 1, "type": "constructor",
+                         "id": ["langchain", "schema", "runnable", "RunnablePick"],
+                         "kwargs": {"keys": "a"}, "name": "RunnablePick<a>"},
+            "fallbacks": [{"lc": 1, "type": "constructor",
+                           "id": ["langchain", "schema", "runnable", "RunnablePassthrough"],
+                           "kwargs": {}, "name": "RunnablePassthrough"}],
+            "exceptions_to_handle": [{"lc": 1, "type": "not_implemented",
+                                      "id": ["builtins", "KeyError"],
+                                      "repr": "<class 'KeyError'>"}]},
+ "name": "RunnableWithFallbacks"}
+"""
+
+LC_RETRY = """
+{"lc": 1, "type": "constructor", "id": ["langchain", "schema", "runnable", "RunnableRetry"],
+ "kwargs": {"bound": {"lc": 1, "type": "constructor",
+                      "id": ["langchain", "schema", "runnable", "RunnablePassthrough"],
+                      "kwargs": {}, "name": "RunnablePassthrough"},
+            "config": {},
+            "retry_exception_types": [{"lc": 1, "type": "not_implemented",
+                                       "id": ["builtins", "Exception"],
+                                       "repr": "<class 'Exception'>"}],
+            "wait_exponential_jitter": true, "max_attempt_number": 2},
+ "name": "RunnablePassthrough"}
+"""
+
+
+def test_langchain_fallbacks_with_not_implemented_exception_types_load() -> None:
+    runnable = runwire.loads(LC_FALLBACKS)
+    assert runnable.exceptions_to_handle == (KeyError,)
+    assert runnable.invoke({"a": 1}) == 1
+    assert runnable.fallbacks == [RunnablePassthrough()]
+
+
+def test_langchain_retry_with_not_implemented_exception_types_loads() -> None:
+    runnable = runwire.loads(LC_RETRY)
+    assert runnable.retry_exception_types == (Exception,)
+    assert runnable.max_attempt_number == 2
+    assert runnable.invoke("x") == "x"
+
+
+def test_raw_fields_never_instantiate_nodes_inside_them() -> None:
+    text = LC_FALLBACKS.replace('"id": ["builtins", "KeyError"]', '"id": ["os", "system"]')
+    with pytest.raises(runwire.ManifestError, match="exceptions_to_handle"):
+        runwire.loads(text)

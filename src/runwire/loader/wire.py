@@ -291,7 +291,7 @@ class _Reviver:
         for key, raw in kwargs.items():
             if accepted is not None and key not in accepted:
                 self._unknown_field(cls, key, (kw_path, key))
-            if type(raw) in _SCALARS:
+            if type(raw) in _SCALARS or key in plan.raw_fields:
                 values[key] = raw
             elif key in secrets and _is_secret_node(raw):
                 field = plan.by_name.get(key)

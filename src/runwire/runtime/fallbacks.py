@@ -35,6 +35,8 @@ class RunnableWithFallbacks(RunnableSerializable[Input, Output]):
     """The runnable tried first."""
     fallbacks: list[Runnable[Any, Any]]
     """The runnables tried next, in order."""
+    lc_raw_fields = frozenset({"exceptions_to_handle"})  # LangChain's not_implemented form
+
     exceptions_to_handle: ExceptionTypes = (Exception,)
     """Errors that move on to the next fallback; others propagate at once."""
     exception_key: str | None = None

@@ -199,6 +199,8 @@ class RunnableRetry(RunnableBinding[Input, Output]):
     ``with_config``... on a retry return a new binding around it.
     """
 
+    lc_raw_fields = frozenset({"retry_exception_types"})  # LangChain's not_implemented form
+
     retry_exception_types: RetryOn = (Exception,)
     """Exception classes to retry on, or a predicate ``f(exception) -> bool``."""
     wait_exponential_jitter: bool = True

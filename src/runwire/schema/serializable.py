@@ -72,6 +72,7 @@ class ClassPlan:
     written: tuple[tuple[str, bool, Any, type | None], ...]
     """(name, required, default, empty_factory) of every field that is not excluded."""
     lc_id: tuple[str, ...]
+    raw_fields: frozenset[str]
     serializable: bool
     has_attributes: bool
     """The class overrides ``lc_attributes``."""
@@ -126,6 +127,7 @@ def class_plan(cls: type[Serializable]) -> ClassPlan:
             (f.name, f.required, f.default, f.empty_factory) for f in fields if not f.exclude
         ),
         lc_id=tuple(cls.lc_id()),
+        raw_fields=cls.lc_raw_fields,
         serializable=cls.is_lc_serializable(),
         has_attributes=cls.lc_attributes is not Serializable.lc_attributes,
         has_extras=cls._lc_node_extras is not Serializable._lc_node_extras,
@@ -194,6 +196,11 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
 
     lc_positional: ClassVar[str | None] = None
     """The field a single positional argument fills (``"content"`` for messages)."""
+
+    lc_raw_fields: ClassVar[frozenset[str]] = frozenset()
+    """Kwargs the loader hands to the field's validator as written, nodes included:
+    for values LangChain writes as ``not_implemented`` nodes that the field can read
+    by itself (exception classes by name). Nothing in them is ever instantiated."""
 
     @classmethod
     def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

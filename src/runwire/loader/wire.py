@@ -300,13 +300,9 @@ class _Reviver:
                 if resolved is not None:
                     values[key] = resolved
             else:
-                if type(raw) is dict:
-                    prefix = key + "."
-                    nested = {
-                        k[len(prefix) :]: v for k, v in secrets.items() if k.startswith(prefix)
-                    }
-                    if nested:
-                        raw = self._nested_secrets(raw, nested, entry.name, (kw_path, key))
+                nested = plan.nested_secrets.get(key)
+                if nested and type(raw) is dict:
+                    raw = self._nested_secrets(raw, nested, entry.name, (kw_path, key))
                 values[key] = self.walk(raw, (kw_path, key), depth + 2)
         try:
             return cls.__pydantic_validator__.validate_python(values)

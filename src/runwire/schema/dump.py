@@ -81,15 +81,16 @@ def _serialize_object(obj: Serializable, rename: Callable[[list[str]], list[str]
     if rename is not None:
         node["id"] = rename(node["id"])
     if node["type"] == "constructor":
-        secrets = class_plan(type(obj)).secrets
+        plan = class_plan(type(obj))
+        secrets = plan.secrets
         kwargs = node["kwargs"]
         for key, value in kwargs.items():
             kind = type(value)
             if kind is str or kind is int or kind is bool or value is None or key in secrets:
                 continue
             kwargs[key] = _serialize(value, rename)
-        dotted = {k: v for k, v in secrets.items() if "." in k}
-        if dotted:  # secret nodes inside a kwarg: put them back after escaping user dicts
+        if plan.nested_secrets:  # secret nodes inside a kwarg: back after escaping user dicts
+            dotted = {k: v for k, v in secrets.items() if "." in k}
             node["kwargs"] = _replace_secrets(kwargs, dotted)
     return node
 
@@ -132,12 +133,12 @@ class _FastDump:
             node["id"] = self.rename(node["id"])
         self.nodes += 1
         if node["type"] == "constructor":
-            secrets = class_plan(type(obj)).secrets
-            if secrets:
+            plan = class_plan(type(obj))
+            if plan.nested_secrets:  # the exact path places nested secret nodes
+                raise _Fallback
+            if plan.secrets:
                 kwargs = node["kwargs"]
-                for key in secrets:
-                    if "." in key:
-                        raise _Fallback
+                for key in plan.secrets:
                     value = kwargs.get(key)
                     if type(value) is dict and value.get("type") == "secret":
                         self.nodes += 1

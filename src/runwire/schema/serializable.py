@@ -73,6 +73,8 @@ class ClassPlan:
     """(name, required, default, empty_factory) of every field that is not excluded."""
     lc_id: tuple[str, ...]
     raw_fields: frozenset[str]
+    nested_secrets: dict[str, dict[str, str]]
+    """Dotted secrets by top kwarg: ``{"auth": {"token": "TOKEN"}}`` for ``auth.token``."""
     serializable: bool
     has_attributes: bool
     """The class overrides ``lc_attributes``."""
@@ -128,12 +130,22 @@ def class_plan(cls: type[Serializable]) -> ClassPlan:
         ),
         lc_id=tuple(cls.lc_id()),
         raw_fields=cls.lc_raw_fields,
+        nested_secrets=_nested(secrets),
         serializable=cls.is_lc_serializable(),
         has_attributes=cls.lc_attributes is not Serializable.lc_attributes,
         has_extras=cls._lc_node_extras is not Serializable._lc_node_extras,
     )
     _PLANS[cls] = plan
     return plan
+
+
+def _nested(secrets: dict[str, str]) -> dict[str, dict[str, str]]:
+    nested: dict[str, dict[str, str]] = {}
+    for path, secret_id in secrets.items():
+        top, dot, rest = path.partition(".")
+        if dot:
+            nested.setdefault(top, {})[rest] = secret_id
+    return nested
 
 
 def _is_useful(default: Any, empty_factory: type | None, value: Any) -> bool:

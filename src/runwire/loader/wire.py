@@ -279,11 +279,7 @@ class _Reviver:
         if type(kwargs) is not dict:
             self.fail(ManifestError, "kwargs must be an object", (path, "kwargs"))
         kw_path = (path, "kwargs")
-        validator = self.init_validator
-        if validator is default_init_validator:
-            if kwargs.get("template_format") == "jinja2":
-                self._rejected(ident, kwargs, kw_path)
-        elif validator is not None:
+        if self.init_validator is not None:
             self._rejected(ident, kwargs, kw_path)
         secrets = plan.secrets
         accepted = None if plan.extra_allowed else plan.accepted_keys

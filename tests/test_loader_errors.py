@@ -133,9 +133,9 @@ def test_source_name_is_reported() -> None:
 def test_locate_maps_paths_to_lines() -> None:
     seen: list[tuple[Any, ...]] = []
 
-    def locate(parts: tuple[Any, ...]) -> tuple[int, int]:
+    def locate(parts: tuple[Any, ...]) -> tuple[str, int, int, tuple[Any, ...]]:
         seen.append(parts)
-        return (7, 3)
+        return ("kb.json", 7, 3, parts)
 
     with pytest.raises(UnknownFieldError) as info:
         runwire.load([ctor(DOCUMENT, page_content="x", pgae=1)], source="kb.json", locate=locate)

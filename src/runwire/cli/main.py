@@ -1,6 +1,7 @@
-"""The ``runwire`` command.
+"""The ``runwire`` command: the parser and the entry point.
 
-Exit codes: 0 success, 1 a manifest was rejected, 2 bad command-line usage.
+Exit codes: 0 success; 1 a manifest was rejected, a check failed, or the pipeline
+raised; 2 bad command-line usage; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -8,74 +9,162 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
+
+from runwire.cli import commands
 
 __all__ = ["build_parser", "main", "run"]
 
-MANIFEST_SUFFIXES = (".json",)
+_EPILOG = (
+    "exit codes: 0 ok, 1 a manifest was rejected / a check failed / the pipeline raised, "
+    "2 usage error, 130 interrupted"
+)
 
 
-def _manifest_files(paths: Sequence[str]) -> Iterator[Path]:
-    """The files named, with folders expanded to the manifests they hold (sorted)."""
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES)
-        else:
-            yield path
+def _manifest_options(parser: argparse.ArgumentParser) -> None:
+    """Overlays, --set and --root: shared by every command that reads a manifest."""
+    parser.add_argument(
+        "-f",
+        "--file",
+        dest="overlays",
+        action="append",
+        default=[],
+        metavar="OVERLAY",
+        help="a file deep-merged over the manifest (repeatable; later ones win)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override one value, e.g. --set steps.1.temperature=0.3 (repeatable)",
+    )
+    parser.add_argument(
+        "--root",
+        default=None,
+        help="folder includes must stay inside (default: nearest folder up with .git, "
+        "pyproject.toml or runwire.yaml)",
+    )
 
 
-def _cmd_dump(args: argparse.Namespace) -> int:
-    from runwire.errors import ManifestError
-    from runwire.loader.wire import loads
-    from runwire.schema.dump import dumps
-
-    failed = 0
-    for path in _manifest_files(args.paths):
-        try:
-            text = path.read_bytes()
-        except OSError as exc:
-            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
-            failed += 1
-            continue
-        try:
-            obj = loads(text, allowed_objects="all", source=str(path))
-        except ManifestError as exc:
-            print(str(exc), file=sys.stderr)
-            failed += 1
-            continue
-        if not args.quiet:
-            print(f"# {path}")
-        print(dumps(obj, pretty=True, sort_keys=True, dialect=args.dialect))
-    return 1 if failed else 0
+def _command(
+    commands_: argparse._SubParsersAction, name: str, summary: str, description: str
+) -> argparse.ArgumentParser:
+    return commands_.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``runwire`` command."""
     parser = argparse.ArgumentParser(
         prog="runwire",
-        description="LLM pipelines as files: load, check and print runwire/LangChain manifests.",
-        epilog="exit codes: 0 ok, 1 a manifest was rejected, 2 usage error",
+        description="LLM pipelines as files: check, format, run and print YAML/JSON manifests "
+        "(runwire's authoring form or LangChain's lc wire form).",
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=_version())
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    dump = commands.add_parser(
-        "dump",
-        help="load manifests and print their canonical wire form",
-        description="Load each manifest (files, or folders of *.json) and print its canonical "
-        "wire form: sorted keys, 2-space indent, secrets as secret nodes.",
+    run = _command(
+        sub,
+        "run",
+        "run a pipeline once and print its output",
+        "Load FILE (secrets from the environment), invoke it with --input and print the\n"
+        "output: text or highlighted JSON on a terminal, one JSON value when piped.",
     )
-    dump.add_argument("paths", nargs="+", metavar="PATH", help="manifest file or folder")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument(
+        "-i", "--input", default=None, help="the input: JSON, @file.json, or plain text"
+    )
+    run.add_argument("-c", "--config", default=None, help="a RunnableConfig: JSON or @file")
+    run.add_argument("--stream", action="store_true", help="print chunks as they come")
+    _manifest_options(run)
+    run.set_defaults(run=commands.cmd_run)
+
+    batch = _command(
+        sub,
+        "batch",
+        "run a pipeline over a JSONL file of inputs",
+        "Run FILE on every line of INPUTS (one JSON input per line) and write one JSON\n"
+        "record per input to OUT: {index, key, output} or {index, key, error}. Re-running\n"
+        "skips inputs OUT already holds an output for; failed ones are tried again.",
+    )
+    batch.add_argument("file", metavar="FILE")
+    batch.add_argument("inputs", metavar="INPUTS.jsonl")
+    batch.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
+    batch.add_argument("--concurrency", type=int, default=8, help="inputs in flight (default 8)")
+    batch.add_argument("-c", "--config", default=None, help="a RunnableConfig: JSON or @file")
+    _manifest_options(batch)
+    batch.set_defaults(run=commands.cmd_batch)
+
+    validate = _command(
+        sub,
+        "validate",
+        "check manifests: structure, semantics, environment",
+        "Check each manifest (files, or the manifests directly in a folder):\n"
+        "  1. structure: against `runwire schema manifest` (every error is reported);\n"
+        "  2. semantics: classes known and allowed, secrets only in secret fields, prompt\n"
+        "     variables produced by the previous step, steps' schemas compatible,\n"
+        "     configurable ids unique;\n"
+        "  3. with --check-env: every ${VAR} and secret is set now (names only, no values).",
+    )
+    validate.add_argument("paths", nargs="+", metavar="FILE")
+    validate.add_argument("--check-env", action="store_true", help="also check the environment")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    _manifest_options(validate)
+    validate.set_defaults(run=commands.cmd_validate)
+
+    fmt = _command(
+        sub,
+        "fmt",
+        "rewrite manifests in a standard layout",
+        "Rewrite each file in place, keeping comments and key order. --canonical writes\n"
+        "the wire form (lc constructor nodes), --compact the authoring form (_type).",
+    )
+    fmt.add_argument("paths", nargs="+", metavar="FILE")
+    mode = fmt.add_mutually_exclusive_group()
+    mode.add_argument("--canonical", action="store_true", help="write the lc wire form")
+    mode.add_argument("--compact", action="store_true", help="write the _type authoring form")
+    fmt.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a file would change"
+    )
+    fmt.set_defaults(run=commands.cmd_fmt)
+
+    schema = _command(
+        sub,
+        "schema",
+        "print a JSON Schema",
+        "manifest: the JSON Schema (2020-12) of the authoring form, for editors and CI;\n"
+        "input/output/config FILE: the schemas of a pipeline.",
+    )
+    schema.add_argument("kind", choices=("manifest", "input", "output", "config"))
+    schema.add_argument("file", nargs="?", metavar="FILE")
+    _manifest_options(schema)
+    schema.set_defaults(run=commands.cmd_schema)
+
+    dump = _command(
+        sub,
+        "dump",
+        "print the canonical wire form",
+        "Load each manifest and print its wire form (sorted keys, secrets as secret\n"
+        "nodes). --dialect langchain writes LangChain's ids, for langchain_core.load.",
+    )
+    dump.add_argument("paths", nargs="+", metavar="FILE")
     dump.add_argument(
         "--dialect",
         choices=("runwire", "langchain"),
         default="runwire",
-        help="ids to write: runwire's own, or LangChain's (for langchain_core.load.loads)",
+        help="ids to write: runwire's own, or LangChain's",
     )
     dump.add_argument("-q", "--quiet", action="store_true", help="no '# file' header lines")
-    dump.set_defaults(run=_cmd_dump)
+    _manifest_options(dump)
+    dump.set_defaults(run=commands.cmd_dump)
     return parser
 
 
@@ -96,6 +185,8 @@ def run() -> None:
     try:
         code = main()
         sys.stdout.flush()
+    except KeyboardInterrupt:
+        code = 130
     except BrokenPipeError:  # the reader went away (``runwire dump x | head``)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0

@@ -20,6 +20,7 @@ __all__ = [
     "AllowedObjects",
     "allowed_ids",
     "class_for",
+    "entry_by_name",
     "lookup",
     "nearest_names",
     "register",
@@ -71,6 +72,14 @@ def lookup(ident: Sequence[str]) -> ClassEntry | None:
     entry = id_table.by_id.get(key)
     if entry is None and _load_entry_points():
         entry = id_table.by_id.get(key)
+    return entry
+
+
+def entry_by_name(name: str) -> ClassEntry | None:
+    """The entry of a short name (``"ChatPromptTemplate"``), or ``None``."""
+    entry = id_table.by_name.get(name)
+    if entry is None and _load_entry_points():
+        entry = id_table.by_name.get(name)
     return entry
 
 

@@ -46,7 +46,10 @@ from runwire.schema.serializable import class_plan
 __all__ = ["InitValidator", "Limits", "default_init_validator", "load", "loads", "parse_json"]
 
 InitValidator = Callable[[tuple[str, ...], dict[str, Any]], None]
-Locator = Callable[[tuple[str | int, ...]], tuple[int, int] | None]
+Locator = Callable[
+    [tuple[str | int, ...]], tuple[str | None, int | None, int | None, tuple[str | int, ...]]
+]
+"""Wire path -> (file, line, column, path to show) for error messages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +113,9 @@ class _Reviver:
         limits: Limits,
         source: str | None,
         locate: Locator | None,
+        track: dict[int, tuple[str | int, ...]] | None = None,
     ) -> None:
-        self.secrets_map = dict(secrets_map or {})
+        self.secrets_map = secrets_map if secrets_map is not None else {}
         self.secrets_from_env = secrets_from_env
         self.allowed = allowed_ids(allowed_objects)
         self.namespaces = (
@@ -123,20 +127,18 @@ class _Reviver:
         self.max_nodes = limits.max_nodes
         self.source = source
         self.locate = locate
+        self.track = track
         self.nodes = 0
         self.ready: dict[tuple[str, ...], tuple[Any, type, Any]] = {}
 
     # -- errors ------------------------------------------------------------------------
     def fail(self, error: type[ManifestError], message: str, path: _Path, hint: str = "") -> Any:
         parts = _flatten(path)
-        where = self.locate(parts) if self.locate else None
+        file, line, column = self.source, None, None
+        if self.locate is not None:
+            file, line, column, parts = self.locate(parts)
         raise error(
-            message,
-            path=format_path(parts),
-            hint=hint,
-            file=self.source,
-            line=where[0] if where else None,
-            column=where[1] if where else None,
+            message, path=format_path(parts), hint=hint, file=file, line=line, column=column
         )
 
     # -- the walk ----------------------------------------------------------------------
@@ -301,11 +303,14 @@ class _Reviver:
                     raw = self._nested_secrets(raw, nested, entry.name, (kw_path, key))
                 values[key] = self.walk(raw, (kw_path, key), depth + 2)
         try:
-            return cls.__pydantic_validator__.validate_python(values)
+            built = cls.__pydantic_validator__.validate_python(values)
         except ValidationError as exc:
             self._invalid(exc, secrets, entry.name, kw_path, values)
         except Exception as exc:  # a validator that raised something else
             self.fail(FieldValidationError, f"{entry.name}: {type(exc).__name__}: {exc}", kw_path)
+        if self.track is not None:
+            self.track[id(built)] = _flatten(path)
+        return built
 
     def _nested_secrets(
         self, raw: dict[str, Any], nested: dict[str, str], owner: str, path: _Path
@@ -422,6 +427,7 @@ def load(
     limits: Limits | None = None,
     source: str | None = None,
     locate: Locator | None = None,
+    track: dict[int, tuple[str | int, ...]] | None = None,
 ) -> Any:
     """Build objects from wire-form data (as ``json.loads`` would give it).
 
@@ -437,7 +443,9 @@ def load(
         init_validator: called with ``(id, kwargs)`` before each constructor; the
             default refuses jinja2 templates. ``None`` disables it.
         limits: depth, node and size bounds.
-        source, locate: the file name, and a path -> (line, column) function, for errors.
+        source, locate: the file name, and a wire path -> (file, line, column, path
+            to show) function, for errors.
+        track: when given, receives ``id(object)`` -> wire path of every object built.
 
     Raises:
         ManifestError: (a subclass of it) for anything that is not acceptable.
@@ -452,6 +460,7 @@ def load(
         limits=limits or _DEFAULT_LIMITS,
         source=source,
         locate=locate,
+        track=track,
     )
     return reviver.walk(obj, None, 0)
 

@@ -1,0 +1,266 @@
+"""What each ``runwire`` command does (the parser is in :mod:`runwire.cli.main`).
+
+Every command returns its exit code: 0 success, 1 a manifest was rejected or the
+pipeline failed, 2 bad usage (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from runwire.errors import ManifestError
+
+__all__ = [
+    "MANIFEST_SUFFIXES",
+    "cmd_batch",
+    "cmd_dump",
+    "cmd_fmt",
+    "cmd_run",
+    "cmd_schema",
+    "cmd_validate",
+    "manifest_files",
+]
+
+MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def manifest_files(paths: Sequence[str]) -> Iterator[Path]:
+    """The files named, with folders expanded to the manifests directly in them (sorted).
+
+    Sub-folders are not searched: keep fragments and overlays there.
+    """
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.suffix in MANIFEST_SUFFIXES)
+        else:
+            yield path
+
+
+def _error(exc: ManifestError | str) -> int:
+    print(str(exc), file=sys.stderr)
+    return 1
+
+
+def _manifest(args: argparse.Namespace, path: str | Path | None = None) -> Any:
+    from runwire.loader.files import Manifest
+
+    first = [str(path)] if path is not None else [args.file]
+    return Manifest.read([*first, *args.overlays], sets=args.sets, root=args.root)
+
+
+def _build(args: argparse.Namespace) -> Any:
+    """The pipeline of a run-like command, secrets read from the environment."""
+    return _manifest(args).build(secrets_from_env=True)
+
+
+def _json_arg(text: str | None, what: str) -> Any:
+    """``--input``/``--config`` values: JSON, ``@file`` holding JSON, or plain text."""
+    import orjson
+
+    if text is None:
+        return None
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ManifestError(f"cannot read {what} file {text[1:]}: {exc.strerror}") from None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        if what == "--config":
+            raise ManifestError(
+                "--config must be a JSON object", hint='e.g. --config \'{"tags": ["cli"]}\''
+            ) from None
+        return text  # plain text is a string input
+
+
+# -- dump ------------------------------------------------------------------------------
+def cmd_dump(args: argparse.Namespace) -> int:
+    from runwire.schema.dump import dumps
+
+    failed = 0
+    for path in manifest_files(args.paths):
+        try:
+            obj = _manifest(args, path).build()
+        except ManifestError as exc:
+            failed += _error(exc)
+            continue
+        if not args.quiet:
+            print(f"# {path}")
+        print(dumps(obj, pretty=True, sort_keys=True, dialect=args.dialect))
+    return 1 if failed else 0
+
+
+# -- validate --------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    import orjson
+
+    from runwire.loader.validate import validate_manifest
+
+    reports = []
+    for path in manifest_files(args.paths):
+        try:
+            findings = validate_manifest(_manifest(args, path), check_env=args.check_env)
+        except ManifestError as exc:
+            findings = [_as_finding(exc)]
+        reports.append({"file": str(path), "ok": not findings, "problems": findings})
+    ok = all(report["ok"] for report in reports)
+    if args.format == "json":
+        body = {
+            "ok": ok,
+            "files": [
+                {**r, "problems": [f.to_dict() for f in r["problems"]]} for r in reports
+            ],
+        }
+        print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    else:
+        for report in reports:
+            if report["ok"]:
+                print(f"ok    {report['file']}")
+                continue
+            count = len(report["problems"])
+            print(f"FAIL  {report['file']} ({count} problem{'s' if count > 1 else ''})")
+            for finding in report["problems"]:
+                print(f"  {finding}".replace("\n", "\n  "))
+    return 0 if ok else 1
+
+
+def _as_finding(exc: ManifestError) -> Any:
+    from runwire.loader.validate import Finding
+
+    return Finding(
+        "structure",
+        type(exc).__name__,
+        exc.message,
+        exc.path,
+        exc.file,
+        exc.line,
+        exc.column,
+        exc.hint,
+    )
+
+
+# -- fmt -------------------------------------------------------------------------------
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from runwire.loader.rewrite import format_text
+    from runwire.loader.source import YAML_SUFFIXES
+
+    mode = "canonical" if args.canonical else "compact" if args.compact else "keep"
+    changed = failed = 0
+    for path in manifest_files(args.paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+            new = format_text(
+                text, yaml=path.suffix in YAML_SUFFIXES, mode=mode, source=str(path)
+            )
+        except OSError as exc:
+            failed += _error(f"{path}: cannot read: {exc.strerror}")
+            continue
+        except ManifestError as exc:
+            failed += _error(exc)
+            continue
+        if new == text:
+            continue
+        changed += 1
+        if args.check:
+            print(f"would reformat {path}")
+        else:
+            _write_atomically(path, new)
+            print(f"reformatted {path}")
+    return 1 if failed or (args.check and changed) else 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+# -- run -------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from runwire.cli.output import write_chunk, write_result
+
+    try:
+        pipeline = _build(args)
+        value = _json_arg(args.input, "--input")
+        config = _json_arg(args.config, "--config")
+    except ManifestError as exc:
+        return _error(exc)
+    try:
+        if args.stream:
+            for chunk in pipeline.stream(value, config):
+                write_chunk(chunk)
+            write_chunk(None)
+        else:
+            write_result(pipeline.invoke(value, config))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the pipeline failed: say so, no traceback
+        return _error(f"error: {type(exc).__name__}: {exc}")
+    return 0
+
+
+# -- batch -----------------------------------------------------------------------------
+def cmd_batch(args: argparse.Namespace) -> int:
+    from runwire.cli.batch import run_batch
+
+    try:
+        pipeline = _build(args)
+        config = _json_arg(args.config, "--config")
+    except ManifestError as exc:
+        return _error(exc)
+    report = run_batch(
+        pipeline,
+        Path(args.inputs),
+        Path(args.output),
+        concurrency=args.concurrency,
+        config=config,
+    )
+    print(
+        f"{report.total} inputs: {report.succeeded} done, {report.failed} failed, "
+        f"{report.skipped} skipped (already in {args.output})",
+        file=sys.stderr,
+    )
+    return 1 if report.failed else 0
+
+
+# -- schema ----------------------------------------------------------------------------
+def cmd_schema(args: argparse.Namespace) -> int:
+    import orjson
+
+    if args.kind == "manifest":
+        from runwire.loader.validate import authoring_schema
+
+        schema = authoring_schema()
+    else:
+        if args.file is None:
+            print(f"runwire schema {args.kind} needs a FILE", file=sys.stderr)
+            return 2
+        try:
+            from runwire.loader.validate import PlaceholderSecrets
+
+            pipeline = _manifest(args).build(secrets_map=PlaceholderSecrets())
+        except ManifestError as exc:
+            return _error(exc)
+        getter = {
+            "input": pipeline.get_input_jsonschema,
+            "output": pipeline.get_output_jsonschema,
+            "config": pipeline.get_config_jsonschema,
+        }[args.kind]
+        schema = getter()
+    print(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+    return 0
+

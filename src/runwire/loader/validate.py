@@ -1,0 +1,246 @@
+"""``runwire validate``: structure, semantics, and (optionally) the environment.
+
+1. structure: the composed file against the manifest JSON Schema, every error;
+2. semantics: the pipeline is built (ids known and allowed, secrets only in secret
+   fields, kwargs valid) and checked (prompt variables, step compatibility,
+   configurable ids);
+3. environment (``check_env``): every ``${VAR}`` without default and every secret the
+   pipeline names is set now. Only names are reported, never values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from runwire.errors import ManifestError, format_path
+from runwire.loader.files import Manifest
+from runwire.loader.interpolate import is_placeholder
+from runwire.loader.source import Parts
+
+__all__ = ["Finding", "PlaceholderSecrets", "authoring_schema", "validate_manifest"]
+
+Phase = Literal["structure", "semantics", "environment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in a manifest."""
+
+    phase: Phase
+    kind: str
+    message: str
+    path: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = self.file or "<manifest>"
+        if self.line is not None:
+            where += f":{self.line}:{self.column}"
+        text = f"{where}: {self.phase}: {self.path}: {self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PlaceholderSecrets(Mapping[str, str]):
+    """Stands in for every secret while validating: shapes are checked, values never read."""
+
+    def __getitem__(self, key: str) -> str:
+        return "<validation placeholder>"
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def authoring_schema() -> dict[str, Any]:
+    """The manifest JSON Schema, with the composition helpers' authoring shapes."""
+    from runwire.loader.helper_schemas import helper_schemas
+    from runwire.schema.manifest_schema import manifest_schema
+
+    return manifest_schema(helper_schemas())
+
+
+def _at(manifest: Manifest, parts: Parts) -> dict[str, Any]:
+    file, line, column = manifest.source.locate(parts)
+    return {"file": file, "line": line, "column": column, "path": format_path(parts)}
+
+
+def _structure(manifest: Manifest) -> list[Finding]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(authoring_schema())
+    found = []
+    for error in validator.iter_errors(manifest.data):
+        if is_placeholder(error.instance):
+            continue  # a ${VAR}: its value is known only at load time
+        parts = tuple(error.absolute_path)
+        for at, kind, message, hint in _explain(error, parts):
+            found.append(Finding("structure", kind, message, **_at(manifest, at), hint=hint))
+    found.sort(key=lambda f: (f.file or "", f.line or 0, f.column or 0, f.path))
+    return found
+
+
+_SCHEMA_HINT = "see `runwire schema manifest` for what each _type accepts"
+
+
+def _explain(error: Any, parts: Parts) -> Iterator[tuple[Parts, str, str, str]]:
+    """(path, kind, message, hint) for a jsonschema error, in runwire's words."""
+    import difflib
+
+    instance = error.instance
+    if error.validator in ("unevaluatedProperties", "additionalProperties") and isinstance(
+        instance, dict
+    ):
+        allowed = _allowed_keys(instance)
+        for key in instance:
+            if allowed is not None and key in allowed:
+                continue
+            if allowed is None and repr(key) not in error.message:
+                continue
+            near = difflib.get_close_matches(key, sorted(allowed or ()), n=3, cutoff=0.6)
+            owner = instance.get("_type", "this node")
+            yield (
+                (*parts, key),
+                "unknown-field",
+                f"{owner} has no field {key!r}",
+                f"did you mean {', '.join(near)}?" if near else _SCHEMA_HINT,
+            )
+        return
+    if error.validator == "enum" and parts and parts[-1] == "_type":
+        from runwire.loader.registry import nearest_names
+
+        near = nearest_names([str(instance)])
+        yield (
+            parts,
+            "unknown-type",
+            f"unknown _type {instance!r}",
+            f"did you mean {', '.join(near)}?" if near else _SCHEMA_HINT,
+        )
+        return
+    yield parts, str(error.validator), str(error.message), _SCHEMA_HINT
+
+
+def _allowed_keys(node: dict[str, Any]) -> set[str] | None:
+    """The keys a ``_type`` node accepts, or ``None`` when its type is not known."""
+    from runwire.loader.authoring import resolve_type
+    from runwire.loader.helper_schemas import helper_schemas
+    from runwire.loader.registry import class_for
+    from runwire.schema.serializable import class_plan
+
+    helper, entry = resolve_type(node.get("_type"))
+    if helper is not None:
+        return {"_type", *helper_schemas()[helper.name].get("properties", {})}
+    if entry is not None:
+        return {"_type", *class_plan(class_for(entry)).accepted_keys}
+    return None
+
+
+def _semantics(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
+    from runwire.loader.checks import check_pipeline
+
+    track: dict[int, Parts] = {}
+    from runwire.loader.wire import load
+
+    try:
+        wire = manifest.wire(env, keep_unset=True)  # unset ones: the environment phase
+        built = load(
+            wire.data,
+            secrets_map=PlaceholderSecrets(),
+            allowed_objects="all",
+            source=manifest.files[0],
+            locate=wire.locate,
+            track=track,
+        )
+    except ManifestError as exc:
+        kind = type(exc).__name__
+        return [
+            Finding(
+                "semantics", kind, exc.message, exc.path, exc.file, exc.line, exc.column, exc.hint
+            )
+        ]
+    found = []
+    for problem in check_pipeline(built, track):
+        shown = wire.source_path(problem.path)
+        found.append(
+            Finding(
+                "semantics",
+                problem.kind,
+                problem.message,
+                **_at(manifest, shown),
+                hint=problem.hint,
+            )
+        )
+    return found
+
+
+def _environment(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
+    found = []
+    for placeholder in manifest.placeholders():
+        if placeholder.default is None and placeholder.name not in env:
+            found.append(
+                Finding(
+                    "environment",
+                    "unset-variable",
+                    f"environment variable {placeholder.name} is not set and has no default",
+                    **_at(manifest, placeholder.path),
+                    hint=f"export {placeholder.name}=... before running",
+                )
+            )
+    for name, parts in _secret_nodes(manifest.data, ()):
+        if not env.get(name):
+            found.append(
+                Finding(
+                    "environment",
+                    "missing-secret",
+                    f"secret {name} is not set in the environment",
+                    **_at(manifest, parts),
+                    hint=f"export {name} (its value is never printed)",
+                )
+            )
+    return found
+
+
+def _secret_nodes(data: Any, at: Parts) -> Iterator[tuple[str, Parts]]:
+    if isinstance(data, dict):
+        if set(data) == {"_secret"} and isinstance(data["_secret"], str):
+            yield data["_secret"], at
+            return
+        if data.get("lc") == 1 and data.get("type") == "secret":
+            ident = data.get("id")
+            if isinstance(ident, list) and ident and isinstance(ident[0], str):
+                yield ident[0], at
+            return
+        for key, value in data.items():
+            yield from _secret_nodes(value, (*at, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _secret_nodes(value, (*at, index))
+
+
+def validate_manifest(
+    manifest: Manifest, *, check_env: bool = False, env: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """Every problem found in a composed manifest (empty when it is valid).
+
+    The semantic phase runs only when the structure is sound (its errors would repeat).
+    """
+    env = os.environ if env is None else env
+    found = _structure(manifest)
+    if not found:
+        found.extend(_semantics(manifest, env))
+    if check_env:
+        found.extend(_environment(manifest, env))
+    return found

@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/runwire dump configs
+	$(BIN)/runwire validate configs
+	$(BIN)/runwire run configs/chat.yaml --input @configs/inputs/chat.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "load": "runwire.loader.wire",
+    "load_file": "runwire.loader.files",
+    "validate_manifest": "runwire.loader.validate",
     "loads": "runwire.loader.wire",
     "Limits": "runwire.loader.wire",
     "register": "runwire.loader.registry",
@@ -61,8 +63,10 @@ __all__ = [
     "dumpd",
     "dumps",
     "load",
+    "load_file",
     "loads",
     "register",
+    "validate_manifest",
 ]
 
 
@@ -71,7 +75,9 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from runwire.errors import ManifestError, RunwireError
+    from runwire.loader.files import load_file
     from runwire.loader.registry import register
+    from runwire.loader.validate import validate_manifest
     from runwire.loader.wire import Limits, load, loads
     from runwire.schema.documents import Document
     from runwire.schema.dump import dumpd, dumps

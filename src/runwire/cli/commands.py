@@ -100,22 +100,20 @@ def cmd_dump(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     import orjson
 
-    from runwire.loader.validate import validate_manifest
+    from runwire.loader.validate import finding_of, validate_manifest
 
     reports = []
     for path in manifest_files(args.paths):
         try:
             findings = validate_manifest(_manifest(args, path), check_env=args.check_env)
         except ManifestError as exc:
-            findings = [_as_finding(exc)]
+            findings = [finding_of(exc, "structure")]
         reports.append({"file": str(path), "ok": not findings, "problems": findings})
     ok = all(report["ok"] for report in reports)
     if args.format == "json":
         body = {
             "ok": ok,
-            "files": [
-                {**r, "problems": [f.to_dict() for f in r["problems"]]} for r in reports
-            ],
+            "files": [{**r, "problems": [f.to_dict() for f in r["problems"]]} for r in reports],
         }
         print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
     else:
@@ -130,21 +128,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _as_finding(exc: ManifestError) -> Any:
-    from runwire.loader.validate import Finding
-
-    return Finding(
-        "structure",
-        type(exc).__name__,
-        exc.message,
-        exc.path,
-        exc.file,
-        exc.line,
-        exc.column,
-        exc.hint,
-    )
-
-
 # -- fmt -------------------------------------------------------------------------------
 def cmd_fmt(args: argparse.Namespace) -> int:
     from runwire.loader.rewrite import format_text
@@ -155,9 +138,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     for path in manifest_files(args.paths):
         try:
             text = path.read_text(encoding="utf-8")
-            new = format_text(
-                text, yaml=path.suffix in YAML_SUFFIXES, mode=mode, source=str(path)
-            )
+            new = format_text(text, yaml=path.suffix in YAML_SUFFIXES, mode=mode, source=str(path))
         except OSError as exc:
             failed += _error(f"{path}: cannot read: {exc.strerror}")
             continue
@@ -191,7 +172,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 # -- run -------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from runwire.cli.output import write_chunk, write_result
+    from runwire.cli.output import write_result, write_stream
 
     try:
         pipeline = _build(args)
@@ -201,9 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _error(exc)
     try:
         if args.stream:
-            for chunk in pipeline.stream(value, config):
-                write_chunk(chunk)
-            write_chunk(None)
+            write_stream(pipeline.stream(value, config))
         else:
             write_result(pipeline.invoke(value, config))
     except KeyboardInterrupt:
@@ -215,25 +194,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # -- batch -----------------------------------------------------------------------------
 def cmd_batch(args: argparse.Namespace) -> int:
-    from runwire.cli.batch import run_batch
+    from runwire.cli.batch import BatchError, run_batch
 
     try:
         pipeline = _build(args)
         config = _json_arg(args.config, "--config")
-    except ManifestError as exc:
+        report = run_batch(
+            pipeline,
+            Path(args.inputs),
+            Path(args.output),
+            concurrency=args.concurrency,
+            config=config,
+        )
+    except (ManifestError, BatchError) as exc:
         return _error(exc)
-    report = run_batch(
-        pipeline,
-        Path(args.inputs),
-        Path(args.output),
-        concurrency=args.concurrency,
-        config=config,
-    )
-    print(
-        f"{report.total} inputs: {report.succeeded} done, {report.failed} failed, "
-        f"{report.skipped} skipped (already in {args.output})",
-        file=sys.stderr,
-    )
+    print(report.summary(), file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -263,4 +238,3 @@ def cmd_schema(args: argparse.Namespace) -> int:
         schema = getter()
     print(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
     return 0
-

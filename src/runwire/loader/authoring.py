@@ -62,6 +62,8 @@ class Helper:
     runnable_maps: tuple[str, ...] = ()
     to_wire: Callable[[Data], Data] | None = None
     from_wire: Callable[[Data], Data | None] | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Wire kwargs the class requires that authors may leave out."""
 
     @property
     def ident(self) -> tuple[str, ...]:
@@ -152,7 +154,7 @@ HELPERS: dict[str, Helper] = {
         Helper("bind", "RunnableBinding"),
         Helper("each", "RunnableEach"),
         Helper("configurable", "RunnableConfigurableFields"),
-        Helper("alternatives", "RunnableConfigurableAlternatives"),
+        Helper("alternatives", "RunnableConfigurableAlternatives", defaults={"prefix_keys": False}),
     )
 }
 """Authoring ``_type`` names of the composition classes."""
@@ -258,6 +260,8 @@ class _Expander:
             else:
                 value = self.value(raw, where)
             kwargs[helper.renames.get(key, key) if helper else key] = value
+        if helper is not None:
+            kwargs = {**helper.defaults, **kwargs}
         if helper is not None and helper.to_wire is not None:
             try:
                 kwargs = helper.to_wire(kwargs)

@@ -106,6 +106,7 @@ class Manifest:
         secrets_map: Mapping[str, str] | None = None,
         secrets_from_env: bool = False,
         allowed_objects: AllowedObjects = "all",
+        valid_namespaces: Iterable[str] | None = None,
         init_validator: InitValidator | None = default_init_validator,
         limits: Limits | None = None,
         track: dict[int, Parts] | None = None,
@@ -117,6 +118,7 @@ class Manifest:
             secrets_map=secrets_map,
             secrets_from_env=secrets_from_env,
             allowed_objects=allowed_objects,
+            valid_namespaces=valid_namespaces,
             init_validator=init_validator,
             limits=limits,
             source=self.files[0],
@@ -134,6 +136,7 @@ def load_file(
     secrets_map: Mapping[str, str] | None = None,
     secrets_from_env: bool = False,
     allowed_objects: AllowedObjects = "all",
+    valid_namespaces: Iterable[str] | None = None,
     init_validator: InitValidator | None = default_init_validator,
     limits: Limits | None = None,
 ) -> Any:
@@ -145,7 +148,8 @@ def load_file(
         root: the folder includes must stay inside (default: the nearest folder up
             holding ``.git``, ``pyproject.toml`` or ``runwire.yaml``).
         env: where ``${VAR}`` reads from (default ``os.environ``).
-        secrets_map, secrets_from_env, allowed_objects, init_validator, limits: as for
+        secrets_map, secrets_from_env, allowed_objects, valid_namespaces,
+            init_validator, limits: as for
             :func:`runwire.load`; ``allowed_objects`` defaults to ``"all"`` here, since
             a file on disk is the deployer's own.
     """
@@ -155,6 +159,7 @@ def load_file(
         secrets_map=secrets_map,
         secrets_from_env=secrets_from_env,
         allowed_objects=allowed_objects,
+        valid_namespaces=valid_namespaces,
         init_validator=init_validator,
         limits=limits,
     )

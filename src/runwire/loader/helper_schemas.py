@@ -73,6 +73,8 @@ def _from_class(name: str) -> dict[str, Any]:
     for key, wire in helper.renames.items():
         if wire in properties:
             properties[key] = properties[wire]
+    if "required" in schema:
+        schema["required"] = [k for k in schema["required"] if k not in helper.defaults]
     return schema
 
 

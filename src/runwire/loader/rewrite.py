@@ -164,7 +164,7 @@ class _Tree:
             else:
                 value = self.canonical(value, where)
             kwargs.append((helper.renames.get(key, key) if helper else key, value))
-        shaped = dict(kwargs)
+        shaped = {**helper.defaults, **dict(kwargs)} if helper is not None else dict(kwargs)
         if helper is not None and helper.to_wire is not None:
             from runwire.loader.authoring import ShapeError
 

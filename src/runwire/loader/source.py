@@ -98,8 +98,9 @@ def _position_in(tree: Any, parts: Parts) -> tuple[int, tuple[int, int] | None]:
         except (KeyError, IndexError, TypeError):
             break
         where, found, node = (line + 1, col + 1), found + 1, node[part]
-    if where is None and getattr(tree, "lc", None) is not None:
-        where = (tree.lc.line + 1, tree.lc.col + 1)
+    lc = getattr(tree, "lc", None)
+    if where is None and lc is not None and lc.line is not None:
+        where = (lc.line + 1, (lc.col or 0) + 1)
     return found, where
 
 
@@ -220,6 +221,8 @@ class _Reader:
         if isinstance(node, Mapping):
             out: dict[str, Any] = {}
             for key, value in node.items():
+                if isinstance(key, int) and not isinstance(key, bool):
+                    key = str(key)  # list indexes in overlays: `steps: {1: ...}`
                 if not isinstance(key, str):
                     self.fail(f"keys must be strings, got {key!r}", at, "quote the key")
                 out[key] = self.plain(value, (*at, key), stack, origin)
@@ -263,10 +266,16 @@ class _Reader:
         return data
 
 
+_CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+
+
 def _tag_of(node: Any) -> str | None:
+    """An explicit tag other than YAML's core ones (``!!python/...`` included), or None."""
     tag = getattr(node, "tag", None)
     value = getattr(tag, "value", tag)
-    if not value or not isinstance(value, str) or value.startswith("tag:yaml.org,2002:"):
+    if not value or not isinstance(value, str) or value in _CORE_TAGS:
         return None
     return value
 
@@ -287,12 +296,26 @@ def _scalar(value: Any) -> Any:
 
 
 def deep_merge(base: Any, over: Any) -> Any:
-    """``over`` merged into ``base``: mappings key by key, anything else replaced."""
+    """``over`` merged into ``base``.
+
+    Mappings merge key by key, and a ``null`` in ``over`` removes the key. A mapping
+    with index keys over a list changes those items (``steps: {1: {temperature: 0}}``).
+    Anything else in ``over`` replaces what ``base`` has.
+    """
     if isinstance(base, dict) and isinstance(over, dict):
         merged = dict(base)
         for key, value in over.items():
-            merged[key] = deep_merge(base[key], value) if key in base else value
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = deep_merge(base[key], value) if key in base else value
         return merged
+    indexes = isinstance(over, dict) and over and all(k.isdigit() for k in over)
+    if isinstance(base, list) and indexes and all(int(k) < len(base) for k in over):
+        items = list(base)
+        for key, value in over.items():
+            items[int(key)] = deep_merge(items[int(key)], value)
+        return items
     return over
 
 

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -20,7 +20,13 @@ from runwire.loader.files import Manifest
 from runwire.loader.interpolate import is_placeholder
 from runwire.loader.source import Parts
 
-__all__ = ["Finding", "PlaceholderSecrets", "authoring_schema", "validate_manifest"]
+__all__ = [
+    "Finding",
+    "PlaceholderSecrets",
+    "authoring_schema",
+    "finding_of",
+    "validate_manifest",
+]
 
 Phase = Literal["structure", "semantics", "environment"]
 
@@ -165,12 +171,7 @@ def _semantics(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
             track=track,
         )
     except ManifestError as exc:
-        kind = type(exc).__name__
-        return [
-            Finding(
-                "semantics", kind, exc.message, exc.path, exc.file, exc.line, exc.column, exc.hint
-            )
-        ]
+        return [finding_of(exc, "semantics")]
     found = []
     for problem in check_pipeline(built, track):
         shown = wire.source_path(problem.path)
@@ -231,16 +232,33 @@ def _secret_nodes(data: Any, at: Parts) -> Iterator[tuple[str, Parts]]:
 
 
 def validate_manifest(
-    manifest: Manifest, *, check_env: bool = False, env: Mapping[str, str] | None = None
+    manifest: Manifest | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    check_env: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """Every problem found in a composed manifest (empty when it is valid).
+    """Every problem found in a manifest (empty when it is valid).
 
-    The semantic phase runs only when the structure is sound (its errors would repeat).
+    ``manifest`` is a composed :class:`Manifest`, or a file (or files, as overlays) to
+    read. The semantic phase runs only when the structure is sound (its errors would
+    repeat).
     """
     env = os.environ if env is None else env
+    if not isinstance(manifest, Manifest):
+        try:
+            manifest = Manifest.read(manifest)
+        except ManifestError as exc:
+            return [finding_of(exc, "structure")]
     found = _structure(manifest)
     if not found:
         found.extend(_semantics(manifest, env))
     if check_env:
         found.extend(_environment(manifest, env))
     return found
+
+
+def finding_of(exc: ManifestError, phase: Phase) -> Finding:
+    """A loader error as a finding."""
+    return Finding(
+        phase, type(exc).__name__, exc.message, exc.path, exc.file, exc.line, exc.column, exc.hint
+    )

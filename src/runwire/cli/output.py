@@ -1,0 +1,232 @@
+"""Printing pipeline outputs: readable on a terminal, one JSON value per line in a pipe.
+
+:func:`to_jsonable` turns any output into plain JSON data the way LangServe sends it:
+messages, documents and prompt values become their full ``model_dump`` (every field,
+``None`` included, with the ``type`` discriminator), so ``AIMessage("hi")`` becomes
+``{"content": "hi", ..., "type": "ai", ...}``. Secret fields print as ``"**********"``.
+
+rich is imported only when something is printed for a terminal.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import math
+import sys
+from collections.abc import AsyncIterable, Iterable, Mapping
+from enum import Enum
+from types import TracebackType
+from typing import Any, TextIO
+
+import orjson
+
+__all__ = [
+    "ChunkWriter",
+    "awrite_stream",
+    "json_line",
+    "to_jsonable",
+    "write_chunk",
+    "write_result",
+    "write_stream",
+]
+
+# orjson writes integers of at most 64 bits; larger ones become decimal strings.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+_DATES = (dt.datetime, dt.date, dt.time)
+
+
+def _is_pydantic_model(value: Any) -> bool:
+    pydantic = sys.modules.get("pydantic")  # no model can exist before pydantic is imported
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
+
+
+def _dump_model(model: Any) -> Any:
+    """``model_dump(mode="json")``; models holding arbitrary objects fall back to python mode."""
+    from pydantic_core import PydanticSerializationError
+
+    try:
+        return model.model_dump(mode="json")
+    except PydanticSerializationError:
+        # Python mode keeps SecretStr objects, which to_jsonable then masks via str().
+        return model.model_dump(mode="python", warnings=False)
+
+
+def _key(key: Any) -> str:
+    """A dict key as JSON text would spell it (``True`` -> ``"true"``, ``1`` -> ``"1"``)."""
+    if isinstance(key, str):
+        return str(key)
+    if key is None or isinstance(key, bool | int | float):
+        return orjson.dumps(to_jsonable(key)).decode()
+    return str(to_jsonable(key))
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-ready copy of a pipeline output.
+
+    - pydantic models (messages, documents, prompt values): ``model_dump(mode="json")``
+      with every field kept, as LangServe sends them; secret fields become ``"**********"``;
+    - mappings -> dicts with string keys; lists and tuples -> lists; sets -> sorted lists
+      (items of mixed types sorted by their canonical JSON text);
+    - ``bytes`` -> base64 text (standard alphabet, padded);
+    - enums -> their value; dates and times -> ISO 8601; dataclasses -> dicts;
+      exceptions -> ``{"type": name, "message": str(exc)}``;
+    - NaN and infinities -> ``None`` (JSON has neither); integers beyond 64 bits -> strings;
+    - anything else -> ``str(value)`` (so a bare ``SecretStr`` prints masked).
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, str):
+        return value if type(value) is str else str.__str__(value)
+    if isinstance(value, int):
+        return int(value) if _INT_MIN <= value <= _INT_MAX else str(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if _is_pydantic_model(value):
+        return to_jsonable(_dump_model(value))
+    if isinstance(value, Mapping):
+        return {_key(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        items = [to_jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:  # mixed or unorderable items: by their canonical JSON text
+            return sorted(items, key=_canonical)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, _DATES):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, BaseException):
+        return {"type": type(value).__name__, "message": str(value)}
+    return str(value)
+
+
+def json_line(value: Any) -> str:
+    """``value`` as one line of compact JSON (no newline)."""
+    return orjson.dumps(to_jsonable(value)).decode()
+
+
+def _resolve(stream: TextIO | None, pretty: bool | None) -> tuple[TextIO, bool]:
+    out = sys.stdout if stream is None else stream
+    if pretty is None:
+        isatty = getattr(out, "isatty", None)
+        pretty = bool(isatty and isatty())
+    return out, pretty
+
+
+def _print_pretty_json(data: Any, stream: TextIO) -> None:
+    from rich.console import Console
+
+    Console(file=stream).print_json(data=data)
+
+
+def write_result(value: Any, *, stream: TextIO | None = None, pretty: bool | None = None) -> None:
+    """Print one output to ``stream`` (default ``sys.stdout``).
+
+    Pretty (the default when ``stream`` is a terminal): a string as is, anything else as
+    indented, highlighted JSON. Otherwise one line of JSON per value, strings included.
+    """
+    out, pretty = _resolve(stream, pretty)
+    if pretty and isinstance(value, str):
+        out.write(value if value.endswith("\n") else value + "\n")
+    elif pretty:
+        _print_pretty_json(to_jsonable(value), out)
+    else:
+        out.write(json_line(value) + "\n")
+    out.flush()
+
+
+def _chunk_text(chunk: Any) -> str | None:
+    """The text a terminal shows for a streamed chunk, or ``None`` for a JSON line."""
+    if isinstance(chunk, str):
+        return chunk
+    messages = sys.modules.get("runwire.schema.messages")
+    if messages is not None and isinstance(chunk, messages.BaseMessage):
+        return chunk.text
+    return None
+
+
+def write_chunk(chunk: Any, *, stream: TextIO | None = None, pretty: bool | None = None) -> None:
+    """Print one streamed chunk.
+
+    Pretty (terminals): string chunks and message chunks' text are written as they come,
+    with no newline; other chunks as one JSON line each. Otherwise (pipes) every chunk is
+    one JSON line. :class:`ChunkWriter` also keeps JSON lines and the end of the stream
+    on lines of their own.
+    """
+    out, pretty = _resolve(stream, pretty)
+    text = _chunk_text(chunk) if pretty else None
+    out.write(text if text is not None else json_line(chunk) + "\n")
+    out.flush()
+
+
+class ChunkWriter:
+    """Prints a stream chunk by chunk (see :func:`write_chunk`), keeping lines whole.
+
+    On a terminal a JSON line after running text starts on a new line, and
+    :meth:`close` (or leaving the ``with`` block) ends unfinished text with a newline.
+    """
+
+    def __init__(self, *, stream: TextIO | None = None, pretty: bool | None = None) -> None:
+        self.stream, self.pretty = _resolve(stream, pretty)
+        self._at_line_start = True
+
+    def write(self, chunk: Any) -> None:
+        """Print one chunk."""
+        text = _chunk_text(chunk) if self.pretty else None
+        if text is None:
+            if not self._at_line_start:
+                self.stream.write("\n")
+            self.stream.write(json_line(chunk) + "\n")
+            self._at_line_start = True
+        elif text:
+            self.stream.write(text)
+            self._at_line_start = text.endswith("\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the output: a newline after unfinished text."""
+        if not self._at_line_start:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._at_line_start = True
+
+    def __enter__(self) -> ChunkWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def write_stream(
+    chunks: Iterable[Any], *, stream: TextIO | None = None, pretty: bool | None = None
+) -> None:
+    """Print every chunk of a stream (e.g. ``runnable.stream(input)``), then end the line."""
+    with ChunkWriter(stream=stream, pretty=pretty) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+
+
+async def awrite_stream(
+    chunks: AsyncIterable[Any], *, stream: TextIO | None = None, pretty: bool | None = None
+) -> None:
+    """:func:`write_stream` for an async stream (e.g. ``runnable.astream(input)``)."""
+    with ChunkWriter(stream=stream, pretty=pretty) as writer:
+        async for chunk in chunks:
+            writer.write(chunk)

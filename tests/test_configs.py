@@ -1,0 +1,123 @@
+"""Every example in configs/: valid, snapshot-tested in canonical form, and run."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runwire.loader.files import Manifest, load_file
+from runwire.loader.rewrite import format_text
+from runwire.loader.validate import validate_manifest
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+# (files, input, config, expected output)
+RUNS: dict[str, tuple[list[str], Any, dict[str, Any] | None, Any]] = {
+    "chat": (
+        ["chat.yaml"],
+        {"role": "a geographer", "question": "Capital of France?"},
+        None,
+        "Paris is the capital of France.",
+    ),
+    "chat+terse": (
+        ["chat.yaml", "overlays/terse.yaml"],
+        {"role": "a geographer", "question": "Capital of France?"},
+        None,
+        "Paris.",
+    ),
+    "fanout": (
+        ["fanout.yaml"],
+        {"text": "Orders ship within 2 business days."},
+        None,
+        {
+            "summary": "Orders ship in two days and can be returned for a month.",
+            "keywords": ["shipping", "returns", "policy"],
+        },
+    ),
+    "fallbacks": (
+        ["fallbacks.yaml"],
+        {"question": "Where is the Louvre?"},
+        None,
+        {"city": "Paris"},
+    ),
+    "alternatives": (["alternatives.yaml"], {"question": "Capital?"}, None, "Sure, it's Paris!"),
+    "alternatives-formal": (
+        ["alternatives.yaml"],
+        {"question": "Capital?"},
+        {"configurable": {"model": "formal"}},
+        "The capital of France is Paris.",
+    ),
+    "alternatives-replies": (
+        ["alternatives.yaml"],
+        {"question": "Capital?"},
+        {"configurable": {"replies": ["Paris, of course."]}},
+        "Paris, of course.",
+    ),
+    "support": (
+        ["support.yaml"],
+        {"product": "Shoes", "question": "Can I return them?"},
+        None,
+        "You can return it within 30 days.",
+    ),
+}
+PIPELINES = sorted({tuple(files) for files, *_ in RUNS.values()})
+
+
+def _paths(files: tuple[str, ...] | list[str]) -> list[Path]:
+    return [CONFIGS / name for name in files]
+
+
+def test_every_top_level_config_is_covered() -> None:
+    top = {p.name for p in CONFIGS.iterdir() if p.suffix in (".yaml", ".yml")}
+    assert top == {files[0] for files in PIPELINES}
+    assert len(RUNS) >= 6
+
+
+@pytest.mark.parametrize("files", PIPELINES, ids="+".join)
+def test_config_is_valid(files: tuple[str, ...]) -> None:
+    manifest = Manifest.read(_paths(files))
+    assert validate_manifest(manifest, env={}) == []
+
+
+@pytest.mark.parametrize("files", PIPELINES, ids="+".join)
+def test_config_snapshot(files: tuple[str, ...], manifest_snapshot: Any) -> None:
+    pipeline = load_file(_paths(files), env={})
+    manifest_snapshot(pipeline)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_config_runs(name: str) -> None:
+    files, value, config, expected = RUNS[name]
+    pipeline = load_file(_paths(files), env={})
+    assert pipeline.invoke(value, config) == expected
+
+
+@pytest.mark.parametrize("name", ["chat", "support", "alternatives"])
+def test_config_streams_to_the_same_output(name: str) -> None:
+    files, value, config, expected = RUNS[name]
+    pipeline = load_file(_paths(files), env={})
+
+    async def collect() -> list[Any]:
+        return [chunk async for chunk in pipeline.astream(value, config)]
+
+    chunks = asyncio.run(collect())
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total += chunk
+    assert total == expected
+
+
+def test_environment_changes_the_answer() -> None:
+    pipeline = load_file(CONFIGS / "chat.yaml", env={"CHAT_ANSWER": "Lyon?"})
+    assert pipeline.invoke({"role": "r", "question": "q"}) == "Lyon?"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in CONFIGS.rglob("*") if p.suffix in (".yaml", ".yml"))
+)
+def test_configs_are_formatted(path: Path) -> None:
+    text = path.read_text()
+    assert format_text(text, yaml=True, source=str(path)) == text

@@ -22,3 +22,76 @@ def test_python_examples_run(name: str, id_table_snapshot: object) -> None:
     assert blocks, f"{name} has no python example"
     for block in blocks:
         exec(compile(block, name, "exec"), {"__name__": "docs_example"})
+
+
+# -- console examples: `$ runwire ...` lines, then the expected output ------------------
+CONSOLE_DOCS = ["docs/cli.md", "docs/authoring.md"]
+BROKEN = """\
+_type: sequence
+steps:
+  - _type: ChatPromptTemplate
+    messages: [[system, "You are {role}."], [human, "{question}"]]
+  - _type: FakeChatModel
+    responsess: ["x"]
+  - _type: StrOutputParser
+"""
+BROKEN = BROKEN.replace("StrOutputParser", "StrOutputParsr")
+
+
+def _console_examples(name: str) -> list[tuple[str, list[str], int]]:
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", (ROOT / name).read_text(), flags=re.S):
+        for chunk in block.split("$ ")[1:]:
+            command, *output = chunk.rstrip("\n").split("\n")
+            code = 0
+            if output and re.fullmatch(r"\[exit \d+\]", output[-1]):
+                code = int(output.pop()[6:-1])
+            examples.append((command, output, code))
+    return examples
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """configs/ and docs/ copied to a temporary project, as the working directory."""
+    import shutil
+
+    for folder in ("configs", "docs"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "configs" / "broken.yaml").write_text(BROKEN)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CHAT_ANSWER", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", CONSOLE_DOCS)
+def test_console_examples_run(
+    name: str, repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shlex
+
+    from runwire.cli.main import main
+
+    examples = _console_examples(name)
+    assert examples, f"{name} has no console example"
+    for command, expected, code in examples:
+        argv = shlex.split(command)
+        assert argv[0] == "runwire", command
+        if "broken.yaml" not in command:
+            (repo_copy / "configs" / "broken.yaml").unlink(missing_ok=True)
+        else:
+            (repo_copy / "configs" / "broken.yaml").write_text(BROKEN)
+        got = main(argv[1:])
+        captured = capsys.readouterr()
+        lines = (captured.out + captured.err).rstrip("\n").split("\n")
+        assert (lines if lines != [""] else [], got) == (expected, code), command
+
+
+def test_the_committed_manifest_schema_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/manifest.schema.json (what editors point at) is `runwire schema manifest`."""
+    from runwire.cli.main import main
+
+    assert main(["schema", "manifest"]) == 0
+    assert capsys.readouterr().out == (ROOT / "docs" / "manifest.schema.json").read_text(), (
+        "regenerate it: runwire schema manifest > docs/manifest.schema.json"
+    )

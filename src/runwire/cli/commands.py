@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from runwire.errors import ManifestError
+from runwire.errors import ManifestError, RunwireError
 
 __all__ = [
     "MANIFEST_SUFFIXES",
@@ -41,7 +41,11 @@ def manifest_files(paths: Sequence[str]) -> Iterator[Path]:
             yield path
 
 
-def _error(exc: ManifestError | str) -> int:
+class UsageError(RunwireError):
+    """A command-line value is unusable (an unreadable ``@file``, a non-JSON config)."""
+
+
+def _error(exc: RunwireError | str) -> int:
     print(str(exc), file=sys.stderr)
     return 1
 
@@ -68,25 +72,24 @@ def _json_arg(text: str | None, what: str) -> Any:
         try:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ManifestError(f"cannot read {what} file {text[1:]}: {exc.strerror}") from None
+            raise UsageError(f"cannot read {what} file {text[1:]}: {exc.strerror}") from None
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         if what == "--config":
-            raise ManifestError(
-                "--config must be a JSON object", hint='e.g. --config \'{"tags": ["cli"]}\''
-            ) from None
+            raise UsageError('--config must be JSON, e.g. --config \'{"tags": ["cli"]}\'') from None
         return text  # plain text is a string input
 
 
 # -- dump ------------------------------------------------------------------------------
 def cmd_dump(args: argparse.Namespace) -> int:
+    from runwire.loader.validate import PlaceholderSecrets
     from runwire.schema.dump import dumps
 
     failed = 0
     for path in manifest_files(args.paths):
         try:
-            obj = _manifest(args, path).build()
+            obj = _manifest(args, path).build(secrets_map=PlaceholderSecrets())
         except ManifestError as exc:
             failed += _error(exc)
             continue
@@ -178,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         pipeline = _build(args)
         value = _json_arg(args.input, "--input")
         config = _json_arg(args.config, "--config")
-    except ManifestError as exc:
+    except (ManifestError, UsageError) as exc:
         return _error(exc)
     try:
         if args.stream:
@@ -206,7 +209,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             config=config,
         )
-    except (ManifestError, BatchError) as exc:
+    except (ManifestError, UsageError, BatchError) as exc:
         return _error(exc)
     print(report.summary(), file=sys.stderr)
     return 1 if report.failed else 0

@@ -75,7 +75,7 @@ class ShapeError(Exception):
 
 
 def _sequence_to_wire(kwargs: Data) -> Data:
-    steps = kwargs.pop("steps", None)
+    steps = kwargs.get("steps")
     if not isinstance(steps, list) or len(steps) < 2:
         count = len(steps) if isinstance(steps, list) else 0
         raise ShapeError(
@@ -83,14 +83,27 @@ def _sequence_to_wire(kwargs: Data) -> Data:
             "steps",
             "list the steps under `steps:`; a single step needs no sequence",
         )
-    return {"first": steps[0], "middle": steps[1:-1], "last": steps[-1], **kwargs}
+    split = {"first": steps[0], "middle": steps[1:-1], "last": steps[-1]}
+    return _replace_key(kwargs, "steps", split)
 
 
 def _sequence_from_wire(kwargs: Data) -> Data | None:
     if "first" not in kwargs or "last" not in kwargs:
         return None
-    rest = {k: v for k, v in kwargs.items() if k not in ("first", "middle", "last")}
-    return {"steps": [kwargs["first"], *kwargs.get("middle", []), kwargs["last"]], **rest}
+    steps = [kwargs["first"], *kwargs.get("middle", []), kwargs["last"]]
+    rest = {k: v for k, v in kwargs.items() if k not in ("middle", "last")}
+    return _replace_key(rest, "first", {"steps": steps})
+
+
+def _replace_key(data: Data, key: str, replacement: Data) -> Data:
+    """``data`` with ``key`` replaced by the items of ``replacement``, in its place."""
+    out: Data = {}
+    for name, value in data.items():
+        if name == key:
+            out.update(replacement)
+        else:
+            out[name] = value
+    return out
 
 
 def _assign_to_wire(kwargs: Data) -> Data:

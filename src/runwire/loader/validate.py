@@ -136,7 +136,47 @@ def _explain(error: Any, parts: Parts) -> Iterator[tuple[Parts, str, str, str]]:
             f"did you mean {', '.join(near)}?" if near else _SCHEMA_HINT,
         )
         return
+    if _is_secret_node(instance):
+        yield (
+            parts,
+            "secret-placement",
+            "a secret node can only stand in a field its class declares secret",
+            "put plain values here; secrets go in fields such as api keys",
+        )
+        return
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        expected = sorted({_expected(sub.schema) for sub in error.context} - {""})
+        if expected:
+            yield (
+                parts,
+                "type",
+                f"{instance!r} is not {' or '.join(expected)}",
+                _SCHEMA_HINT,
+            )
+            return
     yield parts, str(error.validator), str(error.message), _SCHEMA_HINT
+
+
+def _is_secret_node(value: Any) -> bool:
+    return isinstance(value, dict) and (
+        set(value) == {"_secret"} or (value.get("lc") == 1 and value.get("type") == "secret")
+    )
+
+
+def _expected(schema: Any) -> str:
+    """A few words for what a schema accepts (``"a string"``, ``"null"``), or ``""``."""
+    if not isinstance(schema, dict):
+        return ""
+    if "const" in schema:
+        return repr(schema["const"])
+    if "enum" in schema:
+        return "one of " + ", ".join(map(repr, schema["enum"]))
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1].split(":")[-1].lower().replace("node", "node")
+    return ""
 
 
 def _allowed_keys(node: dict[str, Any]) -> set[str] | None:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field
 
 import runwire
-from runwire.loader import checks
+from runwire.loader import shapes
 from runwire.loader.checks import Node, Problem, check_pipeline, iter_nodes
 from runwire.runtime import (
     ChatPromptTemplate,
@@ -273,12 +273,12 @@ def test_schema_errors_count_as_unknown() -> None:
 
 def test_annotation_shapes_agree_with_json_schema_shapes() -> None:
     def keys(shape: Any) -> Any:
-        members = checks._members(shape)
+        members = shapes._members(shape)
         return (
             sorted(
                 (
                     (type(m).__name__, m.name)
-                    if isinstance(m, checks._Type)
+                    if isinstance(m, shapes._Type)
                     else (m.model, sorted(m.props or ()), sorted(m.required), m.closed)
                 )
                 for m in members
@@ -299,8 +299,8 @@ def test_annotation_shapes_agree_with_json_schema_shapes() -> None:
         for direction in ("input", "output"):
             schema_model = getattr(runnable, f"get_{direction}_schema")()
             schema = schema_model.model_json_schema()
-            fast = checks._model_shape(schema_model)
-            assert keys(fast) == keys(checks._json(schema, schema.get("$defs"))), (
+            fast = shapes.model_shape(schema_model)
+            assert keys(fast) == keys(shapes.json_shape(schema, schema.get("$defs"))), (
                 runnable.get_name(),
                 direction,
             )

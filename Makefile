@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_serialization.py
 	$(BIN)/python benchmarks/bench_runtime.py
+	$(BIN)/python benchmarks/bench_authoring.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -48,6 +48,10 @@ def _manifest_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", default=None, help="a RunnableConfig: JSON or @file")
+
+
 def _command(
     commands_: argparse._SubParsersAction, name: str, summary: str, description: str
 ) -> argparse.ArgumentParser:
@@ -82,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-i", "--input", default=None, help="the input: JSON, @file.json, or plain text"
     )
-    run.add_argument("-c", "--config", default=None, help="a RunnableConfig: JSON or @file")
+    _config_option(run)
     run.add_argument("--stream", action="store_true", help="print chunks as they come")
     _manifest_options(run)
     run.set_defaults(run=commands.cmd_run)
@@ -99,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("inputs", metavar="INPUTS.jsonl")
     batch.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
     batch.add_argument("--concurrency", type=int, default=8, help="inputs in flight (default 8)")
-    batch.add_argument("-c", "--config", default=None, help="a RunnableConfig: JSON or @file")
+    _config_option(batch)
     _manifest_options(batch)
     batch.set_defaults(run=commands.cmd_batch)
 

@@ -23,17 +23,26 @@ from typing import Any
 
 from runwire.errors import ManifestError, UnknownIdError, format_path
 from runwire.loader.registry import entry_by_name, lookup, nearest_names
+from runwire.loader.source import INCLUDE_KEY, SECRET_KEY, secret_name
 from runwire.schema.ids import ClassEntry
 from runwire.schema.nodes import ESCAPE_KEY
 
-__all__ = ["HELPERS", "Helper", "compact", "constructor", "expand", "resolve_type"]
+__all__ = [
+    "HELPERS",
+    "Helper",
+    "ShapeError",
+    "compact",
+    "constructor",
+    "expand",
+    "is_parallel_shorthand",
+    "resolve_type",
+]
 
 Parts = tuple[str | int, ...]
 Data = dict[str, Any]
 TYPE_KEY = "_type"
-SECRET_KEY = "_secret"
 _RUNNABLES = ("runwire", "runnables")
-_SPECIAL = frozenset((SECRET_KEY, "_include"))
+_MARKERS = frozenset((TYPE_KEY, "lc", SECRET_KEY, INCLUDE_KEY))
 
 
 def constructor(ident: tuple[str, ...] | list[str], kwargs: Data) -> Data:
@@ -41,8 +50,9 @@ def constructor(ident: tuple[str, ...] | list[str], kwargs: Data) -> Data:
     return {"lc": 1, "type": "constructor", "id": list(ident), "kwargs": kwargs}
 
 
-def _is_node(value: Any) -> bool:
-    return isinstance(value, dict) and (TYPE_KEY in value or "lc" in value)
+def is_parallel_shorthand(value: Any) -> bool:
+    """A step written as a plain mapping of runnables (LCEL's dict coercion)."""
+    return isinstance(value, dict) and bool(value) and not _MARKERS & value.keys()
 
 
 # -- helpers: authoring-only types for the composition classes -------------------------
@@ -239,7 +249,7 @@ class _Expander:
 
     def runnable(self, data: Any, at: Parts) -> Any:
         """A step: a plain mapping (no ``_type``/``lc``) is a parallel of its values."""
-        if isinstance(data, dict) and data and not _is_node(data) and not _SPECIAL & set(data):
+        if is_parallel_shorthand(data):
             branches = self.mapping(data, at)
             kwargs = self.mark({"steps__": branches}, at)
             return self.mark(constructor((*_RUNNABLES, "RunnableParallel"), kwargs), at)
@@ -317,10 +327,9 @@ def compact(data: Any) -> Any:
         return data
     if ESCAPE_KEY in data and len(data) == 1:
         return data
-    if data.get("lc") == 1 and data.get("type") == "secret":
-        ident = data.get("id")
-        if isinstance(ident, list) and len(ident) == 1:
-            return {SECRET_KEY: ident[0]}
+    name = secret_name(data)
+    if name is not None:
+        return {SECRET_KEY: name}
     if data.get("lc") == 1 and data.get("type") == "constructor":
         entry = lookup(data.get("id") or ())
         kwargs = data.get("kwargs") or {}

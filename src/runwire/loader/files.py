@@ -56,6 +56,10 @@ class Wire:
         file, line, column = self.source.locate(shown)
         return file, line, column, shown
 
+    def build(self, **options: Any) -> Any:
+        """The objects: :func:`runwire.load` of the data, errors located in the files."""
+        return load(self.data, source=self.source.files[0], locate=self.locate, **options)
+
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
@@ -112,17 +116,13 @@ class Manifest:
         track: dict[int, Parts] | None = None,
     ) -> Any:
         """The objects the manifest describes (see :func:`runwire.load` for the options)."""
-        wire = self.wire(env, keep_unset=keep_unset)
-        return load(
-            wire.data,
+        return self.wire(env, keep_unset=keep_unset).build(
             secrets_map=secrets_map,
             secrets_from_env=secrets_from_env,
             allowed_objects=allowed_objects,
             valid_namespaces=valid_namespaces,
             init_validator=init_validator,
             limits=limits,
-            source=self.files[0],
-            locate=wire.locate,
             track=track,
         )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runwire.errors import ManifestError, format_path
+from runwire.loader.source import is_secret_node
 
 __all__ = [
     "Placeholder",
@@ -36,7 +37,6 @@ _WHOLE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$")
 _SECRET_LIKE = re.compile(
     r"SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_KEY", re.IGNORECASE
 )
-_SECRET_KEY = "_secret"
 
 
 class UnsetVariableError(ManifestError):
@@ -66,7 +66,7 @@ def _walk_strings(data: Any, at: Parts) -> Iterator[tuple[Parts, str]]:
     if type(data) is str:
         yield at, data
     elif isinstance(data, dict):
-        if set(data) == {_SECRET_KEY} or data.get("type") == "secret":
+        if is_secret_node(data):
             return
         for key, value in data.items():
             yield from _walk_strings(value, (*at, key))
@@ -140,7 +140,7 @@ def interpolate(
         if type(value) is str:
             return replace_in(value, at) if "${" in value else value
         if isinstance(value, dict):
-            if set(value) == {_SECRET_KEY} or value.get("type") == "secret":
+            if is_secret_node(value):
                 return value
             return {key: walk(item, (*at, key)) for key, item in value.items()}
         if isinstance(value, list):

@@ -15,14 +15,15 @@ from typing import Any, Literal
 from runwire.errors import ManifestError, UnknownIdError, format_path
 from runwire.loader.authoring import (
     HELPERS,
-    SECRET_KEY,
     TYPE_KEY,
+    ShapeError,
     compact,
     expand,
+    is_parallel_shorthand,
     resolve_type,
 )
 from runwire.loader.registry import entry_by_name, lookup
-from runwire.loader.source import read_yaml_tree
+from runwire.loader.source import read_yaml_tree, secret_name, tag_of
 
 __all__ = ["Mode", "format_text"]
 
@@ -66,12 +67,6 @@ def _dump_yaml(tree: Any) -> str:
     return out.getvalue()
 
 
-def _tag(node: Any) -> str | None:
-    tag = getattr(node, "tag", None)
-    value = getattr(tag, "value", tag)
-    return value if isinstance(value, str) and value.startswith("!") else None
-
-
 def _flow(items: list[Any]) -> Any:
     from ruamel.yaml.comments import CommentedSeq
 
@@ -112,13 +107,14 @@ class _Tree:
         self.source = source
 
     def canonical(self, node: Any, at: tuple[str | int, ...]) -> Any:
-        if _tag(node) == "!secret":
+        if tag_of(node) == "!secret":
             return _secret_node(str(node.value).strip())
         if isinstance(node, dict):
             if TYPE_KEY in node:
                 return self.node(node, at)
-            if set(node) == {SECRET_KEY}:
-                return _secret_node(str(node[SECRET_KEY]))
+            name = secret_name(node)
+            if name is not None:
+                return _secret_node(name)
             for key in list(node):
                 node[key] = self.canonical(node[key], (*at, key))
             _unflow(node)
@@ -129,9 +125,7 @@ class _Tree:
         return node
 
     def runnable(self, node: Any, at: tuple[str | int, ...]) -> Any:
-        special = {TYPE_KEY, "lc", "_include", SECRET_KEY}
-        plain = isinstance(node, dict) and not special & set(node)
-        if plain and node:
+        if is_parallel_shorthand(node):
             branches = self.canonical(node, at)
             _unflow(branches, force=True)
             kwargs = _map([("steps__", branches)])
@@ -166,8 +160,6 @@ class _Tree:
             kwargs.append((helper.renames.get(key, key) if helper else key, value))
         shaped = {**helper.defaults, **dict(kwargs)} if helper is not None else dict(kwargs)
         if helper is not None and helper.to_wire is not None:
-            from runwire.loader.authoring import ShapeError
-
             try:
                 shaped = helper.to_wire(shaped)
             except ShapeError as exc:
@@ -206,10 +198,9 @@ def _compact(node: Any) -> Any:
     from ruamel.yaml.comments import TaggedScalar
 
     if isinstance(node, dict):
-        if node.get("lc") == 1 and node.get("type") == "secret":
-            ident = node.get("id")
-            if isinstance(ident, list) and len(ident) == 1:
-                return TaggedScalar(value=ident[0], tag="!secret")
+        name = secret_name(node)
+        if name is not None:
+            return TaggedScalar(value=name, tag="!secret")
         if node.get("lc") == 1 and node.get("type") == "constructor":
             entry = lookup(node.get("id") or ())
             kwargs = node.get("kwargs") or {}
@@ -220,8 +211,6 @@ def _compact(node: Any) -> Any:
     elif isinstance(node, list):
         for index, item in enumerate(node):
             node[index] = _compact(item)
-    elif isinstance(node, str) or node is None:
-        return node
     return node
 
 

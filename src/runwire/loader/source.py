@@ -28,7 +28,10 @@ __all__ = [
     "compose",
     "deep_merge",
     "find_root",
+    "is_secret_node",
     "read_yaml_tree",
+    "secret_name",
+    "tag_of",
 ]
 
 Parts = tuple[str | int, ...]
@@ -36,6 +39,30 @@ INCLUDE_KEY = "_include"
 SECRET_KEY = "_secret"
 YAML_SUFFIXES = frozenset((".yaml", ".yml"))
 ROOT_MARKERS = (".git", "pyproject.toml", "runwire.yaml")
+
+
+def secret_name(value: Any) -> str | None:
+    """The name of a secret node (``{_secret: NAME}`` or a wire secret node), else None."""
+    if not isinstance(value, dict):
+        return None
+    if len(value) == 1 and SECRET_KEY in value:
+        name = value[SECRET_KEY]
+    elif value.get("lc") == 1 and value.get("type") == "secret":
+        ident = value.get("id")
+        name = ident[0] if isinstance(ident, list) and len(ident) == 1 else None
+    else:
+        return None
+    return name if isinstance(name, str) else None
+
+
+def is_secret_node(value: Any) -> bool:
+    """Whether ``value`` is a secret node, in the authoring or the wire form."""
+    return isinstance(value, dict) and (
+        (len(value) == 1 and SECRET_KEY in value)
+        or (value.get("lc") == 1 and value.get("type") == "secret")
+    )
+
+
 _DEFAULT_LIMITS = Limits()
 
 
@@ -207,11 +234,11 @@ class _Reader:
                 "flatten the manifest",
                 LimitExceededError,
             )
-        tag = _tag_of(node)
+        tag = tag_of(node)
         if tag == "!secret":
             return {SECRET_KEY: self.scalar_text(node, at, "!secret")}
         if tag == "!include":
-            return self.include(self.scalar_text(node, at, "!include"), {}, at, stack, origin)
+            return self.include(self.scalar_text(node, at, "!include"), {}, at, stack)
         if tag is not None:
             self.fail(
                 f"unknown YAML tag {tag}",
@@ -230,7 +257,7 @@ class _Reader:
                 target = out.pop(INCLUDE_KEY)
                 if not isinstance(target, str):
                     self.fail("_include takes a file path", (*at, INCLUDE_KEY))
-                return self.include(target, out, at, stack, origin)
+                return self.include(target, out, at, stack)
             return out
         if isinstance(node, list):
             return [self.plain(item, (*at, i), stack, origin) for i, item in enumerate(node)]
@@ -243,7 +270,7 @@ class _Reader:
         return value.strip()
 
     def include(
-        self, target: str, overrides: dict[str, Any], at: Parts, stack: tuple[Path, ...], _: Any
+        self, target: str, overrides: dict[str, Any], at: Parts, stack: tuple[Path, ...]
     ) -> Any:
         path = (stack[0].parent / target).resolve()
         if not path.is_relative_to(self.root):
@@ -271,7 +298,7 @@ _CORE_TAGS = frozenset(
 )
 
 
-def _tag_of(node: Any) -> str | None:
+def tag_of(node: Any) -> str | None:
     """An explicit tag other than YAML's core ones (``!!python/...`` included), or None."""
     tag = getattr(node, "tag", None)
     value = getattr(tag, "value", tag)

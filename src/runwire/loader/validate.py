@@ -18,7 +18,7 @@ from typing import Any, Literal
 from runwire.errors import ManifestError, format_path
 from runwire.loader.files import Manifest
 from runwire.loader.interpolate import is_placeholder
-from runwire.loader.source import Parts
+from runwire.loader.source import Parts, is_secret_node, secret_name
 
 __all__ = [
     "Finding",
@@ -84,10 +84,24 @@ def _at(manifest: Manifest, parts: Parts) -> dict[str, Any]:
     return {"file": file, "line": line, "column": column, "path": format_path(parts)}
 
 
-def _structure(manifest: Manifest) -> list[Finding]:
+_VALIDATORS: dict[int, Any] = {}
+
+
+def _validator() -> Any:
+    """The jsonschema validator of the manifest schema, built once per registry version."""
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(authoring_schema())
+    from runwire.schema.ids import id_table
+
+    validator = _VALIDATORS.get(id_table.version)
+    if validator is None:
+        _VALIDATORS.clear()
+        validator = _VALIDATORS[id_table.version] = Draft202012Validator(authoring_schema())
+    return validator
+
+
+def _structure(manifest: Manifest) -> list[Finding]:
+    validator = _validator()
     found = []
     for error in validator.iter_errors(manifest.data):
         if is_placeholder(error.instance):
@@ -136,7 +150,7 @@ def _explain(error: Any, parts: Parts) -> Iterator[tuple[Parts, str, str, str]]:
             f"did you mean {', '.join(near)}?" if near else _SCHEMA_HINT,
         )
         return
-    if _is_secret_node(instance):
+    if is_secret_node(instance):
         yield (
             parts,
             "secret-placement",
@@ -157,12 +171,6 @@ def _explain(error: Any, parts: Parts) -> Iterator[tuple[Parts, str, str, str]]:
     yield parts, str(error.validator), str(error.message), _SCHEMA_HINT
 
 
-def _is_secret_node(value: Any) -> bool:
-    return isinstance(value, dict) and (
-        set(value) == {"_secret"} or (value.get("lc") == 1 and value.get("type") == "secret")
-    )
-
-
 def _expected(schema: Any) -> str:
     """A few words for what a schema accepts (``"a string"``, ``"null"``), or ``""``."""
     if not isinstance(schema, dict):
@@ -175,7 +183,7 @@ def _expected(schema: Any) -> str:
     if isinstance(kind, str):
         return kind if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1].split(":")[-1].lower().replace("node", "node")
+        return schema["$ref"].rsplit("/", 1)[-1].split(":")[-1].lower()
     return ""
 
 
@@ -198,18 +206,9 @@ def _semantics(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
     from runwire.loader.checks import check_pipeline
 
     track: dict[int, Parts] = {}
-    from runwire.loader.wire import load
-
     try:
         wire = manifest.wire(env, keep_unset=True)  # unset ones: the environment phase
-        built = load(
-            wire.data,
-            secrets_map=PlaceholderSecrets(),
-            allowed_objects="all",
-            source=manifest.files[0],
-            locate=wire.locate,
-            track=track,
-        )
+        built = wire.build(secrets_map=PlaceholderSecrets(), allowed_objects="all", track=track)
     except ManifestError as exc:
         return [finding_of(exc, "semantics")]
     found = []
@@ -256,13 +255,10 @@ def _environment(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
 
 def _secret_nodes(data: Any, at: Parts) -> Iterator[tuple[str, Parts]]:
     if isinstance(data, dict):
-        if set(data) == {"_secret"} and isinstance(data["_secret"], str):
-            yield data["_secret"], at
-            return
-        if data.get("lc") == 1 and data.get("type") == "secret":
-            ident = data.get("id")
-            if isinstance(ident, list) and ident and isinstance(ident[0], str):
-                yield ident[0], at
+        if is_secret_node(data):
+            name = secret_name(data)
+            if name is not None:
+                yield name, at
             return
         for key, value in data.items():
             yield from _secret_nodes(value, (*at, key))

@@ -317,9 +317,59 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
 ``id_table`` needs one: ``test_roundtrip`` fails for a class without a sample."""
 
 
+_AWS_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "BEDROCK_ENDPOINT_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    """No test sees the machine's AWS settings, and boto3 never asks an instance endpoint."""
+    for name in _AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    empty = tmp_path_factory.getbasetemp() / "no-aws-config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 def sample(name: str) -> Serializable:
     """A fresh sample of a registered class; per-class tests skip a class without one (the
     registry test in ``test_roundtrip`` fails for it instead, once, naming every such class)."""
     if name not in SAMPLES:
         pytest.skip(f"no sample for registered class {name}: add one to conftest.SAMPLES")
     return SAMPLES[name]()
+
+
+# -- AWS: the Bedrock emulator and credentials pointing at it ---------------------------
+EMULATOR_KEY_ID = "AKIDEXAMPLE"
+EMULATOR_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.fixture
+def bedrock() -> Iterator[Any]:
+    """A running Bedrock emulator on 127.0.0.1 that knows the test key pair."""
+    from runwire.testing.bedrock import BedrockEmulator
+
+    with BedrockEmulator(credentials={EMULATOR_KEY_ID: EMULATOR_SECRET}) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, bedrock: Any) -> Any:
+    """The test key pair and region in the environment; returns the emulator."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", EMULATOR_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", EMULATOR_SECRET)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    return bedrock

@@ -18,6 +18,7 @@ __all__ = [
     "MANIFEST_SUFFIXES",
     "cmd_batch",
     "cmd_dump",
+    "cmd_emulate",
     "cmd_fmt",
     "cmd_run",
     "cmd_schema",
@@ -241,3 +242,80 @@ def cmd_schema(args: argparse.Namespace) -> int:
         schema = getter()
     print(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
     return 0
+
+
+# -- emulate ---------------------------------------------------------------------------
+def cmd_emulate(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C (130), or run ``args.child`` against the emulator and return
+    its exit status."""
+    import threading
+
+    from runwire.testing.bedrock import (
+        DEFAULT_ACCESS_KEY_ID,
+        DEFAULT_SECRET_ACCESS_KEY,
+        BedrockEmulator,
+    )
+
+    if (args.access_key_id is None) != (args.secret_access_key is None):
+        print("--access-key-id and --secret-access-key go together", file=sys.stderr)
+        return 2
+    key = args.access_key_id or DEFAULT_ACCESS_KEY_ID
+    secret = args.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    try:
+        log = None if args.child else _stderr_line  # serve mode logs each request
+        emulator = BedrockEmulator(args.host, args.port, {key: secret}, log=log).start()
+    except OSError as exc:
+        return _error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
+    try:
+        if args.child:
+            return _run_child(args.child, emulator.endpoint_url, key, secret)
+        print(f"Bedrock emulator on {emulator.endpoint_url}", flush=True)
+        shown = secret if args.secret_access_key is None else "<the --secret-access-key given>"
+        print(
+            "Point a client at it:\n"
+            f"  export BEDROCK_ENDPOINT_URL={emulator.endpoint_url}\n"
+            f"  export AWS_ACCESS_KEY_ID={key}\n"
+            f"  export AWS_SECRET_ACCESS_KEY={shown}\n"
+            "  export AWS_REGION=us-east-1\n"
+            "Ctrl-C stops it.",
+            file=sys.stderr,
+            flush=True,
+        )
+        threading.Event().wait()
+        return 0  # not reached: only Ctrl-C ends the wait
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        emulator.stop()
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _run_child(command: list[str], endpoint_url: str, key: str, secret: str) -> int:
+    """Run ``command`` against the emulator; its exit status (128 + N for signal N)."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "BEDROCK_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    env.pop("AWS_SESSION_TOKEN", None)  # it belongs to other keys
+    env.setdefault("AWS_REGION", "us-east-1")
+    env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])  # the one boto3 itself reads
+    try:
+        child = subprocess.Popen(command, env=env)
+    except OSError as exc:
+        print(f"cannot run {command[0]}: {exc.strerror}", file=sys.stderr)
+        return 127
+    while True:
+        try:
+            code = child.wait()
+            break
+        except KeyboardInterrupt:  # the child got it too: wait for it to finish
+            continue
+    return code if code >= 0 else 128 - code

@@ -169,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("-q", "--quiet", action="store_true", help="no '# file' header lines")
     _manifest_options(dump)
     dump.set_defaults(run=commands.cmd_dump)
+
+    emulate = _command(
+        sub,
+        "emulate",
+        "serve a local emulator of a cloud API (bedrock)",
+        "Serve a local Bedrock (bedrock-runtime and bedrock-agent-runtime) on a loopback\n"
+        "port, speaking the real wire protocol to boto3; it echoes the last user text or\n"
+        "calls a tool the text names. Without COMMAND it serves until Ctrl-C; with\n"
+        "-- COMMAND it runs COMMAND with BEDROCK_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\n"
+        "AWS_SECRET_ACCESS_KEY and AWS_REGION pointing at it, then exits with its status.",
+    )
+    emulate.usage = (
+        "runwire emulate bedrock [--host H] [--port N] "
+        "[--access-key-id K --secret-access-key S] [-- COMMAND [ARG ...]]"
+    )
+    emulate.add_argument("service", choices=("bedrock",))
+    emulate.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    emulate.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    emulate.add_argument("--access-key-id", default=None, metavar="K", help="the key to accept")
+    emulate.add_argument("--secret-access-key", default=None, metavar="S", help="its secret")
+    emulate.set_defaults(run=commands.cmd_emulate, child=[])
     return parser
 
 
@@ -178,9 +199,21 @@ def _version() -> str:
     return f"runwire {__version__}"
 
 
+def _split_child(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``runwire emulate ... -- COMMAND ARGS``: the child command is cut off before
+    parsing (argparse mishandles ``--`` after a sub-command)."""
+    if argv[:1] == ["emulate"] and "--" in argv:
+        cut = argv.index("--")
+        return argv[:cut], argv[cut + 1 :]
+    return argv, None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args_list, child = _split_child(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(args_list)
+    if child is not None:
+        args.child = child
     return int(args.run(args))
 
 

@@ -1,0 +1,23 @@
+"""AWS providers: Bedrock chat models, completion models, embeddings and rerank.
+
+Classes are loaded on first use, so importing this package imports neither boto3 nor
+the provider modules.
+"""
+
+from __future__ import annotations
+
+from runwire._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "ChatBedrockConverse": "runwire.providers.aws.converse",
+    "ChatBedrock": "runwire.providers.aws.bedrock_chat",
+    "BedrockLLM": "runwire.providers.aws.bedrock_llm",
+    "BedrockEmbeddings": "runwire.providers.aws.embeddings",
+    "BedrockRerank": "runwire.providers.aws.rerank",
+    "AwsClientFields": "runwire.providers.aws.client",
+    "build_client": "runwire.providers.aws.client",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -7,6 +7,7 @@ puts this directory on ``sys.path`` because ``tests`` is not a package.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -207,6 +208,51 @@ def _human_message() -> HumanMessage:
     )
 
 
+_AWS_KEYS = {
+    "aws_access_key_id": SecretStr("AKIDEXAMPLE"),
+    "aws_secret_access_key": SecretStr("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+}
+SAMPLE_SECRETS = {name.upper(): value.get_secret_value() for name, value in _AWS_KEYS.items()}
+"""The secret values the samples hold, by secret id: what a round trip loads them with."""
+_AWS_SAMPLES: dict[str, dict[str, Any]] = {
+    "ChatBedrockConverse": {
+        "model": "anthropic.claude-3-haiku-20240307-v1:0",
+        "region_name": "us-west-2",
+        "temperature": 0.2,
+        "max_tokens": 256,
+        **_AWS_KEYS,
+    },
+    "ChatBedrock": {
+        "model": "anthropic.claude-3-haiku-20240307-v1:0",
+        "region": "us-east-1",
+        "model_kwargs": {"temperature": 0.1},
+        "streaming": True,
+    },
+    "BedrockLLM": {
+        "model": "meta.llama3-8b-instruct-v1:0",
+        "region": "us-east-1",
+        "model_kwargs": {"max_gen_len": 64},
+    },
+    "BedrockEmbeddings": {
+        "model_id": "cohere.embed-english-v3",
+        "region_name": "us-east-1",
+        "normalize": True,
+    },
+    "BedrockRerank": {
+        "model_arn": "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0",
+        "top_n": 2,
+        "region_name": "us-west-2",
+    },
+}
+"""Constructor kwargs of the AWS provider samples (their modules load on first use)."""
+
+
+def _aws_sample(name: str) -> Serializable:
+    from runwire.providers import aws
+
+    return getattr(aws, name)(**_AWS_SAMPLES[name])
+
+
 SAMPLES: dict[str, Callable[[], Serializable]] = {
     "AIMessage": _ai_message,
     "AIMessageChunk": _ai_message_chunk,
@@ -312,6 +358,7 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
     ),
     "FakeChatModel": lambda: FakeChatModel(responses=["hello", "world"], chunk_size=2, usage=True),
     "FakeEmbeddings": lambda: FakeEmbeddings(size=8),
+    **{name: partial(_aws_sample, name) for name in _AWS_SAMPLES},
 }
 """Class short name -> factory of a representative instance. Every class in
 ``id_table`` needs one: ``test_roundtrip`` fails for a class without a sample."""

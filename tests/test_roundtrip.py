@@ -12,6 +12,7 @@ import runwire
 from conftest import (
     FAKE_SECRET,
     LOAD_TEST_CLASSES,
+    SAMPLE_SECRETS,
     SAMPLES,
     TEST_NS,
     KeyedProbe,
@@ -56,7 +57,7 @@ def test_round_trip(name: str, option: str) -> None:
     obj = sample(name)
     opts = OPTIONS[option]
     text = runwire.dumps(obj, **opts)
-    back = runwire.loads(text, allowed_objects="all")
+    back = runwire.loads(text, allowed_objects="all", secrets_map=SAMPLE_SECRETS)
     assert type(back) is type(obj)
     assert back == obj
     assert runwire.dumps(back, **opts) == text
@@ -90,7 +91,9 @@ def test_every_langchain_alias_loads_as_the_class(name: str) -> None:
     obj = sample(name)
     data = runwire.dumpd(obj)
     for alias in entry.langchain:
-        back = runwire.load({**data, "id": list(alias)}, allowed_objects="all")
+        back = runwire.load(
+            {**data, "id": list(alias)}, allowed_objects="all", secrets_map=SAMPLE_SECRETS
+        )
         assert type(back) is type(obj), alias
         assert back == obj
 
@@ -115,7 +118,7 @@ def test_containers_of_every_sample_round_trip() -> None:
     value = {"history": objs, "first": objs[0], "n": len(objs), "nested": [[objs[-1]]]}
     for dialect in ("runwire", "langchain"):
         text = runwire.dumps(value, dialect=dialect)
-        assert runwire.loads(text, allowed_objects="all") == value
+        assert runwire.loads(text, allowed_objects="all", secrets_map=SAMPLE_SECRETS) == value
 
 
 def test_user_dicts_that_look_like_nodes_round_trip_as_data() -> None:

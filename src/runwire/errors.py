@@ -17,6 +17,8 @@ __all__ = [
     "MissingSecretError",
     "NotAllowedError",
     "NotSerializableError",
+    "ProviderError",
+    "ProviderSetupError",
     "RunwireError",
     "SecretPlacementError",
     "UnknownFieldError",
@@ -143,3 +145,75 @@ class NotSerializableError(ManifestError):
 
 class ValidatorRejectedError(ManifestError):
     """The ``init_validator`` refused a constructor (e.g. a jinja2 template)."""
+
+
+class ProviderError(RunwireError):
+    """A provider's service answered with an error (or could not be reached).
+
+    Attributes:
+        provider: which service, e.g. ``"bedrock-runtime"``.
+        operation: the API operation, e.g. ``"Converse"``.
+        code: the service's error code (``"ThrottlingException"``), or the client-side
+            failure's class name (``"EndpointConnectionError"``).
+        message: the service's message (secret values are masked).
+        status: the HTTP status, when there was a response.
+        request_id: the service's request id, when there was a response.
+    """
+
+    retryable_codes: frozenset[str] = frozenset(
+        (
+            "ThrottlingException",
+            "TooManyRequestsException",
+            "ServiceUnavailableException",
+            "ModelNotReadyException",
+            "InternalServerException",
+            "ServiceQuotaExceededException",
+            "EndpointConnectionError",
+            "ConnectTimeoutError",
+            "ReadTimeoutError",
+        )
+    )
+
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.code = code
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        super().__init__(str(self))
+
+    @property
+    def retryable(self) -> bool:
+        """Whether trying again later may succeed (throttling, 5xx, connection trouble)."""
+        return self.code in self.retryable_codes or (self.status or 0) in (429, 500, 502, 503)
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status})" if self.status else ""
+        rid = f" [request id {self.request_id}]" if self.request_id else ""
+        return f"{self.provider} {self.operation} failed: {self.code}{status}: {self.message}{rid}"
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form, for HTTP bodies and ``--format json`` outputs."""
+        return {
+            "error": type(self).__name__,
+            "provider": self.provider,
+            "operation": self.operation,
+            "code": self.code,
+            "message": self.message,
+            "status": self.status,
+            "request_id": self.request_id,
+        }
+
+
+class ProviderSetupError(RunwireError, ValueError):
+    """A provider cannot be set up: missing or inconsistent credentials, region, profile."""

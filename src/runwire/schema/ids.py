@@ -213,6 +213,58 @@ MODEL_CLASSES: tuple[ClassEntry, ...] = (
 )
 
 
+_AWS: Id = ("runwire", "providers", "aws")
+
+PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
+    # AWS Bedrock (langchain-aws): LangChain's own ids first, then the module paths
+    # langchain-aws classes carry when they are not Serializable
+    ClassEntry(
+        "ChatBedrockConverse",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.converse",
+        (
+            ("langchain_aws", "chat_models", "ChatBedrockConverse"),
+            ("langchain_aws", "chat_models", "bedrock_converse", "ChatBedrockConverse"),
+        ),
+    ),
+    ClassEntry(
+        "ChatBedrock",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.bedrock_chat",
+        (
+            ("langchain", "chat_models", "bedrock", "ChatBedrock"),
+            ("langchain_aws", "chat_models", "bedrock", "ChatBedrock"),
+        ),
+    ),
+    ClassEntry(
+        "BedrockLLM",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.bedrock_llm",
+        (
+            ("langchain", "llms", "bedrock", "BedrockLLM"),
+            ("langchain_aws", "llms", "bedrock", "BedrockLLM"),
+        ),
+    ),
+    ClassEntry(
+        "BedrockEmbeddings",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.embeddings",
+        (("langchain_aws", "embeddings", "bedrock", "BedrockEmbeddings"),),
+    ),
+    ClassEntry(
+        "BedrockRerank",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.rerank",
+        (("langchain_aws", "document_compressors", "rerank", "BedrockRerank"),),
+    ),
+)
+
+
 class IdTable:
     """Lookup over the entries: by id (runwire or LangChain) and by short name."""
 
@@ -252,6 +304,11 @@ class IdTable:
 
 
 id_table = IdTable(
-    BUILTIN_CLASSES + RUNNABLE_CLASSES + PROMPT_CLASSES + PARSER_CLASSES + MODEL_CLASSES
+    BUILTIN_CLASSES
+    + RUNNABLE_CLASSES
+    + PROMPT_CLASSES
+    + PARSER_CLASSES
+    + MODEL_CLASSES
+    + PROVIDER_CLASSES
 )
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

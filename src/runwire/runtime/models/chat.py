@@ -15,6 +15,7 @@ import uuid
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import partial
+from random import getrandbits
 from typing import Any, Literal
 
 from pydantic import Field
@@ -30,6 +31,18 @@ __all__ = ["BaseChatModel", "BaseLanguageModel", "ModelCall"]
 
 _ID_PREFIX = "lc_run-"
 _TRACING_KWARGS = ("ls_structured_output_format", "structured_output_format")
+_UUID_KEEP = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID_V4 = (0x4 << 76) | (0x2 << 62)
+
+
+def _message_run_id() -> str:
+    """A random version-4 UUID as text, for message ids of calls nobody traces.
+
+    ``uuid.uuid4()`` costs a system call and an object per model call; the id only
+    has to be unique, not unguessable.
+    """
+    h = f"{(getrandbits(128) & _UUID_KEEP) | _UUID_V4:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class ModelCall:
@@ -37,7 +50,9 @@ class ModelCall:
 
     __slots__ = ("ctx", "run", "run_id")
 
-    def __init__(self, ctx: CallbackContext | None, run: Run | None, run_id: uuid.UUID) -> None:
+    def __init__(
+        self, ctx: CallbackContext | None, run: Run | None, run_id: uuid.UUID | str
+    ) -> None:
         self.ctx = ctx
         self.run = run
         self.run_id = run_id
@@ -95,7 +110,7 @@ class BaseLanguageModel(RunnableSerializable[Any, Any]):
             extra = self.callbacks if isinstance(self.callbacks, list | tuple) else [self.callbacks]
             ctx = ctx.with_handlers(extra) if ctx is not None else CallbackContext(tuple(extra))
         if ctx is None:
-            return ModelCall(None, None, config.get("run_id") or uuid.uuid4())
+            return ModelCall(None, None, config.get("run_id") or _message_run_id())
         run = self._start_run(ctx, inputs, config, None)
         return ModelCall(ctx, run, run.id)
 

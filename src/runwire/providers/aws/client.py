@@ -1,0 +1,376 @@
+"""AWS clients for every runwire AWS class: credentials, region, endpoint, errors, threads.
+
+One resolution order for all of them (DESIGN.md, as langchain-aws does it):
+
+1. an injected ``client`` wins (tests, or a client the application built);
+2. ``credentials_profile_name`` selects a profile of the shared config files;
+3. else explicit keys, whose defaults come from ``AWS_ACCESS_KEY_ID``,
+   ``AWS_SECRET_ACCESS_KEY`` and ``AWS_SESSION_TOKEN``;
+4. else boto3's default chain (SSO, container and instance roles...).
+
+The region is the field, then ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the
+session's. ``endpoint_url`` and a botocore ``config`` (a ``Config`` or, in manifests,
+a mapping of its options) are honoured. Clients are built on first use and cached per
+instance; boto3 is imported only then.
+
+Every AWS failure leaves as a :class:`runwire.errors.ProviderError` that keeps the AWS
+error code, HTTP status and request id, with any secret value masked. Async calls run
+the blocking boto3 call in one bounded thread pool (``RUNWIRE_AWS_MAX_WORKERS``,
+default 64), never in the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from runwire.errors import ProviderError, ProviderSetupError
+
+__all__ = [
+    "AwsClientFields",
+    "aws_executor",
+    "build_client",
+    "env_secret",
+    "provider_error",
+    "run_in_aws_thread",
+]
+
+T = TypeVar("T")
+
+_MASK = "**********"
+_DEFAULT_WORKERS = 64
+_USER_AGENT = "runwire"
+
+
+def env_secret(name: str) -> Callable[[], SecretStr | None]:
+    """A default factory: the environment variable ``name`` as a secret, or ``None``."""
+
+    def read() -> SecretStr | None:
+        value = os.environ.get(name)
+        return SecretStr(value) if value else None
+
+    read.__name__ = f"env_{name}"
+    return read
+
+
+def _plain(secret: SecretStr | str | None) -> str | None:
+    if secret is None:
+        return None
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def _max_workers() -> int:
+    raw = os.environ.get("RUNWIRE_AWS_MAX_WORKERS", "")
+    try:
+        value = int(raw) if raw else _DEFAULT_WORKERS
+    except ValueError:
+        raise ProviderSetupError(
+            f"RUNWIRE_AWS_MAX_WORKERS must be a whole number, got {raw!r}"
+        ) from None
+    if value < 1:
+        raise ProviderSetupError(f"RUNWIRE_AWS_MAX_WORKERS must be at least 1, got {value}")
+    return value
+
+
+def _botocore_config(config: Any) -> Any:
+    """The botocore ``Config`` for a client: runwire's pool size, then the user's options."""
+    from botocore.config import Config
+
+    base = Config(max_pool_connections=_max_workers(), user_agent_extra=_USER_AGENT)
+    if config is None:
+        return base
+    if isinstance(config, dict):
+        try:
+            config = Config(**config)
+        except TypeError as exc:
+            raise ProviderSetupError(f"config is not a valid botocore Config: {exc}") from None
+    if not isinstance(config, Config):
+        raise ProviderSetupError(
+            f"config must be a botocore Config or a mapping of its options, "
+            f"not {type(config).__name__}"
+        )
+    return base.merge(config)
+
+
+_loader: Any = None
+
+
+def _botocore_session() -> Any:
+    """A fresh botocore session sharing one data loader, so service models load once.
+
+    Each client gets its own session (sessions are not thread-safe and hold the
+    credentials), but parsing the service JSON is what makes building a client slow.
+    """
+    global _loader
+    import botocore.session
+
+    session = botocore.session.get_session()
+    if _loader is None:
+        _loader = session.get_component("data_loader")
+    else:
+        session.register_component("data_loader", _loader)
+    return session
+
+
+def build_client(
+    service: str,
+    *,
+    owner: str = "client",
+    region_name: str | None = None,
+    credentials_profile_name: str | None = None,
+    aws_access_key_id: SecretStr | str | None = None,
+    aws_secret_access_key: SecretStr | str | None = None,
+    aws_session_token: SecretStr | str | None = None,
+    endpoint_url: str | None = None,
+    config: Any = None,
+) -> Any:
+    """A boto3 client for ``service``, resolved as the module docstring says.
+
+    ``owner`` names the class asking, for error messages.
+    """
+    key, secret = _plain(aws_access_key_id), _plain(aws_secret_access_key)
+    token = _plain(aws_session_token)
+    if not credentials_profile_name:
+        if bool(key) != bool(secret):
+            given, missing = (
+                ("aws_access_key_id", "aws_secret_access_key (AWS_SECRET_ACCESS_KEY)")
+                if key
+                else ("aws_secret_access_key", "aws_access_key_id (AWS_ACCESS_KEY_ID)")
+            )
+            raise ProviderSetupError(
+                f"{owner}: {given} is set but {missing} is not; AWS keys come in pairs"
+            )
+        if token and not key:
+            raise ProviderSetupError(
+                f"{owner}: aws_session_token is set without aws_access_key_id and "
+                "aws_secret_access_key"
+            )
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        if credentials_profile_name:
+            session = boto3.Session(
+                botocore_session=_botocore_session(), profile_name=credentials_profile_name
+            )
+        elif key:
+            session = boto3.Session(
+                botocore_session=_botocore_session(),
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+                aws_session_token=token,
+            )
+        else:
+            session = boto3.Session(botocore_session=_botocore_session())
+        region = (
+            region_name
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or session.region_name
+        )
+        if not region:
+            raise ProviderSetupError(
+                f"{owner}: no AWS region; set region_name, or AWS_REGION / AWS_DEFAULT_REGION"
+            )
+        return session.client(
+            service,
+            region_name=region,
+            endpoint_url=endpoint_url or None,
+            config=_botocore_config(config),
+        )
+    except BotoCoreError as exc:  # ProfileNotFound and friends
+        raise ProviderSetupError(f"{owner}: {exc}") from None
+
+
+def provider_error(
+    exc: BaseException, service: str, operation: str, secrets: Iterable[str | None] = ()
+) -> ProviderError:
+    """A botocore failure as a :class:`ProviderError`, secret values masked."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error") or {}
+        meta = response.get("ResponseMetadata") or {}
+        code = str(error.get("Code") or type(exc).__name__)
+        code = code[:1].upper() + code[1:]  # event-stream errors arrive camelCased
+        message = str(error.get("Message") or exc)
+        status = meta.get("HTTPStatusCode")
+        request_id = meta.get("RequestId") or None
+        operation = getattr(exc, "operation_name", None) or operation
+    else:
+        code, message, status, request_id = type(exc).__name__, str(exc), None, None
+    for value in secrets:
+        if value:
+            message = message.replace(value, _MASK)
+    return ProviderError(service, operation, code, message, status=status, request_id=request_id)
+
+
+# -- the bounded executor ----------------------------------------------------------------
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def aws_executor() -> ThreadPoolExecutor:
+    """The one thread pool blocking AWS calls run in from async code."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(_max_workers(), thread_name_prefix="runwire-aws")
+    return _executor
+
+
+async def run_in_aws_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking call in the AWS pool, keeping context variables."""
+    ctx = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(aws_executor(), partial(ctx.run, func, *args, **kwargs))
+
+
+async def iterate_in_aws_thread(iterator: Iterator[T]) -> AsyncIterator[T]:
+    """Step a blocking iterator in the AWS pool, one item per hop."""
+    done: Any = object()
+    while True:
+        item = await run_in_aws_thread(next, iterator, done)
+        if item is done:
+            return
+        yield item
+
+
+# -- the fields and methods every AWS class shares ---------------------------------------
+_clients_lock = threading.Lock()
+"""Guards client building (module-wide: a lock is not a value a model should carry)."""
+
+
+class ClientCache:
+    """The boto3 clients one model built, keyed by service and the settings used.
+
+    It is not part of the model's value: any two caches compare equal, and a deep
+    copy starts empty. Keys include the settings, so a ``model_copy`` with another
+    region (which shares the cache) builds its own client.
+    """
+
+    __slots__ = ("clients",)
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple[Any, ...], Any] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClientCache)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
+        return ClientCache()
+
+    def __repr__(self) -> str:
+        return f"<ClientCache of {len(self.clients)} client(s)>"
+
+
+class AwsClientFields(BaseModel):
+    """Client fields of an AWS class (langchain-aws names) and the calls built on them.
+
+    A class sets ``aws_service`` (the boto3 service name) and may redeclare a field to
+    give it langchain-aws's alias for that class (``region`` or ``base_url``).
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    client: Any = Field(default=None, exclude=True)
+    """A boto3 client to use instead of building one (it wins over every other field)."""
+    region_name: str | None = None
+    """AWS region, e.g. ``us-west-2``; else AWS_REGION, AWS_DEFAULT_REGION, the profile's."""
+    credentials_profile_name: str | None = Field(default=None, exclude=True)
+    """A profile of ~/.aws/credentials or ~/.aws/config; wins over keys."""
+    aws_access_key_id: SecretStr | None = Field(default_factory=env_secret("AWS_ACCESS_KEY_ID"))
+    """Access key id; defaults to AWS_ACCESS_KEY_ID."""
+    aws_secret_access_key: SecretStr | None = Field(
+        default_factory=env_secret("AWS_SECRET_ACCESS_KEY")
+    )
+    """Secret access key; defaults to AWS_SECRET_ACCESS_KEY."""
+    aws_session_token: SecretStr | None = Field(default_factory=env_secret("AWS_SESSION_TOKEN"))
+    """Session token of temporary credentials; defaults to AWS_SESSION_TOKEN."""
+    endpoint_url: str | None = None
+    """Service endpoint to call instead of AWS's (a VPC endpoint, an emulator)."""
+    config: Any = None
+    """A botocore ``Config``, or a mapping of its options (retries, timeouts...)."""
+
+    aws_service: ClassVar[str] = "bedrock-runtime"
+    """The boto3 service this class calls."""
+
+    _aws_clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+
+    def aws_client(self, service: str | None = None) -> Any:
+        """The (cached) boto3 client for ``service``, by default this class's."""
+        service = service or self.aws_service
+        if service == self.aws_service and self.client is not None:
+            return self.client
+        clients = self._aws_clients.clients
+        key = (
+            service,
+            self.region_name,
+            self.credentials_profile_name,
+            self.aws_access_key_id,
+            self.aws_secret_access_key,
+            self.aws_session_token,
+            self.endpoint_url,
+            id(self.config),
+        )
+        found = clients.get(key)
+        if found is None:
+            with _clients_lock:
+                found = clients.get(key)
+                if found is None:
+                    found = clients[key] = build_client(
+                        service,
+                        owner=type(self).__name__,
+                        region_name=self.region_name,
+                        credentials_profile_name=self.credentials_profile_name,
+                        aws_access_key_id=self.aws_access_key_id,
+                        aws_secret_access_key=self.aws_secret_access_key,
+                        aws_session_token=self.aws_session_token,
+                        endpoint_url=self.endpoint_url,
+                        config=self.config,
+                    )
+        return found
+
+    def _secret_values(self) -> list[str | None]:
+        return [
+            _plain(self.aws_access_key_id),
+            _plain(self.aws_secret_access_key),
+            _plain(self.aws_session_token),
+        ]
+
+    def aws_call(self, operation: str, service: str | None = None, **params: Any) -> Any:
+        """Call ``operation`` (boto3's snake_case method name); failures as ProviderError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        service = service or self.aws_service
+        try:
+            return getattr(self.aws_client(service), operation)(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise provider_error(exc, service, operation, self._secret_values()) from None
+
+    def aws_events(
+        self, events: Iterable[T], operation: str, service: str | None = None
+    ) -> Iterator[T]:
+        """Iterate a response event stream; a failure mid-stream becomes a ProviderError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield from events
+        except (ClientError, BotoCoreError) as exc:
+            raise provider_error(
+                exc, service or self.aws_service, operation, self._secret_values()
+            ) from None
+
+    async def aws_acall(self, operation: str, service: str | None = None, **params: Any) -> Any:
+        """``aws_call`` in the bounded AWS thread pool."""
+        return await run_in_aws_thread(partial(self.aws_call, operation, service, **params))

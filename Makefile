@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/runwire validate configs
-	$(BIN)/runwire run configs/chat.yaml --input @configs/inputs/chat.json
+	$(BIN)/runwire emulate bedrock -- \
+	  $(BIN)/runwire run configs/quickstart.yaml --input @configs/inputs/quickstart.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -28,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_serialization.py
 	$(BIN)/python benchmarks/bench_runtime.py
 	$(BIN)/python benchmarks/bench_authoring.py
+	$(BIN)/python benchmarks/bench_bedrock.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

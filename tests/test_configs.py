@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import EMULATOR_KEY_ID
 from runwire.loader.files import Manifest, load_file
 from runwire.loader.rewrite import format_text
 from runwire.loader.validate import validate_manifest
@@ -70,19 +72,23 @@ def _paths(files: tuple[str, ...] | list[str]) -> list[Path]:
     return [CONFIGS / name for name in files]
 
 
+QUICKSTART = CONFIGS / "quickstart.yaml"
+"""Runs against the Bedrock emulator, so it is tested on its own below."""
+
+
 def test_every_top_level_config_is_covered() -> None:
     top = {p.name for p in CONFIGS.iterdir() if p.suffix in (".yaml", ".yml")}
-    assert top == {files[0] for files in PIPELINES}
+    assert top == {files[0] for files in PIPELINES} | {QUICKSTART.name}
     assert len(RUNS) >= 6
 
 
-@pytest.mark.parametrize("files", PIPELINES, ids="+".join)
+@pytest.mark.parametrize("files", [*PIPELINES, (QUICKSTART.name,)], ids="+".join)
 def test_config_is_valid(files: tuple[str, ...]) -> None:
     manifest = Manifest.read(_paths(files))
     assert validate_manifest(manifest, env={}) == []
 
 
-@pytest.mark.parametrize("files", PIPELINES, ids="+".join)
+@pytest.mark.parametrize("files", [*PIPELINES, (QUICKSTART.name,)], ids="+".join)
 def test_config_snapshot(files: tuple[str, ...], manifest_snapshot: Any) -> None:
     pipeline = load_file(_paths(files), env={})
     manifest_snapshot(pipeline)
@@ -121,3 +127,26 @@ def test_environment_changes_the_answer() -> None:
 def test_configs_are_formatted(path: Path) -> None:
     text = path.read_text()
     assert format_text(text, yaml=True, source=str(path)) == text
+
+
+def test_quickstart_runs_against_the_bedrock_emulator(aws_env: Any) -> None:
+    question = json.loads((CONFIGS / "inputs" / "quickstart.json").read_text())
+    pipeline = load_file(QUICKSTART, env={"BEDROCK_ENDPOINT_URL": aws_env.endpoint_url})
+    assert pipeline.invoke(question) == question["question"]  # the emulator echoes
+    sent = aws_env.requests[-1]
+    assert (sent.operation, sent.model_id) == (
+        "Converse",
+        "anthropic.claude-3-haiku-20240307-v1:0",
+    )
+    assert sent.body["system"] == [{"text": "You are a concise assistant. Answer in one sentence."}]
+    assert sent.body["inferenceConfig"] == {"maxTokens": 256, "temperature": 0}
+    assert sent.access_key_id == EMULATOR_KEY_ID
+
+
+def test_quickstart_without_an_endpoint_means_aws_itself(monkeypatch: Any) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    pipeline = load_file(QUICKSTART, env={})
+    model = pipeline.steps[1]
+    assert model.endpoint_url == ""
+    client = model.aws_client()
+    assert client.meta.endpoint_url == "https://bedrock-runtime.us-east-1.amazonaws.com"

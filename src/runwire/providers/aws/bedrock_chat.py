@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import Field
 
 from runwire.providers.aws.bedrock_base import BedrockBase
-from runwire.providers.aws.client import iterate_in_aws_thread, run_in_aws_thread
+from runwire.providers.aws.client import AwsSerializable, iterate_in_aws_thread, run_in_aws_thread
 from runwire.providers.aws.invoke_formats import CONVERSE_HINT, Piece, Reply
 from runwire.runtime.base import Runnable
 from runwire.runtime.models.chat import BaseChatModel
@@ -78,7 +78,7 @@ def anthropic_tool_choice(choice: Any) -> dict[str, Any] | None:
     raise ValueError(f"unrecognised tool_choice {choice!r}: expected a string, a dict or a bool")
 
 
-class ChatBedrock(BaseChatModel, BedrockBase):
+class ChatBedrock(AwsSerializable, BaseChatModel, BedrockBase):
     """A Bedrock chat model called through ``InvokeModel`` with its provider's own body.
 
     Credentials, region, endpoint and ``config`` resolve as every runwire AWS class
@@ -90,14 +90,6 @@ class ChatBedrock(BaseChatModel, BedrockBase):
     """Call the model through the Converse API (a ``ChatBedrockConverse``)."""
     stop_sequences: list[str] | None = Field(default=None, alias="stop")
     """Stop sequences of every call (a call's ``stop`` replaces them)."""
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "providers", "aws"]
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
@@ -136,13 +128,7 @@ class ChatBedrock(BaseChatModel, BedrockBase):
             model_id=self.model_id,
             base_model_id=self.base_model_id,
             provider=self.provider or "",
-            region_name=self.region_name,
-            credentials_profile_name=self.credentials_profile_name,
-            aws_access_key_id=self.aws_access_key_id,
-            aws_secret_access_key=self.aws_secret_access_key,
-            aws_session_token=self.aws_session_token,
-            endpoint_url=self.endpoint_url,
-            config=self.config,
+            **self.client_settings(),
             disable_streaming=self.disable_streaming,
             **fields,
         )

@@ -14,28 +14,20 @@ from functools import partial
 from typing import Any
 
 from runwire.providers.aws.bedrock_base import BedrockBase
-from runwire.providers.aws.client import iterate_in_aws_thread, run_in_aws_thread
+from runwire.providers.aws.client import AwsSerializable, iterate_in_aws_thread, run_in_aws_thread
 from runwire.providers.aws.invoke_formats import Reply
 from runwire.runtime.models.llm import BaseLLM
 
 __all__ = ["BedrockLLM"]
 
 
-class BedrockLLM(BaseLLM, BedrockBase):
+class BedrockLLM(AwsSerializable, BaseLLM, BedrockBase):
     """A Bedrock text-completion model.
 
     Credentials, region, endpoint and ``config`` resolve as every runwire AWS class
     does (see ``runwire.providers.aws.client``); ``client=`` injects a boto3
     ``bedrock-runtime`` client. With ``streaming=True``, ``invoke`` streams and joins.
     """
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "providers", "aws"]
 
     @property
     def lc_attributes(self) -> dict[str, Any]:

@@ -35,7 +35,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 from runwire.errors import ProviderError, ProviderSetupError
 
 __all__ = [
+    "CLIENT_SETTINGS",
     "AwsClientFields",
+    "AwsSerializable",
     "aws_executor",
     "build_client",
     "env_secret",
@@ -245,6 +247,30 @@ async def iterate_in_aws_thread(iterator: Iterator[T]) -> AsyncIterator[T]:
 
 
 # -- the fields and methods every AWS class shares ---------------------------------------
+CLIENT_SETTINGS = (
+    "region_name",
+    "credentials_profile_name",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "endpoint_url",
+    "config",
+)
+"""The fields a client is built from (``build_client``'s keyword arguments)."""
+
+
+class AwsSerializable:
+    """The wire identity every AWS class shares; listed first among a class's bases."""
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["runwire", "providers", "aws"]
+
+
 _clients_lock = threading.Lock()
 """Guards client building (module-wide: a lock is not a value a model should carry)."""
 
@@ -313,33 +339,22 @@ class AwsClientFields(BaseModel):
         if service == self.aws_service and self.client is not None:
             return self.client
         clients = self._aws_clients.clients
-        key = (
-            service,
-            self.region_name,
-            self.credentials_profile_name,
-            self.aws_access_key_id,
-            self.aws_secret_access_key,
-            self.aws_session_token,
-            self.endpoint_url,
-            id(self.config),
-        )
+        settings = self.client_settings()
+        config = settings.pop("config")
+        key = (service, *settings.values(), id(config))
         found = clients.get(key)
         if found is None:
             with _clients_lock:
                 found = clients.get(key)
                 if found is None:
                     found = clients[key] = build_client(
-                        service,
-                        owner=type(self).__name__,
-                        region_name=self.region_name,
-                        credentials_profile_name=self.credentials_profile_name,
-                        aws_access_key_id=self.aws_access_key_id,
-                        aws_secret_access_key=self.aws_secret_access_key,
-                        aws_session_token=self.aws_session_token,
-                        endpoint_url=self.endpoint_url,
-                        config=self.config,
+                        service, owner=type(self).__name__, config=config, **settings
                     )
         return found
+
+    def client_settings(self) -> dict[str, Any]:
+        """The fields a client is built from, by name (see ``CLIENT_SETTINGS``)."""
+        return {name: getattr(self, name) for name in CLIENT_SETTINGS}
 
     def _secret_values(self) -> list[str | None]:
         return [

@@ -28,7 +28,12 @@ from typing import Any, Literal, Self
 from pydantic import Field, model_validator
 
 from runwire.errors import ProviderError, ProviderSetupError
-from runwire.providers.aws.client import AwsClientFields, iterate_in_aws_thread, run_in_aws_thread
+from runwire.providers.aws.client import (
+    AwsClientFields,
+    AwsSerializable,
+    iterate_in_aws_thread,
+    run_in_aws_thread,
+)
 from runwire.providers.aws.converse_messages import (
     apply_guard_last_turn,
     event_to_chunk,
@@ -83,7 +88,7 @@ def estimate_tokens(messages: Sequence[BaseMessage], tools: Sequence[Any] | None
     return math.ceil(len(text) / _CHARS_PER_TOKEN)
 
 
-class ChatBedrockConverse(BaseChatModel, AwsClientFields):
+class ChatBedrockConverse(AwsSerializable, BaseChatModel, AwsClientFields):
     """A Bedrock chat model called through the Converse API (``converse``/``converse_stream``).
 
     Supports text, images, documents, tool use and results, reasoning, cache points,
@@ -131,14 +136,6 @@ class ChatBedrockConverse(BaseChatModel, AwsClientFields):
     """Apply the guardrail to the last user turn only (its text as ``guardContent``)."""
     raw_blocks: list[dict[str, Any]] | None = None
     """Converse messages sent as they are, instead of the input messages."""
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "providers", "aws"]
 
     @model_validator(mode="after")
     def _check_fields(self) -> Self:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict
 
 from runwire.errors import ProviderError
-from runwire.providers.aws.client import AwsClientFields, run_in_aws_thread
+from runwire.providers.aws.client import AwsClientFields, AwsSerializable, run_in_aws_thread
 from runwire.providers.aws.model_ids import provider_of
 from runwire.runtime.models.embeddings import Embeddings
 from runwire.schema.serializable import Serializable
@@ -96,7 +96,7 @@ def _batches(texts: list[str], size: int) -> Iterator[list[str]]:
         yield texts[start : start + size]
 
 
-class BedrockEmbeddings(Serializable, Embeddings, AwsClientFields):
+class BedrockEmbeddings(AwsSerializable, Serializable, Embeddings, AwsClientFields):
     """Bedrock embedding models (amazon Titan text, cohere Embed).
 
     Credentials, region, endpoint and ``config`` resolve as every runwire AWS class
@@ -118,14 +118,6 @@ class BedrockEmbeddings(Serializable, Embeddings, AwsClientFields):
     """Scale every returned vector to unit length."""
 
     aws_service: ClassVar[str] = "bedrock-runtime"
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "providers", "aws"]
 
     # -- requests ------------------------------------------------------------------------
     def _format(self) -> EmbeddingFormat:

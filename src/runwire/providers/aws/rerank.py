@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from runwire.providers.aws.client import AwsClientFields, run_in_aws_thread
+from runwire.providers.aws.client import AwsClientFields, AwsSerializable, run_in_aws_thread
 from runwire.runtime.models.compressors import BaseDocumentCompressor
 from runwire.schema.documents import Document
 
@@ -65,7 +65,7 @@ def _profile_from_env() -> str | None:
     return os.environ.get("AWS_PROFILE") or None
 
 
-class BedrockRerank(BaseDocumentCompressor, AwsClientFields):
+class BedrockRerank(AwsSerializable, BaseDocumentCompressor, AwsClientFields):
     """A Bedrock reranker model (e.g. ``amazon.rerank-v1:0``, ``cohere.rerank-v3-5:0``).
 
     Credentials, region, endpoint and ``config`` resolve as every runwire AWS class
@@ -84,14 +84,6 @@ class BedrockRerank(BaseDocumentCompressor, AwsClientFields):
     """Service endpoint to call instead of AWS's (a VPC endpoint, an emulator)."""
 
     aws_service: ClassVar[str] = "bedrock-agent-runtime"
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "providers", "aws"]
 
     def rerank(
         self,

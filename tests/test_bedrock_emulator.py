@@ -912,3 +912,14 @@ def test_reply_of() -> None:
     assert Reply.of({"text": "a", "stop_reason": "max_tokens"}).stop_reason == "max_tokens"
     with pytest.raises(TypeError):
         Reply.of(3)  # type: ignore[arg-type]
+
+
+def test_a_long_running_emulator_keeps_only_the_last_requests() -> None:
+    with BedrockEmulator(
+        credentials={EMULATOR_KEY_ID: EMULATOR_SECRET}, max_recorded=2
+    ) as emulator:
+        runtime = client(emulator)
+        for text in ("one", "two", "three"):
+            runtime.converse(modelId=HAIKU, messages=user(text))
+        sent = [r.body["messages"][0]["content"][0]["text"] for r in emulator.requests]
+    assert sent == ["two", "three"]

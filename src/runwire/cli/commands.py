@@ -263,7 +263,9 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     secret = args.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
     try:
         log = None if args.child else _stderr_line  # serve mode logs each request
-        emulator = BedrockEmulator(args.host, args.port, {key: secret}, log=log).start()
+        emulator = BedrockEmulator(
+            args.host, args.port, {key: secret}, log=log, max_recorded=1000
+        ).start()
     except OSError as exc:
         return _error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
     try:

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import Field
 
 from runwire.providers.aws.bedrock_base import BedrockBase
-from runwire.providers.aws.client import AwsSerializable, iterate_in_aws_thread, run_in_aws_thread
+from runwire.providers.aws.client import AwsRunnable, iterate_in_aws_thread, run_in_aws_thread
 from runwire.providers.aws.invoke_formats import CONVERSE_HINT, Piece, Reply
 from runwire.runtime.base import Runnable
 from runwire.runtime.models.chat import BaseChatModel
@@ -78,7 +78,7 @@ def anthropic_tool_choice(choice: Any) -> dict[str, Any] | None:
     raise ValueError(f"unrecognised tool_choice {choice!r}: expected a string, a dict or a bool")
 
 
-class ChatBedrock(AwsSerializable, BaseChatModel, BedrockBase):
+class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
     """A Bedrock chat model called through ``InvokeModel`` with its provider's own body.
 
     Credentials, region, endpoint and ``config`` resolve as every runwire AWS class

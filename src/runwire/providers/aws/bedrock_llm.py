@@ -14,14 +14,14 @@ from functools import partial
 from typing import Any
 
 from runwire.providers.aws.bedrock_base import BedrockBase
-from runwire.providers.aws.client import AwsSerializable, iterate_in_aws_thread, run_in_aws_thread
+from runwire.providers.aws.client import AwsRunnable, iterate_in_aws_thread, run_in_aws_thread
 from runwire.providers.aws.invoke_formats import Reply
 from runwire.runtime.models.llm import BaseLLM
 
 __all__ = ["BedrockLLM"]
 
 
-class BedrockLLM(AwsSerializable, BaseLLM, BedrockBase):
+class BedrockLLM(AwsRunnable, BaseLLM, BedrockBase):
     """A Bedrock text-completion model.
 
     Credentials, region, endpoint and ``config`` resolve as every runwire AWS class

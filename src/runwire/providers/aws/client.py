@@ -27,7 +27,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import cache, partial
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
@@ -37,6 +37,7 @@ from runwire.errors import ProviderError, ProviderSetupError
 __all__ = [
     "CLIENT_SETTINGS",
     "AwsClientFields",
+    "AwsRunnable",
     "AwsSerializable",
     "aws_executor",
     "build_client",
@@ -214,6 +215,14 @@ def provider_error(
     return ProviderError(service, operation, code, message, status=status, request_id=request_id)
 
 
+@cache
+def _botocore_errors() -> tuple[type[Exception], ...]:
+    """botocore's two error roots (imported on first use)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
 # -- the bounded executor ----------------------------------------------------------------
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -269,6 +278,58 @@ class AwsSerializable:
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["runwire", "providers", "aws"]
+
+
+class AwsRunnable(AwsSerializable):
+    """For AWS runnables: ``abatch`` whose workers live in the AWS threads.
+
+    Every call of these models is a blocking boto3 call, so the base ``abatch`` (one
+    event-loop round trip per input) leaves a thread idle between calls whenever the
+    loop waits for the GIL. Here each worker thread takes the next input itself; the
+    loop only waits for the workers. ``max_concurrency`` bounds the workers, as does
+    the pool size; a failure stops the workers from starting more calls.
+    """
+
+    async def abatch(
+        self,
+        inputs: list[Any],
+        config: Any = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        from runwire.runtime.config import get_config_list
+
+        if not inputs:
+            return []
+        configs = get_config_list(config, len(inputs))
+        limit = configs[0].get("max_concurrency") or len(inputs)
+        results: list[Any] = [None] * len(inputs)
+        pending = iter(range(len(inputs)))
+        lock = threading.Lock()
+        stop = threading.Event()
+        invoke = self.invoke  # type: ignore[attr-defined]
+
+        def worker() -> None:
+            while not stop.is_set():
+                with lock:
+                    index = next(pending, None)
+                if index is None:
+                    return
+                try:
+                    results[index] = invoke(inputs[index], configs[index], **kwargs)
+                except Exception as exc:
+                    if not return_exceptions:
+                        stop.set()
+                        raise
+                    results[index] = exc
+
+        workers = min(limit, len(inputs), _max_workers())
+        try:
+            await asyncio.gather(*(run_in_aws_thread(worker) for _ in range(workers)))
+        finally:
+            stop.set()  # on failure or cancellation, no worker starts another call
+        return results
 
 
 _clients_lock = threading.Lock()
@@ -365,23 +426,19 @@ class AwsClientFields(BaseModel):
 
     def aws_call(self, operation: str, service: str | None = None, **params: Any) -> Any:
         """Call ``operation`` (boto3's snake_case method name); failures as ProviderError."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         service = service or self.aws_service
         try:
             return getattr(self.aws_client(service), operation)(**params)
-        except (ClientError, BotoCoreError) as exc:
+        except _botocore_errors() as exc:
             raise provider_error(exc, service, operation, self._secret_values()) from None
 
     def aws_events(
         self, events: Iterable[T], operation: str, service: str | None = None
     ) -> Iterator[T]:
         """Iterate a response event stream; a failure mid-stream becomes a ProviderError."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             yield from events
-        except (ClientError, BotoCoreError) as exc:
+        except _botocore_errors() as exc:
             raise provider_error(
                 exc, service or self.aws_service, operation, self._secret_values()
             ) from None

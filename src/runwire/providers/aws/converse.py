@@ -30,7 +30,7 @@ from pydantic import Field, model_validator
 from runwire.errors import ProviderError, ProviderSetupError
 from runwire.providers.aws.client import (
     AwsClientFields,
-    AwsSerializable,
+    AwsRunnable,
     iterate_in_aws_thread,
     run_in_aws_thread,
 )
@@ -88,7 +88,7 @@ def estimate_tokens(messages: Sequence[BaseMessage], tools: Sequence[Any] | None
     return math.ceil(len(text) / _CHARS_PER_TOKEN)
 
 
-class ChatBedrockConverse(AwsSerializable, BaseChatModel, AwsClientFields):
+class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
     """A Bedrock chat model called through the Converse API (``converse``/``converse_stream``).
 
     Supports text, images, documents, tool use and results, reasoning, cache points,

@@ -482,15 +482,21 @@ def response_to_message(response: Mapping[str, Any], model_name: str) -> AIMessa
             "the Bedrock Converse response has no 'output': check endpoint_url and "
             "region (the endpoint must be bedrock-runtime's)"
         )
-    content = blocks_to_content(response["output"].get("message", {}).get("content") or [])
+    blocks = response["output"].get("message", {}).get("content") or []
     metadata = {k: v for k, v in response.items() if k not in ("output", "usage")}
     metadata["model_name"] = model_name
     metadata["model_provider"] = "bedrock_converse"
+    usage = usage_metadata(response.get("usage") or {})
+    if len(blocks) == 1 and blocks[0].keys() == {"text"}:  # the common plain answer
+        return AIMessage(
+            content=blocks[0]["text"], usage_metadata=usage, response_metadata=metadata
+        )
+    content = blocks_to_content(blocks)
     single_text = len(content) == 1 and content[0]["type"] == "text"
     return AIMessage(
         content=content[0]["text"] if single_text else content,  # type: ignore[arg-type]
         tool_calls=_tool_calls(content),  # type: ignore[arg-type]
-        usage_metadata=usage_metadata(response.get("usage") or {}),
+        usage_metadata=usage,
         response_metadata=metadata,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -47,6 +48,7 @@ class BedrockEmulator:
         require_auth: bool = True,
         latency_ms: int = 100,
         log: Callable[[str], None] | None = None,
+        max_recorded: int | None = None,
     ) -> None:
         self._address = (host, port)
         self._credentials = dict(DEFAULT_CREDENTIALS if credentials is None else credentials)
@@ -58,7 +60,9 @@ class BedrockEmulator:
         """Called with one line per request (method, path, status) when set."""
         self.scripted = Script()
         self.faults = Faults()
-        self._requests: list[RecordedRequest] = []
+        self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
+        """The last ``max_recorded`` requests (all of them when None): a long-running
+        emulator keeps a bounded history."""
         self._lock = threading.Lock()
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None

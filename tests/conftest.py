@@ -208,9 +208,13 @@ def _human_message() -> HumanMessage:
     )
 
 
+EMULATOR_KEY_ID = "AKIDEXAMPLE"
+EMULATOR_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+"""AWS's documented example key pair (not a credential): the samples' keys, and the
+pair the test emulator accepts."""
 _AWS_KEYS = {
-    "aws_access_key_id": SecretStr("AKIDEXAMPLE"),
-    "aws_secret_access_key": SecretStr("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+    "aws_access_key_id": SecretStr(EMULATOR_KEY_ID),
+    "aws_secret_access_key": SecretStr(EMULATOR_SECRET),
 }
 SAMPLE_SECRETS = {name.upper(): value.get_secret_value() for name, value in _AWS_KEYS.items()}
 """The secret values the samples hold, by secret id: what a round trip loads them with."""
@@ -400,10 +404,6 @@ def sample(name: str) -> Serializable:
 
 
 # -- AWS: the Bedrock emulator and credentials pointing at it ---------------------------
-EMULATOR_KEY_ID = "AKIDEXAMPLE"
-EMULATOR_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-
-
 @pytest.fixture
 def bedrock() -> Iterator[Any]:
     """A running Bedrock emulator on 127.0.0.1 that knows the test key pair."""

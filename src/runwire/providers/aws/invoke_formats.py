@@ -311,6 +311,22 @@ _LLAMA4 = header_chat("<|begin_of_text|>", "<|header_start|>", "<|header_end|>",
 _LLAMA_RENAMES = MappingProxyType({"max_tokens": "max_gen_len"})
 _LLAMA_PIECE = _flat_piece("generation", "stop_reason")
 
+
+def _llama(name: str, marker: str | None, render_chat: Callable[..., Body]) -> InvokeFormat:
+    """A Meta Llama row: the versions differ only in their chat template."""
+    return InvokeFormat(
+        name=name,
+        provider="meta",
+        marker=marker,
+        render_chat=render_chat,
+        render_prompt=prompt_as("prompt"),
+        read_response=_meta_reply,
+        read_chunk=_LLAMA_PIECE,
+        stop_key=None,
+        renames=_LLAMA_RENAMES,
+    )
+
+
 FORMATS: tuple[InvokeFormat, ...] = (
     InvokeFormat(
         name="anthropic-messages",
@@ -350,39 +366,9 @@ FORMATS: tuple[InvokeFormat, ...] = (
         config_key="textGenerationConfig",
         top_keys=frozenset(("inputText",)),
     ),
-    InvokeFormat(
-        name="meta-llama4",
-        provider="meta",
-        marker="llama4",
-        render_chat=_LLAMA4,
-        render_prompt=prompt_as("prompt"),
-        read_response=_meta_reply,
-        read_chunk=_LLAMA_PIECE,
-        stop_key=None,
-        renames=_LLAMA_RENAMES,
-    ),
-    InvokeFormat(
-        name="meta-llama2",
-        provider="meta",
-        marker="llama2",
-        render_chat=llama2_chat,
-        render_prompt=prompt_as("prompt"),
-        read_response=_meta_reply,
-        read_chunk=_LLAMA_PIECE,
-        stop_key=None,
-        renames=_LLAMA_RENAMES,
-    ),
-    InvokeFormat(
-        name="meta-llama3",
-        provider="meta",
-        marker=None,
-        render_chat=_LLAMA3,
-        render_prompt=prompt_as("prompt"),
-        read_response=_meta_reply,
-        read_chunk=_LLAMA_PIECE,
-        stop_key=None,
-        renames=_LLAMA_RENAMES,
-    ),
+    _llama("meta-llama4", "llama4", _LLAMA4),
+    _llama("meta-llama2", "llama2", llama2_chat),
+    _llama("meta-llama3", None, _LLAMA3),
     InvokeFormat(
         name="mistral",
         provider="mistral",

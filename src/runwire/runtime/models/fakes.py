@@ -8,11 +8,13 @@ unit vector derived from its hash.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
 import random
 import re
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -76,6 +78,8 @@ class FakeChatModel(BaseChatModel):
     - ``chunk_size``: streaming splits a reply into pieces of that many characters
       (0: word by word, each word with its trailing whitespace).
     - ``usage``: add ``usage_metadata`` (whitespace-separated tokens in and out).
+    - ``sleep``: seconds to wait before a reply and before each streamed chunk, to
+      stand in for a slow model (async calls wait without blocking the loop).
     - ``tools``/``tool_choice`` (set by ``bind_tools``, or passed as call kwargs): when
       the last human message names a bound tool as a word, or ``tool_choice`` forces
       one, the reply is a call of that tool whose args are the first JSON object in the
@@ -87,11 +91,15 @@ class FakeChatModel(BaseChatModel):
     usage: bool = False
     tools: list[dict[str, Any]] = Field(default_factory=list)
     tool_choice: str | dict[str, Any] | None = None
+    sleep: float = Field(default=0.0, ge=0)
 
     _index: int = PrivateAttr(default=0)
     _call_count: int = PrivateAttr(default=0)
 
-    sync_is_cheap = True
+    @property
+    def sync_is_cheap(self) -> bool:  # type: ignore[override]
+        """Async calls may run the sync path directly unless it would sleep."""
+        return not self.sleep
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -180,11 +188,26 @@ class FakeChatModel(BaseChatModel):
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> AIMessage:
+        if self.sleep:
+            time.sleep(self.sleep)
+        return self._message(messages, stop, kwargs)
+
+    def _message(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> AIMessage:
         text, call, extras = self._reply(messages, stop, kwargs)
         return AIMessage(content=text, tool_calls=[call] if call else [], **extras)
 
     def _stream(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
+    ) -> Iterator[AIMessageChunk]:
+        for chunk in self._reply_chunks(messages, stop, kwargs):
+            if self.sleep:
+                time.sleep(self.sleep)
+            yield chunk
+
+    def _reply_chunks(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> Iterator[AIMessageChunk]:
         text, call, extras = self._reply(messages, stop, kwargs)
         if call is not None:
@@ -199,12 +222,16 @@ class FakeChatModel(BaseChatModel):
     async def _agenerate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> AIMessage:
-        return self._generate(messages, stop, **kwargs)
+        if self.sleep:
+            await asyncio.sleep(self.sleep)
+        return self._message(messages, stop, kwargs)
 
     async def _astream(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
     ) -> AsyncIterator[AIMessageChunk]:
-        for chunk in self._stream(messages, stop, **kwargs):
+        for chunk in self._reply_chunks(messages, stop, kwargs):
+            if self.sleep:
+                await asyncio.sleep(self.sleep)
             yield chunk
 
 

@@ -102,12 +102,24 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 # -- validate --------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Check manifests, and deployment files (runwire.yaml) with every pipeline in them."""
     import orjson
 
+    from runwire.deploy.deployment import is_deployment_file
     from runwire.loader.validate import finding_of, validate_manifest
 
-    reports = []
+    reports: list[dict[str, Any]] = []
     for path in manifest_files(args.paths):
+        if is_deployment_file(path):
+            if args.overlays or args.sets:
+                print(
+                    f"{path} is a deployment file: -f/--set apply to manifests only "
+                    "(a deployment names its overlays under `overlays:`)",
+                    file=sys.stderr,
+                )
+                return 2
+            reports.extend(_deployment_reports(path, args.check_env))
+            continue
         try:
             findings = validate_manifest(_manifest(args, path), check_env=args.check_env)
         except ManifestError as exc:
@@ -122,14 +134,98 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
     else:
         for report in reports:
+            shown = report["file"]
+            if "pipeline" in report:
+                env = f" [{report['env']}]" if report["env"] else ""
+                shown = f"{report['deployment']}{env}: {report['pipeline']} ({shown})"
             if report["ok"]:
-                print(f"ok    {report['file']}")
+                print(f"ok    {shown}")
                 continue
             count = len(report["problems"])
-            print(f"FAIL  {report['file']} ({count} problem{'s' if count > 1 else ''})")
+            print(f"FAIL  {shown} ({count} problem{'s' if count > 1 else ''})")
             for finding in report["problems"]:
                 print(f"  {finding}".replace("\n", "\n  "))
     return 0 if ok else 1
+
+
+def _deployment_reports(path: Path, check_env: bool) -> list[dict[str, Any]]:
+    """One report for the deployment file, then one per pipeline, without overlay and
+    under each environment (a pipeline an environment leaves unchanged is checked once)."""
+    import os
+
+    from runwire.deploy.deployment import deployment_problems, read_deployment
+    from runwire.loader.validate import Finding, finding_of
+
+    problems = [finding_of(p, "structure") for p in deployment_problems(path)]
+    reports: list[dict[str, Any]] = [{"file": str(path), "ok": not problems, "problems": problems}]
+    if problems:
+        return reports
+    base = read_deployment(path)
+    selected = os.environ.get("RUNWIRE_ENV")
+    if check_env and selected and selected not in base.environments:
+        known = ", ".join(sorted(base.environments)) or "none"
+        problems.append(
+            Finding(
+                "environment",
+                "unknown-environment",
+                f"RUNWIRE_ENV={selected} names no environment of this file",
+                "$.environments",
+                str(path),
+                hint=f"known environments: {known}",
+            )
+        )
+        reports[0]["ok"] = False
+    seen: set[tuple[str, str]] = set()
+    for env in [None, *base.environments]:
+        deployment = base if env is None else read_deployment(path, env=env)
+        for name, spec in deployment.pipelines.items():
+            key = (name, spec.model_dump_json())
+            if key in seen:
+                continue
+            seen.add(key)
+            findings = _pipeline_findings(deployment, name, check_env)
+            reports.append(
+                {
+                    "file": _relative(spec.path),
+                    "deployment": str(path),
+                    "pipeline": name,
+                    "env": env,
+                    "ok": not findings,
+                    "problems": findings,
+                }
+            )
+    return reports
+
+
+def _pipeline_findings(deployment: Any, name: str, check_env: bool) -> list[Any]:
+    """The manifest's own problems, then the deployment's checks of it (allowed_objects,
+    configurable ids), built with placeholder secrets."""
+    from runwire.deploy.deployment import DeploymentError
+    from runwire.deploy.pipelines import build_pipeline
+    from runwire.loader.files import Manifest
+    from runwire.loader.validate import PlaceholderSecrets, finding_of, validate_manifest
+
+    spec = deployment.pipelines[name]
+    try:
+        manifest = Manifest.read([_relative(p) for p in (spec.path, *spec.overlays)])
+    except ManifestError as exc:
+        return [finding_of(exc, "structure")]
+    findings = validate_manifest(manifest, check_env=check_env)
+    if any(f.phase != "environment" for f in findings):
+        return findings
+    try:
+        build_pipeline(deployment, name, PlaceholderSecrets(), keep_unset=True)
+    except DeploymentError as exc:
+        findings.append(finding_of(exc, "semantics"))
+    return findings
+
+
+def _relative(path: Path) -> str:
+    """A path relative to the working folder when it is inside it."""
+    import os
+
+    shown = os.path.relpath(path)
+    return str(path) if shown.startswith("..") else shown
 
 
 # -- fmt -------------------------------------------------------------------------------
@@ -224,6 +320,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
         from runwire.loader.validate import authoring_schema
 
         schema = authoring_schema()
+    elif args.kind == "deployment":
+        from runwire.deploy.deployment import deployment_json_schema
+
+        schema = deployment_json_schema()
     else:
         if args.file is None:
             print(f"runwire schema {args.kind} needs a FILE", file=sys.stderr)

@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "manifest: the JSON Schema (2020-12) of the authoring form, for editors and CI;\n"
         "input/output/config FILE: the schemas of a pipeline.",
     )
-    schema.add_argument("kind", choices=("manifest", "input", "output", "config"))
+    schema.add_argument("kind", choices=("manifest", "deployment", "input", "output", "config"))
     schema.add_argument("file", nargs="?", metavar="FILE")
     _manifest_options(schema)
     schema.set_defaults(run=commands.cmd_schema)
@@ -169,6 +169,19 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("-q", "--quiet", action="store_true", help="no '# file' header lines")
     _manifest_options(dump)
     dump.set_defaults(run=commands.cmd_dump)
+
+    from runwire.cli.config_show import cmd_config_show
+
+    config = _command(
+        sub,
+        "config",
+        "show the deployment settings",
+        "show: print every setting `runwire serve` uses, its value (secrets masked) and\n"
+        "where it came from: init, env RUNWIRE_..., .env, secrets dir <file>, or default.",
+    )
+    config.add_argument("action", choices=("show",))
+    config.add_argument("--format", choices=("text", "json"), default="text")
+    config.set_defaults(run=cmd_config_show)
 
     emulate = _command(
         sub,

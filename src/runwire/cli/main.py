@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  2. semantics: classes known and allowed, secrets only in secret fields, prompt\n"
         "     variables produced by the previous step, steps' schemas compatible,\n"
         "     configurable ids unique;\n"
-        "  3. with --check-env: every ${VAR} and secret is set now (names only, no values).",
+        "  3. with --check-env: every ${VAR} and secret is set now (names only, no values).\n"
+        "A runwire.yaml deployment file is checked against its schema, then each pipeline.",
     )
     validate.add_argument("paths", nargs="+", metavar="FILE")
     validate.add_argument("--check-env", action="store_true", help="also check the environment")
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "schema",
         "print a JSON Schema",
         "manifest: the JSON Schema (2020-12) of the authoring form, for editors and CI;\n"
+        "deployment: the JSON Schema of runwire.yaml;\n"
         "input/output/config FILE: the schemas of a pipeline.",
     )
     schema.add_argument("kind", choices=("manifest", "deployment", "input", "output", "config"))
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.set_defaults(run=commands.cmd_dump)
 
     from runwire.cli.config_show import cmd_config_show
+    from runwire.cli.serve import add_serve_command
 
     config = _command(
         sub,
@@ -182,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("action", choices=("show",))
     config.add_argument("--format", choices=("text", "json"), default="text")
     config.set_defaults(run=cmd_config_show)
+
+    serve = _command(
+        sub,
+        "serve",
+        "serve pipelines over HTTP (LangServe's protocol)",
+        "Serve a runwire.yaml, or manifests under their file stems (echo.json -> /echo/),\n"
+        "with POST /<name>/invoke, /batch, /stream, /stream_events and GET /<name>/*_schema,\n"
+        "/healthz, /readyz, /metrics and /docs. Settings come from RUNWIRE_* variables,\n"
+        ".env and the secrets dir (see `runwire config show`); flags win over them.\n"
+        "SIGTERM drains: requests in flight finish, new ones get 503, then exit 0.",
+    )
+    add_serve_command(serve)
 
     emulate = _command(
         sub,

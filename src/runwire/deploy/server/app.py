@@ -1,0 +1,137 @@
+"""The FastAPI application serving built pipelines over LangServe's protocol.
+
+Per pipeline ``/<name>/invoke``, ``/batch``, ``/stream``, ``/stream_events`` (POST) and
+``/input_schema``, ``/output_schema``, ``/config_schema`` (GET); for the server
+``/healthz``, ``/readyz``, ``/metrics`` and the OpenAPI docs (``/docs``,
+``/openapi.json``). :class:`~runwire.deploy.server.guard.Guard` sits in front of it all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import SecretStr
+from starlette.requests import Request
+from starlette.responses import Response
+
+from runwire import __version__
+from runwire.deploy.server.endpoints import PipelineEndpoints
+from runwire.deploy.server.guard import Guard, ServerState
+from runwire.deploy.server.metrics import CONTENT_TYPE_LATEST, Metrics
+from runwire.deploy.server.openapi import add_pipeline_schemas
+
+__all__ = ["create_app"]
+
+_ROUTES = (
+    # (route, method, handler attribute, summary)
+    ("invoke", "POST", "invoke", "Run the pipeline on one input"),
+    ("batch", "POST", "batch", "Run the pipeline on several inputs"),
+    ("stream", "POST", "stream", "Stream the output as server-sent events"),
+    ("stream_events", "POST", "stream_events", "Stream LangChain v2 events as server-sent events"),
+    ("input_schema", "GET", "input_schema", "JSON Schema of the input"),
+    ("output_schema", "GET", "output_schema", "JSON Schema of the output"),
+    ("config_schema", "GET", "config_schema", "JSON Schema of the config clients may send"),
+)
+
+
+def _secret(key: str | SecretStr) -> SecretStr:
+    return key if isinstance(key, SecretStr) else SecretStr(key)
+
+
+def create_app(
+    pipelines: Mapping[str, Any],
+    *,
+    api_keys: Sequence[str | SecretStr] = (),
+    max_body_bytes: int = 1_048_576,
+    request_timeout_s: float = 60.0,
+    max_concurrency: int = 256,
+    state: ServerState | None = None,
+) -> FastAPI:
+    """An app serving ``pipelines`` (name -> an object with ``runnable`` and ``configurable``).
+
+    ``state`` is shared with the runner, which flips ``draining`` on SIGTERM.
+    """
+    state = state or ServerState()
+    state.pipelines = tuple(pipelines)
+    metrics = Metrics()
+    app = FastAPI(
+        title="runwire",
+        version=__version__,
+        description="Pipelines served by runwire over LangServe's protocol.",
+    )
+    endpoints = {
+        name: PipelineEndpoints(
+            name,
+            pipeline.runnable,
+            configurable=frozenset(pipeline.configurable),
+            timeout=request_timeout_s,
+            metrics=metrics,
+        )
+        for name, pipeline in pipelines.items()
+    }
+    for name, handlers in endpoints.items():
+        for route, method, attribute, summary in _ROUTES:
+            app.add_api_route(
+                f"/{name}/{route}",
+                getattr(handlers, attribute),
+                methods=[method],
+                tags=[name],
+                summary=summary,
+                name=f"{name}_{route}",
+                response_class=Response,
+            )
+
+    async def healthz(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    async def readyz(request: Request) -> Response:
+        ready = state.ready and not state.draining
+        status = "ready" if ready else "draining" if state.draining else "starting"
+        body = {"status": status, "pipelines": list(state.pipelines)}
+        return Response(
+            _encode(body), status_code=200 if ready else 503, media_type="application/json"
+        )
+
+    async def metrics_route(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    for path, handler, summary in (
+        ("/healthz", healthz, "Liveness: the process answers"),
+        ("/readyz", readyz, "Readiness: every pipeline is built and the server is not draining"),
+        ("/metrics", metrics_route, "Prometheus metrics"),
+    ):
+        app.add_api_route(path, handler, methods=["GET"], tags=["server"], summary=summary)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = add_pipeline_schemas(document, endpoints)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(
+        Guard,
+        state=state,
+        metrics=metrics,
+        api_keys=[_secret(key) for key in api_keys],  # masked in reprs
+        max_body_bytes=max_body_bytes,
+        max_concurrency=max_concurrency,
+    )
+    app.state.runwire = state
+    app.state.metrics = metrics
+    state.ready = True
+    return app
+
+
+def _encode(body: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(body)

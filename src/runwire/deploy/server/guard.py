@@ -1,0 +1,203 @@
+"""The edge of the server: drain, API keys, body size, concurrency and metrics.
+
+One pure ASGI middleware in front of the FastAPI app, so a refused request costs
+almost nothing and never reaches a pipeline:
+
+- while draining (after SIGTERM) every new request but health gets 503;
+- with API keys set, every route but ``/healthz`` and ``/readyz`` needs one, sent as
+  ``X-API-Key: KEY`` or ``Authorization: Bearer KEY`` (401 otherwise);
+- request bodies are read here, up to ``max_body_bytes`` (413 beyond);
+- at most ``max_concurrency`` requests are handled at once (503 beyond, with
+  ``Retry-After``): saturation is answered at once instead of queueing;
+- every answered request is counted and timed in :class:`Metrics`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import SecretStr
+
+from runwire.deploy.server.metrics import Metrics
+
+__all__ = ["Guard", "ServerState"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+HEALTH_PATHS = frozenset(("/healthz", "/readyz"))
+
+
+@dataclass
+class ServerState:
+    """What the guard, the health routes and the runner share within one worker."""
+
+    ready: bool = False
+    draining: bool = False
+    in_flight: int = 0
+    pipelines: Sequence[str] = field(default_factory=tuple)
+
+
+def _route_of(path: str, pipelines: frozenset[str]) -> tuple[str, str]:
+    """``("chat", "invoke")`` for ``/chat/invoke``; ``("-", path)`` outside pipelines."""
+    parts = path.strip("/").split("/", 1)
+    if len(parts) == 2 and parts[0] in pipelines:
+        return parts[0], parts[1]
+    return "-", path if path in ("/metrics", "/healthz", "/readyz") else "other"
+
+
+async def _answer(
+    send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    body = orjson.dumps({"detail": detail})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """The ASGI middleware described in the module docstring."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state: ServerState,
+        metrics: Metrics,
+        api_keys: Sequence[SecretStr] = (),
+        max_body_bytes: int = 1_048_576,
+        max_concurrency: int = 256,
+    ) -> None:
+        self.app = app
+        self.state = state
+        self.metrics = metrics
+        self._keys = tuple(key.get_secret_value().encode() for key in api_keys)
+        self.max_body_bytes = max_body_bytes
+        self.max_concurrency = max_concurrency
+        self._pipelines = frozenset(state.pipelines)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path in HEALTH_PATHS:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        pipeline, route = _route_of(path, self._pipelines)
+        status = 500
+
+        async def counted_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, counted_send, pipeline)
+        finally:
+            self.metrics.observe(pipeline, route, status, time.perf_counter() - started)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, pipeline: str) -> None:
+        state = self.state
+        if state.draining:
+            await _answer(send, 503, "server is shutting down", [(b"connection", b"close")])
+            return
+        if self._keys and not self._authorized(scope["headers"]):
+            self.metrics.error(pipeline, "auth")
+            await _answer(
+                send, 401, "missing or invalid API key", [(b"www-authenticate", b"Bearer")]
+            )
+            return
+        if state.in_flight >= self.max_concurrency:
+            self.metrics.error(pipeline, "busy")
+            await _answer(send, 503, "server busy, try again", [(b"retry-after", b"1")])
+            return
+        state.in_flight += 1
+        self.metrics.in_flight.inc()
+        try:
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                body = await self._read_body(scope, receive)
+                if body is None:
+                    self.metrics.error(pipeline, "too_large")
+                    await _answer(
+                        send, 413, f"request body larger than {self.max_body_bytes} bytes"
+                    )
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send)
+        finally:
+            state.in_flight -= 1
+            self.metrics.in_flight.dec()
+
+    def _authorized(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
+        offered = b""
+        for name, value in headers:
+            if name == b"x-api-key":
+                offered = value
+                break
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                offered = value[7:].strip()
+                break
+        if not offered:
+            return False
+        # compare with every key, so the time taken says nothing about which matched
+        matched = False
+        for key in self._keys:
+            matched |= hmac.compare_digest(offered, key)
+        return matched
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body, or ``None`` when it is over the limit."""
+        limit = self.max_body_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > limit:
+                    return None
+                break
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the already-read body once, then waits for disconnect."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,262 @@
+"""Running the server: build from the environment, serve with uvicorn, drain on SIGTERM.
+
+One worker runs in this process. With ``--workers N`` a small supervisor binds the
+socket once, starts N spawned worker processes that share it, forwards SIGTERM to them
+and restarts a worker that dies (not one that fails to start: that stops everything).
+
+SIGTERM drains: the worker keeps its socket open and answers new requests 503 while
+the requests in flight finish (up to ``drain_timeout_s``), then exits 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from runwire.deploy.server.app import create_app
+from runwire.deploy.server.guard import ServerState
+
+__all__ = ["DrainingServer", "ServeSpec", "build_service", "serve"]
+
+logger = logging.getLogger("runwire.serve")
+
+STARTUP_FAILURE = 3
+"""Exit code of a worker that could not build its pipelines."""
+
+_LIMITS = ("max_body_bytes", "request_timeout_s", "max_concurrency", "drain_timeout_s")
+
+
+@dataclass(frozen=True)
+class ServeSpec:
+    """What ``runwire serve`` was asked for: targets, plus flags that override settings."""
+
+    targets: tuple[str, ...] = ()
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Server settings given on the command line (host, port, workers, limits)."""
+
+
+@dataclass
+class Service:
+    """A built service: the app, its shared state and the effective server settings."""
+
+    app: Any
+    state: ServerState
+    server: Any  # runwire.deploy.settings.ServerSettings
+    pipelines: Mapping[str, Any]
+
+
+def effective_server(settings: Any, limits: Any, overrides: Mapping[str, Any]) -> Any:
+    """Server settings by precedence: defaults < runwire.yaml < RUNWIRE_SERVER__* < flags."""
+    server = settings.server
+    from_file = {
+        name: getattr(limits, name)
+        for name in _LIMITS
+        if limits is not None and getattr(limits, name, None) is not None
+    }
+    from_env = {name: getattr(server, name) for name in server.model_fields_set}
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return type(server).model_validate({**server.model_dump(), **from_file, **from_env, **given})
+
+
+def build_service(spec: ServeSpec, *, environ: Mapping[str, str] | None = None) -> Service:
+    """Read settings and the deployment, resolve secrets, build every pipeline and the app.
+
+    Raises the deployment's errors (a missing secret names the secret, the pipeline and
+    the field) before anything listens.
+    """
+    from runwire.deploy.deployment import (
+        DEPLOYMENT_FILE_NAMES,
+        deployment_for_files,
+        is_deployment_file,
+        read_deployment,
+    )
+    from runwire.deploy.pipelines import build_pipelines
+    from runwire.deploy.secrets import secret_resolver
+    from runwire.deploy.settings import load_settings
+
+    settings = load_settings()
+    targets = [Path(t) for t in spec.targets] or [settings.deployment or Path("runwire.yaml")]
+    if len(targets) == 1 and targets[0].is_dir():
+        folder = targets[0]
+        found = [folder / name for name in DEPLOYMENT_FILE_NAMES if (folder / name).is_file()]
+        targets = found[:1] or [folder / DEPLOYMENT_FILE_NAMES[0]]
+    if len(targets) == 1 and is_deployment_file(targets[0]):
+        deployment = read_deployment(targets[0], env=settings.env)
+    else:
+        deployment = deployment_for_files(targets)
+    pipelines = build_pipelines(deployment, secret_resolver(settings), env=environ)
+    server = effective_server(settings, deployment.server, spec.overrides)
+    state = ServerState()
+    app = create_app(
+        pipelines,
+        api_keys=settings.api_keys,
+        max_body_bytes=server.max_body_bytes,
+        request_timeout_s=server.request_timeout_s,
+        max_concurrency=server.max_concurrency,
+        state=state,
+    )
+    return Service(app=app, state=state, server=server, pipelines=pipelines)
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server whose first SIGTERM drains instead of closing the socket."""
+
+    def __init__(self, config: uvicorn.Config, state: ServerState, drain_timeout: float) -> None:
+        super().__init__(config)
+        self.state = state
+        self.drain_timeout = drain_timeout
+        self._deadline: float | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM: start draining (not re-raised later, so the exit code is 0)."""
+        if sig == signal.SIGTERM and not self.state.draining:
+            self.state.draining = True
+            self._deadline = time.monotonic() + self.drain_timeout
+            logger.info("SIGTERM: draining %d request(s) in flight", self.state.in_flight)
+            return
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        """Stop once draining has nothing left in flight, or its time is up."""
+        draining = self._deadline is not None and not self.should_exit
+        if draining and (self.state.in_flight == 0 or time.monotonic() >= self._deadline):
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def _log_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up, with runwire's own loggers on the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["runwire"] = {
+        "handlers": ["default"],
+        "level": log_level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
+def _uvicorn_config(app: Any, server: Any, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=server.host,
+        port=server.port,
+        log_level=log_level,
+        log_config=_log_config(log_level),
+        access_log=False,
+        timeout_graceful_shutdown=max(1, int(server.drain_timeout_s)),
+        server_header=False,
+    )
+
+
+def _announce(service: Service, workers: int) -> None:
+    server = service.server
+    for name in service.pipelines:
+        print(
+            f"serving /{name}/  (invoke, batch, stream, stream_events, *_schema)", file=sys.stderr
+        )
+    print(
+        f"runwire serve: http://{server.host}:{server.port}  workers={workers}  "
+        f"docs at /docs, health at /healthz and /readyz",
+        file=sys.stderr,
+    )
+
+
+def serve(spec: ServeSpec) -> int:
+    """Serve until stopped; the exit code (0 after a drain)."""
+    from runwire.deploy.settings import load_settings
+
+    log_level = load_settings().log_level
+    service = build_service(spec)  # fails fast, in this process, on any deployment error
+    workers = service.server.workers
+    _announce(service, workers)
+    if workers <= 1:
+        config = _uvicorn_config(service.app, service.server, log_level)
+        DrainingServer(config, service.state, service.server.drain_timeout_s).run()
+        return 0
+    config = _uvicorn_config(None, service.server, log_level)
+    sock = config.bind_socket()
+    return Supervisor(spec, sock, workers, service.server.drain_timeout_s, log_level).run()
+
+
+def _worker(spec: ServeSpec, sock: socket.socket, log_level: str) -> None:
+    """One worker process: build the service again, then serve the shared socket."""
+    try:
+        service = build_service(spec)
+    except Exception as exc:  # reported by the parent's own build already
+        print(f"runwire worker {os.getpid()}: {exc}", file=sys.stderr)
+        sys.exit(STARTUP_FAILURE)
+    config = _uvicorn_config(service.app, service.server, log_level)
+    DrainingServer(config, service.state, service.server.drain_timeout_s).run(sockets=[sock])
+
+
+class Supervisor:
+    """Starts ``workers`` processes on one socket; SIGTERM/SIGINT stop them gracefully."""
+
+    def __init__(
+        self,
+        spec: ServeSpec,
+        sock: socket.socket,
+        workers: int,
+        drain_timeout: float,
+        log_level: str,
+    ) -> None:
+        self.spec = spec
+        self.sock = sock
+        self.workers = workers
+        self.drain_timeout = drain_timeout
+        self.log_level = log_level
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = threading.Event()
+
+    def _start(self) -> Any:
+        process = self._context.Process(
+            target=_worker, args=(self.spec, self.sock, self.log_level), daemon=False
+        )
+        process.start()
+        return process
+
+    def run(self) -> int:
+        """Supervise until a signal; the exit code."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self._stop.set())
+        processes = [self._start() for _ in range(self.workers)]
+        code = 0
+        while not self._stop.wait(0.5):
+            for index, process in enumerate(processes):
+                if process.is_alive():
+                    continue
+                if process.exitcode == STARTUP_FAILURE:
+                    self._stop.set()
+                    code = 1
+                    break
+                logger.warning(
+                    "worker %s exited (%s); starting another", process.pid, process.exitcode
+                )
+                processes[index] = self._start()
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.drain_timeout + 5
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+                code = code or 1
+        self.sock.close()
+        return code

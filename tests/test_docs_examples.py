@@ -52,11 +52,13 @@ def _console_examples(name: str) -> list[tuple[str, list[str], int]]:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """configs/ and docs/ copied to a temporary project, as the working directory."""
+    """configs/, docs/ and runwire.yaml copied to a temporary project, as the working
+    directory."""
     import shutil
 
     for folder in ("configs", "docs"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copy(ROOT / "runwire.yaml", tmp_path / "runwire.yaml")
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "configs" / "broken.yaml").write_text(BROKEN)
     monkeypatch.chdir(tmp_path)

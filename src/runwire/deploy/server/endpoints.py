@@ -21,7 +21,7 @@ from starlette.responses import Response, StreamingResponse
 from runwire.deploy.server import protocol
 from runwire.deploy.server.metrics import Metrics
 from runwire.errors import ProviderError, RunwireError
-from runwire.runtime.models.chat import _message_run_id as new_run_id
+from runwire.runtime.config import new_run_id
 from runwire.runtime.schemas import config_model
 
 __all__ = ["PipelineEndpoints", "failure"]

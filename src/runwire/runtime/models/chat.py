@@ -15,14 +15,13 @@ import uuid
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import partial
-from random import getrandbits
 from typing import Any, Literal
 
 from pydantic import Field
 
 from runwire.runtime.base import Runnable, run_in_executor
 from runwire.runtime.callbacks import CallbackContext, Run, callback_context
-from runwire.runtime.config import RunnableConfig, ensure_config
+from runwire.runtime.config import RunnableConfig, ensure_config, new_run_id
 from runwire.runtime.models.inputs import to_messages
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.schema.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
@@ -31,18 +30,6 @@ __all__ = ["BaseChatModel", "BaseLanguageModel", "ModelCall"]
 
 _ID_PREFIX = "lc_run-"
 _TRACING_KWARGS = ("ls_structured_output_format", "structured_output_format")
-_UUID_KEEP = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
-_UUID_V4 = (0x4 << 76) | (0x2 << 62)
-
-
-def _message_run_id() -> str:
-    """A random version-4 UUID as text, for message ids of calls nobody traces.
-
-    ``uuid.uuid4()`` costs a system call and an object per model call; the id only
-    has to be unique, not unguessable.
-    """
-    h = f"{(getrandbits(128) & _UUID_KEEP) | _UUID_V4:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class ModelCall:
@@ -110,7 +97,7 @@ class BaseLanguageModel(RunnableSerializable[Any, Any]):
             extra = self.callbacks if isinstance(self.callbacks, list | tuple) else [self.callbacks]
             ctx = ctx.with_handlers(extra) if ctx is not None else CallbackContext(tuple(extra))
         if ctx is None:
-            return ModelCall(None, None, config.get("run_id") or _message_run_id())
+            return ModelCall(None, None, config.get("run_id") or new_run_id())
         run = self._start_run(ctx, inputs, config, None)
         return ModelCall(ctx, run, run.id)
 

@@ -22,6 +22,7 @@ from runwire.deploy.server.endpoints import PipelineEndpoints
 from runwire.deploy.server.guard import Guard, ServerState
 from runwire.deploy.server.metrics import CONTENT_TYPE_LATEST, Metrics
 from runwire.deploy.server.openapi import add_pipeline_schemas
+from runwire.deploy.server.protocol import encode
 
 __all__ = ["create_app"]
 
@@ -92,7 +93,7 @@ def create_app(
         status = "ready" if ready else "draining" if state.draining else "starting"
         body = {"status": status, "pipelines": list(state.pipelines)}
         return Response(
-            _encode(body), status_code=200 if ready else 503, media_type="application/json"
+            encode(body), status_code=200 if ready else 503, media_type="application/json"
         )
 
     async def metrics_route(request: Request) -> Response:
@@ -129,9 +130,3 @@ def create_app(
     app.state.metrics = metrics
     state.ready = True
     return app
-
-
-def _encode(body: Any) -> bytes:
-    import orjson
-
-    return orjson.dumps(body)

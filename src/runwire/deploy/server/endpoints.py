@@ -127,23 +127,12 @@ class PipelineEndpoints:
         if raw is None:
             return config
         if not isinstance(raw, dict):
-            raise protocol.ProtocolError(
-                422, [{"type": "dict_type", "loc": list(loc), "msg": "expected a JSON object"}]
-            )
+            raise protocol.invalid(loc, "dict_type", "expected a JSON object")
         configurable = raw.get("configurable")
         if not configurable:
             return config
         if not isinstance(configurable, dict):
-            raise protocol.ProtocolError(
-                422,
-                [
-                    {
-                        "type": "dict_type",
-                        "loc": [*loc, "configurable"],
-                        "msg": "expected a JSON object",
-                    }
-                ],
-            )
+            raise protocol.invalid((*loc, "configurable"), "dict_type", "expected a JSON object")
         refused = sorted(key for key in configurable if key not in self.allowed)
         if refused:
             allowed = ", ".join(sorted(self.allowed)) or "none"
@@ -168,6 +157,11 @@ class PipelineEndpoints:
     async def _body(self, request: Request, key: str) -> dict[str, Any]:
         return protocol.parse_body(await request.body(), key)
 
+    async def _single(self, request: Request) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+        """(body, input, config) of an invoke, stream or stream_events request."""
+        body = await self._body(request, "input")
+        return body, self.decode_input(body["input"]), self.decode_config(body.get("config"))
+
     def _fail(self, exc: BaseException) -> Response:
         status, kind, detail = failure(exc, self.name, self.timeout)
         self.metrics.error(self.name, kind)
@@ -177,9 +171,7 @@ class PipelineEndpoints:
     async def invoke(self, request: Request) -> Response:
         """POST ``/<name>/invoke``: ``{"output": ..., "metadata": {"run_id": ...}}``."""
         try:
-            body = await self._body(request, "input")
-            input_ = self.decode_input(body["input"])
-            config = self.decode_config(body.get("config"))
+            _, input_, config = await self._single(request)
             async with asyncio.timeout(self.timeout):
                 output = await self.runnable.ainvoke(input_, config)
         except Exception as exc:
@@ -193,10 +185,7 @@ class PipelineEndpoints:
             body = await self._body(request, "inputs")
             raw_inputs = body["inputs"]
             if not isinstance(raw_inputs, list):
-                raise protocol.ProtocolError(
-                    422,
-                    [{"type": "list_type", "loc": ["body", "inputs"], "msg": "expected a list"}],
-                )
+                raise protocol.invalid(("body", "inputs"), "list_type", "expected a list")
             inputs = [
                 self.decode_input(raw, ("body", "inputs", i)) for i, raw in enumerate(raw_inputs)
             ]
@@ -215,15 +204,10 @@ class PipelineEndpoints:
     def _batch_configs(self, raw: Any, count: int) -> list[dict[str, Any]]:
         if isinstance(raw, list):
             if len(raw) != count:
-                raise protocol.ProtocolError(
-                    422,
-                    [
-                        {
-                            "type": "length",
-                            "loc": ["body", "config"],
-                            "msg": f"expected {count} configs (one per input), got {len(raw)}",
-                        }
-                    ],
+                raise protocol.invalid(
+                    ("body", "config"),
+                    "length",
+                    f"expected {count} configs (one per input), got {len(raw)}",
                 )
             return [self.decode_config(c, ("body", "config", i)) for i, c in enumerate(raw)]
         first = self.decode_config(raw)
@@ -232,9 +216,7 @@ class PipelineEndpoints:
     async def stream(self, request: Request) -> Response:
         """POST ``/<name>/stream``: SSE ``metadata``, ``data``..., then ``end`` or ``error``."""
         try:
-            body = await self._body(request, "input")
-            input_ = self.decode_input(body["input"])
-            config = self.decode_config(body.get("config"))
+            _, input_, config = await self._single(request)
         except Exception as exc:
             return self._fail(exc)
         metadata = protocol.encode({"run_id": config["run_id"]})
@@ -249,9 +231,7 @@ class PipelineEndpoints:
     async def stream_events(self, request: Request) -> Response:
         """POST ``/<name>/stream_events``: LangChain's v2 events as SSE ``data``."""
         try:
-            body = await self._body(request, "input")
-            input_ = self.decode_input(body["input"])
-            config = self.decode_config(body.get("config"))
+            body, input_, config = await self._single(request)
             filters = {key: body.get(key) for key in _STREAM_EVENT_FILTERS}
         except Exception as exc:
             return self._fail(exc)

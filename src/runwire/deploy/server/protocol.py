@@ -29,6 +29,7 @@ __all__ = [
     "decode_objects",
     "encode",
     "error_body",
+    "invalid",
     "parse_body",
     "sse",
     "strip_internal",
@@ -139,23 +140,24 @@ def parse_body(raw: bytes, key: str) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ProtocolError(
-            422, [_problem(("body",), "json_invalid", f"invalid JSON: {exc}")]
-        ) from None
+        raise invalid(("body",), "json_invalid", f"invalid JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise ProtocolError(422, [_problem(("body",), "dict_type", "expected a JSON object")])
+        raise invalid(("body",), "dict_type", "expected a JSON object")
     if key not in body:
-        raise ProtocolError(422, [_problem(("body", key), "missing", "Field required")])
+        raise invalid(("body", key), "missing", "Field required")
     kwargs = body.get("kwargs")
     if kwargs is not None and not isinstance(kwargs, dict):
-        raise ProtocolError(
-            422, [_problem(("body", "kwargs"), "dict_type", "expected a JSON object")]
-        )
+        raise invalid(("body", "kwargs"), "dict_type", "expected a JSON object")
     return body
 
 
 def _problem(loc: tuple[Any, ...], kind: str, msg: str) -> dict[str, Any]:
     return {"type": kind, "loc": list(loc), "msg": msg}
+
+
+def invalid(loc: tuple[Any, ...], kind: str, msg: str) -> ProtocolError:
+    """A 422 with one FastAPI-style problem: ``{"type": kind, "loc": [...], "msg": msg}``."""
+    return ProtocolError(422, [_problem(loc, kind, msg)])
 
 
 def validation_problems(exc: ValidationError, prefix: tuple[Any, ...]) -> list[dict[str, Any]]:

@@ -56,6 +56,7 @@ class Service:
     state: ServerState
     server: Any  # runwire.deploy.settings.ServerSettings
     pipelines: Mapping[str, Any]
+    log_level: str
 
 
 def effective_server(settings: Any, limits: Any, overrides: Mapping[str, Any]) -> Any:
@@ -108,7 +109,9 @@ def build_service(spec: ServeSpec, *, environ: Mapping[str, str] | None = None) 
         max_concurrency=server.max_concurrency,
         state=state,
     )
-    return Service(app=app, state=state, server=server, pipelines=pipelines)
+    return Service(
+        app=app, state=state, server=server, pipelines=pipelines, log_level=settings.log_level
+    )
 
 
 class DrainingServer(uvicorn.Server):
@@ -178,30 +181,29 @@ def _announce(service: Service, workers: int) -> None:
 
 def serve(spec: ServeSpec) -> int:
     """Serve until stopped; the exit code (0 after a drain)."""
-    from runwire.deploy.settings import load_settings
-
-    log_level = load_settings().log_level
     service = build_service(spec)  # fails fast, in this process, on any deployment error
     workers = service.server.workers
     _announce(service, workers)
     if workers <= 1:
-        config = _uvicorn_config(service.app, service.server, log_level)
-        DrainingServer(config, service.state, service.server.drain_timeout_s).run()
+        _run(service)
         return 0
-    config = _uvicorn_config(None, service.server, log_level)
-    sock = config.bind_socket()
-    return Supervisor(spec, sock, workers, service.server.drain_timeout_s, log_level).run()
+    sock = _uvicorn_config(None, service.server, service.log_level).bind_socket()
+    return Supervisor(spec, sock, workers, service.server.drain_timeout_s).run()
 
 
-def _worker(spec: ServeSpec, sock: socket.socket, log_level: str) -> None:
+def _run(service: Service, sockets: list[socket.socket] | None = None) -> None:
+    config = _uvicorn_config(service.app, service.server, service.log_level)
+    DrainingServer(config, service.state, service.server.drain_timeout_s).run(sockets=sockets)
+
+
+def _worker(spec: ServeSpec, sock: socket.socket) -> None:
     """One worker process: build the service again, then serve the shared socket."""
     try:
         service = build_service(spec)
     except Exception as exc:  # reported by the parent's own build already
         print(f"runwire worker {os.getpid()}: {exc}", file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
-    config = _uvicorn_config(service.app, service.server, log_level)
-    DrainingServer(config, service.state, service.server.drain_timeout_s).run(sockets=[sock])
+    _run(service, [sock])
 
 
 class Supervisor:
@@ -213,20 +215,16 @@ class Supervisor:
         sock: socket.socket,
         workers: int,
         drain_timeout: float,
-        log_level: str,
     ) -> None:
         self.spec = spec
         self.sock = sock
         self.workers = workers
         self.drain_timeout = drain_timeout
-        self.log_level = log_level
         self._context = multiprocessing.get_context("spawn")
         self._stop = threading.Event()
 
     def _start(self) -> Any:
-        process = self._context.Process(
-            target=_worker, args=(self.spec, self.sock, self.log_level), daemon=False
-        )
+        process = self._context.Process(target=_worker, args=(self.spec, self.sock), daemon=False)
         process.start()
         return process
 

@@ -453,6 +453,25 @@ def test_abatch_max_concurrency_bounds_tasks() -> None:
     assert 1 < peak.peak <= 3
 
 
+def test_abatch_first_failure_stops_the_workers() -> None:
+    started: list[int] = []
+
+    async def flaky(x: int) -> int:
+        started.append(x)
+        await asyncio.sleep(0.001)
+        if x == 1:
+            raise ValueError("boom on 1")
+        return x
+
+    async def run() -> set[asyncio.Task[Any]]:
+        with pytest.raises(ValueError, match="boom on 1"):
+            await RunnableLambda(flaky).abatch(list(range(50)), {"max_concurrency": 2})
+        return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    assert asyncio.run(run()) == set()  # no worker left running
+    assert len(started) < 50  # the failure stopped the rest from starting
+
+
 def test_batch_as_completed_yields_every_index() -> None:
     lam = RunnableLambda(double)
     assert sorted(lam.batch_as_completed([5, 6, 7])) == [(0, 10), (1, 12), (2, 14)]

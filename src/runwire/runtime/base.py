@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
@@ -203,12 +203,29 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[Output]:
-        """Run on many inputs concurrently, at most ``max_concurrency`` at a time."""
+        """Run on many inputs concurrently, at most ``max_concurrency`` at a time.
+
+        A fixed pool of workers pulls inputs in order and writes each output in its
+        place, so 10,000 inputs do not mean 10,000 tasks; the first failure (unless
+        ``return_exceptions``) cancels the workers and is raised.
+        """
+        if not inputs:
+            return []
+        configs = get_config_list(config, len(inputs))
         results: list[Any] = [None] * len(inputs)
-        async for index, result in self.abatch_as_completed(
-            inputs, config, return_exceptions=return_exceptions, **kwargs
-        ):
-            results[index] = result
+        next_index = iter(range(len(inputs)))
+        ainvoke = self.ainvoke
+
+        async def worker() -> None:
+            for index in next_index:
+                try:
+                    results[index] = await ainvoke(inputs[index], configs[index], **kwargs)
+                except Exception as exc:
+                    if not return_exceptions:
+                        raise
+                    results[index] = exc
+
+        await _run_workers(worker, configs[0].get("max_concurrency"), len(inputs))
         return results
 
     async def abatch_as_completed(
@@ -252,9 +269,7 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
                     raise result.error
                 yield index, result
         finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await _stop(workers)
 
     def stream(
         self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
@@ -437,6 +452,28 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
         from runwire.runtime.each import RunnableEach
 
         return RunnableEach(bound=self)
+
+
+async def _stop(tasks: list[Any]) -> None:
+    """Cancel ``tasks`` and wait until each has ended."""
+    import asyncio
+
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _run_workers(
+    worker: Callable[[], Awaitable[None]], limit: int | None, count: int
+) -> None:
+    """Run ``min(limit, count)`` copies of ``worker``; the first failure stops them all."""
+    import asyncio
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(min(limit or count, count))]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        await _stop(tasks)
 
 
 class _Failure:

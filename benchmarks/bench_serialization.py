@@ -62,6 +62,42 @@ def chat_history(messages: ModuleType, n: int) -> list[Any]:
     return out
 
 
+def floor_loads(text: str) -> Any:
+    """A lower bound for any validating loader: parse, then pydantic-validate each node's
+    kwargs, building only kwargs that are nodes, or lists or dicts of nodes. No search of
+    plain data for nested nodes, no limits, allow-lists, secrets or error paths: a floor
+    to measure ``runwire.loads`` against, not a loader."""
+    import orjson
+
+    from runwire.loader.registry import class_for, lookup
+
+    def is_node(value: Any) -> bool:
+        return type(value) is dict and value.get("type") == "constructor"
+
+    def build(node: dict[str, Any]) -> Any:
+        kwargs = dict(node.get("kwargs", ()))
+        for key, value in kwargs.items():
+            if is_node(value):
+                kwargs[key] = build(value)
+            elif type(value) is list and value and is_node(value[0]):
+                kwargs[key] = [build(item) for item in value]
+            elif type(value) is dict and value and is_node(next(iter(value.values()))):
+                kwargs[key] = {name: build(item) for name, item in value.items()}
+        cls = class_for(lookup(node["id"]))  # type: ignore[arg-type]
+        return cls.__pydantic_validator__.validate_python(kwargs)
+
+    data = orjson.loads(text)
+    return [build(item) for item in data] if type(data) is list else build(data)
+
+
+def report_floor(floor: float, theirs: float | None, title: str = "floor") -> None:
+    """Print the floor's time, and the best ratio against the peer it leaves room for."""
+    line = f"{title}: parse + pydantic validation of each node {floor * 1e3:.2f} ms"
+    if theirs is not None:
+        line += f" (the best loads ratio it leaves: {theirs / floor:.1f}x)"
+    print(line)
+
+
 def best_of(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Best seconds of each function over ``repeat`` rounds, run interleaved.
 
@@ -90,8 +126,9 @@ def main() -> None:
     ours: dict[str, Callable[[], object]] = {
         "runwire dumps": lambda: runwire.dumps(history),
         "runwire loads": lambda: runwire.loads(text),
+        "floor loads": lambda: floor_loads(text),
     }
-    assert runwire.loads(text) == history
+    assert runwire.loads(text) == floor_loads(text) == history
 
     try:
         import langchain_core.messages as lc_messages
@@ -125,6 +162,7 @@ def main() -> None:
             f"{op:6s} {mine * 1e3:9.2f} ms {other * 1e3:9.2f} ms {ratio:6.1f}x  "
             f">={TARGET:.0f}x {verdict}"
         )
+    report_floor(timings["floor loads"], timings["langchain loads"])
 
 
 if __name__ == "__main__":

@@ -18,12 +18,8 @@ from typing_extensions import TypedDict
 import runwire
 from runwire.errors import ProviderError
 from runwire.providers.aws.converse import ChatBedrockConverse, estimate_tokens
-from runwire.providers.aws.converse_messages import (
-    apply_guard_last_turn,
-    event_to_chunk,
-    response_to_message,
-    to_converse,
-)
+from runwire.providers.aws.converse_messages import apply_guard_last_turn, to_converse
+from runwire.providers.aws.converse_responses import event_to_chunk, response_to_message
 from runwire.providers.aws.converse_tools import (
     format_tool_choice,
     format_tools,

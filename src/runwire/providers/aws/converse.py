@@ -1,8 +1,9 @@
 """``ChatBedrockConverse``: Bedrock chat models through the Converse API (langchain-aws's class).
 
 ``invoke`` calls ``converse``, ``stream`` calls ``converse_stream``; messages become
-Converse blocks in :mod:`converse_messages`, tools and tool choice in
-:mod:`converse_tools`. Field names, aliases and defaults are langchain-aws's:
+Converse blocks in :mod:`converse_messages` and come back in :mod:`converse_responses`,
+tools and tool choice are in :mod:`converse_tools`. Field names, aliases and defaults
+are langchain-aws's:
 
     model = ChatBedrockConverse(model="anthropic.claude-3-haiku-20240307-v1:0",
                                 region_name="us-east-1", temperature=0, max_tokens=512)
@@ -34,12 +35,8 @@ from runwire.providers.aws.client import (
     iterate_in_aws_thread,
     run_in_aws_thread,
 )
-from runwire.providers.aws.converse_messages import (
-    apply_guard_last_turn,
-    event_to_chunk,
-    response_to_message,
-    to_converse,
-)
+from runwire.providers.aws.converse_messages import apply_guard_last_turn, to_converse
+from runwire.providers.aws.converse_responses import event_to_chunk, response_to_message
 from runwire.providers.aws.converse_tools import (
     format_tool_choice,
     format_tools,

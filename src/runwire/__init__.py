@@ -18,7 +18,7 @@ _EXPORTS: dict[str, str] = {
     "load_file": "runwire.loader.files",
     "validate_manifest": "runwire.loader.validate",
     "loads": "runwire.loader.wire",
-    "Limits": "runwire.loader.wire",
+    "Limits": "runwire.loader.limits",
     "register": "runwire.loader.registry",
     "dumpd": "runwire.schema.dump",
     "dumps": "runwire.schema.dump",
@@ -76,9 +76,10 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 if TYPE_CHECKING:
     from runwire.errors import ManifestError, RunwireError
     from runwire.loader.files import load_file
+    from runwire.loader.limits import Limits
     from runwire.loader.registry import register
     from runwire.loader.validate import validate_manifest
-    from runwire.loader.wire import Limits, load, loads
+    from runwire.loader.wire import load, loads
     from runwire.schema.documents import Document
     from runwire.schema.dump import dumpd, dumps
     from runwire.schema.messages import (

@@ -18,9 +18,10 @@ from typing import Any
 
 from runwire.loader.authoring import expand
 from runwire.loader.interpolate import Placeholder, interpolate, placeholders
+from runwire.loader.limits import Limits
 from runwire.loader.registry import AllowedObjects
 from runwire.loader.source import Parts, Source, compose
-from runwire.loader.wire import InitValidator, Limits, default_init_validator, load
+from runwire.loader.wire import InitValidator, default_init_validator, load
 
 __all__ = ["Manifest", "Wire", "load_file"]
 

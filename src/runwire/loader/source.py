@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runwire.errors import LimitExceededError, ManifestError, ManifestSyntaxError, format_path
-from runwire.loader.wire import Limits, parse_json
+from runwire.loader.limits import Limits, parse_json
 
 __all__ = [
     "Origin",

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from runwire.errors import (
     FieldValidationError,
     LimitExceededError,
     ManifestError,
-    ManifestSyntaxError,
     MissingSecretError,
     NotAllowedError,
     NotSerializableError,
@@ -32,6 +29,7 @@ from runwire.errors import (
     ValidatorRejectedError,
     format_path,
 )
+from runwire.loader.limits import DEFAULT_LIMITS, Limits, parse_json
 from runwire.loader.registry import (
     DEFAULT_NAMESPACES,
     AllowedObjects,
@@ -43,28 +41,13 @@ from runwire.loader.registry import (
 from runwire.schema.nodes import ESCAPE_KEY
 from runwire.schema.serializable import class_plan
 
-__all__ = ["InitValidator", "Limits", "default_init_validator", "load", "loads", "parse_json"]
+__all__ = ["InitValidator", "default_init_validator", "load", "loads"]
 
 InitValidator = Callable[[tuple[str, ...], dict[str, Any]], None]
 Locator = Callable[
     [tuple[str | int, ...]], tuple[str | None, int | None, int | None, tuple[str | int, ...]]
 ]
 """Wire path -> (file, line, column, path to show) for error messages."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on what the loader accepts."""
-
-    max_depth: int = 100
-    """Deepest nesting of dicts and lists."""
-    max_nodes: int = 1_000_000
-    """Most dicts, lists and scalars visited."""
-    max_bytes: int = 16 * 1024 * 1024
-    """Largest JSON text ``loads`` will parse."""
-
-
-_DEFAULT_LIMITS = Limits()
 
 
 def default_init_validator(class_path: tuple[str, ...], kwargs: dict[str, Any]) -> None:
@@ -459,45 +442,12 @@ def load(
         valid_namespaces=valid_namespaces,
         ignore_unserializable_fields=ignore_unserializable_fields,
         init_validator=init_validator,
-        limits=limits or _DEFAULT_LIMITS,
+        limits=limits or DEFAULT_LIMITS,
         source=source,
         locate=locate,
         track=track,
     )
     return reviver.walk(obj, None, 0)
-
-
-def parse_json(
-    text: str | bytes, *, limits: Limits | None = None, source: str | None = None
-) -> Any:
-    """Parse JSON text within the size limit, as a ``ManifestError`` on failure."""
-    limits = limits or _DEFAULT_LIMITS
-    if isinstance(text, str):
-        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-    else:
-        size = len(text)
-    if size > limits.max_bytes:
-        raise LimitExceededError(
-            f"text is {size} bytes, more than the limit of {limits.max_bytes}",
-            hint="raise Limits.max_bytes for trusted large manifests",
-            file=source,
-        )
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        reason = str(exc).split(":", 1)[0]
-        error = (
-            LimitExceededError
-            if "depth" in reason or "recursion" in reason
-            else (ManifestSyntaxError)
-        )
-        raise error(
-            f"invalid JSON: {reason}",
-            hint="check the JSON near the position shown",
-            file=source or "<string>",
-            line=exc.lineno,
-            column=exc.colno,
-        ) from None
 
 
 def loads(

@@ -413,6 +413,38 @@ def bedrock() -> Iterator[Any]:
         yield emulator
 
 
+@pytest.fixture(scope="module")
+def module_bedrock() -> Iterator[Any]:
+    """One emulator for a module's end-to-end tests (a boto3 client costs ~0.1 s)."""
+    from runwire.testing.bedrock import BedrockEmulator
+
+    with BedrockEmulator(credentials={EMULATOR_KEY_ID: EMULATOR_SECRET}) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def emulator_client(module_bedrock: Any) -> Any:
+    """A bedrock-runtime client of ``module_bedrock``, built by runwire's factory; no retries."""
+    from runwire.providers.aws.client import build_client
+
+    return build_client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        aws_access_key_id=EMULATOR_KEY_ID,
+        aws_secret_access_key=EMULATOR_SECRET,
+        endpoint_url=module_bedrock.endpoint_url,
+        config={"retries": {"total_max_attempts": 1}},
+    )
+
+
+@pytest.fixture
+def emu(module_bedrock: Any) -> Iterator[Any]:
+    """``module_bedrock`` with no scripts, faults or recorded requests, before and after."""
+    module_bedrock.reset()
+    yield module_bedrock
+    module_bedrock.reset()
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, bedrock: Any) -> Any:
     """The test key pair and region in the environment; returns the emulator."""

@@ -15,10 +15,9 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 from pydantic import BaseModel, ValidationError
 
-from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET
+from conftest import EMULATOR_KEY_ID
 from runwire.errors import ProviderError
 from runwire.providers.aws.bedrock_chat import ChatBedrock, anthropic_tool_choice
-from runwire.providers.aws.client import build_client
 from runwire.providers.aws.invoke_formats import format_for
 from runwire.schema.messages import (
     AIMessage,
@@ -26,7 +25,7 @@ from runwire.schema.messages import (
     HumanMessage,
     SystemMessage,
 )
-from runwire.testing.bedrock import BedrockEmulator, Reply
+from runwire.testing.bedrock import Reply
 
 MODELS = {
     "anthropic": "anthropic.claude-3-haiku-20240307-v1:0",
@@ -519,35 +518,8 @@ def test_serialization_writes_fields_by_name_and_round_trips() -> None:
     assert isinstance(loaded, ChatBedrock) and loaded.region_name == "eu-west-1"
 
 
-# -- end to end through the emulator ----------------------------------------------------------
+# -- end to end through the emulator (fixtures emu, emulator_client: conftest) ----------
 CHAT_FAMILIES = sorted(EXPECTED_BODIES)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
-    """One emulator for the module's end-to-end tests (a boto3 client costs ~0.1 s)."""
-    with BedrockEmulator(credentials={EMULATOR_KEY_ID: EMULATOR_SECRET}) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def emulator_client(emulator: Any) -> Any:
-    """A bedrock-runtime client of the emulator, built by runwire's factory; no retries."""
-    return build_client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        aws_access_key_id=EMULATOR_KEY_ID,
-        aws_secret_access_key=EMULATOR_SECRET,
-        endpoint_url=emulator.endpoint_url,
-        config={"retries": {"total_max_attempts": 1}},
-    )
-
-
-@pytest.fixture
-def emu(emulator: Any) -> Iterator[Any]:
-    emulator.reset()
-    yield emulator
-    emulator.reset()
 
 
 def e2e(family: str, client: Any, **kwargs: Any) -> ChatBedrock:

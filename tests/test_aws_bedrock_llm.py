@@ -21,14 +21,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import runwire
-from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET
+from conftest import EMULATOR_KEY_ID
 from runwire.errors import ProviderError
 from runwire.providers.aws.bedrock_base import StopCutter, cut_at_stop
 from runwire.providers.aws.bedrock_llm import BedrockLLM
-from runwire.providers.aws.client import build_client
 from runwire.providers.aws.invoke_formats import FORMATS, build_body, format_for
 from runwire.schema.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from runwire.testing.bedrock import BedrockEmulator
 
 MODELS = {
     "anthropic": "anthropic.claude-v2:1",
@@ -382,32 +380,7 @@ def test_secrets_are_written_as_secret_nodes(monkeypatch: pytest.MonkeyPatch) ->
     }
 
 
-# -- end to end through the emulator ---------------------------------------------------------
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
-    with BedrockEmulator(credentials={EMULATOR_KEY_ID: EMULATOR_SECRET}) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def emulator_client(emulator: Any) -> Any:
-    return build_client(
-        "bedrock-runtime",
-        region_name="us-east-1",
-        aws_access_key_id=EMULATOR_KEY_ID,
-        aws_secret_access_key=EMULATOR_SECRET,
-        endpoint_url=emulator.endpoint_url,
-        config={"retries": {"total_max_attempts": 1}},
-    )
-
-
-@pytest.fixture
-def emu(emulator: Any) -> Iterator[Any]:
-    emulator.reset()
-    yield emulator
-    emulator.reset()
-
-
+# -- end to end through the emulator (fixtures emu, emulator_client: conftest) ----------
 @pytest.mark.parametrize("family", sorted(MODELS))
 def test_e2e_invoke_and_stream_per_family(emu: Any, emulator_client: Any, family: str) -> None:
     llm = BedrockLLM(model=MODELS[family], client=emulator_client)

@@ -264,9 +264,7 @@ class _Reviver:
         if type(kwargs) is not dict:
             self.fail(ManifestError, "kwargs must be an object", (path, "kwargs"))
         kw_path = (path, "kwargs")
-        if self.init_validator is not None and (
-            self.init_validator is not default_init_validator or "template_format" in kwargs
-        ):
+        if self.init_validator is not None:
             self._rejected(ident, kwargs, kw_path)
         secrets = plan.secrets
         accepted = None if plan.extra_allowed else plan.accepted_keys

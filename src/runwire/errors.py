@@ -21,6 +21,7 @@ __all__ = [
     "ProviderSetupError",
     "RunwireError",
     "SecretPlacementError",
+    "TemplateError",
     "UnknownFieldError",
     "UnknownIdError",
     "ValidatorRejectedError",
@@ -217,3 +218,28 @@ class ProviderError(RunwireError):
 
 class ProviderSetupError(RunwireError, ValueError):
     """A provider cannot be set up: missing or inconsistent credentials, region, profile."""
+
+
+class TemplateError(RunwireError, ValueError):
+    """A prompt template cannot be rendered (or built) as written or with these values.
+
+    Raised for template problems found at render time: a refused field (``{x.__class__}``),
+    a format spec too wide, output over the size limit, a mustache template nested too
+    deep, a jinja2 template that ran too long. Servers answer it with HTTP 422.
+
+    Attributes:
+        message: what is wrong, in one sentence (never a variable's value).
+        hint: how to fix it, in one line (may be empty).
+    """
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form, for HTTP bodies and ``--format json`` outputs."""
+        return {"error": type(self).__name__, "message": self.message, "hint": self.hint}

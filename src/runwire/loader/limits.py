@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from runwire.errors import LimitExceededError, ManifestSyntaxError
+from runwire.errors import LimitExceededError, ManifestError, ManifestSyntaxError
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "parse_json"]
+__all__ = ["DEFAULT_LIMITS", "INT_MAX", "INT_MIN", "Limits", "int_fits", "parse_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +31,15 @@ DEFAULT_LIMITS = Limits()
 def parse_json(
     text: str | bytes, *, limits: Limits | None = None, source: str | None = None
 ) -> Any:
-    """Parse JSON text within the size limit, as a ``ManifestError`` on failure."""
+    """Parse JSON text within the size limit, as a ``ManifestError`` on failure.
+
+    Integers are read exactly or refused: orjson turns an integer literal outside 64 bits
+    into a float, so a text holding a run of 19 digits (the shortest such literal) is
+    scanned for one, and a found one is a :class:`LimitExceededError` at its position.
+    """
     limits = limits or DEFAULT_LIMITS
-    if isinstance(text, str):
-        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-    else:
-        size = len(text)
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    size = len(raw)
     if size > limits.max_bytes:
         raise LimitExceededError(
             f"text is {size} bytes, more than the limit of {limits.max_bytes}",
@@ -43,18 +47,96 @@ def parse_json(
             file=source,
         )
     try:
-        return orjson.loads(text)
+        data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        reason = str(exc).split(":", 1)[0]
-        error = (
-            LimitExceededError
-            if "depth" in reason or "recursion" in reason
-            else (ManifestSyntaxError)
-        )
-        raise error(
-            f"invalid JSON: {reason}",
-            hint="check the JSON near the position shown",
+        raise _decode_error(exc, text, limits, source) from None
+    if raw.translate(_DIGITS_AS_ZERO).find(_LONG_RUN) >= 0:
+        _refuse_wide_integers(text, source)
+    return data
+
+
+INT_MIN = -(2**63)
+"""The smallest integer runwire reads and writes exactly (JSON's i64)."""
+INT_MAX = 2**64 - 1
+"""The largest integer runwire reads and writes exactly (JSON's u64)."""
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19  # the shortest integer literal outside 64 bits has 19 digits
+_ORJSON_DEPTH = 1024  # orjson's own nesting limit, below Python's recursion limit
+_NUMBER = re.compile(r"(-?[0-9]+)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|' + _NUMBER.pattern)
+
+
+def int_fits(value: int) -> bool:
+    """Whether an integer is within the 64-bit range runwire reads and writes exactly."""
+    return INT_MIN <= value <= INT_MAX
+
+
+def _literal_fits(digits: str) -> bool:
+    """``int_fits`` for an integer literal, without converting one of thousands of digits."""
+    if len(digits) - digits.startswith("-") > 20:
+        return False
+    return int_fits(int(digits))
+
+
+def _as_str(text: str | bytes) -> str:
+    return text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+
+
+def _wide_integer_error(text: str, pos: int, digits: str, source: str | None) -> LimitExceededError:
+    count = len(digits) - digits.startswith("-")
+    shown = digits if count <= 40 else f"of {count} digits"
+    return LimitExceededError(
+        f"integer {shown} is outside the 64-bit range runwire reads exactly (-2**63 to 2**64-1)",
+        hint="quote it as a string if it is an identifier, or write it as a float (1.8e19) "
+        "if an approximation will do",
+        file=source or "<string>",
+        line=text.count("\n", 0, pos) + 1,
+        column=pos - text.rfind("\n", 0, pos),
+    )
+
+
+def _refuse_wide_integers(text: str | bytes, source: str | None) -> None:
+    """Raise for the first integer literal outside 64 bits (the text is valid JSON)."""
+    text = _as_str(text)
+    for match in _TOKEN.finditer(text):
+        digits = match.group(1)
+        if digits is None or match.group(2) or match.group(3) or len(digits) < 19:
+            continue
+        if not _literal_fits(digits):
+            raise _wide_integer_error(text, match.start(), digits, source)
+
+
+def _decode_error(
+    exc: orjson.JSONDecodeError, text: str | bytes, limits: Limits, source: str | None
+) -> ManifestError:
+    """orjson's failure as a runwire error: depth and huge numbers get their own words."""
+    reason = str(exc).split(":", 1)[0]
+    if "depth" in reason or "recursion" in reason:
+        return LimitExceededError(
+            f"JSON nested more than {_ORJSON_DEPTH} levels deep",
+            hint=f"flatten the manifest: the loader accepts {limits.max_depth} levels "
+            "(Limits.max_depth)",
             file=source or "<string>",
             line=exc.lineno,
             column=exc.colno,
-        ) from None
+        )
+    if "infinity" in reason:
+        whole = _as_str(text)
+        number = _NUMBER.match(whole, exc.pos)
+        if number is not None and not (number.group(2) or number.group(3)):
+            return _wide_integer_error(whole, exc.pos, number.group(1), source)
+        return LimitExceededError(
+            "number is outside the range of a 64-bit float",
+            hint="write a smaller number, or quote it as a string",
+            file=source or "<string>",
+            line=exc.lineno,
+            column=exc.colno,
+        )
+    return ManifestSyntaxError(
+        f"invalid JSON: {reason}",
+        hint="check the JSON near the position shown",
+        file=source or "<string>",
+        line=exc.lineno,
+        column=exc.colno,
+    )

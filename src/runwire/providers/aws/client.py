@@ -8,6 +8,13 @@ One resolution order for all of them (DESIGN.md, as langchain-aws does it):
    ``AWS_SECRET_ACCESS_KEY`` and ``AWS_SESSION_TOKEN``;
 4. else boto3's default chain (SSO, container and instance roles...).
 
+An object built from an untrusted manifest (``runwire.loads`` defaults, see
+``runwire.schema.trust``) skips 2-4: it may not name a profile, its key fields get no
+environment defaults, and it never falls back to the default chain; its
+``endpoint_url`` must be its service's own AWS endpoint or on the load's
+``allowed_endpoints``, and its botocore ``config`` may not set proxies or client
+certificates.
+
 The region is the field, then ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the
 session's. ``endpoint_url`` and a botocore ``config`` (a ``Config`` or, in manifests,
 a mapping of its options) are honoured. Clients are built on first use and cached per
@@ -21,18 +28,24 @@ default 64), never in the event loop.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache, partial
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from runwire.errors import ProviderError, ProviderSetupError
+from runwire.providers.aws.endpoints import UNTRUSTED_CONFIG, is_aws_endpoint
+from runwire.providers.aws.threads import (
+    PooledAbatch,
+    _max_workers,
+    aws_executor,
+    iterate_in_aws_thread,
+    run_in_aws_thread,
+)
+from runwire.schema.trust import Trust, current_trust
 
 __all__ = [
     "CLIENT_SETTINGS",
@@ -42,6 +55,7 @@ __all__ = [
     "aws_executor",
     "build_client",
     "env_secret",
+    "iterate_in_aws_thread",
     "provider_error",
     "run_in_aws_thread",
 ]
@@ -49,14 +63,19 @@ __all__ = [
 T = TypeVar("T")
 
 _MASK = "**********"
-_DEFAULT_WORKERS = 64
 _USER_AGENT = "runwire"
 
 
 def env_secret(name: str) -> Callable[[], SecretStr | None]:
-    """A default factory: the environment variable ``name`` as a secret, or ``None``."""
+    """A default factory: the environment variable ``name`` as a secret, or ``None``.
+
+    Objects built from an untrusted manifest get ``None``: the environment's credentials
+    are ambient, not theirs.
+    """
 
     def read() -> SecretStr | None:
+        if not current_trust().trusted:
+            return None
         value = os.environ.get(name)
         return SecretStr(value) if value else None
 
@@ -68,19 +87,6 @@ def _plain(secret: SecretStr | str | None) -> str | None:
     if secret is None:
         return None
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-
-
-def _max_workers() -> int:
-    raw = os.environ.get("RUNWIRE_AWS_MAX_WORKERS", "")
-    try:
-        value = int(raw) if raw else _DEFAULT_WORKERS
-    except ValueError:
-        raise ProviderSetupError(
-            f"RUNWIRE_AWS_MAX_WORKERS must be a whole number, got {raw!r}"
-        ) from None
-    if value < 1:
-        raise ProviderSetupError(f"RUNWIRE_AWS_MAX_WORKERS must be at least 1, got {value}")
-    return value
 
 
 def _botocore_config(config: Any) -> Any:
@@ -134,13 +140,22 @@ def build_client(
     aws_session_token: SecretStr | str | None = None,
     endpoint_url: str | None = None,
     config: Any = None,
+    ambient: bool = True,
 ) -> Any:
     """A boto3 client for ``service``, resolved as the module docstring says.
 
-    ``owner`` names the class asking, for error messages.
+    ``owner`` names the class asking, for error messages. With ``ambient=False`` (an
+    object from an untrusted manifest) only the explicit keys are used: no profile, no
+    default credential chain.
     """
     key, secret = _plain(aws_access_key_id), _plain(aws_secret_access_key)
     token = _plain(aws_session_token)
+    if not ambient and (credentials_profile_name or not (key and secret)):
+        raise ProviderSetupError(
+            f"{owner} was loaded from an untrusted manifest, so it gets no ambient AWS "
+            "credentials (environment, profiles, instance roles); pass its keys in "
+            "secrets_map, or load the manifest with trusted=True if it is your own"
+        )
     if not credentials_profile_name:
         if bool(key) != bool(secret):
             given, missing = (
@@ -183,11 +198,13 @@ def build_client(
             raise ProviderSetupError(
                 f"{owner}: no AWS region; set region_name, or AWS_REGION / AWS_DEFAULT_REGION"
             )
+        client_config = _botocore_config(config)
+        if not ambient:  # SigV4 with the given keys, never a bearer token from the environment
+            from botocore.config import Config
+
+            client_config = client_config.merge(Config(auth_scheme_preference="sigv4"))
         return session.client(
-            service,
-            region_name=region,
-            endpoint_url=endpoint_url or None,
-            config=_botocore_config(config),
+            service, region_name=region, endpoint_url=endpoint_url or None, config=client_config
         )
     except BotoCoreError as exc:  # ProfileNotFound and friends
         raise ProviderSetupError(f"{owner}: {exc}") from None
@@ -223,38 +240,6 @@ def _botocore_errors() -> tuple[type[Exception], ...]:
     return (ClientError, BotoCoreError)
 
 
-# -- the bounded executor ----------------------------------------------------------------
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def aws_executor() -> ThreadPoolExecutor:
-    """The one thread pool blocking AWS calls run in from async code."""
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(_max_workers(), thread_name_prefix="runwire-aws")
-    return _executor
-
-
-async def run_in_aws_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking call in the AWS pool, keeping context variables."""
-    ctx = contextvars.copy_context()
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(aws_executor(), partial(ctx.run, func, *args, **kwargs))
-
-
-async def iterate_in_aws_thread(iterator: Iterator[T]) -> AsyncIterator[T]:
-    """Step a blocking iterator in the AWS pool, one item per hop."""
-    done: Any = object()
-    while True:
-        item = await run_in_aws_thread(next, iterator, done)
-        if item is done:
-            return
-        yield item
-
-
 # -- the fields and methods every AWS class shares ---------------------------------------
 CLIENT_SETTINGS = (
     "region_name",
@@ -271,6 +256,9 @@ CLIENT_SETTINGS = (
 class AwsSerializable:
     """The wire identity every AWS class shares; listed first among a class's bases."""
 
+    lc_secret_service: ClassVar[str] = "aws"
+    """The service this class's secrets are sent to (see ``runwire.schema.trust``)."""
+
     @classmethod
     def is_lc_serializable(cls) -> bool:
         return True
@@ -280,56 +268,8 @@ class AwsSerializable:
         return ["runwire", "providers", "aws"]
 
 
-class AwsRunnable(AwsSerializable):
-    """For AWS runnables: ``abatch`` whose workers live in the AWS threads.
-
-    Every call of these models is a blocking boto3 call, so the base ``abatch`` (one
-    event-loop round trip per input) leaves a thread idle between calls whenever the
-    loop waits for the GIL. Here each worker thread takes the next input itself; the
-    loop only waits for the workers. ``max_concurrency`` bounds the workers, as does
-    the pool size; a failure stops the workers from starting more calls.
-    """
-
-    async def abatch(
-        self,
-        inputs: list[Any],
-        config: Any = None,
-        *,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[Any]:
-        from runwire.runtime.config import get_config_list
-
-        if not inputs:
-            return []
-        configs = get_config_list(config, len(inputs))
-        limit = configs[0].get("max_concurrency") or len(inputs)
-        results: list[Any] = [None] * len(inputs)
-        pending = iter(range(len(inputs)))
-        lock = threading.Lock()
-        stop = threading.Event()
-        invoke = self.invoke  # type: ignore[attr-defined]
-
-        def worker() -> None:
-            while not stop.is_set():
-                with lock:
-                    index = next(pending, None)
-                if index is None:
-                    return
-                try:
-                    results[index] = invoke(inputs[index], configs[index], **kwargs)
-                except Exception as exc:
-                    if not return_exceptions:
-                        stop.set()
-                        raise
-                    results[index] = exc
-
-        workers = min(limit, len(inputs), _max_workers())
-        try:
-            await asyncio.gather(*(run_in_aws_thread(worker) for _ in range(workers)))
-        finally:
-            stop.set()  # on failure or cancellation, no worker starts another call
-        return results
+class AwsRunnable(AwsSerializable, PooledAbatch):
+    """The bases of AWS runnables: the AWS wire identity, and ``abatch`` in the AWS pool."""
 
 
 _clients_lock = threading.Lock()
@@ -393,6 +333,51 @@ class AwsClientFields(BaseModel):
     """The boto3 service this class calls."""
 
     _aws_clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _trust: Trust = PrivateAttr(default_factory=current_trust)
+    """The trust this object was built under (see ``runwire.schema.trust``)."""
+
+    @field_validator("credentials_profile_name")
+    @classmethod
+    def _no_profile_when_untrusted(cls, value: str | None) -> str | None:
+        if value and not current_trust().trusted:
+            raise ValueError(
+                "an untrusted manifest cannot name a credentials profile (profiles are the "
+                "machine's credentials); pass keys in secrets_map, or load it with trusted=True"
+            )
+        return value
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_on_allowlist(cls, value: str | None) -> str | None:
+        trust = current_trust()
+        if (
+            value
+            and not trust.trusted
+            and not (is_aws_endpoint(value, cls.aws_service) or trust.allows_endpoint(value))
+        ):
+            raise ValueError(
+                f"endpoint {value!r} is neither an AWS endpoint of {cls.aws_service} nor "
+                "on allowed_endpoints; an untrusted manifest may only send requests "
+                "there (add it with allowed_endpoints=[...] if you run that endpoint)"
+            )
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _safe_config_when_untrusted(cls, value: Any) -> Any:
+        if value is not None and not current_trust().trusted:
+            options = (
+                value if isinstance(value, dict) else getattr(value, "_user_provided_options", None)
+            )
+            if not isinstance(options, dict):
+                raise ValueError("an untrusted manifest may only give config as a mapping")
+            refused = sorted(set(options) - UNTRUSTED_CONFIG)
+            if refused:
+                raise ValueError(
+                    f"config option(s) {', '.join(refused)} may not come from an untrusted "
+                    f"manifest; allowed: {', '.join(sorted(UNTRUSTED_CONFIG))}"
+                )
+        return value
 
     def aws_client(self, service: str | None = None) -> Any:
         """The (cached) boto3 client for ``service``, by default this class's."""
@@ -409,7 +394,11 @@ class AwsClientFields(BaseModel):
                 found = clients.get(key)
                 if found is None:
                     found = clients[key] = build_client(
-                        service, owner=type(self).__name__, config=config, **settings
+                        service,
+                        owner=type(self).__name__,
+                        config=config,
+                        ambient=self._trust.trusted,
+                        **settings,
                     )
         return found
 

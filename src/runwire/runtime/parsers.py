@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
+from runwire.errors import ManifestError
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.schema.merge import parse_partial_json
@@ -99,11 +100,15 @@ def _parse_stripped(text: str) -> Any:
 
 
 def _parse_json_text(text: str) -> Any:
-    value = _parse_stripped(text)
-    if value is _FAILED:
-        match = _FENCE.search(text)
-        if match is not None:
-            value = _parse_stripped(match.group(2))
+    """The JSON value in ``text``, or ``_FAILED`` (also for JSON nested too deeply to read)."""
+    try:
+        value = _parse_stripped(text)
+        if value is _FAILED:
+            match = _FENCE.search(text)
+            if match is not None:
+                value = _parse_stripped(match.group(2))
+    except RecursionError:
+        return _FAILED
     return value
 
 
@@ -300,6 +305,9 @@ class PydanticOutputParser(JsonOutputParser):
     Built from a class (``PydanticOutputParser(pydantic_object=Model)``) it returns
     ``Model`` instances. Its wire form is the class's JSON Schema, never a Python path;
     loaded back without the class, it validates with ``jsonschema`` and returns dicts.
+    Such a schema must be self-contained (no remote or file ``$ref``: nothing is ever
+    fetched) and its patterns are matched by RE2 in linear time; both are checked when
+    the parser is built (see :mod:`runwire.runtime.parser_schema`).
     """
 
     json_schema: dict[str, Any]  # type: ignore[assignment]
@@ -328,6 +336,14 @@ class PydanticOutputParser(JsonOutputParser):
                 )
         return data
 
+    @model_validator(mode="after")
+    def _safe_schema(self) -> PydanticOutputParser:
+        if self.pydantic_object is None:
+            from runwire.runtime.parser_schema import schema_validator
+
+            self._validator = schema_validator(self.json_schema)
+        return self
+
     def __eq__(self, other: object) -> bool:
         # the cached validator is not part of the value
         return type(other) is type(self) and self.__dict__ == other.__dict__
@@ -351,17 +367,36 @@ class PydanticOutputParser(JsonOutputParser):
                 raise self._failure(value, str(exc)) from exc
         validator = self._validator
         if validator is None:
-            from jsonschema.validators import validator_for
+            from runwire.runtime.parser_schema import schema_validator
 
-            validator = validator_for(self.json_schema)(self.json_schema)
-            self._validator = validator
+            validator = self._validator = self._schema_call(schema_validator, self.json_schema)
         from jsonschema.exceptions import best_match
 
-        error = best_match(validator.iter_errors(value))
+        error = self._schema_call(lambda v: best_match(validator.iter_errors(v)), value)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path)
             raise self._failure(value, error.message + (f" (at /{where})" if where else ""))
         return value
+
+    def _schema_call(self, function: Any, argument: Any) -> Any:
+        """``function(argument)``; a problem of the schema itself becomes a ManifestError."""
+        from referencing.exceptions import Unresolvable
+
+        try:
+            return function(argument)
+        except (Unresolvable, RecursionError, ValueError) as exc:
+            if isinstance(exc, Unresolvable):
+                reason = f"a $ref cannot be resolved inside the schema ({exc})"
+            elif isinstance(exc, RecursionError):
+                reason = "the schema refers to itself without descending into the value"
+            else:
+                reason = str(exc)
+            raise ManifestError(
+                f"{type(self).__name__}: json_schema cannot be used: {reason}",
+                path="$.kwargs.json_schema",
+                hint="make the schema self-contained ($defs + '#/$defs/<name>' refs), "
+                "without self-referencing cycles",
+            ) from None
 
     def _failure(self, value: Any, reason: str) -> OutputParserException:
         text = json.dumps(value, ensure_ascii=False)

@@ -15,14 +15,32 @@ __all__ = ["DEFAULT_LIMITS", "INT_MAX", "INT_MIN", "Limits", "int_fits", "parse_
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds on what the loader accepts."""
+    """Bounds on what the loader accepts, each a bound on time and memory.
+
+    JSON is parsed natively (orjson, about 1 GB/s), so its text is bounded by
+    ``max_bytes`` alone. YAML is parsed in pure Python (ruamel.yaml): about 50 µs a node
+    and up to 4 µs a byte, so a load's YAML is bounded separately and more tightly, in
+    bytes and in nodes (alias uses included); with the defaults no load spends more than
+    a few seconds parsing. Aliases are counted at their full expansion against
+    ``max_nodes`` and ``max_bytes``, so no small text expands into a large manifest.
+    """
 
     max_depth: int = 100
     """Deepest nesting of dicts and lists."""
     max_nodes: int = 1_000_000
-    """Most dicts, lists and scalars visited."""
+    """Most dicts, lists and scalars visited (YAML aliases at their full expansion)."""
     max_bytes: int = 16 * 1024 * 1024
-    """Largest JSON text ``loads`` will parse."""
+    """Largest JSON text ``loads`` will parse; for files, the most one load reads (every
+    file and include together) and the most scalar text its data holds once YAML aliases
+    are expanded."""
+    max_yaml_bytes: int = 1024 * 1024
+    """Most YAML text one load parses, every file and include together."""
+    max_yaml_nodes: int = 50_000
+    """Most YAML nodes (scalars, lists, mappings, alias uses) one load parses."""
+    max_includes: int = 200
+    """Most includes one load splices in (a file included twice counts twice)."""
+    max_include_depth: int = 16
+    """Longest chain of files each including the next."""
 
 
 DEFAULT_LIMITS = Limits()

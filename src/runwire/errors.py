@@ -2,11 +2,14 @@
 
 Every problem with a manifest is a :class:`ManifestError` that says where it is
 (file, line and column when known, and the JSON path of the node), what is wrong,
-and a one-line hint. Messages never contain secret values.
+and a one-line hint. Messages never contain secret values: every error's text, repr
+and ``to_dict`` pass through :func:`runwire.redaction.redact`, which masks each
+registered secret value in any form (escaped, encoded, truncated).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 
 __all__ = [
@@ -44,8 +47,27 @@ def format_path(parts: Iterable[PathPart]) -> str:
     return "".join(out)
 
 
+def _redact(text: str) -> str:
+    """``text`` with registered secret values masked.
+
+    No secret can be registered before :mod:`runwire.redaction` is imported, so errors
+    raised before that cost nothing and this module imports nothing more.
+    """
+    redaction = sys.modules.get("runwire.redaction")
+    return text if redaction is None else redaction.redact(text)
+
+
 class RunwireError(Exception):
-    """Base class of every error runwire raises on purpose."""
+    """Base class of every error runwire raises on purpose.
+
+    Its text and repr never show a registered secret value (see the module docstring).
+    """
+
+    def __str__(self) -> str:
+        return _redact(super().__str__())
+
+    def __repr__(self) -> str:
+        return _redact(super().__repr__())
 
 
 class ManifestError(RunwireError, ValueError):
@@ -68,9 +90,9 @@ class ManifestError(RunwireError, ValueError):
         line: int | None = None,
         column: int | None = None,
     ) -> None:
-        self.message = message
+        self.message = message = _redact(message)
         self.path = path if isinstance(path, str) else format_path(path)
-        self.hint = hint
+        self.hint = _redact(hint)
         self.file = file
         self.line = line
         self.column = column
@@ -93,15 +115,15 @@ class ManifestError(RunwireError, ValueError):
         text = f"{where}{self.path}: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return text
+        return _redact(text)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, for ``--format json`` outputs and HTTP bodies."""
         return {
             "error": type(self).__name__,
-            "message": self.message,
-            "path": self.path,
-            "hint": self.hint,
+            "message": _redact(self.message),
+            "path": _redact(self.path),
+            "hint": _redact(self.hint),
             "file": self.file,
             "line": self.line,
             "column": self.column,
@@ -156,7 +178,7 @@ class ProviderError(RunwireError):
         operation: the API operation, e.g. ``"Converse"``.
         code: the service's error code (``"ThrottlingException"``), or the client-side
             failure's class name (``"EndpointConnectionError"``).
-        message: the service's message (secret values are masked).
+        message: the service's message (registered secret values masked, in any form).
         status: the HTTP status, when there was a response.
         request_id: the service's request id, when there was a response.
     """
@@ -188,7 +210,7 @@ class ProviderError(RunwireError):
         self.provider = provider
         self.operation = operation
         self.code = code
-        self.message = message
+        self.message = _redact(message)
         self.status = status
         self.request_id = request_id
         super().__init__(str(self))
@@ -201,7 +223,8 @@ class ProviderError(RunwireError):
     def __str__(self) -> str:
         status = f" (HTTP {self.status})" if self.status else ""
         rid = f" [request id {self.request_id}]" if self.request_id else ""
-        return f"{self.provider} {self.operation} failed: {self.code}{status}: {self.message}{rid}"
+        text = f"{self.provider} {self.operation} failed: {self.code}{status}: {self.message}{rid}"
+        return _redact(text)
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, for HTTP bodies and ``--format json`` outputs."""
@@ -210,7 +233,7 @@ class ProviderError(RunwireError):
             "provider": self.provider,
             "operation": self.operation,
             "code": self.code,
-            "message": self.message,
+            "message": _redact(self.message),
             "status": self.status,
             "request_id": self.request_id,
         }

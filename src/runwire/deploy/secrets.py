@@ -20,11 +20,23 @@ An empty value counts as missing, so the next source is asked. The AWS sources b
 their boto3 client on first use and cache lookups (found or not) for ``ttl_s``
 seconds; an AWS "not found" means "ask the next source", any other AWS failure is a
 :class:`runwire.errors.ProviderError`. No value appears in a repr or an error.
+
+Values are sanitised where they enter: a secret is one line of text. A file in the
+``dir`` source loses the one line ending files end with (``\\n`` or ``\\r\\n``; a
+``.env`` line's own ending is never part of its value); after that, a value from any
+source that still holds a control character - a line break (so ``tok\\n\\n`` in a
+secrets file), ``\\r``, NUL, any other C0 or C1 control, DEL; a tab is allowed - is
+refused with a :class:`SecretSourceError` naming the secret, the source
+and the character, never the value. (A value with a line break would otherwise reach an
+HTTP header, where clients refuse it and echo it back in their error.) Every value the
+resolver hands out is registered with :func:`runwire.redaction.register_secret`, so it
+is masked, in any form, wherever runwire reports an error or logs.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -35,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from runwire.errors import RunwireError
+from runwire.redaction import register_secret
 
 if TYPE_CHECKING:
     from runwire.deploy.settings import RunwireSettings
@@ -49,12 +62,29 @@ __all__ = [
     "SecretSource",
     "SecretSourceError",
     "SecretsDirSource",
+    "checked_secret",
     "secret_resolver",
 ]
 
 
 class SecretSourceError(RunwireError, ValueError):
-    """A secret source holds something unusable under a name (never quoting the value)."""
+    """A secret source holds something unusable under a name (never quoting the value).
+
+    Attributes:
+        message: what is wrong, naming the secret and where it comes from.
+        hint: how to fix it, in one line (may be empty).
+        secret: the secret's name, when the problem is one secret's value.
+    """
+
+    def __init__(self, message: str, *, hint: str = "", secret: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        self.secret = secret
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
 
 
 class SecretSource(Protocol):
@@ -83,6 +113,10 @@ class ExplicitSource:
     def get(self, key: str) -> str | None:
         return _present(self._values.get(key))
 
+    def where(self, key: str) -> str:
+        """Where ``key`` is read from, for messages."""
+        return f"the explicit secret {key}"
+
     def __repr__(self) -> str:
         return f"ExplicitSource({len(self._values)} secrets)"
 
@@ -98,6 +132,10 @@ class EnvSource:
     def get(self, key: str) -> str | None:
         environ = os.environ if self._environ is None else self._environ
         return _present(environ.get(key))
+
+    def where(self, key: str) -> str:
+        """Where ``key`` is read from, for messages."""
+        return f"environment variable {key}"
 
     def __repr__(self) -> str:
         return "EnvSource(os.environ)" if self._environ is None else "EnvSource(<mapping>)"
@@ -127,6 +165,10 @@ class DotenvSource:
 
         return dict(dotenv_values(self.path, encoding="utf-8"))
 
+    def where(self, key: str) -> str:
+        """Where ``key`` is read from, for messages."""
+        return f"{key} in {self.path}"
+
     def __repr__(self) -> str:
         return f"DotenvSource({str(self.path)!r})"
 
@@ -140,8 +182,9 @@ class SecretsDirSource:
     """A directory with one file per secret (``/run/secrets/DB_PASSWORD``).
 
     The file name is the secret name; one trailing newline (``\\n`` or ``\\r\\n``) is
-    stripped. Names holding a path separator, ``.``/``..`` or NUL are never looked up
-    (``get`` returns ``None``), so a secret name cannot reach outside the directory.
+    stripped (the resolver refuses any other line break: ``tok\\n\\n`` is an error).
+    Names holding a path separator, ``.``/``..`` or NUL are never looked up (``get``
+    returns ``None``), so a secret name cannot reach outside the directory.
     Files are read at each lookup, so rotated secrets are picked up.
     """
 
@@ -163,6 +206,10 @@ class SecretsDirSource:
             raise SecretSourceError(f"secret file {self.path / key} is not readable") from None
         return _present(text.removesuffix("\n").removesuffix("\r"))
 
+    def where(self, key: str) -> str:
+        """Where ``key`` is read from, for messages."""
+        return f"file {self.path / key}"
+
     def __repr__(self) -> str:
         return f"SecretsDirSource({str(self.path)!r})"
 
@@ -176,6 +223,8 @@ class _AwsSource(ABC):
     operation: str
     not_found: str
     """The AWS error code meaning "no such secret": the next source is asked."""
+    kind: str
+    """What a stored value is called, for messages (``"SSM parameter"``)."""
 
     def __init__(
         self,
@@ -238,6 +287,10 @@ class _AwsSource(ABC):
     def _fetch(self, aws_name: str) -> str | None:
         """Call AWS for ``aws_name``; botocore errors propagate to :meth:`_lookup`."""
 
+    def where(self, key: str) -> str:
+        """Where ``key`` is read from, for messages."""
+        return f"{self.kind} {self.prefix}{key}"
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r}, region={self.region!r})"
 
@@ -254,6 +307,7 @@ class AwsSecretsManagerSource(_AwsSource):
     service = "secretsmanager"
     operation = "GetSecretValue"
     not_found = "ResourceNotFoundException"
+    kind = "Secrets Manager secret"
 
     def get(self, key: str) -> str | None:
         secret, _, field = key.partition("#")
@@ -292,6 +346,7 @@ class AwsSsmSource(_AwsSource):
     service = "ssm"
     operation = "GetParameter"
     not_found = "ParameterNotFound"
+    kind = "SSM parameter"
 
     def get(self, key: str) -> str | None:
         return _present(self._lookup(self.prefix + key))
@@ -302,11 +357,49 @@ class AwsSsmSource(_AwsSource):
 
 
 # -- the resolver ----------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+"""Characters a secret value may not hold: C0 controls but tab, DEL, C1 controls."""
+
+_CONTROL_NAMES = {"\n": "a line break (\\n)", "\r": "a carriage return (\\r)", "\0": "a NUL"}
+
+_CONTROL_HINTS = {
+    "dir": "a secret file holds one line (one trailing newline is fine): remove the other "
+    "line breaks; printf '%s' VALUE > FILE writes it with none",
+    "dotenv": "write the value on one line, without \\n escapes",
+}
+"""Fix hints by source name; other sources get :data:`_CONTROL_HINT`."""
+
+_CONTROL_HINT = (
+    "store the value as one line of text, with no trailing newline "
+    "(multi-line material such as a PEM key: store it base64-encoded)"
+)
+
+
+def checked_secret(key: str, source: SecretSource, value: str) -> str:
+    """``value`` if it is one line of text (then registered for masking), else a
+    :class:`SecretSourceError` naming ``key``, its source and the character found."""
+    bad = _CONTROL.search(value)
+    if bad is not None:
+        char = bad.group()
+        what = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+        describe = getattr(source, "where", None)
+        where = describe(key) if describe is not None else key
+        raise SecretSourceError(
+            f"secret {key} ({where}, source {source.name!r}) holds {what}; secret values "
+            "must be one line of text",
+            hint=_CONTROL_HINTS.get(source.name, _CONTROL_HINT),
+            secret=key,
+        )
+    register_secret(value)
+    return value
+
+
 class SecretResolver(Mapping[str, str]):
     """Secrets by name, from the first source that has each (what the loader gets as
     ``secrets_map``).
 
-    It keeps no values: every lookup asks the sources again (the AWS ones cache).
+    It keeps no values: every lookup asks the sources again (the AWS ones cache). Each
+    value is checked and registered for masking (:func:`checked_secret`).
     Iteration and ``len`` cover the names resolved so far; :meth:`origin` tells which
     source answered. The repr shows source and secret names, never values.
     """
@@ -319,6 +412,7 @@ class SecretResolver(Mapping[str, str]):
         for source in self.sources:
             value = source.get(key)
             if value is not None:
+                value = checked_secret(key, source, value)
                 self._origins[key] = source.name
                 return value
         raise KeyError(key)

@@ -1,7 +1,10 @@
 """A deployment's pipelines, built: manifests loaded with their secrets, checked for serving.
 
 Secrets come from ``secrets`` (the deployment's :class:`~runwire.deploy.secrets.SecretResolver`)
-and only into fields their class declares secret (the loader enforces that). Clients may
+and only into fields their class declares secret (the loader enforces that). A secret
+source refusing a value (a line break in a secrets file) is reported at the secret node
+that asked for it, naming the secret, never its value (and every error's text passes
+through :func:`runwire.redaction.redact`, see :mod:`runwire.errors`). Clients may
 set only the configurable ids the deployment allows, and never one that reaches a
 credential, an endpoint, a client or a region: :data:`DENIED_CONFIGURABLE_FIELDS`.
 """
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runwire.deploy.deployment import Deployment, DeploymentError
+from runwire.deploy.secrets import SecretSourceError
 from runwire.errors import ManifestError, MissingSecretError, NotAllowedError, RunwireError
 from runwire.loader.source import Parts, secret_name
 
@@ -176,11 +180,17 @@ def build_pipeline(
             ("pipelines", name, "allowed_objects"), f"pipeline {name}: {exc}", pipeline=name
         ) from None
     prefix = f"pipeline {name}: "
+    manifest = None
     try:
         manifest = Manifest.read([_shown(p) for p in (spec.path, *spec.overlays)])
         runnable = manifest.build(
             env=env, keep_unset=keep_unset, secrets_map=secrets, allowed_objects=allowed
         )
+        missing = [
+            ref for ref in _secret_refs(manifest.data, (), "the manifest") if ref[0] not in secrets
+        ]
+    except SecretSourceError as exc:
+        raise _refused_secret(exc, manifest, spec.path, name) from None
     except ManifestError as exc:
         error = DeploymentError.wrap(exc, prefix, pipeline=name)
         error.hint = _HINTS.get(type(exc), error.hint)
@@ -194,18 +204,17 @@ def build_pipeline(
             file=_shown(spec.path),
             pipeline=name,
         )
-    for secret, parts, owner in _secret_refs(manifest.data, (), "the manifest"):
-        if secret not in secrets:  # an optional field: the loader let it be unset
-            file, line, column = manifest.source.locate(parts)
-            raise DeploymentError(
-                f"{prefix}secret {secret} for field {parts[-1]!r} of {owner} is not set",
-                path=parts,
-                hint=_HINTS[MissingSecretError],
-                file=file,
-                line=line,
-                column=column,
-                pipeline=name,
-            )
+    for secret, parts, owner in missing:  # optional fields: the loader let them be unset
+        file, line, column = manifest.source.locate(parts)
+        raise DeploymentError(
+            f"{prefix}secret {secret} for field {parts[-1]!r} of {owner} is not set",
+            path=parts,
+            hint=_HINTS[MissingSecretError],
+            file=file,
+            line=line,
+            column=column,
+            pipeline=name,
+        )
     _check_configurable(deployment, name, runnable, spec.configurable)
     return Pipeline(name, runnable, frozenset(spec.configurable), spec.path)
 
@@ -217,6 +226,20 @@ def build_pipelines(
     return {
         name: build_pipeline(deployment, name, secrets, env=env) for name in deployment.pipelines
     }
+
+
+def _refused_secret(
+    exc: SecretSourceError, manifest: Any, path: Path, name: str
+) -> DeploymentError:
+    """A secret source's refusal as a DeploymentError at the (first) node naming the secret."""
+    where: dict[str, Any] = {"file": _shown(path)}
+    refs = _secret_refs(manifest.data, (), "the manifest") if manifest is not None else ()
+    for secret, parts, _owner in refs:
+        if secret == exc.secret:
+            file, line, column = manifest.source.locate(parts)
+            where = {"path": parts, "file": file, "line": line, "column": column}
+            break
+    return DeploymentError(f"pipeline {name}: {exc.message}", hint=exc.hint, pipeline=name, **where)
 
 
 def _secret_refs(data: Any, at: Parts, owner: str) -> Iterator[tuple[str, Parts, str]]:

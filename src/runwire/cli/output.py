@@ -5,6 +5,10 @@ messages, documents and prompt values become their full ``model_dump`` (every fi
 ``None`` included, with the ``type`` discriminator), so ``AIMessage("hi")`` becomes
 ``{"content": "hi", ..., "type": "ai", ...}``. Secret fields print as ``"**********"``.
 
+:func:`write_error` prints a failure for people; it and exception values in outputs
+pass through :func:`runwire.redaction.redact`, so no registered secret value is
+printed in any form (escaped, encoded, truncated).
+
 rich is imported only when something is printed for a terminal.
 """
 
@@ -22,12 +26,17 @@ from typing import Any, TextIO
 
 import orjson
 
+from runwire.errors import RunwireError
+from runwire.redaction import redact
+
 __all__ = [
     "ChunkWriter",
     "awrite_stream",
+    "error_text",
     "json_line",
     "to_jsonable",
     "write_chunk",
+    "write_error",
     "write_result",
     "write_stream",
 ]
@@ -75,7 +84,7 @@ def to_jsonable(value: Any) -> Any:
       (items of mixed types sorted by their canonical JSON text);
     - ``bytes`` -> base64 text (standard alphabet, padded);
     - enums -> their value; dates and times -> ISO 8601; dataclasses -> dicts;
-      exceptions -> ``{"type": name, "message": str(exc)}``;
+      exceptions -> ``{"type": name, "message": str(exc)}`` (secret values masked);
     - NaN and infinities -> ``None`` (JSON has neither); integers beyond 64 bits -> strings;
     - anything else -> ``str(value)`` (so a bare ``SecretStr`` prints masked).
     """
@@ -108,13 +117,37 @@ def to_jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, BaseException):
-        return {"type": type(value).__name__, "message": str(value)}
+        return {"type": type(value).__name__, "message": redact(str(value))}
     return str(value)
 
 
 def json_line(value: Any) -> str:
     """``value`` as one line of compact JSON (no newline)."""
     return orjson.dumps(to_jsonable(value)).decode()
+
+
+def error_text(error: BaseException | str) -> str:
+    """How a failure reads on a terminal, with every registered secret value masked.
+
+    A runwire error is its own text (message, location, hint); any other exception is
+    ``error: <class name>: <message>`` (a pipeline failing in a library); a string is
+    taken as written.
+    """
+    if isinstance(error, str):
+        text = error
+    elif isinstance(error, RunwireError):
+        text = str(error)
+    else:
+        text = f"error: {type(error).__name__}: {error}"
+    return redact(text)
+
+
+def write_error(error: BaseException | str, *, stream: TextIO | None = None) -> None:
+    """Print a failure (see :func:`error_text`) on a line of its own to ``stream``
+    (default ``sys.stderr``)."""
+    out = sys.stderr if stream is None else stream
+    out.write(error_text(error) + "\n")
+    out.flush()
 
 
 def _resolve(stream: TextIO | None, pretty: bool | None) -> tuple[TextIO, bool]:

@@ -52,8 +52,7 @@ def parse_json(
     """Parse JSON text within the size limit, as a ``ManifestError`` on failure.
 
     Integers are read exactly or refused: orjson turns an integer literal outside 64 bits
-    into a float, so a text holding a run of 19 digits (the shortest such literal) is
-    scanned for one, and a found one is a :class:`LimitExceededError` at its position.
+    into a float, so such a literal is a :class:`LimitExceededError` at its position.
     """
     limits = limits or DEFAULT_LIMITS
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
@@ -68,8 +67,9 @@ def parse_json(
         data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise _decode_error(exc, text, limits, source) from None
-    if raw.translate(_DIGITS_AS_ZERO).find(_LONG_RUN) >= 0:
-        _refuse_wide_integers(text, source)
+    wide = _find_wide_integer(raw)
+    if wide is not None:
+        raise _wide_integer_error(wide[1], source, *_line_column(raw, wide[0]))
     return data
 
 
@@ -80,9 +80,12 @@ INT_MAX = 2**64 - 1
 
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19  # the shortest integer literal outside 64 bits has 19 digits
+_ZEROS = re.compile(rb"0+")
+_NOT_BEFORE = frozenset((b".", b"e", b"E", b"+", b"-"))  # a fraction or an exponent
+_NOT_AFTER = frozenset((b".", b"e", b"E"))  # a float's integer part
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _ORJSON_DEPTH = 1024  # orjson's own nesting limit, below Python's recursion limit
 _NUMBER = re.compile(r"(-?[0-9]+)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|' + _NUMBER.pattern)
 
 
 def int_fits(value: int) -> bool:
@@ -97,11 +100,55 @@ def _literal_fits(digits: str) -> bool:
     return int_fits(int(digits))
 
 
-def _as_str(text: str | bytes) -> str:
-    return text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+def _in_string(raw: bytes, pos: int) -> bool:
+    """Whether byte ``pos`` of valid JSON is inside a string.
+
+    JSON strings hold no raw newline, so the line start is outside any string; from there
+    an odd count of unescaped quotes means inside. Only a line with an escaped backslash
+    (where ``\\"`` is no escaped quote) needs its strings matched one by one.
+    """
+    line = raw.rfind(b"\n", 0, pos) + 1
+    if raw.find(b"\\\\", line, pos) < 0:
+        return (raw.count(b'"', line, pos) - raw.count(b'\\"', line, pos)) % 2 == 1
+    for match in _STRING.finditer(raw, line):
+        if match.start() > pos:
+            return False
+        if match.end() > pos:
+            return True
+    return False
 
 
-def _wide_integer_error(text: str, pos: int, digits: str, source: str | None) -> LimitExceededError:
+def _find_wide_integer(raw: bytes) -> tuple[int, str] | None:
+    """Byte offset and text of the first integer literal outside 64 bits in valid JSON.
+
+    Costs a ``translate`` and a ``find`` on text without a run of 19 digits; each run
+    found is then checked where it stands (not a fraction, an exponent or in a string).
+    """
+    zeros = raw.translate(_DIGITS_AS_ZERO)
+    start = zeros.find(_LONG_RUN)
+    while start >= 0:
+        end = _ZEROS.match(zeros, start).end()  # type: ignore[union-attr]
+        begin = start - 1 if start and raw[start - 1] == 0x2D else start  # a minus sign
+        if (
+            raw[begin - 1 : begin] not in _NOT_BEFORE
+            and raw[end : end + 1] not in _NOT_AFTER
+            and not _in_string(raw, begin)
+        ):
+            digits = raw[begin:end].decode("ascii")
+            if not _literal_fits(digits):
+                return begin, digits
+        start = zeros.find(_LONG_RUN, end)
+    return None
+
+
+def _line_column(raw: bytes, pos: int) -> tuple[int, int]:
+    line_start = raw.rfind(b"\n", 0, pos) + 1
+    return raw.count(b"\n", 0, pos) + 1, len(raw[line_start:pos].decode("utf-8", "replace")) + 1
+
+
+def _wide_integer_error(
+    digits: str, source: str | None, line: int, column: int
+) -> LimitExceededError:
     count = len(digits) - digits.startswith("-")
     shown = digits if count <= 40 else f"of {count} digits"
     return LimitExceededError(
@@ -109,20 +156,9 @@ def _wide_integer_error(text: str, pos: int, digits: str, source: str | None) ->
         hint="quote it as a string if it is an identifier, or write it as a float (1.8e19) "
         "if an approximation will do",
         file=source or "<string>",
-        line=text.count("\n", 0, pos) + 1,
-        column=pos - text.rfind("\n", 0, pos),
+        line=line,
+        column=column,
     )
-
-
-def _refuse_wide_integers(text: str | bytes, source: str | None) -> None:
-    """Raise for the first integer literal outside 64 bits (the text is valid JSON)."""
-    text = _as_str(text)
-    for match in _TOKEN.finditer(text):
-        digits = match.group(1)
-        if digits is None or match.group(2) or match.group(3) or len(digits) < 19:
-            continue
-        if not _literal_fits(digits):
-            raise _wide_integer_error(text, match.start(), digits, source)
 
 
 def _decode_error(
@@ -140,10 +176,10 @@ def _decode_error(
             column=exc.colno,
         )
     if "infinity" in reason:
-        whole = _as_str(text)
+        whole = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
         number = _NUMBER.match(whole, exc.pos)
         if number is not None and not (number.group(2) or number.group(3)):
-            return _wide_integer_error(whole, exc.pos, number.group(1), source)
+            return _wide_integer_error(number.group(1), source, exc.lineno, exc.colno)
         return LimitExceededError(
             "number is outside the range of a 64-bit float",
             hint="write a smaller number, or quote it as a string",

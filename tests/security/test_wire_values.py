@@ -3,11 +3,17 @@ runwire errors, and user data fields (message kwargs, metadata, content blocks) 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from runwire.errors import LimitExceededError, ManifestError
-from runwire.loader import loads
+from runwire.errors import LimitExceededError, ManifestError, NotAllowedError
+from runwire.loader import load, loads
 from runwire.loader.limits import INT_MAX, INT_MIN, int_fits, parse_json
+from runwire.runtime.prompts import ChatPromptTemplate
+from runwire.schema.documents import Document
+from runwire.schema.dump import dumps
+from runwire.schema.messages import AIMessage, HumanMessage, ToolMessage
 
 # -- integers ---------------------------------------------------------------------------
 
@@ -79,3 +85,110 @@ def test_json_nested_10000_deep_is_a_limit_error(opener: str) -> None:
 def test_invalid_json_stays_a_syntax_error() -> None:
     with pytest.raises(ManifestError, match="invalid JSON"):
         parse_json('{"a": }')
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r'["a\" 18446744073709551616"]',  # an escaped quote: still inside the string
+        r'["\\\" 18446744073709551616 "]',  # an escaped backslash, then an escaped quote
+        '{"ts": "18446744073709551616",\n "n": 1}',
+        "[1e-12345678901234567890]",
+        "[-0.18446744073709551616]",
+    ],
+)
+def test_digit_runs_in_strings_fractions_and_exponents_are_not_integers(text: str) -> None:
+    parse_json(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [(r'["\\", 18446744073709551616]', 8), ('["é", -18446744073709551616]', 7)],
+)
+def test_a_wide_integer_after_tricky_strings_is_found(text: str, column: int) -> None:
+    with pytest.raises(LimitExceededError) as caught:
+        parse_json(text.encode())
+    assert caught.value.column == column
+
+
+# -- user data fields -------------------------------------------------------------------
+
+_PROMPT = {
+    "lc": 1,
+    "type": "constructor",
+    "id": ["runwire", "prompts", "prompt", "PromptTemplate"],
+    "kwargs": {"template": "{x}", "input_variables": ["x"]},
+}
+
+
+def _node(ident: list[str], **kwargs: Any) -> dict[str, Any]:
+    return {"lc": 1, "type": "constructor", "id": ident, "kwargs": kwargs}
+
+
+def _ai(**kwargs: Any) -> dict[str, Any]:
+    return _node(["runwire", "messages", "AIMessage"], content="hi", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("node", "where"),
+    [
+        (_ai(additional_kwargs={"x": _PROMPT}), "AIMessage.additional_kwargs"),
+        (_ai(response_metadata={"deep": [{"x": _PROMPT}]}), "AIMessage.response_metadata"),
+        (_ai(some_extra={"x": _PROMPT}), "AIMessage.some_extra"),
+        (
+            _node(["runwire", "messages", "HumanMessage"], content=[{"type": "text"}, _PROMPT]),
+            "HumanMessage.content",
+        ),
+        (
+            _ai(tool_calls=[{"name": "t", "args": {"q": _PROMPT}, "id": "1"}]),
+            "AIMessage.tool_calls",
+        ),
+        (
+            _node(["runwire", "documents", "Document"], page_content="p", metadata={"x": _PROMPT}),
+            "Document.metadata",
+        ),
+    ],
+)
+def test_a_constructor_node_in_user_data_is_refused(node: dict[str, Any], where: str) -> None:
+    with pytest.raises(NotAllowedError) as caught:
+        load(node)
+    assert where in caught.value.message
+    assert "__lc_escaped__" in caught.value.hint
+
+
+def test_the_langchain_id_of_a_message_gets_the_same_rule() -> None:
+    node = _node(
+        ["langchain", "schema", "messages", "AIMessage"],
+        content="hi",
+        additional_kwargs={"x": _PROMPT},
+    )
+    with pytest.raises(NotAllowedError):
+        load(node)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        AIMessage(content="hi", additional_kwargs={"x": _PROMPT}, response_metadata={"lc": 2}),
+        HumanMessage(content=[{"type": "text", "text": "t", "lc": 1}]),
+        AIMessage(
+            content="", tool_calls=[{"name": "t", "args": {"lc": 1, "id": ["x"]}, "id": "1"}]
+        ),
+    ],
+)
+def test_lc_looking_dicts_in_user_data_round_trip_as_dicts(message: Any) -> None:
+    text = dumps(message)
+    assert "__lc_escaped__" in text
+    assert loads(text) == message
+
+
+def test_a_document_with_an_lc_dict_in_metadata_round_trips() -> None:
+    document = Document(page_content="p", metadata={"source": _PROMPT})
+    assert loads(dumps(document)) == document
+
+
+def test_objects_still_load_in_fields_that_take_objects() -> None:
+    prompt = loads(dumps(ChatPromptTemplate.from_messages([("human", "{q}")])))
+    assert isinstance(prompt, ChatPromptTemplate)
+    tool = ToolMessage(content="c", tool_call_id="1", artifact=[Document(page_content="p")])
+    assert loads(dumps(tool)) == tool

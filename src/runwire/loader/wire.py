@@ -3,6 +3,8 @@
 Stricter than LangChain, never looser:
 - only registered classes are built, and only those ``allowed_objects`` permits;
 - a secret node is resolved only in a kwarg its class declares secret;
+- nothing is built inside a user data field (``lc_data_fields``: message content and
+  kwargs, document metadata): a constructor node there is refused, an escaped dict is data;
 - secrets come from ``secrets_map``, and from the environment only when asked;
 - depth, node count and text size are bounded;
 - every failure is a ``ManifestError`` with the JSON path of the node.
@@ -112,6 +114,7 @@ class _Reviver:
         self.locate = locate
         self.track = track
         self.nodes = 0
+        self.data_field: tuple[str, str] | None = None  # (class, field) of the data walked
         self.ready: dict[tuple[str, ...], tuple[Any, type, Any]] = {}
 
     # -- errors ------------------------------------------------------------------------
@@ -155,6 +158,8 @@ class _Reviver:
             if value["lc"] == 1 and value.get("id") is not None:
                 node_type = value.get("type")
                 if node_type == "constructor":
+                    if self.data_field is not None:
+                        self._object_in_data(value, path)
                     return self.construct(value, path, depth)
                 if node_type == "secret":
                     self._misplaced_secret(value, path)
@@ -172,6 +177,25 @@ class _Reviver:
                     changed = {}
                 changed[key] = loaded
         return value if changed is None else {**value, **changed}
+
+    def walk_data(self, value: Any, path: _Path, depth: int, owner: str, field: str) -> Any:
+        """``walk`` for a user data field: escapes are undone, constructor nodes refused."""
+        self.data_field = (owner, field)
+        loaded = self.walk(value, path, depth)
+        self.data_field = None
+        return loaded
+
+    def _object_in_data(self, node: dict[str, Any], path: _Path) -> None:
+        owner, field = self.data_field  # type: ignore[misc]
+        ident = node.get("id")
+        name = ".".join(map(str, ident)) if isinstance(ident, list) else repr(ident)
+        self.fail(
+            NotAllowedError,
+            f"{owner}.{field} holds user data; the constructor node {name} in it is not built",
+            path,
+            "keep data as JSON values; to keep this dict as data, write it escaped as "
+            '{"__lc_escaped__": {...}} (runwire.dumps does)',
+        )
 
     def _too_many(self, path: _Path) -> None:
         self.fail(
@@ -284,7 +308,10 @@ class _Reviver:
                 nested = plan.nested_secrets.get(key)
                 if nested and type(raw) is dict:
                     raw = self._nested_secrets(raw, nested, entry.name, (kw_path, key))
-                values[key] = self.walk(raw, (kw_path, key), depth + 2)
+                if key in plan.data_fields or (plan.data_extras and key not in plan.accepted_keys):
+                    values[key] = self.walk_data(raw, (kw_path, key), depth + 2, entry.name, key)
+                else:
+                    values[key] = self.walk(raw, (kw_path, key), depth + 2)
         try:
             built = cls.__pydantic_validator__.validate_python(values)
         except ValidationError as exc:

@@ -20,6 +20,7 @@ class Document(Serializable):
     type: Literal["Document"] = "Document"
 
     lc_positional = "page_content"
+    lc_data_fields = frozenset({"metadata"})
 
     @classmethod
     def is_lc_serializable(cls) -> bool:

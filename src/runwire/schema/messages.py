@@ -2,6 +2,11 @@
 
 Content is a string or a list of content blocks (strings or dicts). Chunks add with
 ``+`` the way LangChain's do, so a stream summed here equals the stream summed there.
+
+Content, ``additional_kwargs``, ``response_metadata``, tool calls, usage and extra kwargs
+are user data (``lc_data_fields``): loading never builds an object inside them, where
+LangChain would. A dict with an ``"lc"`` key there is written escaped and read back as
+that dict; a constructor node there is refused. ``ToolMessage.artifact`` may hold objects.
 """
 
 from __future__ import annotations
@@ -98,6 +103,8 @@ class BaseMessage(Serializable):
     id: str | None = Field(default=None, coerce_numbers_to_str=True)
 
     lc_positional = "content"
+    lc_data_fields = frozenset({"content", "additional_kwargs", "response_metadata"})
+    lc_data_extras = True
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -198,6 +205,8 @@ class AIMessage(BaseMessage):
     usage_metadata: UsageMetadata | None = None
     type: Literal["ai"] = "ai"
 
+    lc_data_fields = frozenset({"tool_calls", "invalid_tool_calls", "usage_metadata"})
+
     @field_validator("tool_calls", "invalid_tool_calls", mode="after")
     @classmethod
     def _tag_calls(cls, calls: list[Any], info: Any) -> list[Any]:
@@ -217,6 +226,8 @@ class AIMessageChunk(AIMessage, BaseMessageChunk):
     type: Literal["AIMessageChunk"] = "AIMessageChunk"  # type: ignore[assignment]
     tool_call_chunks: list[ToolCallChunk] = Field(default_factory=list)
     chunk_position: Literal["last"] | None = None
+
+    lc_data_fields = frozenset({"tool_call_chunks"})
 
     @field_validator("tool_call_chunks", mode="after")
     @classmethod
@@ -337,6 +348,7 @@ class ToolMessage(BaseMessage):
     tool_call_id: str
     type: Literal["tool"] = "tool"
     artifact: Any = None
+    """The tool's full output; unlike the data fields it may hold objects (Documents)."""
     status: Literal["success", "error"] = "success"
 
     @field_validator("content", mode="before")

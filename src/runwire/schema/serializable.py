@@ -7,6 +7,10 @@ exists, so the loader can refuse a secret node anywhere else.
 
 A field is secret when its type involves ``SecretStr`` (its secret id is the field
 name upper-cased) or when the class lists it in ``lc_secret_ids``.
+
+A field is user data when the class lists it in ``lc_data_fields`` (message content and
+kwargs, document metadata): the loader never builds an object inside one, so a
+constructor node found there is refused; an escaped dict comes back as that dict.
 """
 
 from __future__ import annotations
@@ -73,6 +77,10 @@ class ClassPlan:
     """(name, required, default, empty_factory) of every field that is not excluded."""
     lc_id: tuple[str, ...]
     raw_fields: frozenset[str]
+    data_fields: frozenset[str]
+    """Names and aliases of the user data fields (``lc_data_fields`` over the MRO)."""
+    data_extras: bool
+    """Extra kwargs (of a class that allows them) are user data too."""
     nested_secrets: dict[str, dict[str, str]]
     """Dotted secrets by top kwarg: ``{"auth": {"token": "TOKEN"}}`` for ``auth.token``."""
     serializable: bool
@@ -91,8 +99,10 @@ def class_plan(cls: type[Serializable]) -> ClassPlan:
     if plan is not None:
         return plan
     declared: dict[str, str] = {}
+    data: set[str] = set()
     for klass in reversed(cls.__mro__):
         declared.update(klass.__dict__.get("lc_secret_ids", {}))
+        data.update(klass.__dict__.get("lc_data_fields", ()))
     fields = []
     secrets: dict[str, str] = {}
     for name, info in cls.model_fields.items():
@@ -130,6 +140,10 @@ def class_plan(cls: type[Serializable]) -> ClassPlan:
         ),
         lc_id=tuple(cls.lc_id()),
         raw_fields=cls.lc_raw_fields,
+        data_fields=frozenset(
+            data.union(f.alias for f in fields if f.alias is not None and f.name in data)
+        ),
+        data_extras=cls.lc_data_extras,
         nested_secrets=_nested(secrets),
         serializable=cls.is_lc_serializable(),
         has_attributes=cls.lc_attributes is not Serializable.lc_attributes,
@@ -213,6 +227,13 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
     """Kwargs the loader hands to the field's validator as written, nodes included:
     for values LangChain writes as ``not_implemented`` nodes that the field can read
     by itself (exception classes by name). Nothing in them is ever instantiated."""
+
+    lc_data_fields: ClassVar[frozenset[str]] = frozenset()
+    """Kwargs that hold user data (JSON values), never objects: the loader refuses a
+    constructor node anywhere inside them. Subclasses add to their bases' set."""
+
+    lc_data_extras: ClassVar[bool] = False
+    """Whether extra kwargs (``extra="allow"``) are user data too."""
 
     @classmethod
     def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

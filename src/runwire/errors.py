@@ -60,8 +60,12 @@ def _redact(text: str) -> str:
 class RunwireError(Exception):
     """Base class of every error runwire raises on purpose.
 
-    Its text and repr never show a registered secret value (see the module docstring).
+    Its text, repr and string ``args`` never show a registered secret value (see the
+    module docstring).
     """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(_redact(arg) if isinstance(arg, str) else arg for arg in args))
 
     def __str__(self) -> str:
         return _redact(super().__str__())

@@ -18,11 +18,12 @@ class Limits:
     """Bounds on what the loader accepts, each a bound on time and memory.
 
     JSON is parsed natively (orjson, about 1 GB/s), so its text is bounded by
-    ``max_bytes`` alone. YAML is parsed in pure Python (ruamel.yaml): about 50 µs a node
-    and up to 4 µs a byte, so a load's YAML is bounded separately and more tightly, in
-    bytes and in nodes (alias uses included); with the defaults no load spends more than
-    a few seconds parsing. Aliases are counted at their full expansion against
-    ``max_nodes`` and ``max_bytes``, so no small text expands into a large manifest.
+    ``max_bytes`` alone. YAML is parsed in pure Python (ruamel.yaml): about 50 µs a node,
+    and runs of comment lines cost more than linear time, so a load's YAML is bounded
+    separately and more tightly, in bytes and in nodes (alias uses and comment lines
+    included); with the defaults no load spends more than a second or two parsing.
+    Aliases are counted at their full expansion against ``max_nodes`` and ``max_bytes``,
+    so no small text expands into a large manifest.
     """
 
     max_depth: int = 100
@@ -35,8 +36,9 @@ class Limits:
     are expanded."""
     max_yaml_bytes: int = 1024 * 1024
     """Most YAML text one load parses, every file and include together."""
-    max_yaml_nodes: int = 50_000
-    """Most YAML nodes (scalars, lists, mappings, alias uses) one load parses."""
+    max_yaml_nodes: int = 25_000
+    """Most YAML nodes (scalars, lists, mappings, alias uses) and comment lines one load
+    parses (ruamel keeps comments, at a node's cost or more)."""
     max_includes: int = 200
     """Most includes one load splices in (a file included twice counts twice)."""
     max_include_depth: int = 16

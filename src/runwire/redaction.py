@@ -310,16 +310,21 @@ _FILTER = RedactingFilter()
 
 
 def install_log_redaction(*logger_names: str) -> RedactingFilter:
-    """Put the redacting filter on the named loggers and on each of their handlers.
+    """Put the redacting filter on the named loggers, on each of their handlers, and on
+    :data:`logging.lastResort` (what prints records when no handler is configured).
 
     Default: the root logger, ``runwire``, and uvicorn's three loggers. A filter on a
     logger only sees records logged on that logger, a filter on a handler sees every
     record it writes, so both are set. Call it after logging is configured; calling it
     again adds nothing twice. Returns the filter (one per process).
     """
+    targets: list[logging.Filterer] = []
     for name in logger_names or _LOGGERS:
         logger = logging.getLogger(name)
-        for target in (logger, *logger.handlers):
-            if _FILTER not in target.filters:
-                target.addFilter(_FILTER)
+        targets += (logger, *logger.handlers)
+    if logging.lastResort is not None:
+        targets.append(logging.lastResort)
+    for target in targets:
+        if _FILTER not in target.filters:
+            target.addFilter(_FILTER)
     return _FILTER

@@ -291,6 +291,17 @@ def test_logging_filter_masks_message_args_and_traceback() -> None:
     assert_no_leak(text, VALUE)
 
 
+def test_logging_without_handlers_is_masked_too(capsys: pytest.CaptureFixture[str]) -> None:
+    register_secret(VALUE)
+    logger = logging.getLogger("runwire.tests.no_handler")
+    logger.propagate = False  # no handler anywhere: logging.lastResort prints to stderr
+    install_log_redaction()
+    logger.warning("refused %s", VALUE)
+    err = capsys.readouterr().err
+    assert f"refused {MASK}" in err
+    assert_no_leak(err, VALUE)
+
+
 # -- end to end: `runwire run` against a server echoing the Authorization header -----------
 class EchoAuthHandler(http.server.BaseHTTPRequestHandler):
     """Answers every request 403, quoting its Authorization header in several forms."""

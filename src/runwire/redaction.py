@@ -22,9 +22,16 @@ At most :data:`MAX_SECRETS` (1024) values are kept: past that, the oldest regist
 is dropped first (registering a value again makes it the newest), so rotated-out
 values go before live ones. Values are kept in memory only, never written anywhere.
 
-:func:`redact` costs one dictionary-free check when nothing is registered and one
-regular-expression scan (a trie of the forms' first and last characters) otherwise.
-:class:`RedactingFilter` applies it to log records; :func:`install_log_redaction`
+Inside a longer base64 text up to 4 characters either side of the mask stay: they
+encode bytes shared with the neighbouring text (at most 2 bytes of the value). The
+partial rule over-masks on purpose: text sharing 8 characters with the start or end of
+a secret (``aws_secretsmanager`` vs ``aws_secret_access_key``) is masked too; a
+garbled message is better than a leaked one, and random keys make this rare.
+
+:func:`redact` returns at once when nothing is registered; otherwise it makes one
+regular-expression scan for the first characters of every form's head and tail (a
+trie), then dictionary look-ups where one starts; a text with no candidate costs the
+scan only. :class:`RedactingFilter` applies it to log records; :func:`install_log_redaction`
 puts that filter on the handlers of the loggers runwire and uvicorn write to.
 """
 

@@ -4,8 +4,14 @@ Each format is a :class:`TemplateFormat`: a ``render(template, values)`` functio
 ``variables(template)`` function returning the sorted top-level variable names. The
 semantics follow LangChain's: f-strings allow plain names only (no ``{a.b}`` or
 ``{a[0]}``); mustache escapes HTML in ``{{var}}`` (not in ``{{{var}}}`` or ``{{&var}}``)
-and looks dotted names up through dicts, lists and tuples only; jinja2 renders in
-jinja2's ``SandboxedEnvironment`` and needs the ``jinja2`` package.
+and looks dotted names up through dicts, lists and tuples only; jinja2 renders in a
+bounded ``SandboxedEnvironment`` (:mod:`runwire.runtime.prompts.jinja`) and needs the
+``jinja2`` package.
+
+Templates may be untrusted, so rendering never blocks for long: f-string and mustache
+rendering are linear in the template and values, with the output (and mustache's work)
+counted while it is produced against :mod:`runwire.runtime.prompts.limits`. Template
+problems found at render time raise :class:`~runwire.errors.TemplateError`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ from string import Formatter
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, create_model
+
+from runwire.errors import TemplateError
+from runwire.runtime.prompts import limits
+from runwire.runtime.prompts.jinja import jinja2_variables, render_jinja2
+from runwire.runtime.prompts.limits import OutputBudget, check_spec_numbers
 
 __all__ = [
     "TEMPLATE_FORMATS",
@@ -36,36 +47,59 @@ PromptTemplateFormat = Literal["f-string", "mustache", "jinja2"]
 
 
 # -- f-strings -------------------------------------------------------------------------
+FieldPart = tuple[str, str | None, str, str | None]
+"""``(literal, name, format spec, conversion)``, as ``string.Formatter.parse`` gives."""
+
+
+def _field_error(message: str, hint: str) -> TemplateError:
+    return TemplateError(f"f-string template: {message}", hint=hint)
+
+
+def _check_field(name: str, spec: str, conversion: str | None) -> None:
+    """Plain keyword names only; no nested fields; bounded widths (LangChain's rules+)."""
+    if "." in name or "[" in name or "]" in name:
+        raise _field_error(
+            f"invalid variable {name[:60]!r}: attribute access (.) and indexing ([]) are "
+            "not allowed",
+            "pass the value itself as a variable",
+        )
+    if name == "" or name.isdigit():
+        raise _field_error(
+            f"invalid variable {{{name}}}: positional fields are not allowed",
+            "name the variable, or write literal braces as '{{' and '}}'",
+        )
+    if spec and ("{" in spec or "}" in spec):
+        raise _field_error(
+            f"invalid format spec {spec[:40]!r} for {{{name}}}: nested replacement fields "
+            "are not allowed",
+            "write the width and precision as numbers",
+        )
+    if conversion not in (None, "r", "s", "a"):
+        raise _field_error(
+            f"invalid conversion !{conversion} for {{{name}}}", "use !r, !s or !a, or none"
+        )
+    if spec:
+        check_spec_numbers(spec, f"{{{name}}}")
+
+
+@lru_cache(maxsize=2048)
+def _f_string_parts(template: str) -> tuple[FieldPart, ...]:
+    """The checked fields of an f-string template (cached: templates repeat)."""
+    try:
+        parts = tuple(Formatter().parse(template))
+    except ValueError as exc:
+        raise _field_error(
+            f"cannot parse the template: {exc}", "write literal braces as '{{' and '}}'"
+        ) from None
+    for _, name, spec, conversion in parts:
+        if name is not None:
+            _check_field(name, spec or "", conversion)
+    return parts
+
+
 @lru_cache(maxsize=2048)
 def _f_string_names(template: str) -> tuple[str, ...]:
-    names: set[str] = set()
-    try:
-        parsed = list(Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(
-            f"invalid f-string template {template!r}: {exc}; "
-            "write literal braces as '{{' and '}}'"
-        ) from None
-    for _, name, spec, _ in parsed:
-        if name is None:
-            continue
-        if "." in name or "[" in name or "]" in name:
-            raise ValueError(
-                f"invalid variable {name!r} in f-string template: attribute access (.) "
-                "and indexing ([]) are not allowed; pass the value itself as a variable"
-            )
-        if name == "" or name.isdigit():
-            raise ValueError(
-                f"invalid variable {{{name}}} in f-string template: positional fields are "
-                "not allowed; name the variable, or write literal braces as '{{' and '}}'"
-            )
-        if spec and ("{" in spec or "}" in spec):
-            raise ValueError(
-                f"invalid format spec {spec!r} for {{{name}}} in f-string template: "
-                "nested replacement fields are not allowed"
-            )
-        names.add(name)
-    return tuple(sorted(names))
+    return tuple(sorted({name for _, name, _, _ in _f_string_parts(template) if name}))
 
 
 def f_string_variables(template: str) -> list[str]:
@@ -73,9 +107,40 @@ def f_string_variables(template: str) -> list[str]:
     return list(_f_string_names(template))
 
 
+_CONVERSIONS = {"r": repr, "s": str, "a": ascii}
+
+
 def render_f_string(template: str, values: Mapping[str, Any]) -> str:
-    """Format with ``str.format`` semantics, keyword variables only."""
-    return template.format_map(values)
+    """Format with ``str.format`` semantics, keyword variables only.
+
+    The template is checked as when it was built (no ``{x.attr}``, ``{x[0]}``, nested
+    or over-wide specs: :class:`TemplateError`), and the output is counted while it is
+    produced (:data:`~runwire.runtime.prompts.limits.MAX_TEMPLATE_OUTPUT`), so rendering
+    is linear in the template and values and never builds an oversized string.
+    A missing variable raises ``KeyError`` (as ``str.format_map`` does).
+    """
+    budget = OutputBudget("f-string")
+    out: list[str] = []
+    for literal, name, spec, conversion in _f_string_parts(template):
+        if literal:
+            budget.add(literal)
+            out.append(literal)
+        if name is None:
+            continue
+        value = values[name]
+        if conversion:
+            value = _CONVERSIONS[conversion](value)
+        try:
+            text = format(value, spec or "")
+        except (ValueError, TypeError) as exc:
+            raise _field_error(
+                f"cannot format {{{name}}} ({type(value).__name__}) with spec "
+                f"{(spec or '')[:40]!r}: {str(exc)[:120]}",
+                "fix the format spec, or pass a value of the type it expects",
+            ) from None
+        budget.add(text)
+        out.append(text)
+    return budget.finish("".join(out))
 
 
 # -- mustache --------------------------------------------------------------------------
@@ -97,70 +162,107 @@ def _blank(text: str) -> bool:
     return not text or text.isspace()
 
 
-def _tag_kind(tag: str, rest: str, delimiters: tuple[str, str], line: int) -> tuple[str, str, str]:
-    """(kind, key, rest) of one tag's inner text; ``rest`` loses a triple's third brace."""
+def _tag_kind(
+    tag: str, third_brace: bool, delimiters: tuple[str, str], line: int
+) -> tuple[str, str, int]:
+    """(kind, key, characters to skip after the tag: a triple's third brace)."""
     kind = _TAG_KINDS.get(tag[0], "variable")
     if kind != "variable":
         tag = tag[1:]
+    skip = 0
     if kind == "triple":
-        if delimiters != ("{{", "}}") or not rest.startswith("}"):
-            raise ValueError(f"mustache template: unclosed triple mustache at line {line}")
-        kind, rest = "no escape", rest[1:]
+        if delimiters != ("{{", "}}") or not third_brace:
+            raise _mustache_error("unclosed triple mustache", line)
+        kind, skip = "no escape", 1
     elif kind == "set delimiter" and not tag.endswith("="):
-        raise ValueError(f"mustache template: unclosed set-delimiter tag at line {line}")
+        raise _mustache_error("unclosed set-delimiter tag", line)
     elif kind == "partial":
-        raise ValueError(
-            f"mustache template: partials ({{{{> {tag.strip()}}}}}) are not supported (line {line})"
+        raise TemplateError(
+            f"mustache template: partials ({{{{> {tag.strip()[:40]}}}}}) are not supported "
+            f"(line {line})",
+            hint="inline the partial's text into the template",
         )
-    return kind, tag.strip(), rest
+    return kind, tag.strip(), skip
 
 
-def _check_section(kind: str, key: str, open_sections: list[str], line: int) -> None:
+def _mustache_error(message: str, line: int) -> TemplateError:
+    return TemplateError(
+        f"mustache template: {message} (line {line})",
+        hint="check that every {{#section}} and {{^section}} is closed by its {{/section}}",
+    )
+
+
+def _check_section(kind: str, key: str, open_sections: list[tuple[str, int]], line: int) -> int:
+    """Track open sections; the nesting depth (dotted names count each part) after the tag."""
+    depth = open_sections[-1][1] if open_sections else 0
     if kind in ("section", "inverted section"):
-        open_sections.append(key)
+        depth += key.count(".") + 1
+        open_sections.append((key, depth))
     elif kind == "end":
         if not open_sections:
-            raise ValueError(f"mustache template: {{{{/{key}}}}} closes nothing (line {line})")
-        if open_sections[-1] != key:
-            raise ValueError(
-                f"mustache template: {{{{/{key}}}}} closes {open_sections[-1]!r}, "
-                f"which is still open (line {line})"
+            raise _mustache_error(f"{{{{/{key}}}}} closes nothing", line)
+        if open_sections[-1][0] != key:
+            raise _mustache_error(
+                f"{{{{/{key}}}}} closes {open_sections[-1][0]!r}, which is still open", line
             )
         open_sections.pop()
+    elif kind in ("variable", "no escape"):
+        depth += key.count(".") + 1
+    if depth > limits.MAX_MUSTACHE_DEPTH:
+        raise TemplateError(
+            f"mustache template: sections and dotted names nest {depth} deep at line {line}, "
+            f"over the limit of {limits.MAX_MUSTACHE_DEPTH}",
+            hint="flatten the template: pass nested data as fewer, shallower sections",
+        )
+    return depth
+
+
+def _rest_of_line_blank(template: str, pos: int) -> bool:
+    end = template.find("\n", pos)
+    return _blank(template[pos : end if end >= 0 else len(template)])
 
 
 @lru_cache(maxsize=1024)
 def _mustache_tokens(template: str) -> tuple[Token, ...]:
-    """Tokens ``(kind, key)``; a standalone tag's line is dropped (mustache spec)."""
+    """Tokens ``(kind, key)``; a standalone tag's line is dropped (mustache spec).
+
+    One pass over the template by index: linear in its length.
+    """
     tokens: list[Token] = []
     left, right = "{{", "}}"
-    rest = template
+    pos, size = 0, len(template)
     standalone = True  # the start of the template is the start of a line
-    open_sections: list[str] = []
+    open_sections: list[tuple[str, int]] = []
     line = 1
-    while rest:
-        literal, sep, rest = rest.partition(left)
-        line += literal.count("\n")
-        if not sep:
-            tokens.append(("literal", literal))
+    while pos < size:
+        start = template.find(left, pos)
+        if start < 0:
+            tokens.append(("literal", template[pos:]))
             break
+        literal = template[pos:start]
+        line += literal.count("\n")
         if "\n" in literal or standalone:
             standalone = _blank(literal.rsplit("\n", 1)[-1])
-        tag, sep, rest = rest.partition(right)
-        if not sep:
-            raise ValueError(f"mustache template: unclosed tag at line {line}")
+        end = template.find(right, start + len(left))
+        if end < 0:
+            raise _mustache_error("unclosed tag", line)
+        tag = template[start + len(left) : end]
+        pos = end + len(right)
         if not tag.strip():
-            raise ValueError(f"mustache template: empty tag at line {line}")
-        kind, key, rest = _tag_kind(tag, rest, (left, right), line)
+            raise _mustache_error("empty tag", line)
+        kind, key, triple = _tag_kind(tag, template.startswith("}", pos), (left, right), line)
+        pos += triple
         if kind == "set delimiter":
             parts = key[:-1].strip().split(" ")
             left, right = parts[0], parts[-1]
+            if not left or not right or left == "=" or right == "=":
+                raise _mustache_error("invalid set-delimiter tag", line)
         _check_section(kind, key, open_sections, line)
-        standalone = standalone and kind in _STANDALONE_KINDS and _blank(rest.split("\n", 1)[0])
+        standalone = standalone and kind in _STANDALONE_KINDS and _rest_of_line_blank(template, pos)
         if standalone:
-            _, newline, tail = rest.partition("\n")
-            if newline:
-                rest = tail
+            newline = template.find("\n", pos)
+            if newline >= 0:
+                pos = newline + 1
                 line += 1
             literal = literal.rstrip(" ")
         if literal:
@@ -168,7 +270,10 @@ def _mustache_tokens(template: str) -> tuple[Token, ...]:
         if kind not in ("comment", "set delimiter"):
             tokens.append((kind, key))
     if open_sections:
-        raise ValueError(f"mustache template: section {open_sections[-1]!r} is never closed")
+        raise TemplateError(
+            f"mustache template: section {open_sections[-1][0]!r} is never closed",
+            hint=f"add {{{{/{open_sections[-1][0]}}}}} where the section ends",
+        )
     return tuple(tokens)
 
 
@@ -242,38 +347,57 @@ def _escape_html(text: str) -> str:
     )
 
 
-def _render_nodes(nodes: tuple[Node, ...], scopes: list[Any], out: list[str]) -> None:
+def _emit(text: str, out: list[str], budget: OutputBudget) -> None:
+    budget.add(text)
+    out.append(text)
+
+
+def _render_nodes(
+    nodes: tuple[Node, ...], scopes: list[Any], out: list[str], budget: OutputBudget
+) -> None:
     for kind, key, children in nodes:
+        budget.step(1 if kind == "literal" else len(scopes))
         if kind == "literal":
-            out.append(key)
+            _emit(key, out, budget)
         elif kind == "variable":
             value = _resolve(key, scopes)
             if value is True and key == "." and len(scopes) > 1:
                 value = scopes[1]
-            out.append(_escape_html(value if isinstance(value, str) else str(value)))
+            _emit(_escape_html(value if isinstance(value, str) else str(value)), out, budget)
         elif kind == "no escape":
             value = _resolve(key, scopes)
-            out.append(value if isinstance(value, str) else str(value))
+            _emit(value if isinstance(value, str) else str(value), out, budget)
         elif kind == "section":
             value = _resolve(key, scopes)
             if isinstance(value, list | tuple):
                 for item in value:
                     if item:  # falsy items render nothing (as in LangChain's renderer)
-                        _render_nodes(children, [item, *scopes], out)
+                        _render_nodes(children, [item, *scopes], out, budget)
             elif value:
-                _render_nodes(children, [value, *scopes], out)
+                _render_nodes(children, [value, *scopes], out, budget)
         elif kind == "inverted section" and not _resolve(key, scopes):
-            _render_nodes(children, [True, *scopes], out)
+            _render_nodes(children, [True, *scopes], out, budget)
 
 
 def render_mustache(template: str, values: Mapping[str, Any]) -> str:
     """Render a mustache template: variables, sections, inverted sections, dotted names.
 
-    Lambdas and partials are not supported; a missing key renders as ``""``.
+    Lambdas and partials are not supported; a missing key renders as ``""``. Nesting is
+    bounded when the template is parsed (:data:`~runwire.runtime.prompts.limits.
+    MAX_MUSTACHE_DEPTH`), and the render counts its output and the nodes it visits as it
+    goes (``MAX_TEMPLATE_OUTPUT``, ``MAX_TEMPLATE_STEPS``): its time is linear in the
+    template and values up to those bounds. Problems raise :class:`TemplateError`.
     """
+    budget = OutputBudget("mustache")
     out: list[str] = []
-    _render_nodes(_mustache_tree(template), [values], out)
-    return "".join(out)
+    try:
+        _render_nodes(_mustache_tree(template), [values], out, budget)
+    except RecursionError:
+        raise TemplateError(
+            "mustache template: a value is nested too deeply to render",
+            hint="pass flatter values (or render only their inner parts)",
+        ) from None
+    return budget.finish("".join(out))
 
 
 _VARIABLE_KINDS = frozenset(("variable", "section", "inverted section", "no escape"))
@@ -315,10 +439,9 @@ def mustache_schema(template: str) -> type[BaseModel]:
             fields[prefix] = False
         elif kind in ("variable", "no escape"):
             fields[prefix + tuple(key.split("."))] = True
+    prefixes = {path[:i] for path in fields for i in range(1, len(path))}
     for path, leaf in fields.items():
-        fields[path] = leaf and not any(
-            other[: len(path)] == path for other in fields if other != path
-        )
+        fields[path] = leaf and path not in prefixes
     tree: dict[str, Any] = {}
     while fields:
         path, leaf = fields.popitem()
@@ -335,34 +458,6 @@ def _nested_model(name: str, tree: dict[str, Any]) -> type[BaseModel]:
         for key, sub in tree.items()
     }
     return create_model(name, **fields)  # type: ignore[call-overload,no-any-return]
-
-
-# -- jinja2 ----------------------------------------------------------------------------
-_JINJA2_MISSING = (
-    "template_format='jinja2' needs the jinja2 package: pip install jinja2. "
-    "Only use jinja2 templates you trust: they can execute code."
-)
-
-
-def _jinja2_env() -> Any:
-    try:
-        from jinja2.sandbox import SandboxedEnvironment
-    except ImportError:
-        raise ImportError(_JINJA2_MISSING) from None
-    return SandboxedEnvironment()
-
-
-def render_jinja2(template: str, values: Mapping[str, Any]) -> str:
-    """Render in jinja2's ``SandboxedEnvironment`` (best effort; never for untrusted text)."""
-    return str(_jinja2_env().from_string(template).render(**values))
-
-
-def jinja2_variables(template: str) -> list[str]:
-    """The undeclared variables of a jinja2 template, sorted."""
-    env = _jinja2_env()
-    from jinja2 import meta
-
-    return sorted(meta.find_undeclared_variables(env.parse(template)))
 
 
 # -- the table -------------------------------------------------------------------------
@@ -385,7 +480,7 @@ def _format_entry(template_format: str) -> TemplateFormat:
     try:
         return TEMPLATE_FORMATS[template_format]
     except (KeyError, TypeError):
-        raise ValueError(
+        raise TemplateError(
             f"unsupported template format {template_format!r}: use one of "
             f"{', '.join(repr(k) for k in TEMPLATE_FORMATS)}"
         ) from None

@@ -18,9 +18,14 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, PlainValidator, ValidationError, model_validator
 
+from runwire.errors import TemplateError
 from runwire.runtime.base import Input, Output, Runnable
 from runwire.runtime.config import RunnableConfig, ensure_config, get_config_list, merge_configs
-from runwire.runtime.configurable_spec import ConfigurableFieldSpec, unique_specs
+from runwire.runtime.configurable_spec import (
+    ConfigurableFieldSpec,
+    refuse_client_jinja2,
+    unique_specs,
+)
 from runwire.runtime.serializable import RunnableSerializable
 
 __all__ = [
@@ -350,9 +355,15 @@ class _DynamicRunnable(RunnableSerializable[Input, Output]):
 
 
 class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
-    """``default`` rebuilt with the field values ``config["configurable"]`` sets."""
+    """``default`` rebuilt with the field values ``config["configurable"]`` sets.
+
+    A template or template format set by a request's config never renders as jinja2
+    unless ``allow_jinja2`` is true (option fields, which the deployer wrote, may).
+    """
 
     fields: dict[str, FieldDecl]
+    allow_jinja2: bool = False
+    """Let a request's config set a template that renders as jinja2 (trusted callers only)."""
 
     @classmethod
     def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -396,10 +407,12 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
     def _prepare(self, config: RunnableConfig) -> tuple[Runnable[Input, Output], RunnableConfig]:
         values = config.get("configurable") or {}
         updates: dict[str, Any] = {}
+        chosen: dict[str, str] = {}
         for key, spec in self.fields.items():
             if isinstance(spec, ConfigurableField):
                 if spec.id in values:
                     updates[key] = values[spec.id]
+                    chosen[key] = spec.id
             elif isinstance(spec, ConfigurableFieldSingleOption):
                 updates[key] = _pick(spec, values.get(spec.id) or spec.default)
             else:
@@ -411,6 +424,8 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
                 updates[key] = [_pick(spec, k) for k in keys]
         if not updates:
             return self.default, config
+        if chosen and not self.allow_jinja2:
+            refuse_client_jinja2(self.default, chosen, updates)
         return self._rebuild(updates), config
 
     def _rebuild(self, updates: dict[str, Any]) -> RunnableSerializable[Input, Output]:
@@ -425,6 +440,9 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
             field = str(problem["loc"][0]) if problem["loc"] else None
             spec = self.fields.get(field) if field else None
             which = f"configurable {spec.id!r} (field {field!r})" if spec else f"{cls.__name__}"
+            cause = (problem.get("ctx") or {}).get("error")
+            if isinstance(cause, TemplateError):  # a bad template from the request: a 422
+                raise TemplateError(f"{which}: {cause.message}", hint=cause.hint) from None
             raise ValueError(f"{which}: {problem['msg']}") from exc
 
 

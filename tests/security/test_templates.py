@@ -277,3 +277,32 @@ def test_the_deployment_can_opt_in() -> None:
     )
     result = chain.invoke({"q": "x"}, {"configurable": {"t": "<{{ q }}>"}})
     assert result.to_string() == "<x>"
+
+
+# -- async calls never render slow formats on the event loop --------------------------------
+def test_async_jinja2_rendering_runs_off_the_event_loop(jinja: Any) -> None:
+    """A time-bounded render still takes its time: it must not stall other requests."""
+    import asyncio
+
+    loop_template = "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}"
+    prompt = PromptTemplate.from_template(loop_template, template_format="jinja2")
+    chat = ChatPromptTemplate.from_messages([("human", loop_template)], template_format="jinja2")
+
+    async def main(runnable: Any) -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        with pytest.raises(TemplateError, match="ran longer than"):
+            await runnable.ainvoke({})
+        ticker.cancel()
+        return ticks
+
+    for runnable in (prompt, chat):
+        assert asyncio.run(main(runnable)) >= 2  # 0 when the render blocked the loop
+    assert PromptTemplate.from_template("{q}").sync_is_cheap  # f-strings stay inline

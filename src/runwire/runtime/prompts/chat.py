@@ -297,6 +297,16 @@ def _message_like(message: Any, template_format: str = "f-string") -> Any:
 _validate_chat_value = ChatPromptValue.__pydantic_validator__.validate_python
 
 
+def _renders_cheaply(message: Any) -> bool:
+    """Whether a chat prompt's message renders fast enough to run on the event loop."""
+    if isinstance(message, ChatPromptTemplate):
+        return message.sync_is_cheap
+    prompt = getattr(message, "prompt", None)
+    if isinstance(prompt, list):
+        return all(item.sync_is_cheap for item in prompt)
+    return prompt is None or bool(prompt.sync_is_cheap)
+
+
 class ChatPromptTemplate(BasePromptTemplate):
     """A prompt for chat models: a list of message templates and fixed messages.
 
@@ -307,6 +317,11 @@ class ChatPromptTemplate(BasePromptTemplate):
     """Message templates, placeholders, fixed messages and nested chat prompts."""
     validate_template: bool = False
     """Check that the given ``input_variables`` equal the inferred ones."""
+
+    @property
+    def sync_is_cheap(self) -> bool:  # type: ignore[override]
+        """Inline in async calls unless a message template is mustache or jinja2."""
+        return all(_renders_cheaply(message) for message in self.messages)
 
     @classmethod
     def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

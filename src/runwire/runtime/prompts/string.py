@@ -61,6 +61,12 @@ class PromptTemplate(BasePromptTemplate):
 
     lc_positional = "template"
 
+    @property
+    def sync_is_cheap(self) -> bool:  # type: ignore[override]
+        """f-strings render inline in async calls; mustache and jinja2 (whose bounded
+        worst case is about a second) render in a worker thread, off the event loop."""
+        return self.template_format == "f-string"
+
     @model_validator(mode="before")
     @classmethod
     def _infer_input_variables(cls, values: Any) -> Any:

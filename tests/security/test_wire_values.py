@@ -3,12 +3,14 @@ runwire errors, and user data fields (message kwargs, metadata, content blocks) 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runwire.errors import LimitExceededError, ManifestError, NotAllowedError
 from runwire.loader import load, loads
+from runwire.loader.files import load_file
 from runwire.loader.limits import INT_MAX, INT_MIN, int_fits, parse_json
 from runwire.runtime.prompts import ChatPromptTemplate
 from runwire.schema.documents import Document
@@ -192,3 +194,26 @@ def test_objects_still_load_in_fields_that_take_objects() -> None:
     assert isinstance(prompt, ChatPromptTemplate)
     tool = ToolMessage(content="c", tool_call_id="1", artifact=[Document(page_content="p")])
     assert loads(dumps(tool)) == tool
+
+
+def test_in_a_yaml_file_the_refusal_is_located_and_its_hint_works(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    path = tmp_path / "m.yaml"
+    path.write_text(YAML_MESSAGE.format(inner="    _type: PromptTemplate\n    template: '{a}'"))
+    with pytest.raises(NotAllowedError) as caught:
+        load_file(path)
+    assert (caught.value.file, caught.value.line) == (str(path), 4)
+    path.write_text(
+        YAML_MESSAGE.format(inner="    __lc_escaped__: {_type: PromptTemplate, template: '{a}'}")
+    )
+    message = load_file(path)
+    assert message.additional_kwargs == {"x": {"_type": "PromptTemplate", "template": "{a}"}}
+
+
+YAML_MESSAGE = """\
+_type: AIMessage
+content: hi
+additional_kwargs:
+  x:
+{inner}
+"""

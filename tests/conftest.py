@@ -395,6 +395,15 @@ def _hermetic_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+@pytest.fixture(autouse=True)
+def _forget_registered_secrets() -> Iterator[None]:
+    """Secret values registered for masking (process-wide) do not outlive a test."""
+    yield
+    from runwire.redaction import clear_secrets
+
+    clear_secrets()
+
+
 def sample(name: str) -> Serializable:
     """A fresh sample of a registered class; per-class tests skip a class without one (the
     registry test in ``test_roundtrip`` fails for it instead, once, naming every such class)."""

@@ -45,6 +45,7 @@ from runwire.providers.aws.threads import (
     iterate_in_aws_thread,
     run_in_aws_thread,
 )
+from runwire.redaction import register_secret
 from runwire.schema.trust import Trust, current_trust
 
 __all__ = [
@@ -62,7 +63,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_MASK = "**********"
 _USER_AGENT = "runwire"
 
 
@@ -77,7 +77,10 @@ def env_secret(name: str) -> Callable[[], SecretStr | None]:
         if not current_trust().trusted:
             return None
         value = os.environ.get(name)
-        return SecretStr(value) if value else None
+        if not value:
+            return None
+        register_secret(value)
+        return SecretStr(value)
 
     read.__name__ = f"env_{name}"
     return read
@@ -227,8 +230,7 @@ def provider_error(
     else:
         code, message, status, request_id = type(exc).__name__, str(exc), None, None
     for value in secrets:
-        if value:
-            message = message.replace(value, _MASK)
+        register_secret(value)  # ProviderError masks every registered value, in any form
     return ProviderError(service, operation, code, message, status=status, request_id=request_id)
 
 

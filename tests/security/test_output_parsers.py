@@ -227,3 +227,19 @@ def test_deeply_nested_output_is_a_parse_error() -> None:
     parser = PydanticOutputParser(json_schema={"type": "array"})
     with pytest.raises(OutputParserException):
         parser.parse("[" * 100_000)
+
+
+def test_refs_that_fan_out_are_bounded_in_work() -> None:
+    """Each level refers to the next twice: 2**40 evaluations without a step bound."""
+    defs: dict[str, Any] = {
+        f"d{i}": {"allOf": [{"$ref": f"#/$defs/d{i + 1}"}, {"$ref": f"#/$defs/d{i + 1}"}]}
+        for i in range(40)
+    }
+    defs["d40"] = {"type": "integer"}
+    parser = loads(_manifest({"$defs": defs, "$ref": "#/$defs/d0"}))
+    start = time.monotonic()
+    with pytest.raises(OutputParserException, match="schema steps"):
+        parser.parse("1")
+    assert time.monotonic() - start < 10
+    small = loads(_manifest({"$defs": {"n": {"type": "integer"}}, "$ref": "#/$defs/n"}))
+    assert small.parse("1") == 1

@@ -16,17 +16,40 @@ super-linear time. :func:`schema_validator` gives a jsonschema validator that:
   ``format: regex`` is never asserted (no format checker is used).
 
 A schema that refers to itself without descending into the instance (``{"$ref": "#"}``)
-is reported as an error when output is validated, not as a ``RecursionError``.
+is reported as an error when output is validated, not as a ``RecursionError``, and one
+validation evaluates at most :data:`MAX_SCHEMA_STEPS` keywords, so a schema whose
+``allOf``/``anyOf`` refs fan out exponentially stops with an error instead of running
+for hours.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
-__all__ = ["check_schema_refs", "compile_pattern", "schema_problems", "schema_validator"]
+__all__ = [
+    "MAX_SCHEMA_STEPS",
+    "SchemaStepsExceeded",
+    "check_schema_refs",
+    "compile_pattern",
+    "counting_steps",
+    "schema_problems",
+    "schema_validator",
+]
+
+MAX_SCHEMA_STEPS = 100_000
+"""Most keyword evaluations one validation of model output may take (a module setting;
+about a second of work at worst)."""
+_STEPS: ContextVar[list[int] | None] = ContextVar("runwire_schema_steps", default=None)
+
+
+class SchemaStepsExceeded(ValueError):
+    """Validating one output against the schema took more than ``MAX_SCHEMA_STEPS``."""
+
 
 _DATA_KEYWORDS = frozenset(("enum", "const", "default", "examples", "required"))
 """Keywords whose values are data, never subschemas."""
@@ -210,12 +233,38 @@ _RE2_KEYWORDS = {
 }
 
 
+@contextmanager
+def counting_steps() -> Iterator[None]:
+    """Count keyword evaluations in this block; over ``MAX_SCHEMA_STEPS`` they raise."""
+    token = _STEPS.set([0])
+    try:
+        yield
+    finally:
+        _STEPS.reset(token)
+
+
+def _counted(keyword: Callable[..., Any]) -> Callable[..., Any]:
+    def counted(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        steps = _STEPS.get()
+        if steps is not None:
+            steps[0] += 1
+            if steps[0] > MAX_SCHEMA_STEPS:
+                raise SchemaStepsExceeded(
+                    f"validating the output takes more than {MAX_SCHEMA_STEPS} schema steps "
+                    "(allOf/anyOf/oneOf references that fan out, or a very large output)"
+                )
+        return keyword(validator, value, instance, schema)
+
+    return counted
+
+
 @lru_cache(maxsize=16)
 def _safe_class(base: type) -> type:
-    """``base`` (a draft's validator class) with the regex keywords on RE2."""
+    """``base`` (a draft's validator class): regex keywords on RE2, every keyword counted."""
     from jsonschema.validators import extend
 
-    return extend(base, _RE2_KEYWORDS)  # type: ignore[no-any-return]
+    keywords = {**base.VALIDATORS, **_RE2_KEYWORDS}  # type: ignore[attr-defined]
+    return extend(base, {name: _counted(fn) for name, fn in keywords.items()})  # type: ignore[no-any-return]
 
 
 def schema_validator(schema: dict[str, Any]) -> Any:

@@ -372,7 +372,13 @@ class PydanticOutputParser(JsonOutputParser):
             validator = self._validator = self._schema_call(schema_validator, self.json_schema)
         from jsonschema.exceptions import best_match
 
-        error = self._schema_call(lambda v: best_match(validator.iter_errors(v)), value)
+        from runwire.runtime.parser_schema import SchemaStepsExceeded, counting_steps
+
+        try:
+            with counting_steps():
+                error = self._schema_call(lambda v: best_match(validator.iter_errors(v)), value)
+        except SchemaStepsExceeded as exc:
+            raise self._failure(value, str(exc)) from None
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path)
             raise self._failure(value, error.message + (f" (at /{where})" if where else ""))
@@ -382,8 +388,12 @@ class PydanticOutputParser(JsonOutputParser):
         """``function(argument)``; a problem of the schema itself becomes a ManifestError."""
         from referencing.exceptions import Unresolvable
 
+        from runwire.runtime.parser_schema import SchemaStepsExceeded
+
         try:
             return function(argument)
+        except SchemaStepsExceeded:
+            raise
         except (Unresolvable, RecursionError, ValueError) as exc:
             if isinstance(exc, Unresolvable):
                 reason = f"a $ref cannot be resolved inside the schema ({exc})"
@@ -399,7 +409,10 @@ class PydanticOutputParser(JsonOutputParser):
             ) from None
 
     def _failure(self, value: Any, reason: str) -> OutputParserException:
-        text = json.dumps(value, ensure_ascii=False)
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (RecursionError, ValueError):
+            text = "<output nested too deeply to show>"
         return OutputParserException(
             f"Failed to parse {self._schema_name()} from completion {text}. Got: {reason}",
             llm_output=text,

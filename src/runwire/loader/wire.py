@@ -178,13 +178,6 @@ class _Reviver:
                 changed[key] = loaded
         return value if changed is None else {**value, **changed}
 
-    def walk_data(self, value: Any, path: _Path, depth: int, owner: str, field: str) -> Any:
-        """``walk`` for a user data field: escapes are undone, constructor nodes refused."""
-        self.data_field = (owner, field)
-        loaded = self.walk(value, path, depth)
-        self.data_field = None
-        return loaded
-
     def _object_in_data(self, node: dict[str, Any], path: _Path) -> None:
         owner, field = self.data_field  # type: ignore[misc]
         ident = node.get("id")
@@ -292,6 +285,7 @@ class _Reviver:
             self._rejected(ident, kwargs, kw_path)
         secrets = plan.secrets
         accepted = None if plan.extra_allowed else plan.accepted_keys
+        accepted_keys = plan.accepted_keys
         values: dict[str, Any] = {}
         for key, raw in kwargs.items():
             if accepted is not None and key not in accepted:
@@ -308,10 +302,12 @@ class _Reviver:
                 nested = plan.nested_secrets.get(key)
                 if nested and type(raw) is dict:
                     raw = self._nested_secrets(raw, nested, entry.name, (kw_path, key))
-                if key in plan.data_fields or (plan.data_extras and key not in plan.accepted_keys):
-                    values[key] = self.walk_data(raw, (kw_path, key), depth + 2, entry.name, key)
-                else:
-                    values[key] = self.walk(raw, (kw_path, key), depth + 2)
+                data = key in plan.data_fields or (plan.data_extras and key not in accepted_keys)
+                if data:  # user data: nothing is built in it
+                    self.data_field = (entry.name, key)
+                values[key] = self.walk(raw, (kw_path, key), depth + 2)
+                if data:
+                    self.data_field = None
         try:
             built = cls.__pydantic_validator__.validate_python(values)
         except ValidationError as exc:

@@ -96,6 +96,24 @@ class ServerSettings(BaseModel):
     """Requests in flight per worker; more get 503 at once instead of queueing."""
     drain_timeout_s: float = Field(default=30.0, ge=0)
     """On SIGTERM, how long to wait for in-flight requests."""
+    max_header_bytes: int = Field(default=65_536, gt=0)
+    """A request line plus headers larger than this gets 431 and the connection closed."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """Time to receive a request's line and headers, from its first byte (or from the
+    connection's opening); slower clients are disconnected."""
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    """Time to receive a whole request body; slower clients get 408. The body is read
+    before the request takes one of the ``max_concurrency`` slots."""
+    keep_alive_timeout_s: float = Field(default=75.0, gt=0)
+    """How long an idle keep-alive connection stays open. Keep it longer than clients'
+    and proxies' idle timeouts (httpx: 5 s, AWS ALB: 60 s), so a client never sends a
+    request on a connection the server is closing at that moment."""
+    max_json_depth: int = Field(default=100, ge=1)
+    """Request bodies nested deeper than this get 422."""
+    offload: Literal["configurable", "always", "never"] = "configurable"
+    """Which requests run on worker threads instead of the event loop: those setting
+    ``configurable`` values (client-chosen templates may be CPU-bound), all, or none.
+    Off the loop, the request timeout holds even for CPU-bound steps."""
 
 
 class SecretSettings(BaseModel):

@@ -21,6 +21,7 @@ from runwire import __version__
 from runwire.deploy.server.endpoints import PipelineEndpoints
 from runwire.deploy.server.guard import Guard, ServerState
 from runwire.deploy.server.metrics import CONTENT_TYPE_LATEST, Metrics
+from runwire.deploy.server.offload import Offloader
 from runwire.deploy.server.openapi import add_pipeline_schemas
 from runwire.deploy.server.protocol import encode
 
@@ -47,17 +48,22 @@ def create_app(
     *,
     api_keys: Sequence[str | SecretStr] = (),
     max_body_bytes: int = 1_048_576,
+    body_timeout_s: float = 30.0,
     request_timeout_s: float = 60.0,
     max_concurrency: int = 256,
+    max_json_depth: int = 100,
+    offload: str = "configurable",
     state: ServerState | None = None,
 ) -> FastAPI:
     """An app serving ``pipelines`` (name -> an object with ``runnable`` and ``configurable``).
 
-    ``state`` is shared with the runner, which flips ``draining`` on SIGTERM.
+    ``state`` is shared with the runner, which flips ``draining`` on SIGTERM. The
+    limits are those of :class:`~runwire.deploy.settings.ServerSettings`.
     """
     state = state or ServerState()
     state.pipelines = tuple(pipelines)
     metrics = Metrics()
+    offloader = Offloader(max_threads=max_concurrency)
     app = FastAPI(
         title="runwire",
         version=__version__,
@@ -70,6 +76,9 @@ def create_app(
             configurable=frozenset(pipeline.configurable),
             timeout=request_timeout_s,
             metrics=metrics,
+            max_json_depth=max_json_depth,
+            offload=offload,
+            offloader=offloader,
         )
         for name, pipeline in pipelines.items()
     }
@@ -122,8 +131,10 @@ def create_app(
         Guard,
         state=state,
         metrics=metrics,
+        routes=[route for route, *_ in _ROUTES],
         api_keys=[_secret(key) for key in api_keys],  # masked in reprs
         max_body_bytes=max_body_bytes,
+        body_timeout_s=body_timeout_s,
         max_concurrency=max_concurrency,
     )
     app.state.runwire = state

@@ -2,8 +2,14 @@
 
 Each handler takes a Starlette request and answers bytes it encoded itself (no
 FastAPI model round trip on the hot path). Failures map to statuses in one place
-(:func:`failure`): a bad request 422, a provider error 502 with the provider's code, a
-timeout 504, anything else 500 without details (its type is logged, never its text).
+(:func:`failure`): a bad request, template or input 422, a provider error 502 with the
+provider's code, a timeout 504, anything else 500 without details (its type is logged,
+never its text). Every message that leaves (bodies, SSE ``error`` events, log lines)
+goes through :func:`runwire.redaction.redact`.
+
+Requests that set ``configurable`` values run off the event loop (see
+:mod:`.offload`): a client-chosen template may be CPU-bound, and the loop must keep
+answering other requests and ``/healthz`` while the request timeout holds.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import Any
 
@@ -20,7 +27,15 @@ from starlette.responses import Response, StreamingResponse
 
 from runwire.deploy.server import protocol
 from runwire.deploy.server.metrics import Metrics
-from runwire.errors import ProviderError, RunwireError
+from runwire.deploy.server.offload import Offloader
+from runwire.errors import (
+    ManifestError,
+    ProviderError,
+    ProviderSetupError,
+    RunwireError,
+    TemplateError,
+)
+from runwire.redaction import redact
 from runwire.runtime.config import new_run_id
 from runwire.runtime.schemas import config_model
 
@@ -38,18 +53,61 @@ _STREAM_EVENT_FILTERS = (
     "exclude_types",
     "exclude_tags",
 )
+MAX_MESSAGE_CHARS = 1000
+"""Error messages sent to clients are cut to this length."""
+
+_INPUT_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (TemplateError, "template_error"),
+    (ManifestError, "invalid_value"),
+    (KeyError, "missing_value"),
+    (ValueError, "invalid_value"),
+)
+"""Errors a run raises because of what the request sent -> their 422 problem type.
+Checked in order, after the server-side errors (provider setup, settings), which
+are ValueErrors too but no fault of the client."""
+
+_SERVER_ERRORS: tuple[type[BaseException], ...] = (ProviderSetupError,)
+
+
+def _message(exc: BaseException) -> str:
+    """``exc``'s text for a client: secrets masked, cut to a bounded length."""
+    if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
+        text = exc.args[0]  # str(KeyError) is the repr of its argument
+    else:
+        text = str(exc) or type(exc).__name__
+    text = redact(text)
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + "... (cut)"
+    return text
+
+
+def _input_problem(exc: BaseException) -> str | None:
+    if isinstance(exc, _SERVER_ERRORS):
+        return None
+    for kind, problem in _INPUT_ERRORS:
+        if isinstance(exc, kind):
+            return problem
+    return None
 
 
 def failure(exc: BaseException, pipeline: str, timeout: float) -> tuple[int, str, Any]:
-    """``(status, metrics kind, detail)`` for an exception raised while running a pipeline."""
+    """``(status, metrics kind, detail)`` for an exception raised while running a pipeline.
+
+    ``detail`` is what the client is sent, secrets already masked.
+    """
     if isinstance(exc, protocol.ProtocolError):
         return exc.status, "validation", exc.detail
     if isinstance(exc, ProviderError):
-        return 502, exc.code, exc.to_dict()
+        detail = {key: redact(v) if isinstance(v, str) else v for key, v in exc.to_dict().items()}
+        return 502, exc.code, detail
     if isinstance(exc, TimeoutError):
         return 504, "timeout", f"the pipeline did not finish within {timeout:g} s"
+    problem = _input_problem(exc)
+    if problem is not None:
+        detail = [{"type": problem, "loc": ["body"], "msg": _message(exc)}]
+        return 422, "template" if problem == "template_error" else "input", detail
     if isinstance(exc, RunwireError):
-        logger.error("pipeline %s failed: %s", pipeline, exc)
+        logger.error("pipeline %s failed: %s", pipeline, redact(str(exc)))
     else:
         logger.error("pipeline %s failed with %s", pipeline, type(exc).__name__)
     return 500, "internal", "Internal Server Error"
@@ -70,12 +128,18 @@ class PipelineEndpoints:
         configurable: frozenset[str],
         timeout: float,
         metrics: Metrics,
+        max_json_depth: int = 100,
+        offload: str = "configurable",
+        offloader: Offloader | None = None,
     ) -> None:
         self.name = name
         self.runnable = runnable
         self.allowed = configurable
         self.timeout = timeout
         self.metrics = metrics
+        self.max_json_depth = max_json_depth
+        self.offload = offload
+        self.offloader = offloader or Offloader(max_threads=8)
         self.input_model: type[BaseModel] = runnable.get_input_schema()
         specs = [spec for spec in runnable.config_specs if spec.id in configurable]
         self.config_model: type[BaseModel] = config_model(f"{name}_config", specs, ())
@@ -155,7 +219,13 @@ class PipelineEndpoints:
         return config
 
     async def _body(self, request: Request, key: str) -> dict[str, Any]:
-        return protocol.parse_body(await request.body(), key)
+        return protocol.parse_body(await request.body(), key, max_depth=self.max_json_depth)
+
+    def _off_loop(self, configs: list[dict[str, Any]]) -> bool:
+        """Whether this request runs on worker threads (see the module docstring)."""
+        if self.offload == "configurable":
+            return any("configurable" in config for config in configs)
+        return self.offload == "always"
 
     async def _single(self, request: Request) -> tuple[dict[str, Any], Any, dict[str, Any]]:
         """(body, input, config) of an invoke, stream or stream_events request."""
@@ -173,7 +243,10 @@ class PipelineEndpoints:
         try:
             _, input_, config = await self._single(request)
             async with asyncio.timeout(self.timeout):
-                output = await self.runnable.ainvoke(input_, config)
+                if self._off_loop([config]):
+                    output = await self.offloader.call(self.runnable.invoke, input_, config)
+                else:
+                    output = await self.runnable.ainvoke(input_, config)
         except Exception as exc:
             return self._fail(exc)
         metadata = {"run_id": config["run_id"], "feedback_tokens": []}
@@ -191,7 +264,12 @@ class PipelineEndpoints:
             ]
             configs = self._batch_configs(body.get("config"), len(inputs))
             async with asyncio.timeout(self.timeout):
-                outputs = await self.runnable.abatch(inputs, configs) if inputs else []
+                if not inputs:
+                    outputs = []
+                elif self._off_loop(configs):
+                    outputs = await self.offloader.call(self.runnable.batch, inputs, configs)
+                else:
+                    outputs = await self.runnable.abatch(inputs, configs)
         except Exception as exc:
             return self._fail(exc)
         run_ids = [config["run_id"] for config in configs]
@@ -220,11 +298,17 @@ class PipelineEndpoints:
         except Exception as exc:
             return self._fail(exc)
         metadata = protocol.encode({"run_id": config["run_id"]})
+        off_loop = self._off_loop([config])
 
         async def events() -> AsyncIterator[bytes]:
             yield protocol.sse("metadata", metadata)
-            async for chunk in self.runnable.astream(input_, config):
-                yield protocol.sse("data", protocol.encode(chunk))
+            if off_loop:
+                chunks = self.offloader.iterate(self.runnable.stream(input_, config))
+            else:
+                chunks = self.runnable.astream(input_, config)
+            async with _closing(chunks):
+                async for chunk in chunks:
+                    yield protocol.sse("data", protocol.encode(chunk))
 
         return self._sse(events)
 
@@ -232,14 +316,20 @@ class PipelineEndpoints:
         """POST ``/<name>/stream_events``: LangChain's v2 events as SSE ``data``."""
         try:
             body, input_, config = await self._single(request)
-            filters = {key: body.get(key) for key in _STREAM_EVENT_FILTERS}
+            filters = {key: _filter(body, key) for key in _STREAM_EVENT_FILTERS}
         except Exception as exc:
             return self._fail(exc)
+        off_loop = self._off_loop([config])
+
+        def source() -> AsyncIterator[dict[str, Any]]:
+            return self.runnable.astream_events(input_, config, **filters)
 
         async def events() -> AsyncIterator[bytes]:
-            async for event in self.runnable.astream_events(input_, config, **filters):
-                event["metadata"] = protocol.strip_internal(event.get("metadata") or {})
-                yield protocol.sse("data", protocol.encode(event))
+            stream = self.offloader.iterate_async(source) if off_loop else source()
+            async with _closing(stream):
+                async for event in stream:
+                    event["metadata"] = protocol.strip_internal(event.get("metadata") or {})
+                    yield protocol.sse("data", protocol.encode(event))
 
         return self._sse(events)
 
@@ -261,7 +351,7 @@ class PipelineEndpoints:
             except Exception as exc:
                 status, kind, detail = failure(exc, self.name, self.timeout)
                 self.metrics.error(self.name, kind)
-                message = detail if isinstance(detail, str) else str(exc)
+                message = _summary(detail) if not isinstance(detail, dict) else _message(exc)
                 extra = {"detail": detail} if isinstance(detail, dict) else {}
                 yield protocol.sse("error", protocol.error_body(status, message, **extra))
                 return
@@ -270,3 +360,31 @@ class PipelineEndpoints:
             yield protocol.sse("end")
 
         return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _summary(detail: str | list[dict[str, Any]]) -> str:
+    """One line for an SSE ``error`` event's ``message``: the detail's problems."""
+    if isinstance(detail, str):
+        return detail
+    return "; ".join(str(problem.get("msg", "")) for problem in detail)
+
+
+def _filter(body: dict[str, Any], key: str) -> list[str] | None:
+    """A ``stream_events`` filter option: absent, or a list of strings (422 otherwise)."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise protocol.invalid(("body", key), "list_type", "expected a list of strings")
+    return value
+
+
+@asynccontextmanager
+async def _closing(iterator: AsyncIterator[Any]) -> AsyncIterator[AsyncIterator[Any]]:
+    """``iterator``, closed on exit when it can be (async generators can)."""
+    try:
+        yield iterator
+    finally:
+        close = getattr(iterator, "aclose", None)
+        if close is not None:
+            await close()

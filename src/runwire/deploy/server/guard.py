@@ -1,4 +1,4 @@
-"""The edge of the server: drain, API keys, body size, concurrency and metrics.
+"""The edge of the server: drain, API keys, body size and time, concurrency, metrics.
 
 One pure ASGI middleware in front of the FastAPI app, so a refused request costs
 almost nothing and never reaches a pipeline:
@@ -6,17 +6,22 @@ almost nothing and never reaches a pipeline:
 - while draining (after SIGTERM) every new request but health gets 503;
 - with API keys set, every route but ``/healthz`` and ``/readyz`` needs one, sent as
   ``X-API-Key: KEY`` or ``Authorization: Bearer KEY`` (401 otherwise);
-- request bodies are read here, up to ``max_body_bytes`` (413 beyond);
+- request bodies are read here, up to ``max_body_bytes`` (413 beyond) and within
+  ``body_timeout_s`` (408 beyond), *before* the request takes a concurrency slot, so
+  clients that send slowly cannot hold the slots;
 - at most ``max_concurrency`` requests are handled at once (503 beyond, with
   ``Retry-After``): saturation is answered at once instead of queueing;
-- every answered request is counted and timed in :class:`Metrics`.
+- every answered request is counted and timed in :class:`Metrics`, labelled by route
+  template (``chat``, ``invoke``), never by raw path: unknown paths share one label,
+  and so do requests refused before authentication.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +40,22 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEALTH_PATHS = frozenset(("/healthz", "/readyz"))
 
+SERVER_ROUTES: dict[str, str] = {
+    "/metrics": "metrics",
+    "/openapi.json": "openapi",
+    "/docs": "docs",
+    "/docs/oauth2-redirect": "docs",
+    "/redoc": "docs",
+}
+"""Server paths (outside pipelines) -> their ``route`` label."""
+
+UNMATCHED = ("-", "unmatched")
+"""The labels of every path that is no route."""
+UNAUTHENTICATED = ("-", "unauthenticated")
+"""The labels of every request refused for want of an API key, whatever its path."""
+DRAINING = ("-", "draining")
+"""The labels of every request refused while draining."""
+
 
 @dataclass
 class ServerState:
@@ -46,12 +67,14 @@ class ServerState:
     pipelines: Sequence[str] = field(default_factory=tuple)
 
 
-def _route_of(path: str, pipelines: frozenset[str]) -> tuple[str, str]:
-    """``("chat", "invoke")`` for ``/chat/invoke``; ``("-", path)`` outside pipelines."""
-    parts = path.strip("/").split("/", 1)
-    if len(parts) == 2 and parts[0] in pipelines:
-        return parts[0], parts[1]
-    return "-", path if path in ("/metrics", "/healthz", "/readyz") else "other"
+def route_labels(pipelines: Iterable[str], routes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Every known path -> its ``(pipeline, route)`` labels: a bounded table."""
+    routes = tuple(routes)
+    table = {path: ("-", route) for path, route in SERVER_ROUTES.items()}
+    for pipeline in pipelines:
+        for route in routes:
+            table[f"/{pipeline}/{route}"] = (pipeline, route)
+    return table
 
 
 async def _answer(
@@ -72,6 +95,11 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
+_TOO_LARGE = "too_large"
+_TOO_SLOW = "too_slow"
+_GONE = "gone"
+
+
 class Guard:
     """The ASGI middleware described in the module docstring."""
 
@@ -81,8 +109,10 @@ class Guard:
         *,
         state: ServerState,
         metrics: Metrics,
+        routes: Iterable[str] = (),
         api_keys: Sequence[SecretStr] = (),
         max_body_bytes: int = 1_048_576,
+        body_timeout_s: float = 30.0,
         max_concurrency: int = 256,
     ) -> None:
         self.app = app
@@ -90,8 +120,9 @@ class Guard:
         self.metrics = metrics
         self._keys = tuple(key.get_secret_value().encode() for key in api_keys)
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
         self.max_concurrency = max_concurrency
-        self._pipelines = frozenset(state.pipelines)
+        self._labels = route_labels(state.pipelines, routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,7 +133,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        pipeline, route = _route_of(path, self._pipelines)
+        labels = UNAUTHENTICATED
         status = 500
 
         async def counted_send(message: Message) -> None:
@@ -112,21 +143,41 @@ class Guard:
             await send(message)
 
         try:
-            await self._handle(scope, receive, counted_send, pipeline)
+            if self.state.draining:
+                labels = DRAINING
+                await _answer(send, 503, "server is shutting down", [(b"connection", b"close")])
+                status = 503
+                return
+            if self._keys and not self._authorized(scope["headers"]):
+                self.metrics.error("-", "auth")
+                await _answer(
+                    send, 401, "missing or invalid API key", [(b"www-authenticate", b"Bearer")]
+                )
+                status = 401
+                return
+            labels = self._labels.get(path, UNMATCHED)
+            await self._handle(scope, receive, counted_send, labels[0])
         finally:
-            self.metrics.observe(pipeline, route, status, time.perf_counter() - started)
+            self.metrics.observe(*labels, status, time.perf_counter() - started)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, pipeline: str) -> None:
         state = self.state
-        if state.draining:
-            await _answer(send, 503, "server is shutting down", [(b"connection", b"close")])
-            return
-        if self._keys and not self._authorized(scope["headers"]):
-            self.metrics.error(pipeline, "auth")
-            await _answer(
-                send, 401, "missing or invalid API key", [(b"www-authenticate", b"Bearer")]
-            )
-            return
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            body = await self._read_body(scope, receive)
+            if body is _GONE:  # the client left: nobody to answer
+                return
+            if body is _TOO_LARGE:
+                self.metrics.error(pipeline, "too_large")
+                detail = f"request body larger than {self.max_body_bytes} bytes"
+                await _answer(send, 413, detail, [(b"connection", b"close")])
+                return
+            if body is _TOO_SLOW:
+                self.metrics.error(pipeline, "body_timeout")
+                detail = f"request body not received within {self.body_timeout_s:g} s"
+                await _answer(send, 408, detail, [(b"connection", b"close")])
+                return
+            receive = _replay(body, receive)
+        # A slot is taken only once the body is in: slow senders hold none.
         if state.in_flight >= self.max_concurrency:
             self.metrics.error(pipeline, "busy")
             await _answer(send, 503, "server busy, try again", [(b"retry-after", b"1")])
@@ -134,15 +185,6 @@ class Guard:
         state.in_flight += 1
         self.metrics.in_flight.inc()
         try:
-            if scope["method"] in ("POST", "PUT", "PATCH"):
-                body = await self._read_body(scope, receive)
-                if body is None:
-                    self.metrics.error(pipeline, "too_large")
-                    await _answer(
-                        send, 413, f"request body larger than {self.max_body_bytes} bytes"
-                    )
-                    return
-                receive = _replay(body, receive)
             await self.app(scope, receive, send)
         finally:
             state.in_flight -= 1
@@ -165,27 +207,31 @@ class Guard:
             matched |= hmac.compare_digest(offered, key)
         return matched
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or ``None`` when it is over the limit."""
+    async def _read_body(self, scope: Scope, receive: Receive) -> Any:
+        """The whole body, or ``_TOO_LARGE``, ``_TOO_SLOW`` or ``_GONE``."""
         limit = self.max_body_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if value.isdigit() and int(value) > limit:
-                    return None
+                    return _TOO_LARGE
                 break
         chunks: list[bytes] = []
         size = 0
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return _GONE
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        return _TOO_LARGE
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            return _TOO_SLOW
         return b"".join(chunks)
 
 

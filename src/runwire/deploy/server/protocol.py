@@ -30,6 +30,7 @@ __all__ = [
     "encode",
     "error_body",
     "invalid",
+    "json_depth_over",
     "parse_body",
     "sse",
     "strip_internal",
@@ -135,12 +136,37 @@ def error_body(status: int, message: str, **extra: Any) -> bytes:
     return orjson.dumps({"status_code": status, "message": message, **extra})
 
 
-def parse_body(raw: bytes, key: str) -> dict[str, Any]:
-    """The request's JSON object, which must hold ``key`` (``"input"`` or ``"inputs"``)."""
+def json_depth_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects deeper than ``limit`` (checked without
+    recursion, stopping at the first level over the limit)."""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            return False
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for item in containers
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+    return False
+
+
+def parse_body(raw: bytes, key: str, *, max_depth: int = 100) -> dict[str, Any]:
+    """The request's JSON object, which must hold ``key`` (``"input"`` or ``"inputs"``)
+    and nest at most ``max_depth`` levels (422 otherwise)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc) or "recursion" in str(exc):
+            raise _too_deep(max_depth) from None
         raise invalid(("body",), "json_invalid", f"invalid JSON: {exc}") from None
+    if json_depth_over(body, max_depth):
+        raise _too_deep(max_depth)
     if not isinstance(body, dict):
         raise invalid(("body",), "dict_type", "expected a JSON object")
     if key not in body:
@@ -149,6 +175,15 @@ def parse_body(raw: bytes, key: str) -> dict[str, Any]:
     if kwargs is not None and not isinstance(kwargs, dict):
         raise invalid(("body", "kwargs"), "dict_type", "expected a JSON object")
     return body
+
+
+def _too_deep(limit: int) -> ProtocolError:
+    return invalid(
+        ("body",),
+        "too_deep",
+        f"JSON nested deeper than {limit} levels (the server's max_json_depth); "
+        "send flatter data, or raise RUNWIRE_SERVER__MAX_JSON_DEPTH",
+    )
 
 
 def _problem(loc: tuple[Any, ...], kind: str, msg: str) -> dict[str, Any]:

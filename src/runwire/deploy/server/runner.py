@@ -27,9 +27,11 @@ from typing import Any
 import uvicorn
 
 from runwire.deploy.server.app import create_app
+from runwire.deploy.server.connection import limited_protocol
 from runwire.deploy.server.guard import ServerState
+from runwire.redaction import install_log_redaction
 
-__all__ = ["DrainingServer", "ServeSpec", "build_service", "serve"]
+__all__ = ["DrainingServer", "ServeSpec", "build_service", "serve", "uvicorn_config"]
 
 logger = logging.getLogger("runwire.serve")
 
@@ -105,8 +107,11 @@ def build_service(spec: ServeSpec, *, environ: Mapping[str, str] | None = None) 
         pipelines,
         api_keys=settings.api_keys,
         max_body_bytes=server.max_body_bytes,
+        body_timeout_s=server.body_timeout_s,
         request_timeout_s=server.request_timeout_s,
         max_concurrency=server.max_concurrency,
+        max_json_depth=server.max_json_depth,
+        offload=server.offload,
         state=state,
     )
     return Service(
@@ -153,17 +158,23 @@ def _log_config(log_level: str) -> dict[str, Any]:
     return config
 
 
-def _uvicorn_config(app: Any, server: Any, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(
+def uvicorn_config(app: Any, server: Any, log_level: str = "info") -> uvicorn.Config:
+    """uvicorn's config for ``server`` (a ServerSettings): address, logging (secrets
+    masked in every line), keep-alive, and the header limits of :mod:`.connection`."""
+    config = uvicorn.Config(
         app,
         host=server.host,
         port=server.port,
+        http=limited_protocol(server.max_header_bytes, server.header_timeout_s),
         log_level=log_level,
         log_config=_log_config(log_level),
         access_log=False,
+        timeout_keep_alive=server.keep_alive_timeout_s,  # type: ignore[arg-type]
         timeout_graceful_shutdown=max(1, int(server.drain_timeout_s)),
         server_header=False,
     )
+    install_log_redaction()  # uvicorn.Config has just set up the handlers
+    return config
 
 
 def _announce(service: Service, workers: int) -> None:
@@ -187,12 +198,12 @@ def serve(spec: ServeSpec) -> int:
     if workers <= 1:
         _run(service)
         return 0
-    sock = _uvicorn_config(None, service.server, service.log_level).bind_socket()
+    sock = uvicorn_config(None, service.server, service.log_level).bind_socket()
     return Supervisor(spec, sock, workers, service.server.drain_timeout_s).run()
 
 
 def _run(service: Service, sockets: list[socket.socket] | None = None) -> None:
-    config = _uvicorn_config(service.app, service.server, service.log_level)
+    config = uvicorn_config(service.app, service.server, service.log_level)
     DrainingServer(config, service.state, service.server.drain_timeout_s).run(sockets=sockets)
 
 

@@ -115,6 +115,19 @@ def test_chat_prompt_message_templates_are_bounded(small_output: int) -> None:
         prompt.invoke({"q": "z" * 600})
 
 
+def test_chat_prompt_output_is_bounded_in_total(small_output: int) -> None:
+    """Many messages, each under the limit, from a request that sets ``messages``."""
+    chain = ChatPromptTemplate.from_messages([("human", "{q}")]).configurable_fields(
+        messages=ConfigurableField(id="m")
+    )
+    messages = [["human", "{q:>400}"]] * 3
+    with pytest.raises(TemplateError, match="chat prompt"):
+        chain.invoke({"q": "z"}, {"configurable": {"m": messages}})
+    history = [("human", "h" * 2000)]  # placeholder contents are input, not template output
+    with_history = ChatPromptTemplate.from_messages([("placeholder", "{h}"), ("human", "{q}")])
+    assert len(with_history.invoke({"h": history, "q": "z"}).to_messages()) == 2
+
+
 # -- mustache: depth, work, output -------------------------------------------------------
 def test_deeply_nested_sections_are_refused_at_parse_time() -> None:
     template = "{{#a}}" * 2000 + "x" + "{{/a}}" * 2000
@@ -306,3 +319,7 @@ def test_async_jinja2_rendering_runs_off_the_event_loop(jinja: Any) -> None:
     for runnable in (prompt, chat):
         assert asyncio.run(main(runnable)) >= 2  # 0 when the render blocked the loop
     assert PromptTemplate.from_template("{q}").sync_is_cheap  # f-strings stay inline
+    switchable = PromptTemplate.from_template("{q}").configurable_fields(
+        template_format=ConfigurableField(id="fmt")
+    )
+    assert not switchable.sync_is_cheap

@@ -378,7 +378,8 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
 
     @property
     def sync_is_cheap(self) -> bool:  # type: ignore[override]
-        return self.default.sync_is_cheap
+        # a configurable template_format may pick a format that renders off the loop
+        return self.default.sync_is_cheap and "template_format" not in self.fields
 
     @property
     def config_specs(self) -> list[Any]:

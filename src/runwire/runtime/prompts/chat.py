@@ -17,6 +17,7 @@ from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from runwire.runtime.prompts.base import BasePromptTemplate
 from runwire.runtime.prompts.formatting import PromptTemplateFormat
+from runwire.runtime.prompts.limits import OutputBudget
 from runwire.runtime.prompts.string import PromptTemplate
 from runwire.runtime.prompts.values import ChatPromptValue
 from runwire.schema.coerce import convert_to_messages
@@ -297,6 +298,12 @@ def _message_like(message: Any, template_format: str = "f-string") -> Any:
 _validate_chat_value = ChatPromptValue.__pydantic_validator__.validate_python
 
 
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
 def _renders_cheaply(message: Any) -> bool:
     """Whether a chat prompt's message renders fast enough to run on the event loop."""
     if isinstance(message, ChatPromptTemplate):
@@ -390,9 +397,16 @@ class ChatPromptTemplate(BasePromptTemplate):
         """The messages, templates filled from ``kwargs`` and the partial variables."""
         values = self._merge_partials(kwargs)
         out: list[BaseMessage] = []
+        budget: OutputBudget | None = None
         for message in self.messages:
             if isinstance(message, BaseMessage):
                 out.append(message)
+            elif isinstance(message, _StringMessagePromptTemplate):
+                # every template is bounded; their sum is too (MAX_TEMPLATE_OUTPUT)
+                rendered = message.format(**values)
+                budget = budget or OutputBudget("chat prompt's")
+                budget.add(_content_text(rendered.content))
+                out.append(rendered)
             else:
                 out.extend(message.format_messages(**values))
         return out

@@ -12,7 +12,7 @@ import io
 import json
 from typing import Any, Literal
 
-from runwire.errors import ManifestError, UnknownIdError, format_path
+from runwire.errors import LimitExceededError, ManifestError, UnknownIdError, format_path
 from runwire.loader.authoring import (
     HELPERS,
     TYPE_KEY,
@@ -22,6 +22,7 @@ from runwire.loader.authoring import (
     is_parallel_shorthand,
     resolve_type,
 )
+from runwire.loader.limits import DEFAULT_LIMITS, parse_json
 from runwire.loader.registry import entry_by_name, lookup
 from runwire.loader.source import read_yaml_tree, secret_name, tag_of
 
@@ -38,17 +39,30 @@ def format_text(text: str, *, yaml: bool, mode: Mode = "keep", source: str = "<t
         if mode != "keep":
             tree = _Tree(source).canonical(tree, ()) if mode == "canonical" else _compact(tree)
         return _dump_yaml(tree)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(
-            f"invalid JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno
-        ) from None
+    data = parse_json(text, source=source)
+    _check_depth(data, source)
     if mode == "canonical":
         data = expand(data)
     elif mode == "compact":
         data = compact(data)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _check_depth(data: Any, source: str) -> None:
+    """Refuse JSON nested deeper than the loader accepts (the rewrites recurse)."""
+    limit = DEFAULT_LIMITS.max_depth
+    todo: list[tuple[Any, int]] = [(data, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > limit:
+            raise LimitExceededError(
+                f"nested more than {limit} levels deep",
+                hint="flatten the manifest (Limits.max_depth)",
+                file=source,
+            )
+        if isinstance(value, dict | list):
+            children = value.values() if isinstance(value, dict) else value
+            todo.extend((child, depth + 1) for child in children)
 
 
 def _yaml() -> Any:

@@ -8,11 +8,16 @@ and ``--set a.b.1=value`` overrides one value.
 
 Positions are looked up only when an error needs one: a :class:`Source` maps a path in
 the composed data back to ``file:line:column``.
+
+Every load is bounded (:class:`~runwire.loader.limits.Limits`): YAML text and nodes
+parsed, aliases counted at their full expansion, includes spliced and their depth, bytes
+read; includes are read only from regular files (a FIFO or a device never blocks a load).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +25,10 @@ from typing import Any
 
 from runwire.errors import LimitExceededError, ManifestError, ManifestSyntaxError, format_path
 from runwire.loader.limits import Limits, parse_json
+from runwire.loader.yaml_text import Budget, read_yaml_tree, text_size
 
 __all__ = [
+    "Budget",
     "Origin",
     "Source",
     "apply_set",
@@ -32,6 +39,7 @@ __all__ = [
     "read_yaml_tree",
     "secret_name",
     "tag_of",
+    "text_size",
 ]
 
 Parts = tuple[str | int, ...]
@@ -63,32 +71,6 @@ def is_secret_node(value: Any) -> bool:
     )
 
 
-_DEFAULT_LIMITS = Limits()
-
-
-def read_yaml_tree(text: str, *, source: str, preserve_quotes: bool = False) -> Any:
-    """Parse YAML text into ruamel's round-trip tree (comments, tags and positions kept)."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    reader = YAML(typ="rt", pure=True)
-    reader.preserve_quotes = preserve_quotes
-    try:
-        return reader.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ManifestSyntaxError(
-            f"invalid YAML: {problem}",
-            hint="check the indentation and quoting near this position",
-            file=source,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
-    except YAMLError as exc:
-        raise ManifestSyntaxError(f"invalid YAML: {exc}", file=source) from None
-
-
 @dataclass(slots=True)
 class Origin:
     """One file that contributed data: its text, parsed lazily for positions."""
@@ -97,13 +79,18 @@ class Origin:
     text: str
     tree: Any = None
     parsed: bool = False
+    limits: Limits | None = None
 
     def position(self, parts: Parts) -> tuple[int, tuple[int, int] | None]:
-        """How many parts were found in the file, and the (line, column) of the deepest."""
+        """How many parts were found in the file, and the (line, column) of the deepest.
+
+        A JSON file is parsed for positions only when an error needs one, and only within
+        the YAML limits: a file too large for them gets errors without a line.
+        """
         if not self.parsed:
             self.parsed = True
             try:
-                self.tree = read_yaml_tree(self.text, source=self.file)
+                self.tree = read_yaml_tree(self.text, source=self.file, limits=self.limits)
             except ManifestError:
                 self.tree = None
         return _position_in(self.tree, parts)
@@ -166,30 +153,72 @@ def find_root(path: Path) -> Path:
     return start
 
 
-class _Reader:
-    """Reads one top-level file and its includes into plain data."""
+_NONBLOCK = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
-    def __init__(self, root: Path, limits: Limits, source: Source) -> None:
+
+def _read_file(path: Path, limit: int, *, regular_only: bool) -> tuple[bytes, int]:
+    """(the bytes, the size) of a file; nothing is read when the size is over ``limit``.
+
+    ``regular_only``: refuse anything but a regular file, opened without blocking (a FIFO
+    never hangs the load). Otherwise a pipe or a device is read up to ``limit + 1`` bytes.
+    """
+    fd = os.open(path, _NONBLOCK if regular_only else os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        regular = stat.S_ISREG(info.st_mode)
+        if stat.S_ISDIR(info.st_mode) or (regular_only and not regular):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise OSError(0, kind)  # reported by the caller, with its position
+        if regular and info.st_size > limit:
+            return b"", info.st_size
+        chunks, left = [], limit + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data, len(data)
+    finally:
+        os.close(fd)
+
+
+class _Reader:
+    """Reads files and their includes into plain data, within one load's :class:`Budget`."""
+
+    def __init__(self, root: Path, budget: Budget, source: Source) -> None:
         self.root = root
-        self.limits = limits
+        self.budget = budget
+        self.limits = budget.limits
         self.source = source
-        self.nodes = 0
 
     def read(self, path: Path, at: Parts, stack: tuple[Path, ...], shown: str) -> Any:
-        resolved = path.resolve()
+        limits, budget = self.limits, self.budget
+        yaml = path.suffix.lower() in YAML_SUFFIXES
+        rooms = [("max_bytes", limits.max_bytes - budget.read, "")]  # the tighter one last
+        if yaml:
+            rooms.append(("max_yaml_bytes", limits.max_yaml_bytes - budget.yaml_bytes, "YAML "))
+        left = max(min(room for _, room, _ in rooms), 0)
         try:
-            size = resolved.stat().st_size
-        except OSError as exc:
-            raise ManifestError(
-                f"cannot read {shown}: {exc.strerror}", hint="check the path", file=shown
-            ) from None
-        if size > self.limits.max_bytes:
-            raise LimitExceededError(
-                f"file is {size} bytes, more than the limit of {self.limits.max_bytes}",
-                hint="split the manifest, or raise Limits.max_bytes for trusted files",
-                file=shown,
-            )
-        raw = resolved.read_bytes()
+            resolved = path.resolve()
+            raw, size = _read_file(resolved, left, regular_only=bool(stack))
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            hint = "include regular files only" if stack else "check the path"
+            self.fail_reading(f"cannot read {shown}: {reason}", at, stack, shown, hint)
+        budget.read += len(raw)
+        for name, room, kind in rooms:
+            if size > room:
+                total = getattr(limits, name)
+                so_far = f" with the {total - room} read before it" if room < total else ""
+                self.fail_reading(
+                    f"file is {size} bytes{so_far}, more than the limit of {total} "
+                    f"({kind}text one load reads)",
+                    at,
+                    stack,
+                    shown,
+                    f"split the manifest{', or write it as JSON' if kind else ''}, or raise "
+                    f"Limits.{name} for trusted files",
+                    LimitExceededError,
+                )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -204,25 +233,40 @@ class _Reader:
                 line=1,
                 column=1,
             )
-        origin = Origin(shown, text)
+        origin = Origin(shown, text, limits=self.limits)
         self.source.spans.append((at, origin, ()))
         if resolved.suffix.lower() in YAML_SUFFIXES:
-            origin.tree = read_yaml_tree(text, source=shown)
+            origin.tree = read_yaml_tree(text, source=shown, budget=self.budget)
             origin.parsed = True
-            return self.plain(origin.tree, at, (resolved, *stack), origin)
+            return self.plain(origin.tree, at, (resolved, *stack))
         data = parse_json(raw, limits=self.limits, source=shown)
-        return self.plain(data, at, (resolved, *stack), origin)
+        return self.plain(data, at, (resolved, *stack))
 
     def fail(self, message: str, at: Parts, hint: str = "", error: type = ManifestError) -> Any:
         file, line, column = self.source.locate(at)
         raise error(message, path=format_path(at), hint=hint, file=file, line=line, column=column)
 
-    def plain(self, node: Any, at: Parts, stack: tuple[Path, ...], origin: Origin) -> Any:
+    def fail_reading(
+        self,
+        message: str,
+        at: Parts,
+        stack: tuple[Path, ...],
+        shown: str,
+        hint: str,
+        error: type = ManifestError,
+    ) -> Any:
+        """An include's problem is at its ``!include``; a named file's is that file's."""
+        if stack:
+            self.fail(message, at, hint, error)
+        raise error(message, hint=hint, file=shown)
+
+    def plain(self, node: Any, at: Parts, stack: tuple[Path, ...]) -> Any:
         """A ruamel/orjson value as plain dicts, lists and scalars, includes spliced in."""
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
+        budget = self.budget
+        budget.nodes += 1
+        if budget.nodes > self.limits.max_nodes:
             self.fail(
-                f"more than {self.limits.max_nodes} nodes (YAML aliases expand)",
+                f"more than {self.limits.max_nodes} nodes (includes and YAML aliases expand)",
                 at,
                 "split the manifest or raise Limits.max_nodes",
                 LimitExceededError,
@@ -241,7 +285,7 @@ class _Reader:
             return self.include(self.scalar_text(node, at, "!include"), {}, at, stack)
         if tag is not None:
             self.fail(
-                f"unknown YAML tag {tag}",
+                f"unknown YAML tag {tag[:100]}",
                 at,
                 "runwire reads only !secret NAME and !include PATH",
             )
@@ -251,8 +295,10 @@ class _Reader:
                 if isinstance(key, int) and not isinstance(key, bool):
                     key = str(key)  # list indexes in overlays: `steps: {1: ...}`
                 if not isinstance(key, str):
-                    self.fail(f"keys must be strings, got {key!r}", at, "quote the key")
-                out[key] = self.plain(value, (*at, key), stack, origin)
+                    shown = f"a {type(key).__name__}"
+                    self.fail(f"keys must be strings, got {shown}", at, "quote the key")
+                self.count_text(key, at)
+                out[key] = self.plain(value, (*at, key), stack)
             if INCLUDE_KEY in out:
                 target = out.pop(INCLUDE_KEY)
                 if not isinstance(target, str):
@@ -260,8 +306,21 @@ class _Reader:
                 return self.include(target, out, at, stack)
             return out
         if isinstance(node, list):
-            return [self.plain(item, (*at, i), stack, origin) for i, item in enumerate(node)]
+            return [self.plain(item, (*at, i), stack) for i, item in enumerate(node)]
+        if isinstance(node, str):
+            self.count_text(node, at)
         return _scalar(node)
+
+    def count_text(self, text: str, at: Parts) -> None:
+        self.budget.text += text_size(text)
+        if self.budget.text > self.limits.max_bytes:
+            self.fail(
+                f"more than {self.limits.max_bytes} bytes of text (includes and YAML "
+                "aliases expand)",
+                at,
+                "split the manifest or raise Limits.max_bytes",
+                LimitExceededError,
+            )
 
     def scalar_text(self, node: Any, at: Parts, tag: str) -> str:
         value = getattr(node, "value", None)
@@ -272,7 +331,29 @@ class _Reader:
     def include(
         self, target: str, overrides: dict[str, Any], at: Parts, stack: tuple[Path, ...]
     ) -> Any:
-        path = (stack[0].parent / target).resolve()
+        if not stack:
+            self.fail("a --set value cannot include a file", at, "set the value itself")
+        limits, budget = self.limits, self.budget
+        budget.includes += 1
+        if budget.includes > limits.max_includes:
+            self.fail(
+                f"more than {limits.max_includes} includes in one manifest",
+                at,
+                "include each fragment once (YAML anchors can repeat it), or raise "
+                "Limits.max_includes",
+                LimitExceededError,
+            )
+        if len(stack) >= limits.max_include_depth:
+            self.fail(
+                f"includes nested more than {limits.max_include_depth} files deep",
+                at,
+                "include the fragments from fewer levels, or raise Limits.max_include_depth",
+                LimitExceededError,
+            )
+        try:
+            path = (stack[0].parent / target).resolve()
+        except (OSError, ValueError) as exc:  # a NUL byte, a path too long, a symlink loop
+            return self.fail(f"cannot include {target[:200]!r}: {exc}", at, "check the path")
         if not path.is_relative_to(self.root):
             self.fail(
                 f"include {target!r} is outside the project root {self.root}",
@@ -322,6 +403,14 @@ def _scalar(value: Any) -> Any:
     return str(value)  # dates and other YAML scalars: their text
 
 
+def _index(key: Any) -> int | None:
+    """A list index written as a key (``"1"``), else None. ASCII digits only: ``"²"`` is
+    a digit to ``str.isdigit`` but not to ``int``."""
+    if isinstance(key, str) and key.isascii() and key.isdecimal() and len(key) <= 9:
+        return int(key)
+    return None
+
+
 def deep_merge(base: Any, over: Any) -> Any:
     """``over`` merged into ``base``.
 
@@ -337,49 +426,57 @@ def deep_merge(base: Any, over: Any) -> Any:
             else:
                 merged[key] = deep_merge(base[key], value) if key in base else value
         return merged
-    indexes = isinstance(over, dict) and over and all(k.isdigit() for k in over)
-    if isinstance(base, list) and indexes and all(int(k) < len(base) for k in over):
-        items = list(base)
-        for key, value in over.items():
-            items[int(key)] = deep_merge(items[int(key)], value)
-        return items
+    if isinstance(base, list) and isinstance(over, dict) and over:
+        indexes = [_index(key) for key in over]
+        if all(i is not None and i < len(base) for i in indexes):
+            items = list(base)
+            for i, value in zip(indexes, over.values(), strict=True):
+                items[i] = deep_merge(items[i], value)  # type: ignore[index]
+            return items
     return over
 
 
-def _parse_scalar(text: str) -> Any:
-    from ruamel.yaml import YAML
-
+def _set_value(text: str, budget: Budget) -> Any:
+    """A ``--set`` value read as YAML within the load's limits; text that is not YAML
+    (or uses an unknown tag) stays the text."""
+    reader = _Reader(Path.cwd(), budget, Source(files=["--set"]))
     try:
-        return _plain_value(YAML(typ="safe", pure=True).load(text))
-    except Exception:
+        return reader.plain(read_yaml_tree(text, source="--set", budget=budget), (), ())
+    except LimitExceededError:
+        raise
+    except ManifestError:
         return text
 
 
-def _plain_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_value(v) for v in value]
-    return _scalar(value)
+def apply_set(data: Any, assignment: str, *, limits: Limits | None = None) -> Any:
+    """``data`` with one ``dotted.path=value`` override (the value read as YAML)."""
+    return _apply_set(data, assignment, Budget(limits))
 
 
-def apply_set(data: Any, assignment: str) -> Any:
-    """``data`` with one ``dotted.path=value`` override (value read as a YAML scalar)."""
+def _apply_set(data: Any, assignment: str, budget: Budget) -> Any:
     dotted, eq, text = assignment.partition("=")
     if not eq or not dotted.strip():
         raise ManifestError(
-            f"--set {assignment!r} is not PATH=VALUE",
+            f"--set {assignment[:200]!r} is not PATH=VALUE",
             hint="write e.g. --set steps.1.temperature=0.3",
             file="--set",
         )
     keys = dotted.strip().split(".")
-    value = _parse_scalar(text)
+    if len(keys) > budget.limits.max_depth:
+        raise LimitExceededError(
+            f"--set path has more than {budget.limits.max_depth} keys",
+            hint="set a shallower value (a mapping can be the value)",
+            file="--set",
+        )
+    value = _set_value(text, budget)
 
     def put(node: Any, depth: int) -> Any:
         key = keys[depth]
-        where = format_path([int(k) if k.isdigit() else k for k in keys[: depth + 1]])
+        parts = [k if _index(k) is None else _index(k) for k in keys[: depth + 1]]
+        where = format_path(parts)  # type: ignore[arg-type]
         if isinstance(node, list):
-            if not key.isdigit() or int(key) >= len(node):
+            index = _index(key)
+            if index is None or index >= len(node):
                 raise ManifestError(
                     f"--set {dotted}: no item {key} in a list of {len(node)}",
                     path=where,
@@ -387,14 +484,13 @@ def apply_set(data: Any, assignment: str) -> Any:
                     file="--set",
                 )
             out_list = list(node)
-            index = int(key)
             out_list[index] = value if depth == len(keys) - 1 else put(node[index], depth + 1)
             return out_list
         if node is None:
             node = {}
         if not isinstance(node, dict):
             raise ManifestError(
-                f"--set {dotted}: {format_path(keys[:depth]) or '$'} is a "
+                f"--set {dotted}: {format_path(parts[:-1])} is a "  # type: ignore[arg-type]
                 f"{type(node).__name__}, not a mapping",
                 path=where,
                 file="--set",
@@ -415,18 +511,19 @@ def compose(
 ) -> tuple[Any, Source]:
     """Read ``paths`` (later files deep-merged over earlier ones), apply ``sets``.
 
+    One :class:`Budget` of ``limits`` covers every file, include and ``--set`` value.
     Returns the plain data and its :class:`Source` (for ``file:line:column``).
     """
     if not paths:
         raise ValueError("compose() needs at least one file")
-    limits = limits or _DEFAULT_LIMITS
+    budget = Budget(limits)
     source = Source(files=[str(p) for p in paths])
     data: Any = None
     for index, name in enumerate(paths):
         path = Path(name)
         base = Path(root).resolve() if root is not None else find_root(path)
-        layer = _Reader(base, limits, source).read(path, (), (), str(name))
+        layer = _Reader(base, budget, source).read(path, (), (), str(name))
         data = layer if index == 0 else deep_merge(data, layer)
     for assignment in sets:
-        data = apply_set(data, assignment)
+        data = _apply_set(data, assignment, budget)
     return data, source

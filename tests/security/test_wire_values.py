@@ -3,6 +3,8 @@ runwire errors, and user data fields (message kwargs, metadata, content blocks) 
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +219,44 @@ additional_kwargs:
   x:
 {inner}
 """
+
+
+def _random_json(rng: random.Random) -> str:
+    """A JSON list mixing digit runs of every length in integers, strings and floats."""
+    items = []
+    for _ in range(rng.randint(1, 12)):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 26)))
+        digits = digits.lstrip("0") or "0"
+        sign = rng.choice(["", "-"])
+        escape = rng.choice(["", "\\\\", '\\"', "x"])
+        items.append(
+            rng.choice(
+                [
+                    f"{sign}{digits}",
+                    f'"{escape}{digits}"',
+                    f'"a {escape} {sign}{digits}"',
+                    f"{sign}{digits}.5",
+                    f"1e-{digits}",
+                    f'{{"{digits}": {sign}{digits}}}',
+                ]
+            )
+        )
+    return "[" + (", " if rng.random() < 0.5 else ",\n").join(items) + "]"
+
+
+def _reference_refuses(text: str) -> bool:
+    wide = []
+    json.loads(text, parse_int=lambda s: wide.append(not int_fits(int(s))) or 0)
+    return any(wide)
+
+
+def test_the_wide_integer_check_agrees_with_a_full_parse_on_random_json() -> None:
+    rng = random.Random(1313)
+    for _ in range(2000):
+        text = _random_json(rng)
+        try:
+            parse_json(text)
+            refused = False
+        except LimitExceededError:
+            refused = True
+        assert refused == _reference_refuses(text), text

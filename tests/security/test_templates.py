@@ -182,11 +182,17 @@ def jinja(monkeypatch: pytest.MonkeyPatch) -> Any:
     return jinja
 
 
-def test_jinja2_loop_without_output_stops_at_the_time_limit(jinja: Any) -> None:
+def test_jinja2_loop_without_output_stops_at_the_time_limit(
+    jinja: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The case that hung: a trusted-by-mistake manifest (``init_validator=None``)."""
     loop = "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}"
     prompt = loads(_prompt_manifest(loop, "jinja2"), init_validator=None)
     start = time.monotonic()
+    with pytest.raises(TemplateError, match="steps in all"):
+        prompt.invoke({})
+    assert time.monotonic() - start < GENEROUS_S
+    monkeypatch.setattr(limits, "JINJA2_MAX_LOOP_STEPS", 10**12)  # then time stops it
     with pytest.raises(TemplateError, match="ran longer than"):
         prompt.invoke({})
     assert time.monotonic() - start < GENEROUS_S
@@ -210,7 +216,7 @@ def test_jinja2_loop_without_output_stops_at_the_time_limit(jinja: Any) -> None:
 )
 def test_jinja2_work_is_time_bounded(jinja: Any, template: str, values: dict[str, Any]) -> None:
     start = time.monotonic()
-    with pytest.raises(TemplateError, match="ran longer than"):
+    with pytest.raises(TemplateError, match=r"ran longer than|steps in all"):
         jinja.render_jinja2(template, values)
     assert time.monotonic() - start < GENEROUS_S
 
@@ -245,8 +251,25 @@ def test_jinja2_values_built_in_the_template_are_bounded(jinja: Any, template: s
 
 
 def test_jinja2_output_is_bounded_while_generating(jinja: Any, small_output: int) -> None:
-    with pytest.raises(TemplateError, match="larger than the limit"):
+    with pytest.raises(TemplateError, match="larger than"):
         jinja.render_jinja2("{% for i in range(9999) %}{{ x }}{% endfor %}", {"x": "abc"})
+    with pytest.raises(TemplateError, match="larger than the limit"):
+        jinja.render_jinja2("{% for i in range(9999) %}abc{% endfor %}", {})
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% filter upper %}{% for i in range(9999) %}{{ x }}{% endfor %}{% endfilter %}",
+        "{% macro m() %}{% for i in range(9999) %}{{ x }}{% endfor %}{% endmacro %}{{ m() }}",
+        "{% set s %}{% for i in range(9999) %}{{ x }}{% endfor %}{% endset %}",
+    ],
+    ids=["filter-block", "macro", "set-block"],
+)
+def test_jinja2_buffered_blocks_are_bounded(jinja: Any, template: str) -> None:
+    """Output jinja2 buffers (not yet yielded) counts as it is printed."""
+    with pytest.raises(TemplateError, match="printed expressions"):
+        jinja.render_jinja2(template, {"x": "x" * 1000})
 
 
 def test_jinja2_sandbox_and_ordinary_templates(jinja: Any) -> None:
@@ -297,9 +320,11 @@ def test_async_jinja2_rendering_runs_off_the_event_loop(jinja: Any) -> None:
     """A time-bounded render still takes its time: it must not stall other requests."""
     import asyncio
 
-    loop_template = "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}"
-    prompt = PromptTemplate.from_template(loop_template, template_format="jinja2")
-    chat = ChatPromptTemplate.from_messages([("human", loop_template)], template_format="jinja2")
+    slow = (  # runs until the time limit (0.3 s here)
+        "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}"
+    )
+    prompt = PromptTemplate.from_template(slow, template_format="jinja2")
+    chat = ChatPromptTemplate.from_messages([("human", slow)], template_format="jinja2")
 
     async def main(runnable: Any) -> int:
         ticks = 0

@@ -7,7 +7,11 @@ rendered runs in jinja2's ``SandboxedEnvironment`` with these bounds on top:
 - output: rendered through ``generate()`` and counted chunk by chunk against
   :data:`~runwire.runtime.prompts.limits.MAX_TEMPLATE_OUTPUT`;
 - time: :data:`~runwire.runtime.prompts.limits.JINJA2_TIME_LIMIT_S`, checked at every
-  call (macros included), every step of every ``{% for %}`` loop and every output chunk;
+  call (macros included), every 64 loop steps and every output chunk; all ``{% for %}``
+  loops together take at most :data:`~runwire.runtime.prompts.limits.
+  JINJA2_MAX_LOOP_STEPS` steps;
+- what ``{{ expressions }}`` print, also inside blocks jinja2 buffers (macros,
+  ``{% filter %}``, ``{% set %}`` blocks), counted against the output limit;
 - size of values built inside the template: ``range()`` is at most
   :data:`~runwire.runtime.prompts.limits.JINJA2_MAX_RANGE` long; ``+``, ``*``, ``~``,
   ``**``, ``%``, ``namespace`` attributes, ``str.format``, ``center``/``ljust``/
@@ -18,8 +22,10 @@ rendered runs in jinja2's ``SandboxedEnvironment`` with these bounds on top:
 What remains (honestly): the checks run between Python-level operations, so one
 operation that is slow by itself on large input (``|sort`` of a huge list passed as a
 value) runs to completion before the time check sees it; its cost is bounded by the size
-of the values passed in, not by the template. Deeply recursive macros end with a
-``TemplateError`` (from ``RecursionError``), not a crash.
+of the values passed in, not by the template. Literal template text inside a loop in a
+buffered block is not counted until the block ends: it is bounded by the loop steps
+times the template's length. Deeply recursive macros end with a ``TemplateError`` (from
+``RecursionError``), not a crash.
 """
 
 from __future__ import annotations
@@ -42,13 +48,28 @@ _JINJA2_MISSING = (
     "template_format='jinja2' needs the jinja2 package: pip install jinja2. "
     "Only use jinja2 templates you trust: they can execute code."
 )
-_DEADLINE: ContextVar[float] = ContextVar("runwire_jinja2_deadline", default=float("inf"))
+
+
+class _Render:
+    """What one render has used so far: its deadline, loop steps and printed bytes."""
+
+    __slots__ = ("deadline", "printed", "steps")
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + limits.JINJA2_TIME_LIMIT_S
+        self.steps = 0
+        self.printed = 0
+
+
+_UNBOUNDED = _Render()
+_UNBOUNDED.deadline = float("inf")
+_RENDER: ContextVar[_Render] = ContextVar("runwire_jinja2_render", default=_UNBOUNDED)
 _SIZED = (str, list, tuple, bytes)
 _WIDTH_METHODS = frozenset(("center", "ljust", "rjust", "zfill", "expandtabs"))
 
 
 def _check_time() -> None:
-    if time.monotonic() > _DEADLINE.get():
+    if time.monotonic() > _RENDER.get().deadline:
         raise TemplateError(
             f"the jinja2 template ran longer than {limits.JINJA2_TIME_LIMIT_S} s",
             hint="simplify its loops, or raise runwire.runtime.prompts.limits."
@@ -110,11 +131,28 @@ def _check_percent(text: str) -> None:
 
 
 def _bounded_iter(iterable: Iterable[Any]) -> Iterator[Any]:
-    """Every ``{% for %}`` loop iterates through this: the time bound holds in loops."""
-    for count, item in enumerate(iterable):
-        if not count & 63:
+    """Every ``{% for %}`` loop iterates through this: time and total steps are bounded."""
+    render = _RENDER.get()
+    for item in iterable:
+        render.steps += 1
+        if not render.steps & 63:
             _check_time()
+            if render.steps > limits.JINJA2_MAX_LOOP_STEPS and render is not _UNBOUNDED:
+                raise TemplateError(
+                    f"the jinja2 template's loops run more than {limits.JINJA2_MAX_LOOP_STEPS}"
+                    " steps in all",
+                    hint="loop over fewer items, or nest fewer loops",
+                )
         yield item
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ expression }}`` passes here, buffered blocks (macros, filters) included."""
+    render = _RENDER.get()
+    render.printed += len(value) if isinstance(value, str) else len(str(value))
+    if render.printed > limits.max_template_output() and render is not _UNBOUNDED:
+        raise _too_large("printed expressions")
+    return value
 
 
 def _bounded_range(*args: int) -> Iterator[int]:
@@ -169,7 +207,7 @@ def _sandbox_class() -> type:
         intercepted_binops = frozenset(("+", "*", "**", "%"))
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__(finalize=_finalize)
             self.globals.pop("lipsum", None)
             self.globals.update(
                 range=_bounded_range,
@@ -288,7 +326,7 @@ def _compiled(template: str) -> Any:
 def render_jinja2(template: str, values: Mapping[str, Any]) -> str:
     """Render in the bounded sandbox; over a bound it raises :class:`TemplateError`."""
     budget = OutputBudget("jinja2")
-    token = _DEADLINE.set(time.monotonic() + limits.JINJA2_TIME_LIMIT_S)
+    token = _RENDER.set(_Render())
     out: list[str] = []
     try:
         for chunk in _compiled(template).generate(**values):
@@ -307,7 +345,7 @@ def render_jinja2(template: str, values: Mapping[str, Any]) -> str:
             hint="fix the template expression named above",
         ) from None
     finally:
-        _DEADLINE.reset(token)
+        _RENDER.reset(token)
     return budget.finish("".join(out))
 
 

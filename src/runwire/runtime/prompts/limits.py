@@ -10,8 +10,9 @@ Templates can come from untrusted places (a manifest, or a request's
   (``{x:>10000}``);
 - :data:`MAX_MUSTACHE_DEPTH`: how deeply mustache sections (and dotted names) nest;
 - :data:`MAX_TEMPLATE_STEPS`: how many template nodes one mustache render may visit;
-- :data:`JINJA2_TIME_LIMIT_S` and :data:`JINJA2_MAX_RANGE`: jinja2's time bound and the
-  longest ``range()`` it may build.
+- :data:`JINJA2_TIME_LIMIT_S`, :data:`JINJA2_MAX_LOOP_STEPS` and
+  :data:`JINJA2_MAX_RANGE`: jinja2's time bound, its loop steps in all, and the longest
+  ``range()`` it may build.
 
 Each is a module-level setting read at render time, so a deployment (or a test) can
 change it by assignment: ``runwire.runtime.prompts.limits.MAX_TEMPLATE_OUTPUT = 4 << 20``.
@@ -25,6 +26,7 @@ import re
 from runwire.errors import TemplateError
 
 __all__ = [
+    "JINJA2_MAX_LOOP_STEPS",
     "JINJA2_MAX_RANGE",
     "JINJA2_TIME_LIMIT_S",
     "MAX_FORMAT_WIDTH",
@@ -54,6 +56,8 @@ JINJA2_TIME_LIMIT_S = 2.0
 """Longest a jinja2 render may run, checked at every call, loop step and output chunk."""
 JINJA2_MAX_RANGE = 10_000
 """Longest ``range()`` a jinja2 template may build."""
+JINJA2_MAX_LOOP_STEPS = 100_000
+"""Most ``{% for %}`` steps (all loops together) one jinja2 render may take."""
 
 _HINT_OUTPUT = (
     f"shorten the template or its values, or raise the limit ({OUTPUT_ENV_VAR} or "

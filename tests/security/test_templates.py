@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from runwire import dumps
 from runwire.errors import FieldValidationError, TemplateError
 from runwire.loader import loads
 from runwire.runtime.configurable import ConfigurableField
@@ -313,6 +314,9 @@ def test_the_deployment_can_opt_in() -> None:
     )
     result = chain.invoke({"q": "x"}, {"configurable": {"t": "<{{ q }}>"}})
     assert result.to_string() == "<x>"
+    again = loads(dumps(chain), init_validator=None)  # the opt-in is part of the manifest
+    assert again.allow_jinja2 and again.configurable_fields().allow_jinja2
+    assert "allow_jinja2" not in dumps(_client_template())
 
 
 # -- async calls never render slow formats on the event loop --------------------------------

@@ -403,7 +403,8 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
         return unique_specs([*specs, *self.default.config_specs])
 
     def configurable_fields(self, **fields: Any) -> RunnableSerializable[Input, Output]:
-        return self.default.configurable_fields(**{**self.fields, **fields})
+        wider = self.default.configurable_fields(**{**self.fields, **fields})
+        return wider.model_copy(update={"allow_jinja2": True}) if self.allow_jinja2 else wider
 
     def _prepare(self, config: RunnableConfig) -> tuple[Runnable[Input, Output], RunnableConfig]:
         values = config.get("configurable") or {}

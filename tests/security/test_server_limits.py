@@ -322,3 +322,22 @@ def test_a_cpu_bound_request_neither_blocks_the_loop_nor_outlives_its_timeout(
     assert waited < burn - 1, "/healthz waited for the burn"
     assert outcome["status"] == 504
     assert outcome["took"] < burn - 1, "the request timeout did not hold"
+
+
+def test_every_route_serves_client_config_off_the_loop(client: httpx.Client) -> None:
+    config = {"configurable": {"template": "A: {question}"}}
+    body = {"input": {"question": "q"}, "config": config}
+    assert client.post("/prompt/invoke", json=body).json()["output"]["text"] == "A: q"
+    batch = {"inputs": [{"question": "1"}, {"question": "2"}], "config": config}
+    assert [o["text"] for o in client.post("/prompt/batch", json=batch).json()["output"]] == [
+        "A: 1",
+        "A: 2",
+    ]
+    streamed = client.post("/prompt/stream", json=body).text
+    assert "A: q" in streamed and streamed.endswith("event: end\r\n\r\n")
+    events = client.post("/prompt/stream_events", json=body).text
+    assert "on_prompt_end" in events and events.endswith("event: end\r\n\r\n")
+    failed = client.post(
+        "/prompt/stream", json={**body, "config": {"configurable": {"template": "{x"}}}
+    )
+    assert "event: error" in failed.text and '"status_code":422' in failed.text

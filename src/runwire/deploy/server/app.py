@@ -21,7 +21,7 @@ from runwire import __version__
 from runwire.deploy.server.endpoints import PipelineEndpoints
 from runwire.deploy.server.guard import Guard, ServerState
 from runwire.deploy.server.metrics import CONTENT_TYPE_LATEST, Metrics
-from runwire.deploy.server.offload import Offloader
+from runwire.deploy.server.offload import Offloader, OffloadPolicy
 from runwire.deploy.server.openapi import add_pipeline_schemas
 from runwire.deploy.server.protocol import encode
 
@@ -52,7 +52,7 @@ def create_app(
     request_timeout_s: float = 60.0,
     max_concurrency: int = 256,
     max_json_depth: int = 100,
-    offload: str = "configurable",
+    offload: OffloadPolicy = "configurable",
     state: ServerState | None = None,
 ) -> FastAPI:
     """An app serving ``pipelines`` (name -> an object with ``runnable`` and ``configurable``).

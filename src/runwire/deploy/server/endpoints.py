@@ -27,7 +27,7 @@ from starlette.responses import Response, StreamingResponse
 
 from runwire.deploy.server import protocol
 from runwire.deploy.server.metrics import Metrics
-from runwire.deploy.server.offload import Offloader
+from runwire.deploy.server.offload import Offloader, OffloadPolicy
 from runwire.errors import (
     ManifestError,
     ProviderError,
@@ -129,7 +129,7 @@ class PipelineEndpoints:
         timeout: float,
         metrics: Metrics,
         max_json_depth: int = 100,
-        offload: str = "configurable",
+        offload: OffloadPolicy = "configurable",
         offloader: Offloader | None = None,
     ) -> None:
         self.name = name

@@ -18,9 +18,12 @@ import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["Offloader"]
+__all__ = ["OffloadPolicy", "Offloader"]
+
+OffloadPolicy = Literal["configurable", "always", "never"]
+"""Which requests run off the loop: those setting ``configurable`` values, all, none."""
 
 _DONE = object()
 

@@ -36,8 +36,10 @@ def manifest_files(paths: Sequence[str]) -> Iterator[Path]:
     """
     for name in paths:
         path = Path(name)
-        if path.is_dir():
-            yield from sorted(p for p in path.iterdir() if p.suffix in MANIFEST_SUFFIXES)
+        if path.is_dir():  # regular files only: a FIFO named x.yaml would block
+            yield from sorted(
+                p for p in path.iterdir() if p.suffix in MANIFEST_SUFFIXES and p.is_file()
+            )
         else:
             yield path
 
@@ -70,16 +72,31 @@ def _json_arg(text: str | None, what: str) -> Any:
     if text is None:
         return None
     if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read {what} file {text[1:]}: {exc.strerror}") from None
+        text = _read_arg_file(text[1:], what)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         if what == "--config":
             raise UsageError('--config must be JSON, e.g. --config \'{"tags": ["cli"]}\'') from None
         return text  # plain text is a string input
+
+
+def _read_arg_file(name: str, what: str) -> str:
+    """The text of an ``@file`` argument, at most ``Limits.max_bytes`` of UTF-8."""
+    from runwire.loader.limits import DEFAULT_LIMITS
+
+    limit = DEFAULT_LIMITS.max_bytes
+    try:
+        with open(name, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} file {name}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageError(f"{what} file {name} is larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} file {name} is not UTF-8 text (byte {exc.start})") from None
 
 
 # -- dump ------------------------------------------------------------------------------
@@ -240,7 +257,10 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             text = path.read_text(encoding="utf-8")
             new = format_text(text, yaml=path.suffix in YAML_SUFFIXES, mode=mode, source=str(path))
         except OSError as exc:
-            failed += _error(f"{path}: cannot read: {exc.strerror}")
+            failed += _error(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        except UnicodeDecodeError as exc:
+            failed += _error(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
             continue
         except ManifestError as exc:
             failed += _error(exc)

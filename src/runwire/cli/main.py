@@ -1,7 +1,8 @@
 """The ``runwire`` command: the parser and the entry point.
 
 Exit codes: 0 success; 1 a manifest was rejected, a check failed, or the pipeline
-raised; 2 bad command-line usage; 130 interrupted.
+raised; 2 bad command-line usage; 130 interrupted. No input makes a command print a
+traceback (see :func:`main`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from runwire.cli import commands
+from runwire.errors import RunwireError
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["build_parser", "describe_failure", "main", "run"]
 
 _EPILOG = (
     "exit codes: 0 ok, 1 a manifest was rejected / a check failed / the pipeline raised, "
@@ -236,13 +239,57 @@ def _split_child(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
+_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
+    (RecursionError, "the input is nested too deeply to process; flatten it"),
+    (MemoryError, "out of memory: the input is too large to process; make it smaller"),
+    (UnicodeError, "the input is not valid UTF-8 text ({exc}); save it as UTF-8"),
+    (OSError, "{what}{where}; check the path and its permissions"),
+)
+"""Unexpected exceptions that are about the input or the machine, not a bug: the line
+printed for each (first match wins). Anything else is reported as an internal error."""
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for an exception a command did not handle itself (never a traceback)."""
+    if isinstance(exc, RunwireError):
+        return str(exc)
+    what = getattr(exc, "strerror", None) or type(exc).__name__
+    filename = getattr(exc, "filename", None)
+    where = f": {filename}" if filename else ""
+    for kind, line in _FAILURES:
+        if isinstance(exc, kind):
+            return "error: " + line.format(exc=_short(exc), what=what, where=where)
+    return (
+        f"internal error: {type(exc).__name__}: {_short(exc)}; please report it "
+        "(RUNWIRE_DEBUG=1 shows the traceback)"
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else ""
+    return line if len(line) <= 300 else line[:300] + "..."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    No input makes a command print a traceback: an exception a command does not handle
+    is one line on stderr and exit code 1 (with the traceback when ``RUNWIRE_DEBUG=1``).
+    """
     args_list, child = _split_child(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(args_list)
     if child is not None:
         args.child = child
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except BrokenPipeError:
+        raise  # the reader went away: run() handles it
+    except Exception as exc:  # the one place every unhandled failure is worded
+        if os.environ.get("RUNWIRE_DEBUG", "").lower() in ("1", "true", "yes"):
+            traceback.print_exception(exc, file=sys.stderr)
+        print(describe_failure(exc), file=sys.stderr)
+        return 1
 
 
 def run() -> None:

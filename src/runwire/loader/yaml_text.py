@@ -72,7 +72,7 @@ def read_yaml_tree(
         )
     reader = YAML(typ="rt", pure=True)
     reader.preserve_quotes = preserve_quotes
-    reader.Composer, reader.Constructor = _bounded_classes()
+    reader.Scanner, reader.Composer, reader.Constructor = _bounded_classes()
     reader.runwire_budget, reader.runwire_source = budget, source
     try:
         return reader.load(text)
@@ -99,18 +99,36 @@ _MAX_INT_TEXT = 128  # no integer within 64 bits needs more characters, even in 
 
 
 @functools.cache
-def _bounded_classes() -> tuple[type, type]:
-    """ruamel's composer and round-trip constructor within a :class:`Budget` (made on
-    first use: ruamel is imported only when YAML is read)."""
+def _bounded_classes() -> tuple[type, type, type]:
+    """ruamel's round-trip scanner, composer and constructor within a :class:`Budget`
+    (made on first use: ruamel is imported only when YAML is read)."""
     from ruamel.yaml.composer import Composer
     from ruamel.yaml.constructor import RoundTripConstructor
     from ruamel.yaml.events import AliasEvent
     from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.scanner import RoundTripScanner
 
     def error(loader: Any, kind: type, message: str, mark: Any, path: Any, hint: str) -> Any:
         where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
         file = loader.runwire_source
         return kind(message, path=format_path(path), hint=hint, file=file, **where)
+
+    class BoundedScanner(RoundTripScanner):  # type: ignore[misc]
+        """Refuses flow collections (``[``, ``{``) nested deeper than ``max_depth`` as
+        it meets them: ruamel's look-ahead for simple keys costs time quadratic in it."""
+
+        def fetch_flow_collection_start(self, token_class: Any, to_push: str) -> None:
+            limit = self.loader.runwire_budget.limits.max_depth
+            if self.flow_level > limit:
+                raise error(
+                    self.loader,
+                    LimitExceededError,
+                    f"nested more than {limit} levels deep",
+                    self.reader.get_mark(),
+                    (),
+                    "flatten the manifest, or raise Limits.max_depth",
+                )
+            super().fetch_flow_collection_start(token_class, to_push)
 
     class BoundedComposer(Composer):  # type: ignore[misc]
         """Counts nodes, depth and alias expansions as it composes; fails at the first
@@ -226,4 +244,4 @@ def _bounded_classes() -> tuple[type, type]:
     BoundedConstructor.add_constructor(
         "tag:yaml.org,2002:int", BoundedConstructor.construct_yaml_int
     )
-    return BoundedComposer, BoundedConstructor
+    return BoundedScanner, BoundedComposer, BoundedConstructor

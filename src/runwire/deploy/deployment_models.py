@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from runwire.schema.trust import make_trust
+
 __all__ = [
     "RESERVED_NAMES",
     "AllowedObjectsSpec",
@@ -66,6 +68,14 @@ _Seconds = Annotated[float, Field(strict=True, ge=0)]
 _STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
+def _check_endpoint(value: str) -> str:
+    make_trust(False, [value])  # raises ValueError naming the expected shape
+    return value
+
+
+_Endpoint = Annotated[str, AfterValidator(_check_endpoint)]
+
+
 class ServerLimits(BaseModel):
     """Limits over the server settings (null or unset: the settings' value applies)."""
 
@@ -92,6 +102,11 @@ class PipelineSpec(BaseModel):
     """Configurable ids clients may set (default: none)."""
     allowed_objects: AllowedObjectsSpec | None = None
     """'all', 'core' (no providers), 'messages' or class names; default: the top level's."""
+    trusted: bool | None = None
+    """false: load as untrusted (no ambient credentials, endpoints only AWS's own or
+    allowed_endpoints); default: the top level's."""
+    allowed_endpoints: list[_Endpoint] = Field(default_factory=list)
+    """Endpoints an untrusted pipeline may call, besides the top level's."""
 
 
 class PipelineOverlay(BaseModel):
@@ -102,6 +117,8 @@ class PipelineOverlay(BaseModel):
     overlays: list[Path] | None = None
     configurable: list[str] | None = None
     allowed_objects: AllowedObjectsSpec | None = None
+    trusted: bool | None = None
+    allowed_endpoints: list[_Endpoint] | None = None
 
 
 def _short(model: type[BaseModel]) -> BeforeValidator:
@@ -126,6 +143,8 @@ class EnvironmentOverlay(BaseModel):
 
     model_config = _STRICT
     allowed_objects: AllowedObjectsSpec | None = None
+    trusted: bool | None = None
+    allowed_endpoints: list[_Endpoint] | None = None
     server: ServerLimits | None = None
     pipelines: _OverlayPipelines | None = _pipelines_field(required=False)
 
@@ -137,6 +156,12 @@ class DeploymentFile(BaseModel):
     model_config = ConfigDict(**_STRICT, title="runwire deployment (runwire.yaml)")
     allowed_objects: AllowedObjectsSpec = "all"
     """Classes manifests may build: 'all', 'core' (no providers), 'messages' or class names."""
+    trusted: bool = True
+    """Whether manifests are the deployer's own (ambient credentials, any endpoint); set
+    false for manifests others wrote (see docs/security.md)."""
+    allowed_endpoints: list[_Endpoint] = Field(default_factory=list)
+    """Endpoints untrusted manifests may call besides AWS's own: origins such as
+    ``https://llm.corp.example`` or ``http://127.0.0.1`` (any port)."""
     server: ServerLimits = Field(default_factory=ServerLimits)
     """Limits over the server settings."""
     pipelines: _Pipelines = _pipelines_field(required=True)

@@ -40,8 +40,10 @@ from runwire.loader.registry import (
     lookup,
     nearest_names,
 )
+from runwire.redaction import register_secret
 from runwire.schema.nodes import ESCAPE_KEY
 from runwire.schema.serializable import class_plan
+from runwire.schema.trust import make_trust, secret_conflict, trust_scope
 
 __all__ = ["InitValidator", "default_init_validator", "load", "loads"]
 
@@ -59,6 +61,11 @@ def default_init_validator(class_path: tuple[str, ...], kwargs: dict[str, Any]) 
             "jinja2 templates are refused when loading: they can execute code; "
             "use 'f-string' or 'mustache', or pass init_validator=None for trusted files"
         )
+
+
+def plan_service(cls: type) -> str | None:
+    """The service a class sends its secrets to (``lc_secret_service``), if it says."""
+    return getattr(cls, "lc_secret_service", None)
 
 
 _NO_KWARGS: dict[str, Any] = {}
@@ -295,13 +302,17 @@ class _Reviver:
             elif key in secrets and _is_secret_node(raw):
                 field = plan.by_name.get(key)
                 required = field.required if field is not None else False
-                resolved = self.resolve_secret(raw, key, entry.name, required, (kw_path, key))
+                resolved = self.resolve_secret(
+                    raw, key, entry.name, plan_service(cls), required, (kw_path, key)
+                )
                 if resolved is not None:
                     values[key] = resolved
             else:
                 nested = plan.nested_secrets.get(key)
                 if nested and type(raw) is dict:
-                    raw = self._nested_secrets(raw, nested, entry.name, (kw_path, key))
+                    raw = self._nested_secrets(
+                        raw, nested, entry.name, plan_service(cls), (kw_path, key)
+                    )
                 data = key in plan.data_fields or (plan.data_extras and key not in accepted_keys)
                 if data:  # user data: nothing is built in it
                     self.data_field = (entry.name, key)
@@ -319,7 +330,12 @@ class _Reviver:
         return built
 
     def _nested_secrets(
-        self, raw: dict[str, Any], nested: dict[str, str], owner: str, path: _Path
+        self,
+        raw: dict[str, Any],
+        nested: dict[str, str],
+        owner: str,
+        service: str | None,
+        path: _Path,
     ) -> dict[str, Any]:
         """Resolve secret nodes at the dotted sub-paths a class declares (``auth.token``)."""
         result = dict(raw)
@@ -334,7 +350,7 @@ class _Reviver:
             else:
                 if _is_secret_node(current.get(last)):
                     current[last] = self.resolve_secret(
-                        current[last], dotted, owner, True, (where, last)
+                        current[last], dotted, owner, service, True, (where, last)
                     )
         return result
 
@@ -358,17 +374,38 @@ class _Reviver:
         self.fail(UnknownFieldError, f"{cls.__name__} has no field {key!r}", path, hint)
 
     def resolve_secret(
-        self, node: dict[str, Any], field: str, owner: str, required: bool, path: _Path
+        self,
+        node: dict[str, Any],
+        field: str,
+        owner: str,
+        service: str | None,
+        required: bool,
+        path: _Path,
     ) -> Any:
-        """The secret's value, ``None`` when it is unset on an optional field, else an error."""
+        """The secret's value, ``None`` when it is unset on an optional field, else an error.
+
+        A secret named for another service than ``service`` (the class's
+        ``lc_secret_service``) is refused: it would be sent where it does not belong.
+        """
         ident = node["id"]
         if not (isinstance(ident, list) and len(ident) == 1 and isinstance(ident[0], str)):
             self.fail(ManifestError, "a secret id must be a list of one string", path)
         name = ident[0]
-        if name in self.secrets_map:
-            return self.secrets_map[name]
-        if self.secrets_from_env and os.environ.get(name):
-            return os.environ[name]
+        other = secret_conflict(name, service)
+        if other is not None:
+            self.fail(
+                SecretPlacementError,
+                f"secret {name} belongs to {other}; field {field!r} of {owner} would send it "
+                f"to {service}",
+                path,
+                f"name a {service} secret here (e.g. !secret {service.upper()}_...)",  # type: ignore[union-attr]
+            )
+        value = self.secrets_map.get(name)
+        if value is None and self.secrets_from_env:
+            value = os.environ.get(name) or None
+        if value is not None:
+            register_secret(value)
+            return value
         if not required:
             return None
         return self.fail(
@@ -434,6 +471,8 @@ def load(
     source: str | None = None,
     locate: Locator | None = None,
     track: dict[int, tuple[str | int, ...]] | None = None,
+    trusted: bool = False,
+    allowed_endpoints: Iterable[str] = (),
 ) -> Any:
     """Build objects from wire-form data (as ``json.loads`` would give it).
 
@@ -452,6 +491,11 @@ def load(
         source, locate: the file name, and a wire path -> (file, line, column, path
             to show) function, for errors.
         track: when given, receives ``id(object)`` -> wire path of every object built.
+        trusted: ``False`` (the default) for data anyone may have written: the objects
+            get no ambient credentials and only talk to their service's own endpoints
+            and ``allowed_endpoints``. ``True`` for your own files (docs/security.md).
+        allowed_endpoints: origins untrusted objects may call, e.g.
+            ``"https://llm.corp.example"`` or ``"http://127.0.0.1"`` (any port).
 
     Raises:
         ManifestError: (a subclass of it) for anything that is not acceptable.
@@ -468,7 +512,12 @@ def load(
         locate=locate,
         track=track,
     )
-    return reviver.walk(obj, None, 0)
+    try:
+        trust = make_trust(trusted, allowed_endpoints)
+    except ValueError as exc:
+        raise ManifestError(str(exc), hint="fix the allowed_endpoints argument") from None
+    with trust_scope(trust):
+        return reviver.walk(obj, None, 0)
 
 
 def loads(
@@ -482,6 +531,8 @@ def loads(
     init_validator: InitValidator | None = default_init_validator,
     limits: Limits | None = None,
     source: str | None = None,
+    trusted: bool = False,
+    allowed_endpoints: Iterable[str] = (),
 ) -> Any:
     """Build objects from wire-form JSON text; the options are :func:`load`'s."""
     data = parse_json(text, limits=limits, source=source)
@@ -495,4 +546,6 @@ def loads(
         init_validator=init_validator,
         limits=limits,
         source=source,
+        trusted=trusted,
+        allowed_endpoints=allowed_endpoints,
     )

@@ -27,6 +27,7 @@ from runwire.runtime.configurable_spec import (
     unique_specs,
 )
 from runwire.runtime.serializable import RunnableSerializable
+from runwire.schema.trust import trust_of, trust_scope
 
 __all__ = [
     "AnyConfigurableField",
@@ -436,7 +437,8 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
         values = {name: current[name] for name in cls.model_fields if name in current}
         values.update(updates)
         try:
-            return cls.model_validate(values)
+            with trust_scope(trust_of(self.default)):  # no more trusted than the original
+                return cls.model_validate(values)
         except ValidationError as exc:
             problem = exc.errors(include_url=False)[0]
             field = str(problem["loc"][0]) if problem["loc"] else None

@@ -30,9 +30,12 @@ __all__ = [
     "TRUSTED",
     "UNTRUSTED",
     "Trust",
+    "TrustMark",
     "current_trust",
     "endpoint_matches",
+    "make_trust",
     "secret_conflict",
+    "trust_of",
     "trust_scope",
 ]
 
@@ -61,6 +64,39 @@ _current: contextvars.ContextVar[Trust] = contextvars.ContextVar("runwire_trust"
 def current_trust() -> Trust:
     """The trust of objects being built now (``TRUSTED`` outside the loader)."""
     return _current.get()
+
+
+class TrustMark:
+    """The trust an object was built under, kept in its ``_trust`` private attribute.
+
+    Not part of the object's value: any two marks compare equal, so an object loaded
+    back from its own dump (untrusted by default) still equals the original.
+    """
+
+    __slots__ = ("trust",)
+
+    def __init__(self, trust: Trust | None = None) -> None:
+        self.trust = trust if trust is not None else current_trust()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TrustMark)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<TrustMark trusted={self.trust.trusted}>"
+
+
+def trust_of(obj: object) -> Trust:
+    """The trust ``obj`` was built under (objects that do not record it: trusted).
+
+    Code that builds an object from another at run time (configurable fields, a model
+    delegating to another) builds it under this, so a rebuilt object is trusted no more
+    than the one it came from.
+    """
+    private = getattr(obj, "__pydantic_private__", None)
+    mark = private.get("_trust") if isinstance(private, dict) else None
+    return mark.trust if isinstance(mark, TrustMark) else TRUSTED
 
 
 @contextmanager

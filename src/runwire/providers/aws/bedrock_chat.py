@@ -32,6 +32,7 @@ from runwire.runtime.base import Runnable
 from runwire.runtime.models.chat import BaseChatModel
 from runwire.runtime.models.tools import convert_to_openai_function
 from runwire.schema.messages import AIMessage, AIMessageChunk, BaseMessage
+from runwire.schema.trust import trust_scope
 
 __all__ = ["ChatBedrock", "anthropic_tool", "anthropic_tool_choice"]
 
@@ -98,8 +99,6 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
     # -- Converse ------------------------------------------------------------------------
     def _as_converse(self) -> Any:
         """A ``ChatBedrockConverse`` with this model's fields (and its boto3 client)."""
-        from runwire.providers.aws.converse import ChatBedrockConverse
-
         fields: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in (self.model_kwargs or {}).items():
@@ -122,6 +121,12 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
                 **guardrail,
                 **({"trace": trace.lower()} if trace else {}),
             }
+        with trust_scope(self._trust.trust):  # the delegate is trusted no more than this model
+            return self._converse_delegate(fields)
+
+    def _converse_delegate(self, fields: dict[str, Any]) -> Any:
+        from runwire.providers.aws.converse import ChatBedrockConverse
+
         return ChatBedrockConverse(
             client=self.aws_client(),
             bedrock_client=self.bedrock_client,

@@ -46,7 +46,7 @@ from runwire.providers.aws.threads import (
     run_in_aws_thread,
 )
 from runwire.redaction import register_secret
-from runwire.schema.trust import Trust, current_trust
+from runwire.schema.trust import TrustMark, current_trust
 
 __all__ = [
     "CLIENT_SETTINGS",
@@ -335,7 +335,7 @@ class AwsClientFields(BaseModel):
     """The boto3 service this class calls."""
 
     _aws_clients: ClientCache = PrivateAttr(default_factory=ClientCache)
-    _trust: Trust = PrivateAttr(default_factory=current_trust)
+    _trust: TrustMark = PrivateAttr(default_factory=TrustMark)
     """The trust this object was built under (see ``runwire.schema.trust``)."""
 
     @field_validator("credentials_profile_name")
@@ -399,7 +399,7 @@ class AwsClientFields(BaseModel):
                         service,
                         owner=type(self).__name__,
                         config=config,
-                        ambient=self._trust.trusted,
+                        ambient=self._trust.trust.trusted,
                         **settings,
                     )
         return found

@@ -237,3 +237,19 @@ def test_the_console_script_prints_no_traceback(project: Path) -> None:
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
     assert "LimitExceededError" in done.stdout
+
+
+def test_a_manifest_of_plain_data_is_no_pipeline(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    (project / "list.yaml").write_text("- 1\n- 2\n")
+    (project / "in.jsonl").write_text("{}\n")
+    for argv in (
+        ("run", "list.yaml", "-i", "{}"),
+        ("schema", "input", "list.yaml"),
+        ("batch", "list.yaml", "in.jsonl", "-o", "out.jsonl"),
+    ):
+        code, text = cli(capsys, *argv)
+        assert code == 1 and "the manifest is a list, not a runnable pipeline" in text, text
+    code, text = cli(capsys, "validate", "list.yaml")
+    assert code == 1 and "(2 problems)" in text  # one per item, not one per schema branch

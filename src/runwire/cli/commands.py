@@ -62,7 +62,21 @@ def _manifest(args: argparse.Namespace, path: str | Path | None = None) -> Any:
 
 def _build(args: argparse.Namespace) -> Any:
     """The pipeline of a run-like command, secrets read from the environment."""
-    return _manifest(args).build(secrets_from_env=True)
+    return _runnable(_manifest(args).build(secrets_from_env=True), args.file)
+
+
+def _runnable(built: Any, file: str) -> Any:
+    """``built`` when it is a runnable; a manifest of plain data cannot be run."""
+    from runwire.runtime.base import Runnable
+
+    if not isinstance(built, Runnable):
+        raise ManifestError(
+            f"the manifest is a {type(built).__name__}, not a runnable pipeline",
+            hint="a pipeline is a mapping with `_type` (or an lc constructor node) "
+            "naming a runnable class, e.g. _type: sequence",
+            file=file,
+        )
+    return built
 
 
 def _json_arg(text: str | None, what: str) -> Any:
@@ -351,7 +365,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
         try:
             from runwire.loader.validate import PlaceholderSecrets
 
-            pipeline = _manifest(args).build(secrets_map=PlaceholderSecrets())
+            built = _manifest(args).build(secrets_map=PlaceholderSecrets())
+            pipeline = _runnable(built, args.file)
         except ManifestError as exc:
             return _error(exc)
         getter = {

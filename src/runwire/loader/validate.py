@@ -102,15 +102,16 @@ def _validator() -> Any:
 
 def _structure(manifest: Manifest) -> list[Finding]:
     validator = _validator()
-    found = []
+    found: dict[tuple[Parts, str, str], Finding] = {}  # one finding per (path, kind, message)
     for error in validator.iter_errors(manifest.data):
         if is_placeholder(error.instance):
             continue  # a ${VAR}: its value is known only at load time
         parts = tuple(error.absolute_path)
         for at, kind, message, hint in _explain(error, parts):
-            found.append(Finding("structure", kind, message, **_at(manifest, at), hint=hint))
-    found.sort(key=lambda f: (f.file or "", f.line or 0, f.column or 0, f.path))
-    return found
+            if (at, kind, message) not in found:
+                where = _at(manifest, at)
+                found[at, kind, message] = Finding("structure", kind, message, **where, hint=hint)
+    return sorted(found.values(), key=lambda f: (f.file or "", f.line or 0, f.column or 0, f.path))
 
 
 _SCHEMA_HINT = "see `runwire schema manifest` for what each _type accepts"

@@ -115,8 +115,13 @@ class Manifest:
         init_validator: InitValidator | None = default_init_validator,
         limits: Limits | None = None,
         track: dict[int, Parts] | None = None,
+        trusted: bool = True,
+        allowed_endpoints: Iterable[str] = (),
     ) -> Any:
-        """The objects the manifest describes (see :func:`runwire.load` for the options)."""
+        """The objects the manifest describes (see :func:`runwire.load` for the options).
+
+        A file is the deployer's own, so it is ``trusted`` unless told otherwise.
+        """
         return self.wire(env, keep_unset=keep_unset).build(
             secrets_map=secrets_map,
             secrets_from_env=secrets_from_env,
@@ -125,6 +130,8 @@ class Manifest:
             init_validator=init_validator,
             limits=limits,
             track=track,
+            trusted=trusted,
+            allowed_endpoints=allowed_endpoints,
         )
 
 
@@ -140,6 +147,8 @@ def load_file(
     valid_namespaces: Iterable[str] | None = None,
     init_validator: InitValidator | None = default_init_validator,
     limits: Limits | None = None,
+    trusted: bool = True,
+    allowed_endpoints: Iterable[str] = (),
 ) -> Any:
     """Load a YAML or JSON manifest file (authoring or wire form) into objects.
 
@@ -153,6 +162,8 @@ def load_file(
             init_validator, limits: as for
             :func:`runwire.load`; ``allowed_objects`` defaults to ``"all"`` here, since
             a file on disk is the deployer's own.
+        trusted, allowed_endpoints: as for :func:`runwire.load`, but trusted by default
+            (pass ``trusted=False`` for a file someone else wrote).
     """
     manifest = Manifest.read(paths, sets=sets, root=root, limits=limits)
     return manifest.build(
@@ -163,4 +174,6 @@ def load_file(
         valid_namespaces=valid_namespaces,
         init_validator=init_validator,
         limits=limits,
+        trusted=trusted,
+        allowed_endpoints=allowed_endpoints,
     )

@@ -54,6 +54,7 @@ __all__ = [
     "redact",
     "register_secret",
     "registered_count",
+    "unprintable",
 ]
 
 MASK = "**********"
@@ -335,3 +336,23 @@ def install_log_redaction(*logger_names: str) -> RedactingFilter:
         if _FILTER not in target.filters:
             target.addFilter(_FILTER)
     return _FILTER
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+"""Characters a secret value may not hold: C0 controls but tab, DEL, C1 controls."""
+
+_CONTROL_NAMES = {"\n": "a line break (\\n)", "\r": "a carriage return (\\r)", "\0": "a NUL"}
+
+
+def unprintable(value: str) -> str | None:
+    """What makes ``value`` unfit for a secret (``"a line break (\\n)"``), or ``None``.
+
+    A secret value is one line of text: HTTP clients refuse a header holding a control
+    character and echo the value in their error, so such values are refused where they
+    are read, with a message that names the secret and never shows the value.
+    """
+    bad = _CONTROL.search(value)
+    if bad is None:
+        return None
+    char = bad.group()
+    return _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")

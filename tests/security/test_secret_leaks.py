@@ -337,11 +337,6 @@ def echo_server() -> Iterator[http.server.ThreadingHTTPServer]:
     server.server_close()
 
 
-@pytest.mark.xfail(
-    reason="until loader/wire.py resolve_secret calls register_secret (issue 13): `runwire "
-    "run` reads secrets from the environment through the loader; remove this marker then",
-    strict=True,
-)
 @pytest.mark.parametrize("ending", ["\n\n", ""], ids=["trailing-newlines", "clean"])
 def test_runwire_run_never_prints_the_key_in_any_form(
     ending: str,
@@ -365,8 +360,12 @@ def test_runwire_run_never_prints_the_key_in_any_form(
     capsys.readouterr()
     code = main(["run", str(manifest), "--input", "hi"])
     out, err = capsys.readouterr()
-    assert code == 1 and "ProviderError" in err, err
-    if not ending:
+    assert code == 1, err
+    if ending:  # refused where it is read, naming the secret, before any request
+        assert "LEAK_TEST_KEY_ID" in err and "line break" in err, err
+        assert echo_server.requests == 0  # type: ignore[attr-defined]
+    else:
+        assert "ProviderError" in err, err
         assert echo_server.requests >= 1  # type: ignore[attr-defined]
         assert "AccessDeniedException" in err
     assert_no_leak(out + err, KEY_ID + ending)

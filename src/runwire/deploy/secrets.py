@@ -36,7 +36,6 @@ is masked, in any form, wherever runwire reports an error or logs.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -47,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from runwire.errors import RunwireError
-from runwire.redaction import register_secret
+from runwire.redaction import register_secret, unprintable
 
 if TYPE_CHECKING:
     from runwire.deploy.settings import RunwireSettings
@@ -357,11 +356,6 @@ class AwsSsmSource(_AwsSource):
 
 
 # -- the resolver ----------------------------------------------------------------------
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-"""Characters a secret value may not hold: C0 controls but tab, DEL, C1 controls."""
-
-_CONTROL_NAMES = {"\n": "a line break (\\n)", "\r": "a carriage return (\\r)", "\0": "a NUL"}
-
 _CONTROL_HINTS = {
     "dir": "a secret file holds one line (one trailing newline is fine): remove the other "
     "line breaks; printf '%s' VALUE > FILE writes it with none",
@@ -378,10 +372,8 @@ _CONTROL_HINT = (
 def checked_secret(key: str, source: SecretSource, value: str) -> str:
     """``value`` if it is one line of text (then registered for masking), else a
     :class:`SecretSourceError` naming ``key``, its source and the character found."""
-    bad = _CONTROL.search(value)
-    if bad is not None:
-        char = bad.group()
-        what = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+    what = unprintable(value)
+    if what is not None:
         describe = getattr(source, "where", None)
         where = describe(key) if describe is not None else key
         raise SecretSourceError(

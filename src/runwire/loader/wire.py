@@ -40,7 +40,7 @@ from runwire.loader.registry import (
     lookup,
     nearest_names,
 )
-from runwire.redaction import register_secret
+from runwire.redaction import register_secret, unprintable
 from runwire.schema.nodes import ESCAPE_KEY
 from runwire.schema.serializable import class_plan
 from runwire.schema.trust import make_trust, secret_conflict, trust_scope
@@ -400,10 +400,19 @@ class _Reviver:
                 path,
                 f"name a {service} secret here (e.g. !secret {service.upper()}_...)",  # type: ignore[union-attr]
             )
-        value = self.secrets_map.get(name)
+        value, origin = self.secrets_map.get(name), "secrets_map"
         if value is None and self.secrets_from_env:
-            value = os.environ.get(name) or None
+            value, origin = os.environ.get(name) or None, "the environment"
         if value is not None:
+            problem = unprintable(value)
+            if problem is not None:
+                self.fail(
+                    FieldValidationError,
+                    f"secret {name} (from {origin}) for field {field!r} of {owner} holds "
+                    f"{problem}; secret values must be one line of text",
+                    path,
+                    f'set {name} without line breaks, e.g. export {name}="$(cat FILE)"',
+                )
             register_secret(value)
             return value
         if not required:

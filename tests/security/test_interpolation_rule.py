@@ -182,3 +182,15 @@ def test_hint_in_a_secret_field_is_the_secret_tag_and_it_works(
     path.write_text(KEYED.replace('"${OPENAI_API_KEY}"', "!secret OPENAI_API_KEY"))
     probe = load_file(path, secrets_map={"OPENAI_API_KEY": FAKE_SECRET}, **options)
     assert probe.api_key.get_secret_value() == FAKE_SECRET
+
+
+def test_load_file_never_interpolates_a_name_given_in_secrets_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text('_type: PromptTemplate\ntemplate: "${PROD_DB}"\n')
+    monkeypatch.setenv("PROD_DB", "plain-config")
+    assert load_file(manifest).template == "plain-config"
+    with pytest.raises(ManifestError, match="configured as a secret"):
+        load_file(manifest, secrets_map={"PROD_DB": "s3cr3t-value"})

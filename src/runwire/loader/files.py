@@ -91,13 +91,23 @@ class Manifest:
         """Every ``${VAR}`` the manifest reads."""
         return placeholders(self.data)
 
-    def wire(self, env: Mapping[str, str] | None = None, *, keep_unset: bool = False) -> Wire:
-        """Interpolated from ``env`` (default ``os.environ``) and expanded to wire form."""
+    def wire(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        keep_unset: bool = False,
+        secret_names: Iterable[str] = (),
+    ) -> Wire:
+        """Interpolated from ``env`` (default ``os.environ``) and expanded to wire form.
+
+        ``secret_names`` are never interpolated (besides the manifest's own secret nodes).
+        """
         data = interpolate(
             self.data,
             os.environ if env is None else env,
             keep_unset=keep_unset,
             locate=self.source.locate,
+            secret_names=secret_names,
         )
         origins: dict[int, Parts] = {}
         wire = expand(data, origins=origins, locate=self.source.locate)
@@ -122,7 +132,8 @@ class Manifest:
 
         A file is the deployer's own, so it is ``trusted`` unless told otherwise.
         """
-        return self.wire(env, keep_unset=keep_unset).build(
+        names = tuple(secrets_map) if secrets_map is not None else ()
+        return self.wire(env, keep_unset=keep_unset, secret_names=names).build(
             secrets_map=secrets_map,
             secrets_from_env=secrets_from_env,
             allowed_objects=allowed_objects,

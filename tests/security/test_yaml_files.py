@@ -183,9 +183,25 @@ def test_deep_json_files_are_limit_errors(project: Path) -> None:
 def test_a_json_file_over_the_node_limit_is_refused_without_parsing_it_as_yaml(
     project: Path,
 ) -> None:
-    path = write(project, "big.json", "[" + ",".join(["0"] * 1_000_000) + "]")  # 2 MB
-    error = within(10, lambda: load_file(path, limits=Limits(max_nodes=1_000)))
+    path = write(project, "big.json", "[" + ",".join(["0"] * 1_100_000) + "]")  # 2.2 MB
+    error = within(10, lambda: load_file(path))  # locating it with ruamel took minutes
     assert isinstance(error, LimitExceededError) and error.file == "big.json"
+    assert "1000000 nodes" in error.message
+
+
+def test_positions_in_json_files_share_one_budget(project: Path) -> None:
+    from runwire.loader.validate import validate_manifest
+
+    item = '{"_type": "PromptTemplate", "template": "x", "z": [' + "0," * 3_000 + "0]}"
+    for i in range(8):
+        write(project, f"p{i}.json", item)
+    lines = "\n".join(f"  - !include p{i}.json" for i in range(8))
+    path = write(project, "main.yaml", "_type: sequence\nsteps:\n" + lines + "\n")
+    manifest = Manifest.read(path, limits=Limits(max_yaml_nodes=5_000))  # one file's worth
+    findings = validate_manifest(manifest)
+    assert sorted({f.file for f in findings}) == [f"p{i}.json" for i in range(8)]
+    located = [f.line is not None for f in findings]
+    assert located[0] and not all(located)  # parsing for positions stopped at the budget
 
 
 # -- includes ---------------------------------------------------------------------------

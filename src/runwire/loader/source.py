@@ -79,7 +79,8 @@ class Origin:
     text: str
     tree: Any = None
     parsed: bool = False
-    limits: Limits | None = None
+    budget: Budget | None = None
+    """What parsing the text for positions may use (shared by a load's files)."""
 
     def position(self, parts: Parts) -> tuple[int, tuple[int, int] | None]:
         """How many parts were found in the file, and the (line, column) of the deepest.
@@ -90,7 +91,7 @@ class Origin:
         if not self.parsed:
             self.parsed = True
             try:
-                self.tree = read_yaml_tree(self.text, source=self.file, limits=self.limits)
+                self.tree = read_yaml_tree(self.text, source=self.file, budget=self.budget)
             except ManifestError:
                 self.tree = None
         return _position_in(self.tree, parts)
@@ -233,7 +234,7 @@ class _Reader:
                 line=1,
                 column=1,
             )
-        origin = Origin(shown, text, limits=self.limits)
+        origin = Origin(shown, text, budget=budget.positions)
         self.source.spans.append((at, origin, ()))
         if resolved.suffix.lower() in YAML_SUFFIXES:
             origin.tree = read_yaml_tree(text, source=shown, budget=self.budget)

@@ -28,12 +28,30 @@ def text_size(text: str) -> int:
 class Budget:
     """What one load has used of its :class:`Limits` so far, shared by all its files."""
 
-    __slots__ = ("includes", "limits", "nodes", "read", "text", "yaml_bytes", "yaml_nodes")
+    __slots__ = (
+        "_positions",
+        "includes",
+        "limits",
+        "nodes",
+        "read",
+        "text",
+        "yaml_bytes",
+        "yaml_nodes",
+    )
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or DEFAULT_LIMITS
         self.yaml_bytes = self.yaml_nodes = self.read = self.includes = 0
         self.nodes = self.text = 0  # the composed data: values, and bytes of text
+        self._positions: Budget | None = None
+
+    @property
+    def positions(self) -> Budget:
+        """The budget of parsing JSON files again for error positions: one more load's
+        worth of YAML work, however many files an error's location looks into."""
+        if self._positions is None:
+            self._positions = Budget(self.limits)
+        return self._positions
 
 
 def read_yaml_tree(

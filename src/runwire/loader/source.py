@@ -154,7 +154,8 @@ def find_root(path: Path) -> Path:
     return start
 
 
-_NONBLOCK = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_OPEN_NONBLOCKING = _OPEN | getattr(os, "O_NONBLOCK", 0)
 
 
 def _read_file(path: Path, limit: int, *, regular_only: bool) -> tuple[bytes, int]:
@@ -163,7 +164,7 @@ def _read_file(path: Path, limit: int, *, regular_only: bool) -> tuple[bytes, in
     ``regular_only``: refuse anything but a regular file, opened without blocking (a FIFO
     never hangs the load). Otherwise a pipe or a device is read up to ``limit + 1`` bytes.
     """
-    fd = os.open(path, _NONBLOCK if regular_only else os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, _OPEN_NONBLOCKING if regular_only else _OPEN)
     try:
         info = os.fstat(fd)
         regular = stat.S_ISREG(info.st_mode)
@@ -193,13 +194,13 @@ class _Reader:
 
     def read(self, path: Path, at: Parts, stack: tuple[Path, ...], shown: str) -> Any:
         limits, budget = self.limits, self.budget
-        yaml = path.suffix.lower() in YAML_SUFFIXES
-        rooms = [("max_bytes", limits.max_bytes - budget.read, "")]  # the tighter one last
-        if yaml:
-            rooms.append(("max_yaml_bytes", limits.max_yaml_bytes - budget.yaml_bytes, "YAML "))
-        left = max(min(room for _, room, _ in rooms), 0)
         try:
             resolved = path.resolve()
+            yaml = resolved.suffix.lower() in YAML_SUFFIXES
+            rooms = [("max_bytes", limits.max_bytes - budget.read, "")]  # reported first
+            if yaml:
+                rooms.append(("max_yaml_bytes", limits.max_yaml_bytes - budget.yaml_bytes, "YAML "))
+            left = max(min(room for _, room, _ in rooms), 0)
             raw, size = _read_file(resolved, left, regular_only=bool(stack))
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
@@ -236,7 +237,7 @@ class _Reader:
             )
         origin = Origin(shown, text, budget=budget.positions)
         self.source.spans.append((at, origin, ()))
-        if resolved.suffix.lower() in YAML_SUFFIXES:
+        if yaml:
             origin.tree = read_yaml_tree(text, source=shown, budget=self.budget)
             origin.parsed = True
             return self.plain(origin.tree, at, (resolved, *stack))
@@ -267,7 +268,8 @@ class _Reader:
         budget.nodes += 1
         if budget.nodes > self.limits.max_nodes:
             self.fail(
-                f"more than {self.limits.max_nodes} nodes (includes and YAML aliases expand)",
+                f"more than {self.limits.max_nodes} nodes, includes and YAML aliases counted "
+                "in full",
                 at,
                 "split the manifest or raise Limits.max_nodes",
                 LimitExceededError,
@@ -316,8 +318,8 @@ class _Reader:
         self.budget.text += text_size(text)
         if self.budget.text > self.limits.max_bytes:
             self.fail(
-                f"more than {self.limits.max_bytes} bytes of text (includes and YAML "
-                "aliases expand)",
+                f"more than {self.limits.max_bytes} bytes of text, includes and YAML aliases "
+                "counted in full",
                 at,
                 "split the manifest or raise Limits.max_bytes",
                 LimitExceededError,

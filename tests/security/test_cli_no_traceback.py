@@ -253,3 +253,15 @@ def test_a_manifest_of_plain_data_is_no_pipeline(
         assert code == 1 and "the manifest is a list, not a runnable pipeline" in text, text
     code, text = cli(capsys, "validate", "list.yaml")
     assert code == 1 and "(2 problems)" in text  # one per item, not one per schema branch
+
+
+def test_messages_quote_a_short_excerpt_of_a_huge_value(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    (project / "type.yaml").write_text("_type: " + "x" * 200_000 + "\n")
+    (project / "list.yaml").write_text(
+        "_type: PromptTemplate\ntemplate: [" + "1, " * 50_000 + "1]\n"
+    )
+    for argv in (("validate", "type.yaml"), ("run", "type.yaml"), ("validate", "list.yaml")):
+        code, text = cli(capsys, *argv)
+        assert code == 1 and len(text) < 2_000, (argv, len(text))

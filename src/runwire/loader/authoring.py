@@ -23,7 +23,7 @@ from typing import Any
 
 from runwire.errors import ManifestError, UnknownIdError, format_path
 from runwire.loader.registry import entry_by_name, lookup, nearest_names
-from runwire.loader.source import INCLUDE_KEY, SECRET_KEY, secret_name
+from runwire.loader.source import INCLUDE_KEY, SECRET_KEY, brief, secret_name
 from runwire.schema.ids import ClassEntry
 from runwire.schema.nodes import ESCAPE_KEY
 
@@ -263,7 +263,7 @@ class _Expander:
             near = [*_close_helpers(kind), *near][:3]
             self.fail(
                 UnknownIdError,
-                f"unknown _type {kind!r}",
+                f"unknown _type {brief(kind)}",
                 (*at, TYPE_KEY),
                 f"did you mean {', '.join(near)}?"
                 if near

@@ -24,7 +24,7 @@ from runwire.loader.authoring import (
 )
 from runwire.loader.limits import DEFAULT_LIMITS, parse_json
 from runwire.loader.registry import entry_by_name, lookup
-from runwire.loader.source import read_yaml_tree, secret_name, tag_of
+from runwire.loader.source import brief, read_yaml_tree, secret_name, tag_of
 
 __all__ = ["Mode", "format_text"]
 
@@ -152,7 +152,7 @@ class _Tree:
         if helper is None and entry is None:
             line, col = node.lc.key(TYPE_KEY) if hasattr(node, "lc") else (None, None)
             raise UnknownIdError(
-                f"unknown _type {node[TYPE_KEY]!r}",
+                f"unknown _type {brief(node[TYPE_KEY])}",
                 path=format_path((*at, TYPE_KEY)),
                 file=self.source,
                 line=line + 1 if line is not None else None,

@@ -17,6 +17,7 @@ read; includes are read only from regular files (a FIFO or a device never blocks
 from __future__ import annotations
 
 import os
+import reprlib
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ __all__ = [
     "Origin",
     "Source",
     "apply_set",
+    "brief",
     "compose",
     "deep_merge",
     "find_root",
@@ -47,6 +49,16 @@ INCLUDE_KEY = "_include"
 SECRET_KEY = "_secret"
 YAML_SUFFIXES = frozenset((".yaml", ".yml"))
 ROOT_MARKERS = (".git", "pyproject.toml", "runwire.yaml")
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxstring = _BRIEF.maxother = 80
+_BRIEF.maxlevel, _BRIEF.maxdict, _BRIEF.maxlist = 2, 4, 4
+
+
+def brief(value: Any) -> str:
+    """A short ``repr`` of a value from a manifest, for messages (it may be huge)."""
+    return _BRIEF.repr(value)
 
 
 def secret_name(value: Any) -> str | None:
@@ -356,10 +368,10 @@ class _Reader:
         try:
             path = (stack[0].parent / target).resolve()
         except (OSError, ValueError) as exc:  # a NUL byte, a path too long, a symlink loop
-            return self.fail(f"cannot include {target[:200]!r}: {exc}", at, "check the path")
+            return self.fail(f"cannot include {brief(target)}: {exc}", at, "check the path")
         if not path.is_relative_to(self.root):
             self.fail(
-                f"include {target!r} is outside the project root {self.root}",
+                f"include {brief(target)} is outside the project root {self.root}",
                 at,
                 "keep included fragments inside the project (or pass a wider root)",
             )
@@ -460,7 +472,7 @@ def _apply_set(data: Any, assignment: str, budget: Budget) -> Any:
     dotted, eq, text = assignment.partition("=")
     if not eq or not dotted.strip():
         raise ManifestError(
-            f"--set {assignment[:200]!r} is not PATH=VALUE",
+            f"--set {brief(assignment)} is not PATH=VALUE",
             hint="write e.g. --set steps.1.temperature=0.3",
             file="--set",
         )

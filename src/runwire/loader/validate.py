@@ -18,7 +18,7 @@ from typing import Any, Literal
 from runwire.errors import ManifestError, format_path
 from runwire.loader.files import Manifest
 from runwire.loader.interpolate import is_placeholder
-from runwire.loader.source import Parts, is_secret_node, secret_name
+from runwire.loader.source import Parts, brief, is_secret_node, secret_name
 
 __all__ = [
     "Finding",
@@ -136,7 +136,7 @@ def _explain(error: Any, parts: Parts) -> Iterator[tuple[Parts, str, str, str]]:
             yield (
                 (*parts, key),
                 "unknown-field",
-                f"{owner} has no field {key!r}",
+                f"{str(owner)[:80]} has no field {brief(key)}",
                 f"did you mean {', '.join(near)}?" if near else _SCHEMA_HINT,
             )
         return
@@ -147,7 +147,7 @@ def _explain(error: Any, parts: Parts) -> Iterator[tuple[Parts, str, str, str]]:
         yield (
             parts,
             "unknown-type",
-            f"unknown _type {instance!r}",
+            f"unknown _type {brief(instance)}",
             f"did you mean {', '.join(near)}?" if near else _SCHEMA_HINT,
         )
         return
@@ -165,11 +165,12 @@ def _explain(error: Any, parts: Parts) -> Iterator[tuple[Parts, str, str, str]]:
             yield (
                 parts,
                 "type",
-                f"{instance!r} is not {' or '.join(expected)}",
+                f"{brief(instance)} is not {' or '.join(expected)}",
                 _SCHEMA_HINT,
             )
             return
-    yield parts, str(error.validator), str(error.message), _SCHEMA_HINT
+    message = str(error.message)  # jsonschema's repr of the value: it may be huge
+    yield parts, str(error.validator), message[:300] + "..." * (len(message) > 300), _SCHEMA_HINT
 
 
 def _expected(schema: Any) -> str:

@@ -24,6 +24,8 @@ _type: sequence
 steps:
   - _type: PromptTemplate
     template: '{x}'
+  - _type: FakeChatModel
+    responses: [ok]
   - _type: StrOutputParser
 """
 
@@ -150,6 +152,7 @@ def test_hostile_overlays_and_sets_are_runwire_errors(
     capsys: pytest.CaptureFixture[str], project: Path, argv: tuple[str, ...]
 ) -> None:
     (project / "over.yaml").write_text("steps:\n  '²': {template: y}\n")
+    assert cli(capsys, "validate", "chain.yaml")[0] == 0  # only the arguments are hostile
     for command in (("validate", "chain.yaml"), ("run", "chain.yaml", "-i", '{"x": 1}')):
         code, text = cli(capsys, *command, *argv)
         assert code == 1 and "internal error" not in text, text
@@ -265,3 +268,18 @@ def test_messages_quote_a_short_excerpt_of_a_huge_value(
     for argv in (("validate", "type.yaml"), ("run", "type.yaml"), ("validate", "list.yaml")):
         code, text = cli(capsys, *argv)
         assert code == 1 and len(text) < 2_000, (argv, len(text))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_a_folder_of_manifests_is_skipped(project: Path) -> None:
+    folder = project / "pipelines"
+    folder.mkdir()
+    (folder / "prompt.yaml").write_text("_type: PromptTemplate\ntemplate: '{x}'\n")
+    os.mkfifo(folder / "pipe.yaml")
+    done = subprocess.run(
+        [sys.executable, "-m", "runwire.cli.main", "validate", "pipelines"],
+        capture_output=True,
+        text=True,
+        timeout=60,  # it blocked forever on the FIFO
+    )
+    assert (done.returncode, done.stdout) == (0, "ok    pipelines/prompt.yaml\n"), done.stderr

@@ -115,23 +115,24 @@ def test_a_deployment_file_with_an_environment(tmp_path: Path) -> None:
 
 
 def test_a_missing_secret_stops_start_up(tmp_path: Path) -> None:
+    # names without a service prefix: RUNWIRE_* (or OPENAI_*) in an AWS field is refused
     (tmp_path / "bedrock.yaml").write_text(
         "_type: ChatBedrockConverse\n"
         "model: anthropic.claude-3-haiku-20240307-v1:0\n"
         "region_name: us-east-1\n"
-        "aws_access_key_id: !secret RUNWIRE_TEST_KEY_ID\n"
-        "aws_secret_access_key: !secret RUNWIRE_TEST_SECRET_KEY\n"
+        "aws_access_key_id: !secret SERVE_TEST_KEY_ID\n"
+        "aws_secret_access_key: !secret SERVE_TEST_SECRET_KEY\n"
     )
     done = subprocess.run(
         [*RUNWIRE, "serve", "bedrock.yaml", "--port", str(_free_port())],
         cwd=tmp_path,
-        env=_env(RUNWIRE_TEST_KEY_ID="AKIDEXAMPLE"),
+        env=_env(SERVE_TEST_KEY_ID="AKIDEXAMPLE"),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 1
-    assert "RUNWIRE_TEST_SECRET_KEY" in done.stderr
+    assert "SERVE_TEST_SECRET_KEY" in done.stderr
     assert "bedrock" in done.stderr and "aws_secret_access_key" in done.stderr
     assert "AKIDEXAMPLE" not in done.stderr
 

@@ -64,6 +64,8 @@ class ServerState:
     ready: bool = False
     draining: bool = False
     in_flight: int = 0
+    reading: int = 0
+    """Requests whose body is being read (they hold no slot yet, but a drain waits)."""
     pipelines: Sequence[str] = field(default_factory=tuple)
 
 
@@ -163,7 +165,11 @@ class Guard:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, pipeline: str) -> None:
         state = self.state
         if scope["method"] in ("POST", "PUT", "PATCH"):
-            body = await self._read_body(scope, receive)
+            state.reading += 1
+            try:
+                body = await self._read_body(scope, receive)
+            finally:
+                state.reading -= 1
             if body is _GONE:  # the client left: nobody to answer
                 return
             if body is _TOO_LARGE:

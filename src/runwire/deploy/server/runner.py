@@ -140,7 +140,8 @@ class DrainingServer(uvicorn.Server):
     async def on_tick(self, counter: int) -> bool:
         """Stop once draining has nothing left in flight, or its time is up."""
         draining = self._deadline is not None and not self.should_exit
-        if draining and (self.state.in_flight == 0 or time.monotonic() >= self._deadline):
+        idle = self.state.in_flight == 0 and self.state.reading == 0
+        if draining and (idle or time.monotonic() >= self._deadline):
             self.should_exit = True
         return await super().on_tick(counter)
 

@@ -25,10 +25,11 @@ import uvicorn
 from runwire.deploy.server.app import create_app
 from runwire.deploy.server.runner import uvicorn_config
 from runwire.deploy.settings import ServerSettings
-from runwire.errors import TemplateError
+from runwire.errors import ProviderSetupError, TemplateError
 from runwire.redaction import clear_secrets, register_secret
 from runwire.runtime.configurable import ConfigurableField
 from runwire.runtime.lambdas import RunnableLambda
+from runwire.runtime.parsers import OutputParserException
 from runwire.runtime.prompts import PromptTemplate
 from runwire.runtime.serializable import RunnableSerializable
 
@@ -67,6 +68,20 @@ def _raise_with_secret(value: Any) -> Any:
     raise ValueError(f"upstream said: bad key {SECRET!r}")
 
 
+SERVER_SIDE = {
+    "parser": OutputParserException("the model did not answer JSON"),
+    "setup": ProviderSetupError("no region configured"),
+}
+"""ValueErrors that are no fault of the request (they stay 500)."""
+
+
+def _raiser(exc: Exception) -> RunnableLambda:
+    def fail(value: Any) -> Any:
+        raise exc
+
+    return RunnableLambda(fail)
+
+
 def _pipelines() -> dict[str, Any]:
     def pipeline(runnable: Any, *configurable: str) -> SimpleNamespace:
         return SimpleNamespace(runnable=runnable, configurable=configurable)
@@ -81,6 +96,7 @@ def _pipelines() -> dict[str, Any]:
         "burn": pipeline(burn, "seconds"),
         "template": pipeline(RunnableLambda(_raise_template_error)),
         "leaky": pipeline(RunnableLambda(_raise_with_secret)),
+        **{name: pipeline(_raiser(exc)) for name, exc in SERVER_SIDE.items()},
     }
 
 
@@ -283,6 +299,13 @@ def test_template_errors_are_422_in_invoke_and_streams(client: httpx.Client) -> 
         text = client.post(f"/template/{route}", json={"input": "x"}).text
         error = text.split("event: error\r\ndata: ")[1].split("\r\n")[0]
         assert orjson.loads(error)["status_code"] == 422
+
+
+@pytest.mark.parametrize("name", sorted(SERVER_SIDE))
+def test_server_side_value_errors_stay_500(client: httpx.Client, name: str) -> None:
+    response = client.post(f"/{name}/invoke", json={"input": "x"})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal Server Error"}
 
 
 def test_error_messages_leaving_the_server_are_masked(client: httpx.Client) -> None:

@@ -25,9 +25,11 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from runwire.deploy.secrets import SecretSourceError
 from runwire.deploy.server import protocol
 from runwire.deploy.server.metrics import Metrics
 from runwire.deploy.server.offload import Offloader, OffloadPolicy
+from runwire.deploy.settings import SettingsError
 from runwire.errors import (
     ManifestError,
     ProviderError,
@@ -37,6 +39,7 @@ from runwire.errors import (
 )
 from runwire.redaction import redact
 from runwire.runtime.config import new_run_id
+from runwire.runtime.parsers import OutputParserException
 from runwire.runtime.schemas import config_model
 
 __all__ = ["PipelineEndpoints", "failure"]
@@ -66,7 +69,13 @@ _INPUT_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
 Checked in order, after the server-side errors (provider setup, settings), which
 are ValueErrors too but no fault of the client."""
 
-_SERVER_ERRORS: tuple[type[BaseException], ...] = (ProviderSetupError,)
+_SERVER_ERRORS: tuple[type[BaseException], ...] = (
+    ProviderSetupError,  # credentials, region: the deployment's to fix
+    SecretSourceError,  # a secret store failed at run time
+    SettingsError,
+    OutputParserException,  # the model's output, not the request, did not parse
+)
+"""ValueErrors that are no fault of the request: 500, as any other failure."""
 
 
 def _message(exc: BaseException) -> str:

@@ -455,7 +455,7 @@ def test_rerank_fields_and_wire_form(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     lc = runwire.dumpd(model, dialect="langchain")
     assert lc["id"] == ["langchain_aws", "document_compressors", "rerank", "BedrockRerank"]
-    back = runwire.loads(runwire.dumps(model), allowed_objects="all")
+    back = runwire.loads(runwire.dumps(model), allowed_objects="all", trusted=True)
     assert back == model
     # as in langchain-aws, the profile defaults to AWS_PROFILE
     monkeypatch.setenv("AWS_PROFILE", "reranking")

@@ -323,3 +323,40 @@ def test_chat_bedrock_hands_its_trust_to_its_converse_delegate(ambient: None) ->
     delegate = model._as_converse()
     assert delegate.aws_session_token is None
     assert delegate._trust.trust.trusted is False
+
+
+# -- runwire.yaml: pipelines others wrote ------------------------------------------------
+def _deployment(folder: Any, pipeline: str) -> Any:
+    from runwire.deploy.deployment import read_deployment
+
+    (folder / "pyproject.toml").write_text("")
+    (folder / "chat.yaml").write_text(
+        f"_type: ChatBedrockConverse\nmodel: {MODEL}\nregion_name: us-east-1\n"
+        "endpoint_url: http://127.0.0.1:9\n",
+        encoding="utf-8",
+    )
+    (folder / "runwire.yaml").write_text(f"pipelines:\n  chat: {pipeline}\n", encoding="utf-8")
+    return read_deployment(folder / "runwire.yaml")
+
+
+def test_an_untrusted_pipeline_may_only_call_allowed_endpoints(
+    ambient: None, tmp_path: Any
+) -> None:
+    from runwire.deploy.pipelines import DeploymentError, build_pipeline
+
+    refused = _deployment(tmp_path, "{path: chat.yaml, trusted: false}")
+    with pytest.raises(DeploymentError, match="allowed_endpoints") as caught:
+        build_pipeline(refused, "chat", {})
+    assert caught.value.line == 4
+    allowed = _deployment(
+        tmp_path, "{path: chat.yaml, trusted: false, allowed_endpoints: ['http://127.0.0.1']}"
+    )
+    model = build_pipeline(allowed, "chat", {}).runnable
+    assert model.aws_access_key_id is None
+
+
+def test_deployment_pipelines_are_trusted_by_default(ambient: None, tmp_path: Any) -> None:
+    from runwire.deploy.pipelines import build_pipeline
+
+    model = build_pipeline(_deployment(tmp_path, "chat.yaml"), "chat", {}).runnable
+    assert model.aws_access_key_id is not None

@@ -143,6 +143,7 @@ _KEYS: dict[Parts, tuple[str, ...]] = {
 """The keys each mapping of the file accepts (for did-you-mean hints)."""
 
 _ALLOWED_TEXT = "'all', 'core', 'messages' or a list of class names"
+_ENDPOINTS_TEXT = "a list of origins such as https://llm.corp.example or http://127.0.0.1"
 _EXPECTED: dict[Parts, str] = {
     (): "a mapping with `pipelines:`",
     ("allowed_objects",): _ALLOWED_TEXT,
@@ -157,6 +158,10 @@ _EXPECTED: dict[Parts, str] = {
     ("pipelines", "*", "overlays"): "a list of manifest file paths",
     ("pipelines", "*", "configurable"): "a list of strings",
     ("pipelines", "*", "allowed_objects"): _ALLOWED_TEXT,
+    ("trusted",): "true or false",
+    ("allowed_endpoints",): _ENDPOINTS_TEXT,
+    ("pipelines", "*", "trusted"): "true or false",
+    ("pipelines", "*", "allowed_endpoints"): _ENDPOINTS_TEXT,
     ("environments",): "a mapping of environment names to overlays",
     ("environments", "*"): "a mapping: an overlay of allowed_objects, server and pipelines",
 }
@@ -309,6 +314,8 @@ def _check(
                     "path": _absolute(folder, spec.path),
                     "overlays": [_absolute(folder, p) for p in spec.overlays],
                     "allowed_objects": spec.allowed_objects or model.allowed_objects,
+                    "trusted": model.trusted if spec.trusted is None else spec.trusted,
+                    "allowed_endpoints": [*model.allowed_endpoints, *spec.allowed_endpoints],
                 }
             )
             for name, spec in model.pipelines.items()
@@ -334,7 +341,8 @@ class Deployment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pipelines: dict[str, PipelineSpec]
-    """By name; paths absolute, ``allowed_objects`` filled in from the top level."""
+    """By name; paths absolute, ``allowed_objects``, ``trusted`` and ``allowed_endpoints``
+    filled in from the top level."""
     allowed_objects: AllowedObjectsSpec = "all"
     server: ServerLimits = Field(default_factory=ServerLimits)
     environments: dict[str, Any] = Field(default_factory=dict)

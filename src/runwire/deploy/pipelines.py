@@ -184,7 +184,12 @@ def build_pipeline(
     try:
         manifest = Manifest.read([_shown(p) for p in (spec.path, *spec.overlays)])
         runnable = manifest.build(
-            env=env, keep_unset=keep_unset, secrets_map=secrets, allowed_objects=allowed
+            env=env,
+            keep_unset=keep_unset,
+            secrets_map=secrets,
+            allowed_objects=allowed,
+            trusted=spec.trusted is not False,
+            allowed_endpoints=spec.allowed_endpoints,
         )
         missing = [
             ref for ref in _secret_refs(manifest.data, (), "the manifest") if ref[0] not in secrets

@@ -433,22 +433,22 @@ class _Reviver:
         kw_path: _Path,
         values: dict[str, Any],
     ) -> None:
-        problems = exc.errors(include_input=False, include_url=False, include_context=False)
+        problems = exc.errors(include_input=False, include_url=False)
         first = problems[0]
         loc = _data_loc(values, first.get("loc", ()))
         path = kw_path
         for part in loc:
             path = (path, part)
-        secret_field = bool(loc) and loc[0] in secrets
-        message = "invalid value for a secret field" if secret_field else first["msg"]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         field = ".".join(map(str, loc)) or "kwargs"
-        self.fail(
-            FieldValidationError,
-            f"{owner}.{field}: {message}{more}",
-            path,
-            f"check {field!r} against {owner}'s fields",
-        )
+        secret_field = bool(loc) and loc[0] in secrets
+        message, hint = first["msg"], f"check {field!r} against {owner}'s fields"
+        cause = (first.get("ctx") or {}).get("error")
+        if isinstance(cause, ValueError) and getattr(cause, "hint", None):
+            message, hint = getattr(cause, "message", None) or str(cause), cause.hint  # type: ignore[attr-defined]
+        if secret_field:
+            message = "invalid value for a secret field"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        self.fail(FieldValidationError, f"{owner}.{field}: {message}{more}", path, hint)
 
 
 def _data_loc(values: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:

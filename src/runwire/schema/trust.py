@@ -31,6 +31,7 @@ __all__ = [
     "UNTRUSTED",
     "Trust",
     "TrustMark",
+    "UntrustedValueError",
     "current_trust",
     "endpoint_matches",
     "make_trust",
@@ -38,6 +39,15 @@ __all__ = [
     "trust_of",
     "trust_scope",
 ]
+
+
+class UntrustedValueError(ValueError):
+    """A value an untrusted manifest may not set; ``hint`` says how to make it work."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)

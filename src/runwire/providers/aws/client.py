@@ -46,7 +46,7 @@ from runwire.providers.aws.threads import (
     run_in_aws_thread,
 )
 from runwire.redaction import register_secret
-from runwire.schema.trust import TrustMark, current_trust
+from runwire.schema.trust import TrustMark, UntrustedValueError, current_trust
 
 __all__ = [
     "CLIENT_SETTINGS",
@@ -255,6 +255,12 @@ CLIENT_SETTINGS = (
 """The fields a client is built from (``build_client``'s keyword arguments)."""
 
 
+def _origin(url: str) -> str:
+    """``scheme://host`` of a URL (what an allowlist entry names)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1].rsplit(':', 1)[0]}"
+
+
 class AwsSerializable:
     """The wire identity every AWS class shares; listed first among a class's bases."""
 
@@ -342,9 +348,11 @@ class AwsClientFields(BaseModel):
     @classmethod
     def _no_profile_when_untrusted(cls, value: str | None) -> str | None:
         if value and not current_trust().trusted:
-            raise ValueError(
+            raise UntrustedValueError(
                 "an untrusted manifest cannot name a credentials profile (profiles are the "
-                "machine's credentials); pass keys in secrets_map, or load it with trusted=True"
+                "machine's credentials)",
+                "give keys as secret nodes resolved from secrets_map, or load your own file "
+                "with trusted=True",
             )
         return value
 
@@ -357,10 +365,11 @@ class AwsClientFields(BaseModel):
             and not trust.trusted
             and not (is_aws_endpoint(value, cls.aws_service) or trust.allows_endpoint(value))
         ):
-            raise ValueError(
+            raise UntrustedValueError(
                 f"endpoint {value!r} is neither an AWS endpoint of {cls.aws_service} nor "
-                "on allowed_endpoints; an untrusted manifest may only send requests "
-                "there (add it with allowed_endpoints=[...] if you run that endpoint)"
+                "on allowed_endpoints; an untrusted manifest may only send requests there",
+                f"if you run that endpoint, allow it: allowed_endpoints=[{_origin(value)!r}] "
+                "(or allowed_endpoints: in runwire.yaml)",
             )
         return value
 
@@ -372,12 +381,16 @@ class AwsClientFields(BaseModel):
                 value if isinstance(value, dict) else getattr(value, "_user_provided_options", None)
             )
             if not isinstance(options, dict):
-                raise ValueError("an untrusted manifest may only give config as a mapping")
+                raise UntrustedValueError(
+                    "an untrusted manifest may only give config as a mapping",
+                    "write config as a mapping of botocore Config options",
+                )
             refused = sorted(set(options) - UNTRUSTED_CONFIG)
             if refused:
-                raise ValueError(
+                raise UntrustedValueError(
                     f"config option(s) {', '.join(refused)} may not come from an untrusted "
-                    f"manifest; allowed: {', '.join(sorted(UNTRUSTED_CONFIG))}"
+                    "manifest",
+                    f"remove them; allowed here: {', '.join(sorted(UNTRUSTED_CONFIG))}",
                 )
         return value
 

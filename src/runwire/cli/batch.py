@@ -44,6 +44,7 @@ import orjson
 
 from runwire.cli.output import to_jsonable
 from runwire.errors import RunwireError
+from runwire.redaction import redact
 
 __all__ = ["BatchError", "BatchReport", "InputError", "arun_batch", "input_key", "run_batch"]
 
@@ -174,7 +175,7 @@ def _write_atomic(path: Path, lines: Iterable[bytes]) -> None:
 
 
 def _error(exc: BaseException) -> dict[str, str]:
-    return {"type": type(exc).__name__, "message": str(exc)}
+    return {"type": type(exc).__name__, "message": redact(str(exc))}
 
 
 def _record_line(item: _Input, result: Any) -> tuple[bytes, bool]:
@@ -186,7 +187,7 @@ def _record_line(item: _Input, result: Any) -> tuple[bytes, bool]:
         try:
             return orjson.dumps({**head, "output": to_jsonable(result)}) + b"\n", True
         except (TypeError, ValueError, RecursionError) as exc:
-            message = f"the output cannot be written as JSON: {exc}"
+            message = redact(f"the output cannot be written as JSON: {exc}")
             body = {"error": {"type": "OutputError", "message": message}}
     return orjson.dumps({**head, **body}) + b"\n", False
 

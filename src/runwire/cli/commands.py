@@ -49,7 +49,9 @@ class UsageError(RunwireError):
 
 
 def _error(exc: RunwireError | str) -> int:
-    print(str(exc), file=sys.stderr)
+    from runwire.cli.output import write_error
+
+    write_error(exc)  # secrets masked in every form
     return 1
 
 

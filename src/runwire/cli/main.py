@@ -281,14 +281,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(args_list)
     if child is not None:
         args.child = child
+    from runwire.redaction import install_log_redaction, redact
+
+    install_log_redaction()  # a provider's warning never prints a secret either
     try:
         return int(args.run(args))
     except BrokenPipeError:
         raise  # the reader went away: run() handles it
     except Exception as exc:  # the one place every unhandled failure is worded
         if os.environ.get("RUNWIRE_DEBUG", "").lower() in ("1", "true", "yes"):
-            traceback.print_exception(exc, file=sys.stderr)
-        print(describe_failure(exc), file=sys.stderr)
+            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+        print(redact(describe_failure(exc)), file=sys.stderr)
         return 1
 
 

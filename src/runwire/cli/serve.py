@@ -43,7 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         return serve(ServeSpec(targets=tuple(args.targets), overrides=overrides))
     except RunwireError as exc:
-        print(f"runwire serve: cannot start\n{exc}", file=sys.stderr)
+        from runwire.redaction import redact
+
+        print(redact(f"runwire serve: cannot start\n{exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -40,6 +40,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from runwire.errors import RunwireError
+from runwire.redaction import register_secret
 
 __all__ = [
     "MASK",
@@ -197,6 +198,14 @@ class RunwireSettings(BaseSettings):
             stripped = (item.strip() if isinstance(item, str) else item for item in items)
             return [item for item in stripped if item != ""]
         return items
+
+    @field_validator("api_keys")
+    @classmethod
+    def _mask_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        """API keys are masked wherever they might be echoed (logs, errors)."""
+        for key in keys:
+            register_secret(key.get_secret_value())
+        return keys
 
     @classmethod
     def settings_customise_sources(

@@ -29,7 +29,7 @@ import uvicorn
 from runwire.deploy.server.app import create_app
 from runwire.deploy.server.connection import limited_protocol
 from runwire.deploy.server.guard import ServerState
-from runwire.redaction import install_log_redaction
+from runwire.redaction import install_log_redaction, redact
 
 __all__ = ["DrainingServer", "ServeSpec", "build_service", "serve", "uvicorn_config"]
 
@@ -213,7 +213,7 @@ def _worker(spec: ServeSpec, sock: socket.socket) -> None:
     try:
         service = build_service(spec)
     except Exception as exc:  # reported by the parent's own build already
-        print(f"runwire worker {os.getpid()}: {exc}", file=sys.stderr)
+        print(redact(f"runwire worker {os.getpid()}: {exc}"), file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
     _run(service, [sock])
 

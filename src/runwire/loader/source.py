@@ -26,6 +26,7 @@ from typing import Any
 
 from runwire.errors import LimitExceededError, ManifestError, ManifestSyntaxError, format_path
 from runwire.loader.limits import Limits, parse_json
+from runwire.loader.overlays import deep_merge, set_path
 from runwire.loader.yaml_text import Budget, read_yaml_tree, text_size
 
 __all__ = [
@@ -418,39 +419,6 @@ def _scalar(value: Any) -> Any:
     return str(value)  # dates and other YAML scalars: their text
 
 
-def _index(key: Any) -> int | None:
-    """A list index written as a key (``"1"``), else None. ASCII digits only: ``"²"`` is
-    a digit to ``str.isdigit`` but not to ``int``."""
-    if isinstance(key, str) and key.isascii() and key.isdecimal() and len(key) <= 9:
-        return int(key)
-    return None
-
-
-def deep_merge(base: Any, over: Any) -> Any:
-    """``over`` merged into ``base``.
-
-    Mappings merge key by key, and a ``null`` in ``over`` removes the key. A mapping
-    with index keys over a list changes those items (``steps: {1: {temperature: 0}}``).
-    Anything else in ``over`` replaces what ``base`` has.
-    """
-    if isinstance(base, dict) and isinstance(over, dict):
-        merged = dict(base)
-        for key, value in over.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = deep_merge(base[key], value) if key in base else value
-        return merged
-    if isinstance(base, list) and isinstance(over, dict) and over:
-        indexes = [_index(key) for key in over]
-        if all(i is not None and i < len(base) for i in indexes):
-            items = list(base)
-            for i, value in zip(indexes, over.values(), strict=True):
-                items[i] = deep_merge(items[i], value)  # type: ignore[index]
-            return items
-    return over
-
-
 def _set_value(text: str, budget: Budget) -> Any:
     """A ``--set`` value read as YAML within the load's limits; text that is not YAML
     (or uses an unknown tag) stays the text."""
@@ -483,38 +451,7 @@ def _apply_set(data: Any, assignment: str, budget: Budget) -> Any:
             hint="set a shallower value (a mapping can be the value)",
             file="--set",
         )
-    value = _set_value(text, budget)
-
-    def put(node: Any, depth: int) -> Any:
-        key = keys[depth]
-        parts = [k if _index(k) is None else _index(k) for k in keys[: depth + 1]]
-        where = format_path(parts)  # type: ignore[arg-type]
-        if isinstance(node, list):
-            index = _index(key)
-            if index is None or index >= len(node):
-                raise ManifestError(
-                    f"--set {dotted}: no item {key} in a list of {len(node)}",
-                    path=where,
-                    hint="list items are addressed by index from 0",
-                    file="--set",
-                )
-            out_list = list(node)
-            out_list[index] = value if depth == len(keys) - 1 else put(node[index], depth + 1)
-            return out_list
-        if node is None:
-            node = {}
-        if not isinstance(node, dict):
-            raise ManifestError(
-                f"--set {dotted}: {format_path(parts[:-1])} is a "  # type: ignore[arg-type]
-                f"{type(node).__name__}, not a mapping",
-                path=where,
-                file="--set",
-            )
-        out = dict(node)
-        out[key] = value if depth == len(keys) - 1 else put(node.get(key), depth + 1)
-        return out
-
-    return put(data, 0)
+    return set_path(data, dotted, _set_value(text, budget))
 
 
 def compose(

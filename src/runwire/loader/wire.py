@@ -12,7 +12,6 @@ Stricter than LangChain, never looser:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,7 +21,6 @@ from runwire.errors import (
     FieldValidationError,
     LimitExceededError,
     ManifestError,
-    MissingSecretError,
     NotAllowedError,
     NotSerializableError,
     SecretPlacementError,
@@ -40,10 +38,10 @@ from runwire.loader.registry import (
     lookup,
     nearest_names,
 )
-from runwire.redaction import register_secret, unprintable
+from runwire.loader.wire_secrets import SecretFields, is_secret_node
 from runwire.schema.nodes import ESCAPE_KEY
 from runwire.schema.serializable import class_plan
-from runwire.schema.trust import make_trust, secret_conflict, trust_scope
+from runwire.schema.trust import make_trust, trust_scope
 
 __all__ = ["InitValidator", "default_init_validator", "load", "loads"]
 
@@ -81,16 +79,7 @@ def _flatten(path: _Path) -> tuple[str | int, ...]:
     return tuple(reversed(parts))
 
 
-def _is_secret_node(value: Any) -> bool:
-    return (
-        type(value) is dict
-        and value.get("lc") == 1
-        and value.get("type") == "secret"
-        and value.get("id") is not None
-    )
-
-
-class _Reviver:
+class _Reviver(SecretFields):
     """One load: the options, the counters, and the recursive walk."""
 
     def __init__(
@@ -299,7 +288,7 @@ class _Reviver:
                 self._unknown_field(cls, key, (kw_path, key))
             if type(raw) in _SCALARS or key in plan.raw_fields:
                 values[key] = raw
-            elif key in secrets and _is_secret_node(raw):
+            elif key in secrets and is_secret_node(raw):
                 field = plan.by_name.get(key)
                 required = field.required if field is not None else False
                 resolved = self.resolve_secret(
@@ -329,31 +318,6 @@ class _Reviver:
             self.track[id(built)] = _flatten(path)
         return built
 
-    def _nested_secrets(
-        self,
-        raw: dict[str, Any],
-        nested: dict[str, str],
-        owner: str,
-        service: str | None,
-        path: _Path,
-    ) -> dict[str, Any]:
-        """Resolve secret nodes at the dotted sub-paths a class declares (``auth.token``)."""
-        result = dict(raw)
-        for dotted in nested:
-            *parents, last = dotted.split(".")
-            current, where = result, path
-            for part in parents:
-                if type(current.get(part)) is not dict:
-                    break
-                current[part] = dict(current[part])
-                current, where = current[part], (where, part)
-            else:
-                if _is_secret_node(current.get(last)):
-                    current[last] = self.resolve_secret(
-                        current[last], dotted, owner, service, True, (where, last)
-                    )
-        return result
-
     def _rejected(self, ident: list[str], kwargs: dict[str, Any], path: _Path) -> None:
         """Run the init_validator; its refusal becomes a ValidatorRejectedError."""
         try:
@@ -372,58 +336,6 @@ class _Reviver:
             else f"{cls.__name__} takes: " + (", ".join(names))
         )
         self.fail(UnknownFieldError, f"{cls.__name__} has no field {key!r}", path, hint)
-
-    def resolve_secret(
-        self,
-        node: dict[str, Any],
-        field: str,
-        owner: str,
-        service: str | None,
-        required: bool,
-        path: _Path,
-    ) -> Any:
-        """The secret's value, ``None`` when it is unset on an optional field, else an error.
-
-        A secret named for another service than ``service`` (the class's
-        ``lc_secret_service``) is refused: it would be sent where it does not belong.
-        """
-        ident = node["id"]
-        if not (isinstance(ident, list) and len(ident) == 1 and isinstance(ident[0], str)):
-            self.fail(ManifestError, "a secret id must be a list of one string", path)
-        name = ident[0]
-        other = secret_conflict(name, service)
-        if other is not None:
-            self.fail(
-                SecretPlacementError,
-                f"secret {name} belongs to {other}; field {field!r} of {owner} would send it "
-                f"to {service}",
-                path,
-                f"name a {service} secret here (e.g. !secret {service.upper()}_...)",  # type: ignore[union-attr]
-            )
-        value, origin = self.secrets_map.get(name), "secrets_map"
-        if value is None and self.secrets_from_env:
-            value, origin = os.environ.get(name) or None, "the environment"
-        if value is not None:
-            problem = unprintable(value)
-            if problem is not None:
-                self.fail(
-                    FieldValidationError,
-                    f"secret {name} (from {origin}) for field {field!r} of {owner} holds "
-                    f"{problem}; secret values must be one line of text",
-                    path,
-                    f'set {name} without line breaks, e.g. export {name}="$(cat FILE)"',
-                )
-            register_secret(value)
-            return value
-        if not required:
-            return None
-        return self.fail(
-            MissingSecretError,
-            f"secret {name} for field {field!r} of {owner} is not set",
-            path,
-            f"pass secrets_map={{{name!r}: ...}}, or secrets_from_env=True with {name} "
-            "in the environment",
-        )
 
     def _invalid(
         self,

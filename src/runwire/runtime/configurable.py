@@ -5,24 +5,34 @@ taken from ``config["configurable"]``; a ``RunnableConfigurableAlternatives`` pi
 of several runnables by a key found there. Both then hand the call over unchanged (they
 are not runs of their own). The field declarations (``ConfigurableField`` and the
 option variants) are plain named tuples: on the wire they are JSON lists, as LangChain
-writes them, e.g. ``["temperature", null, null, null, false]``.
+writes them, e.g. ``["temperature", null, null, null, false]``; they live in
+:mod:`runwire.runtime.configurable_spec`.
 """
 
 from __future__ import annotations
 
-import enum
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from functools import lru_cache, wraps
-from typing import Annotated, Any, NamedTuple
+from functools import wraps
+from typing import Any
 
-from pydantic import BaseModel, PlainValidator, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
 
 from runwire.errors import TemplateError
 from runwire.runtime.base import Input, Output, Runnable
 from runwire.runtime.config import RunnableConfig, ensure_config, get_config_list, merge_configs
 from runwire.runtime.configurable_spec import (
+    AnyConfigurableField,
+    ConfigurableField,
+    ConfigurableFieldMultiOption,
+    ConfigurableFieldSingleOption,
     ConfigurableFieldSpec,
+    FieldDecl,
+    WhichDecl,
+    options_enum,
+    options_spec,
+    pick_option,
+    prefix_config_spec,
     refuse_client_jinja2,
     unique_specs,
 )
@@ -38,136 +48,6 @@ __all__ = [
     "RunnableConfigurableFields",
     "prefix_config_spec",
 ]
-
-
-class ConfigurableField(NamedTuple):
-    """A field whose value ``config["configurable"][id]`` may set."""
-
-    id: str
-    name: str | None = None
-    description: str | None = None
-    annotation: Any | None = None
-    is_shared: bool = False
-
-    def __hash__(self) -> int:
-        return hash((self.id, self.annotation))
-
-
-class ConfigurableFieldSingleOption(NamedTuple):
-    """A field set to one of ``options`` by its key (``default`` when not configured)."""
-
-    id: str
-    options: Mapping[str, Any]
-    default: str
-    name: str | None = None
-    description: str | None = None
-    is_shared: bool = False
-
-    def __hash__(self) -> int:
-        return hash((self.id, tuple(self.options), self.default))
-
-
-class ConfigurableFieldMultiOption(NamedTuple):
-    """A field set to a list of ``options`` picked by their keys."""
-
-    id: str
-    options: Mapping[str, Any]
-    default: Sequence[str]
-    name: str | None = None
-    description: str | None = None
-    is_shared: bool = False
-
-    def __hash__(self) -> int:
-        return hash((self.id, tuple(self.options), tuple(self.default)))
-
-
-AnyConfigurableField = (
-    ConfigurableField | ConfigurableFieldSingleOption | ConfigurableFieldMultiOption
-)
-_FIELD_TYPES = (ConfigurableField, ConfigurableFieldSingleOption, ConfigurableFieldMultiOption)
-
-
-def _as_field(value: Any) -> AnyConfigurableField:
-    """A configurable field from itself, its wire list or a dict of its parts."""
-    if isinstance(value, ConfigurableFieldMultiOption):
-        return value._replace(default=tuple(value.default))
-    if isinstance(value, _FIELD_TYPES):
-        return value
-    if isinstance(value, dict):
-        parts: dict[str, Any] = dict(value)
-    elif isinstance(value, list | tuple) and value:
-        options = len(value) > 1 and isinstance(value[1], Mapping)
-        names = ConfigurableFieldSingleOption._fields if options else ConfigurableField._fields
-        if len(value) > len(names):
-            raise ValueError(f"a configurable field list has at most {len(names)} items")
-        parts = dict(zip(names, value, strict=False))
-    else:
-        raise ValueError(
-            "expected a ConfigurableField, its list form [id, name, description, "
-            "annotation, is_shared] or an option field [id, options, default, ...]"
-        )
-    if not isinstance(parts.get("id"), str):
-        raise ValueError("a configurable field needs a string 'id'")
-    try:
-        if "options" not in parts:
-            return ConfigurableField(**parts)
-        default = parts.get("default")
-        if isinstance(default, list | tuple):
-            return ConfigurableFieldMultiOption(**{**parts, "default": tuple(default)})
-        return ConfigurableFieldSingleOption(**parts)
-    except TypeError as exc:
-        raise ValueError(f"invalid configurable field {parts['id']!r}: {exc}") from None
-
-
-def _as_which(value: Any) -> ConfigurableField:
-    field = _as_field(value)
-    if not isinstance(field, ConfigurableField):
-        raise ValueError("'which' must be a ConfigurableField, not an option field")
-    return field
-
-
-_WIRE_FORM = list[Any] | dict[str, Any]
-FieldDecl = Annotated[
-    AnyConfigurableField, PlainValidator(_as_field, json_schema_input_type=_WIRE_FORM)
-]
-"""A configurable field, also read from its wire list (or a dict of its parts)."""
-WhichDecl = Annotated[
-    ConfigurableField, PlainValidator(_as_which, json_schema_input_type=_WIRE_FORM)
-]
-
-
-@lru_cache(maxsize=256)
-def _options_enum(name: str, keys: tuple[str, ...]) -> type[enum.StrEnum]:
-    """One enum class per (name, keys), so equal specs compare equal."""
-    return enum.StrEnum(name, [(key, key) for key in keys])  # type: ignore[return-value]
-
-
-def _options_spec(spec: AnyConfigurableField, description: str | None) -> ConfigurableFieldSpec:
-    choices = _options_enum(spec.name or spec.id, tuple(spec.options))  # type: ignore[union-attr]
-    multi = isinstance(spec, ConfigurableFieldMultiOption)
-    return ConfigurableFieldSpec(
-        id=spec.id,
-        name=spec.name,
-        description=spec.description or description,
-        annotation=Sequence[choices] if multi else choices,  # type: ignore[valid-type]
-        default=spec.default,  # type: ignore[union-attr]
-        is_shared=spec.is_shared,
-    )
-
-
-def prefix_config_spec(spec: ConfigurableFieldSpec, prefix: str) -> ConfigurableFieldSpec:
-    """The spec with its id under ``prefix/`` (shared specs keep their id)."""
-    return spec if spec.is_shared else spec._replace(id=f"{prefix}/{spec.id}", dependencies=None)
-
-
-def _pick(spec: AnyConfigurableField, key: Any) -> Any:
-    try:
-        return spec.options[key]  # type: ignore[union-attr]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"configurable {spec.id!r}: unknown option {key!r}, expected one of "
-            f"{sorted(spec.options)}"  # type: ignore[union-attr]
-        ) from None
 
 
 def _check_fields(default: Any, fields: Mapping[str, Any]) -> None:
@@ -400,7 +280,7 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
                     )
                 )
             else:
-                specs.append(_options_spec(spec, info.description))
+                specs.append(options_spec(spec, info.description))
         return unique_specs([*specs, *self.default.config_specs])
 
     def configurable_fields(self, **fields: Any) -> RunnableSerializable[Input, Output]:
@@ -417,14 +297,14 @@ class RunnableConfigurableFields(_DynamicRunnable[Input, Output]):
                     updates[key] = values[spec.id]
                     chosen[key] = spec.id
             elif isinstance(spec, ConfigurableFieldSingleOption):
-                updates[key] = _pick(spec, values.get(spec.id) or spec.default)
+                updates[key] = pick_option(spec, values.get(spec.id) or spec.default)
             else:
                 keys = values.get(spec.id, spec.default)
                 if isinstance(keys, str) or not isinstance(keys, Sequence):
                     raise ValueError(
                         f"configurable {spec.id!r}: expected a list of option keys, got {keys!r}"
                     )
-                updates[key] = [_pick(spec, k) for k in keys]
+                updates[key] = [pick_option(spec, k) for k in keys]
         if not updates:
             return self.default, config
         if chosen and not self.allow_jinja2:
@@ -477,7 +357,7 @@ class RunnableConfigurableAlternatives(_DynamicRunnable[Input, Output]):
                 id=which.id,
                 name=which.name,
                 description=which.description,
-                annotation=_options_enum(which.name or which.id, keys),
+                annotation=options_enum(which.name or which.id, keys),
                 default=self.default_key,
                 is_shared=which.is_shared,
             )

@@ -6,6 +6,7 @@ puts this directory on ``sys.path`` because ``tests`` is not a package.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -98,6 +99,23 @@ class KeyedProbe(_Counted):
 
 LOAD_TEST_CLASSES: dict[str, Any] = {"allowed_objects": "all", "valid_namespaces": [TEST_NS]}
 """Loader options that admit the test classes."""
+
+
+@contextlib.contextmanager
+def loopback_http(handler: type[Any]) -> Iterator[Any]:
+    """A threaded ``http.server`` on 127.0.0.1 (a free port) serving ``handler``; the
+    server is yielded (its port is ``server.server_address[1]``) and stopped after."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def ctor(ident: list[str], **kwargs: Any) -> dict[str, Any]:

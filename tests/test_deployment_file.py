@@ -453,7 +453,8 @@ def test_validate_reports_a_broken_deployment_file(
         "  runwire.yaml:3:3: structure: $.pipelines.docs: pipeline name 'docs' is reserved "
         "for the server's own /docs route\n"
         "  runwire.yaml:4:1: structure: $.xyz: unknown key 'xyz'\n"
-        "    hint: use allowed_objects, trusted, allowed_endpoints, server, pipelines, environments\n"
+        "    hint: use allowed_objects, trusted, allowed_endpoints, server, pipelines, "
+        "environments\n"
     )
 
 

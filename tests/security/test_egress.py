@@ -8,7 +8,6 @@ lets the environment's AWS credentials flow to that host.
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ import orjson
 import pytest
 
 import runwire
-from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET
+from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET, loopback_http
 from runwire.errors import FieldValidationError, ProviderSetupError, SecretPlacementError
 from runwire.providers.aws.endpoints import is_aws_endpoint
 from runwire.schema.trust import (
@@ -61,14 +60,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 def hostile() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
     handler = type("Handler", (_Recorder,), {"seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_http(handler) as server:
         yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -7,16 +7,16 @@ and ``file://``) on invoke, and ``"pattern": "^(a+)+$"`` hung for more than 20 s
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
+from conftest import loopback_http
 from runwire.errors import FieldValidationError, ManifestError
 from runwire.loader import loads
 from runwire.runtime.parsers import OutputParserException, PydanticOutputParser
@@ -55,14 +55,8 @@ def counting_server() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with loopback_http(Handler) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- no remote or file $ref ------------------------------------------------------------

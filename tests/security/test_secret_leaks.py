@@ -22,6 +22,7 @@ from urllib.parse import quote, quote_plus
 import orjson
 import pytest
 
+from conftest import loopback_http
 from runwire import redaction
 from runwire.cli.main import main
 from runwire.cli.output import error_text, write_error
@@ -328,13 +329,9 @@ class EchoAuthHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_server() -> Iterator[http.server.ThreadingHTTPServer]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoAuthHandler)
-    server.requests = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with loopback_http(EchoAuthHandler) as server:
+        server.requests = 0  # type: ignore[attr-defined]
+        yield server
 
 
 @pytest.mark.parametrize("ending", ["\n\n", ""], ids=["trailing-newlines", "clean"])

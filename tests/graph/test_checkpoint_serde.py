@@ -19,8 +19,6 @@ from pydantic import BaseModel, SecretStr
 from runwire import AIMessage, Document, HumanMessage, ManifestError, ToolMessage
 from runwire.errors import NotAllowedError, NotSerializableError, UnknownIdError
 from runwire.graph.checkpoint import LcJsonSerializer, StoredError
-from runwire.graph.messages import RemoveMessage
-from runwire.graph.types import Command, Interrupt, Send
 
 ENVELOPE = {"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"cmd": "id"}}
 SECRET_NODE = {"lc": 1, "type": "secret", "id": ["AWS_SECRET_ACCESS_KEY"]}
@@ -123,6 +121,9 @@ def test_messages_and_documents_keep_envelope_shaped_user_data_as_data() -> None
 
 
 def test_graph_values_round_trip() -> None:
+    types = pytest.importorskip("runwire.graph.types")
+    Send, Interrupt, Command = types.Send, types.Interrupt, types.Command
+    RemoveMessage = pytest.importorskip("runwire.graph.messages").RemoveMessage
     values = [
         Send("node", {"arg": (1, 2), "e": ENVELOPE}),
         Interrupt(value={"q": "?"}, id="i1"),

@@ -310,3 +310,36 @@ def test_bench_put_get_reports_microseconds() -> None:
 def test_a_base_saver_says_what_it_lacks() -> None:
     with pytest.raises(NotImplementedError, match="does not implement get_tuple"):
         BaseCheckpointSaver().get_tuple(cfg())
+
+
+def put_raw(
+    saver: BaseCheckpointSaver,
+    config: dict[str, Any],
+    values: dict[str, Any],
+    versions: dict[str, Any],
+    new: dict[str, Any],
+) -> dict[str, Any]:
+    checkpoint = {**empty_checkpoint(), "channel_values": values, "channel_versions": versions}
+    return saver.put(config, checkpoint, {"source": "loop", "step": 0}, new)
+
+
+def test_a_checkpoint_reads_back_exactly_the_values_it_was_given(
+    saver: BaseCheckpointSaver,
+) -> None:
+    first = put_raw(
+        saver, cfg(), {"a": 1, "trigger": None, "loose": "x"}, {"a": 1, "trigger": 1}, {}
+    )
+    second = put_raw(saver, first, {"a": 1, "loose": "y"}, {"a": 1, "trigger": 1}, {})
+    assert saver.get(first)["channel_values"] == {"a": 1, "trigger": None, "loose": "x"}  # type: ignore[index]
+    assert saver.get(second)["channel_values"] == {"a": 1, "loose": "y"}  # type: ignore[index]
+
+
+def test_forks_with_the_same_new_version_keep_their_own_values(
+    saver: BaseCheckpointSaver,
+) -> None:
+    root = put_raw(saver, cfg(), {"a": "root"}, {"a": 1}, {"a": 1})
+    left = put_raw(saver, root, {"a": "left"}, {"a": 2}, {"a": 2})
+    right = put_raw(saver, root, {"a": "right"}, {"a": 2}, {"a": 2})
+    assert saver.get(left)["channel_values"] == {"a": "left"}  # type: ignore[index]
+    assert saver.get(right)["channel_values"] == {"a": "right"}  # type: ignore[index]
+    assert saver.get(root)["channel_values"] == {"a": "root"}  # type: ignore[index]

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = ["InMemorySaver", "MemorySaver", "bench_put_get"]
 
-_Saved = tuple[bytes, bytes, str | None]  # checkpoint (without values), metadata, parent id
+_Ref = tuple[Any, tuple[str, str, str, str]]  # channel version, blob key
+_Saved = tuple[bytes, bytes, str | None, dict[str, _Ref]]
+"""checkpoint without values, metadata, parent id, channel -> its value's blob."""
 _Write = tuple[str, str, bytes, str]  # task id, channel, value, task path
 
 
@@ -48,8 +50,8 @@ class InMemorySaver(BaseCheckpointSaver):
         """thread id -> namespace -> checkpoint id -> saved checkpoint."""
         self.writes: dict[tuple[str, str, str], dict[tuple[str, int], _Write]] = {}
         """(thread id, namespace, checkpoint id) -> (task id, index) -> write."""
-        self.blobs: dict[tuple[str, str, str, Any], bytes | None] = {}
-        """(thread id, namespace, channel, version) -> value (None: the channel was emptied)."""
+        self.blobs: dict[tuple[str, str, str, str], bytes] = {}
+        """(thread id, namespace, channel, id of the checkpoint that wrote it) -> value."""
         self._lock = threading.Lock()
 
     def __enter__(self) -> InMemorySaver:
@@ -72,27 +74,34 @@ class InMemorySaver(BaseCheckpointSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        """Store ``checkpoint`` (values of ``new_versions``' channels as new blobs)."""
+        """Store ``checkpoint``: a new blob for each value in ``new_versions`` (or without a
+        version); a value at the same version as in the parent checkpoint shares its blob."""
         thread_id, ns, parent = _address(config)
         dumps = self.serde.dumps
-        values = checkpoint["channel_values"]
+        cid = checkpoint["id"]
         versions = checkpoint["channel_versions"]
-        blobs = {
-            (thread_id, ns, k, v): dumps(values[k]) if k in values else None
-            for k, v in new_versions.items()
-        }
-        for k, value in values.items():  # a value whose version was never stored
-            key = (thread_id, ns, k, versions.get(k))
-            if key[3] is not None and key not in blobs and key not in self.blobs:
+        with self._lock:
+            parent_entry = self.storage.get(thread_id, {}).get(ns, {}).get(parent or "")
+        inherited = parent_entry[3] if parent_entry else {}
+        refs: dict[str, _Ref] = {}
+        blobs = {}
+        for channel, value in checkpoint["channel_values"].items():
+            version = versions.get(channel)
+            ref = inherited.get(channel)
+            if ref is None or version is None or channel in new_versions or ref[0] != version:
+                key = (thread_id, ns, channel, cid)
                 blobs[key] = dumps(value)
+                ref = (version, key)
+            refs[channel] = ref
         saved = (
             dump_head(self.serde, checkpoint),
             dumps(checkpoint_metadata(config, metadata)),
             parent,
+            refs,
         )
         with self._lock:
             self.blobs.update(blobs)
-            self.storage.setdefault(thread_id, {}).setdefault(ns, {})[checkpoint["id"]] = saved
+            self.storage.setdefault(thread_id, {}).setdefault(ns, {})[cid] = saved
         return saved_config(thread_id, ns, checkpoint["id"])
 
     def put_writes(
@@ -141,7 +150,7 @@ class InMemorySaver(BaseCheckpointSaver):
             entry = saved.get(checkpoint_id)
             if entry is None:
                 return None
-            raw = self._raw_parts(thread_id, ns, checkpoint_id, entry[0])
+            raw = self._raw_parts(thread_id, ns, checkpoint_id, entry)
         return self._build(config, thread_id, ns, entry, raw, None)
 
     def list(
@@ -175,7 +184,7 @@ class InMemorySaver(BaseCheckpointSaver):
             if filter and not all(metadata.get(k) == v for k, v in filter.items()):
                 continue
             with self._lock:
-                raw = self._raw_parts(thread_id, ns, cid, entry[0])
+                raw = self._raw_parts(thread_id, ns, cid, entry)
             yield self._build(saved_config(thread_id, ns, cid), thread_id, ns, entry, raw, metadata)
             if limit is not None:
                 limit -= 1
@@ -183,15 +192,11 @@ class InMemorySaver(BaseCheckpointSaver):
                     return
 
     def _raw_parts(
-        self, thread_id: str, ns: str, checkpoint_id: str, skeleton: bytes
+        self, thread_id: str, ns: str, checkpoint_id: str, entry: _Saved
     ) -> tuple[dict[str, Any], dict[str, bytes], list[_Write]]:
-        """Under the lock: the skeleton, its channels' blobs and the ordered writes."""
-        head = load_head(self.serde, skeleton)
-        blobs = {}
-        for channel, version in head.get("channel_versions", {}).items():
-            blob = self.blobs.get((thread_id, ns, channel, version))
-            if blob is not None:
-                blobs[channel] = blob
+        """Under the lock: the checkpoint's head, its values' blobs and the ordered writes."""
+        head = load_head(self.serde, entry[0])
+        blobs = {channel: self.blobs[key] for channel, (_, key) in entry[3].items()}
         stored = self.writes.get((thread_id, ns, checkpoint_id))
         writes = (
             [stored[k] for k in sorted(stored, key=lambda k: (stored[k][3], *k))] if stored else []

@@ -1,0 +1,275 @@
+"""Driving a ``Loop``: calling nodes and routers, sync or async, and yielding events.
+
+Sync runs call a step's nodes one after another in this thread; async runs gather
+them. Either way a step's writes are applied only when all its nodes are done, so the
+results are the same. Events are yielded after each node and each step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from runwire.graph.builder import Branch
+from runwire.graph.context import _SCOPE, Runtime, TaskScope
+from runwire.graph.engine import Loop, ParentLink
+from runwire.graph.errors import GraphInterrupt, ParentCommand
+from runwire.graph.plan import route_writes, sleep_async, sleep_sync
+from runwire.graph.tasks import Task
+
+__all__ = ["arun", "run"]
+
+Event = tuple[tuple[str, ...], str, Any]
+
+
+def _task_config(loop: Loop, task: Task, runtime: Runtime[Any]) -> dict[str, Any]:
+    base = loop.config
+    ns = f"{loop.ns}|{task.ns}" if loop.ns else task.ns
+    metadata = {
+        **base.get("metadata", {}),
+        "langgraph_step": loop.step + 1,
+        "langgraph_node": task.name,
+        "langgraph_triggers": task.triggers,
+        "langgraph_path": task.path,
+        "langgraph_checkpoint_ns": ns,
+        "checkpoint_ns": ns,
+    }
+    link = ParentLink(
+        ns, loop.checkpointer, loop.resume_map, loop.null_box, loop.forward, task.resuming
+    )
+    configurable = {
+        **base.get("configurable", {}),
+        "__pregel_parent": link,
+        "__pregel_runtime": runtime,
+    }
+    config = {**base, "metadata": metadata, "configurable": configurable}
+    task.meta = metadata
+    config.pop("run_name", None)
+    config.pop("run_id", None)
+    return config
+
+
+def _start_node_run(config: dict[str, Any], task: Task, step: int) -> Any:
+    from runwire.runtime.callbacks import callback_context
+
+    ctx = callback_context(config.get("callbacks"))
+    if ctx is None:
+        return None
+    run = ctx.start(
+        name=task.name,
+        run_type="chain",
+        inputs=task.input,
+        tags=[*config.get("tags", ()), f"graph:step:{step}"],
+        metadata=config["metadata"],
+    )
+    config["callbacks"] = ctx.under(run)
+    return ctx, run
+
+
+def _kwargs(injected: tuple[str, ...], config: Any, runtime: Runtime[Any]) -> dict[str, Any]:
+    values = {
+        "config": config,
+        "writer": runtime.stream_writer,
+        "runtime": runtime,
+        "store": runtime.store,
+    }
+    return {name: values[name] for name in injected}
+
+
+def _retry_delay(task: Task, exc: Exception, attempt: int) -> float | None:
+    for policy in task.node.retry:
+        if policy.should_retry(exc):
+            return policy.delay(attempt) if attempt < policy.max_attempts else None
+    return None
+
+
+def _scope(loop: Loop, task: Task, config: dict[str, Any], runtime: Runtime[Any]) -> TaskScope:
+    return TaskScope(task.id, loop.ns, runtime, list(task.resume), loop.null_box, 0, config)
+
+
+def run_task(loop: Loop, task: Task) -> None:
+    """Run one task to its writes, interrupts or error (sync)."""
+    runtime = loop.runtime
+    config = _task_config(loop, task, runtime)
+    traced = _start_node_run(config, task, loop.step + 1)
+    spec = task.node.spec
+    attempt = 0
+    while True:
+        scope = _scope(loop, task, config, runtime)
+        token = _SCOPE.set(scope)
+        try:
+            try:
+                if spec.is_runnable:
+                    result = spec.action.invoke(task.input, config)
+                elif spec.is_async:
+                    raise TypeError(
+                        f"node {task.name!r} is async: call ainvoke/astream, not invoke/stream"
+                    )
+                else:
+                    result = spec.action(task.input, **_kwargs(spec.injected, config, runtime))
+            except ParentCommand as command:
+                result = command.command
+            loop.finish_task(task, result)
+            for branch in task.node.branches:
+                route(loop, task, branch, config)
+        except ParentCommand:
+            raise
+        except GraphInterrupt as exc:
+            _end_run(traced, None, exc)
+            loop.task_interrupted(task, exc.interrupts, scope.resume)
+            return
+        except Exception as exc:
+            attempt += 1
+            delay = _retry_delay(task, exc, attempt)
+            if delay is not None:
+                sleep_sync(delay)
+                continue
+            _end_run(traced, None, exc)
+            loop.task_failed(task, exc)
+            return
+        finally:
+            _SCOPE.reset(token)
+        _end_run(traced, task.update, None)
+        loop.complete(task)
+        return
+
+
+async def arun_task(loop: Loop, task: Task) -> None:
+    """Run one task to its writes, interrupts or error (async)."""
+    runtime = loop.runtime
+    config = _task_config(loop, task, runtime)
+    traced = _start_node_run(config, task, loop.step + 1)
+    spec = task.node.spec
+    attempt = 0
+    while True:
+        scope = _scope(loop, task, config, runtime)
+        token = _SCOPE.set(scope)
+        try:
+            try:
+                if spec.is_runnable:
+                    result = await spec.action.ainvoke(task.input, config)
+                elif spec.is_async:
+                    result = await spec.action(
+                        task.input, **_kwargs(spec.injected, config, runtime)
+                    )
+                else:
+                    result = spec.action(task.input, **_kwargs(spec.injected, config, runtime))
+            except ParentCommand as command:
+                result = command.command
+            loop.finish_task(task, result)
+            for branch in task.node.branches:
+                await aroute(loop, task, branch, config)
+        except ParentCommand:
+            raise
+        except GraphInterrupt as exc:
+            _end_run(traced, None, exc)
+            loop.task_interrupted(task, exc.interrupts, scope.resume)
+            return
+        except Exception as exc:
+            attempt += 1
+            delay = _retry_delay(task, exc, attempt)
+            if delay is not None:
+                await sleep_async(delay)
+                continue
+            _end_run(traced, None, exc)
+            loop.task_failed(task, exc)
+            return
+        finally:
+            _SCOPE.reset(token)
+        _end_run(traced, task.update, None)
+        loop.complete(task)
+        return
+
+
+def _end_run(traced: Any, output: Any, error: BaseException | None) -> None:
+    if traced is None:
+        return
+    ctx, run = traced
+    if error is None or isinstance(error, GraphInterrupt):
+        ctx.end(run, output)
+    else:
+        ctx.error(run, error)
+
+
+def route(loop: Loop, task: Task, branch: Branch, config: Any) -> None:
+    """Call a router on the task's fresh state and add its choice to the task's writes."""
+    state = loop.fresh_state(task)
+    if branch.is_runnable:
+        result = branch.router.invoke(state, config)
+    elif branch.is_async:
+        raise TypeError("an async router needs ainvoke/astream, not invoke/stream")
+    else:
+        result = branch.router(state, **_kwargs(branch.injected, config, loop.runtime))
+    route_writes(branch, result, task.control)
+
+
+async def aroute(loop: Loop, task: Task, branch: Branch, config: Any) -> None:
+    """Async ``route``."""
+    state = loop.fresh_state(task)
+    if branch.is_runnable:
+        result = await branch.router.ainvoke(state, config)
+    elif branch.is_async:
+        result = await branch.router(state, **_kwargs(branch.injected, config, loop.runtime))
+    else:
+        result = branch.router(state, **_kwargs(branch.injected, config, loop.runtime))
+    route_writes(branch, result, task.control)
+
+
+def _drain(loop: Loop) -> Iterator[Event]:
+    out = loop.out
+    while out:
+        yield out.popleft()
+
+
+def run(loop: Loop, input: Any) -> Iterator[Event]:
+    """Run the loop to its end, yielding ``(namespace, mode, payload)`` events."""
+    try:
+        start = loop.setup(input)
+        if start is not None:
+            config = loop.config
+            for branch in loop.plan.start.branches if start.node is not None else ():
+                route(loop, start, branch, config)
+            loop.commit_input(start)
+        yield from _drain(loop)
+        while (tasks := loop.tick()) is not None:
+            yield from _drain(loop)
+            for task in tasks:
+                if not task.done:
+                    run_task(loop, task)
+                    yield from _drain(loop)
+            loop.after_step(tasks)
+            yield from _drain(loop)
+    finally:
+        loop.flush_exit()
+    yield from _drain(loop)
+
+
+async def arun(loop: Loop, input: Any) -> AsyncIterator[Event]:
+    """Async ``run``: a step's nodes run concurrently."""
+    try:
+        start = loop.setup(input)
+        if start is not None:
+            config = loop.config
+            for branch in loop.plan.start.branches if start.node is not None else ():
+                await aroute(loop, start, branch, config)
+            loop.commit_input(start)
+        for event in _drain(loop):
+            yield event
+        while (tasks := loop.tick()) is not None:
+            for event in _drain(loop):
+                yield event
+            todo = [t for t in tasks if not t.done]
+            if len(todo) == 1:
+                await arun_task(loop, todo[0])
+            elif todo:
+                await asyncio.gather(*(arun_task(loop, t) for t in todo))
+            for event in _drain(loop):
+                yield event
+            loop.after_step(tasks)
+            for event in _drain(loop):
+                yield event
+    finally:
+        loop.flush_exit()
+    for event in _drain(loop):
+        yield event

@@ -1,0 +1,218 @@
+"""Reading and editing a thread's saved state: ``get_state``, history, ``update_state``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from runwire.graph.channels import MISSING
+from runwire.graph.constants import END, ERROR, INTERRUPT, RESUME
+from runwire.graph.errors import InvalidUpdateError
+from runwire.graph.types import Interrupt, PregelTask, StateSnapshot
+
+__all__ = ["StateAPI"]
+
+_SKIP = (INTERRUPT, RESUME, ERROR, "__done__")
+
+
+def _configured(config: dict[str, Any] | None) -> dict[str, Any]:
+    configurable = dict((config or {}).get("configurable") or {})
+    if "thread_id" not in configurable:
+        raise ValueError("get_state/update_state need config['configurable']['thread_id']")
+    configurable.setdefault("checkpoint_ns", "")
+    return {"configurable": configurable}
+
+
+class StateAPI:
+    """State inspection and editing for ``CompiledStateGraph`` (needs a checkpointer)."""
+
+    checkpointer: Any
+    plan: Any
+
+    def _saver(self) -> Any:
+        if not self.checkpointer:
+            raise ValueError("No checkpointer set: compile(checkpointer=...) to keep state")
+        return self.checkpointer
+
+    def _loop_at(self, saved: Any) -> Any:
+        from runwire.graph.engine import Loop
+
+        loop = Loop(
+            self,  # type: ignore[arg-type]
+            {"configurable": dict(saved.config["configurable"])},
+            modes=frozenset(),
+            interrupt_before=(),
+            interrupt_after=(),
+            durability="sync",
+            parent=None,
+        )
+        loop.restore(saved.checkpoint, saved.metadata)
+        loop.checkpoint_config = saved.config
+        return loop
+
+    def _snapshot(
+        self, saved: Any, *, pending: bool = False, subgraphs: bool = False, saver: Any = None
+    ) -> StateSnapshot:
+        """A checkpoint as a snapshot; ``pending`` applies finished tasks' saved writes."""
+        loop = self._loop_at(saved)
+        tasks = loop._prepare()
+        if loop.start_input is not MISSING:
+            from runwire.graph.constants import PULL, START
+            from runwire.graph.tasks import Task, task_id
+
+            path = (PULL, START)
+            cid = saved.checkpoint.get("id", "")
+            tasks = [Task(task_id(cid, loop.ns, path), START, path, None, loop.start_input)]
+        by_task: dict[str, list[tuple[str, Any]]] = {}
+        for tid, channel, value in saved.pending_writes or ():
+            by_task.setdefault(tid, []).append((channel, value))
+        shown: list[PregelTask] = []
+        found: list[Interrupt] = []
+        done: list[Any] = []
+        for task in tasks:
+            writes = by_task.get(task.id, [])
+            interrupts = tuple(
+                Interrupt(value=i["value"], id=i["id"]) if isinstance(i, dict) else i
+                for c, v in writes
+                if c == INTERRUPT
+                for i in v
+            )
+            found.extend(interrupts)
+            error = next((v for c, v in writes if c == ERROR), None)
+            result = {c: v for c, v in writes if c in loop.channels} or None
+            finished = any(c not in _SKIP for c, _ in writes) or ("__done__", None) in writes
+            if finished and pending:
+                done.append(task)
+                task.writes = [(c, v) for c, v in writes if c in loop.channels]
+            state = None
+            if subgraphs and task.node is not None and task.node.spec.is_graph:
+                ns = f"{loop.ns}|{task.ns}" if loop.ns else task.ns
+                sub_config = {"configurable": {**saved.config["configurable"], "checkpoint_ns": ns}}
+                sub_config["configurable"].pop("checkpoint_id", None)
+                state = task.node.spec.action._state_with(saver or self._saver(), sub_config)
+            shown.append(
+                PregelTask(task.id, task.name, task.path, error, interrupts, state, result)
+            )
+        if done:
+            for task in done:
+                task.control = []
+            keep = (set(loop.triggers), list(loop.sends))
+            loop.apply(done)
+            loop.triggers, loop.sends = keep
+        return StateSnapshot(
+            values=loop.state_values(self.plan.state.keys),
+            next=tuple(t.name for t in tasks if t not in done),
+            config=saved.config,
+            metadata=saved.metadata,
+            created_at=saved.checkpoint.get("ts"),
+            parent_config=saved.parent_config,
+            tasks=tuple(shown),
+            interrupts=tuple(found),
+        )
+
+    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state at its latest (or the given) checkpoint."""
+        config = _configured(config)
+        return self._state_with(self._saver(), config, subgraphs)
+
+    def _state_with(self, saver: Any, config: dict[str, Any], subgraphs: bool = True) -> Any:
+        saved = saver.get_tuple(config)
+        if saved is None:
+            return StateSnapshot({}, (), config, None, None, None, (), ())
+        return self._snapshot(saved, pending=True, subgraphs=subgraphs, saver=saver)
+
+    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """Async ``get_state``."""
+        return self.get_state(config, subgraphs=subgraphs)
+
+    def get_state_history(
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[StateSnapshot]:
+        """The thread's checkpoints, newest first."""
+        config = _configured(config)
+        for saved in self._saver().list(config, filter=filter, before=before, limit=limit):
+            yield self._snapshot(saved)
+
+    async def aget_state_history(
+        self,
+        config: dict[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        """Async ``get_state_history``."""
+        for snapshot in self.get_state_history(config, filter=filter, before=before, limit=limit):
+            yield snapshot
+
+    def update_state(
+        self,
+        config: dict[str, Any],
+        values: Any,
+        as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Write ``values`` as if ``as_node`` had returned them; returns the new config.
+
+        With ``as_node`` the next step follows that node's edges; without it, the
+        thread's pending next nodes stay as they were.
+        """
+        from runwire.graph.constants import PULL
+        from runwire.graph.plan import result_writes
+        from runwire.graph.runner import route
+        from runwire.graph.tasks import Task
+
+        saver = self._saver()
+        config = _configured(config)
+        saved = saver.get_tuple(config)
+        if saved is None:
+            from runwire.graph.engine import Loop
+
+            loop = Loop(
+                self,
+                config,
+                modes=frozenset(),
+                interrupt_before=(),
+                interrupt_after=(),  # type: ignore[arg-type]
+                durability="sync",
+                parent=None,
+            )
+        else:
+            loop = self._loop_at(saved)
+        loop.runtime = None
+        keep = (set(loop.triggers), list(loop.sends))
+        if as_node is not None and as_node != END and as_node not in self.plan.nodes:
+            raise InvalidUpdateError(f"Node {as_node} does not exist")
+        node = self.plan.nodes.get(as_node) if as_node else None
+        writes, control = result_writes(node, self.plan.state, values, loop.channels)
+        task = Task("update", as_node or "__input__", (PULL, as_node or ""), node, values)
+        task.writes = writes
+        task.control = [*control, *(node.after if node else ())]
+        if node is not None:
+            from runwire.graph.context import Runtime
+
+            loop.runtime = Runtime()
+            for branch in node.branches:
+                route(loop, task, branch, {"configurable": config["configurable"]})
+        loop.apply([task])
+        if node is None and as_node != END:
+            loop.triggers, loop.sends = keep
+        loop.step += 1
+        loop.pending = []
+        loop._save_checkpoint("update")
+        return loop.checkpoint_config  # type: ignore[return-value]
+
+    async def aupdate_state(
+        self,
+        config: dict[str, Any],
+        values: Any,
+        as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Async ``update_state``."""
+        return self.update_state(config, values, as_node, task_id)

@@ -1,0 +1,93 @@
+"""Tasks of a superstep and the ids, inputs and payloads that describe them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from typing import Any
+
+from runwire.graph.constants import PULL, PUSH
+from runwire.graph.types import Interrupt, PregelTask
+
+__all__ = ["Task", "checkpoint_id", "now_iso", "task_id"]
+
+
+class Task:
+    """One node run in one step: its input, what it wrote and how it ended."""
+
+    __slots__ = (
+        "control",
+        "done",
+        "error",
+        "id",
+        "input",
+        "interrupts",
+        "meta",
+        "name",
+        "node",
+        "ns",
+        "path",
+        "resume",
+        "resuming",
+        "triggers",
+        "update",
+        "writes",
+    )
+
+    def __init__(self, id: str, name: str, path: tuple[Any, ...], node: Any, input: Any) -> None:
+        self.id = id
+        self.name = name
+        self.path = path
+        self.node = node
+        self.input = input
+        self.triggers: tuple[str, ...] = (f"branch:to:{name}",) if path[0] == PULL else (PUSH,)
+        self.writes: list[tuple[str, Any]] = []
+        self.control: list[tuple[str, Any]] = []
+        self.interrupts: tuple[Interrupt, ...] = ()
+        self.error: BaseException | None = None
+        self.done = False
+        self.resume: list[Any] = []
+        self.update: Any = None
+        self.ns = f"{name}:{id}"
+        self.resuming = False
+        self.meta: dict[str, Any] | None = None
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Writes are applied in this order: pulled nodes by name, then pushes in order."""
+        return self.path
+
+    def snapshot(self, result: Any = None) -> PregelTask:
+        """The task as ``StateSnapshot.tasks`` shows it."""
+        return PregelTask(self.id, self.name, self.path, self.error, self.interrupts, None, result)
+
+
+def task_id(checkpoint: str, ns: str, path: tuple[Any, ...]) -> str:
+    """A stable id for the task at ``path`` of the step after ``checkpoint``."""
+    text = f"{checkpoint}|{ns}|{path!r}".encode()
+    h = hashlib.blake2b(text, digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_last = [0]
+
+
+def checkpoint_id(step: int) -> str:
+    """A time-ordered id (UUID version 6 layout, as LangGraph's), increasing per process."""
+    ticks = time.time_ns() // 100 + 0x01B21DD213814000
+    if ticks <= _last[0]:
+        ticks = _last[0] + 1
+    _last[0] = ticks
+    high = (ticks >> 12) & 0xFFFFFFFFFFFF
+    low = ticks & 0xFFF
+    seq = (step & 0x3FFF) | 0x8000
+    node = int.from_bytes(os.urandom(6), "big")
+    h = f"{high:012x}6{low:03x}{seq:04x}{node:012x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def now_iso() -> str:
+    """The current UTC time in ISO 8601 (checkpoint ``ts``)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()

@@ -8,7 +8,6 @@ processes; nothing survives the process.
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -280,6 +279,8 @@ def bench_put_get(
     """Median microseconds of one ``put`` plus one ``get_tuple`` of a ``channels``-channel
     checkpoint (small strings, ints and lists), ``changed`` channels new each time (all
     by default). For the graph engine's budget; an ``InMemorySaver`` unless given."""
+    import statistics
+
     saver = saver or InMemorySaver()
     changed = channels if changed is None else changed
     config: dict[str, Any] = {"configurable": {"thread_id": "bench", "checkpoint_ns": ""}}

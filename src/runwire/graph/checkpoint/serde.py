@@ -28,7 +28,6 @@ Subclasses of str/int/float/list/dict/tuple are written as their base type.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import math
 import sys
 from collections.abc import Callable, Iterable
@@ -326,6 +325,8 @@ class LcJsonSerializer:
         return self._enc_subclass(obj)
 
     def _enc_registered(self, obj: Any, name: str) -> dict[str, Any]:
+        import dataclasses
+
         if isinstance(obj, Enum):
             return {TAG: "enum", "name": name, "v": self._enc(obj.value)}
         if dataclasses.is_dataclass(obj):
@@ -349,6 +350,8 @@ class LcJsonSerializer:
         for base, (kind, write) in _SIMPLE.items():
             if isinstance(obj, base):
                 return {TAG: kind, "v": write(obj)}
+        import dataclasses
+
         cls = type(obj)
         if cls.__name__ in ("SecretStr", "SecretBytes"):
             raise NotSerializableError(
@@ -375,6 +378,8 @@ class LcJsonSerializer:
                 "stored value is not lc JSON",
                 hint="runwire reads only its own lc JSON checkpoints (never pickle or msgpack)",
             ) from None
+        if type(value) is not dict and type(value) is not list:
+            return value  # a scalar holds no node
         if (b"\\" in data and b"\\u" in data) or b'"__rw__"' in data:
             return self._dec(value, 0)  # \u escapes can hide keys from the byte scans
         if b'"lc"' in data or b'"__lc_escaped__"' in data:

@@ -194,11 +194,9 @@ def checkpoint_metadata(config: Mapping[str, Any], metadata: Mapping[str, Any]) 
     """``metadata`` plus the config's scalar ``metadata`` and ``configurable`` entries.
 
     As LangGraph stores it: keys already present, reserved keys (:data:`EXCLUDED_METADATA_KEYS`)
-    and ``__``-prefixed keys are skipped; NUL characters are removed from strings; a
-    ``writes`` entry is dropped.
+    and ``__``-prefixed keys are skipped; NUL characters are removed from strings.
     """
     out = {k: v.replace("\x00", "") if type(v) is str else v for k, v in metadata.items()}
-    out.pop("writes", None)
     for source in (config.get("metadata"), config.get("configurable")):
         if not source:
             continue

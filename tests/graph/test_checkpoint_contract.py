@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from runwire import AIMessage, HumanMessage
+from runwire import AIMessage, HumanMessage, ManifestError
 from runwire.graph.checkpoint import (
     BaseCheckpointSaver,
     InMemorySaver,
@@ -343,3 +343,30 @@ def test_forks_with_the_same_new_version_keep_their_own_values(
     assert saver.get(left)["channel_values"] == {"a": "left"}  # type: ignore[index]
     assert saver.get(right)["channel_values"] == {"a": "right"}  # type: ignore[index]
     assert saver.get(root)["channel_values"] == {"a": "root"}  # type: ignore[index]
+
+
+def test_a_tampered_in_memory_blob_is_refused_and_located() -> None:
+    saver = InMemorySaver()
+    saved = save(saver, cfg(), {"messages": [HumanMessage(content="hi")]}, -1)
+    key = next(iter(saver.blobs))
+    saver.blobs[key] = b'[{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {}}]'
+    with pytest.raises(ManifestError, match=r"channel 'messages'.*unknown class id os\.system"):
+        saver.get_tuple(saved)
+
+
+def test_threads_share_one_saver(saver: BaseCheckpointSaver) -> None:
+    import threading
+
+    def work(n: int) -> None:
+        config = cfg(f"t{n}")
+        for i in range(10):
+            config = save(saver, config, {"i": i}, i)
+            saver.put_writes(config, [("i", i)], f"task{i}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(list(saver.list(None))) == 40
+    assert saver.get_tuple(cfg("t3")).pending_writes == [("task9", "i", 9)]  # type: ignore[union-attr]

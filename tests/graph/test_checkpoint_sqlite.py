@@ -262,3 +262,25 @@ def test_tampered_metadata_is_refused(db: str, metadata: str) -> None:
     edit(db, "UPDATE checkpoints SET metadata = ?", metadata)
     with pytest.raises(ManifestError):
         read(db)
+
+
+def test_the_error_for_a_tampered_value_says_where_it_is(db: str) -> None:
+    edit(db, "UPDATE writes SET value = ?", orjson.dumps([ENVELOPE]))
+    with pytest.raises(ManifestError, match=r"write of task task-1 to 'messages'.*os\.system"):
+        read(db)
+
+
+def test_a_database_with_langgraph_tables_is_refused_clearly(tmp_path: Path) -> None:
+    path = str(tmp_path / "langgraph.db")
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE checkpoints (thread_id TEXT, checkpoint_ns TEXT, checkpoint_id TEXT,"
+        " parent_checkpoint_id TEXT, type TEXT, checkpoint BLOB, metadata BLOB);"
+        "CREATE TABLE writes (thread_id TEXT, checkpoint_ns TEXT, checkpoint_id TEXT,"
+        " task_id TEXT, idx INTEGER, channel TEXT, type TEXT, value BLOB);"
+    )
+    conn.close()
+    conn = sqlite3.connect(path, check_same_thread=False)
+    with pytest.raises(ManifestError, match="another checkpointer"):
+        SqliteSaver(conn).setup()
+    conn.close()

@@ -46,6 +46,7 @@ __all__ = [
     "dump_head",
     "empty_checkpoint",
     "load_head",
+    "located",
     "new_checkpoint_id",
     "next_version",
     "saved_config",
@@ -283,6 +284,11 @@ def load_head(serde: LcJsonSerializer, data: bytes) -> dict[str, Any]:
             raise ManifestError("stored checkpoint's extra fields are not an object")
         head.update(decoded)
     return head
+
+
+def located(exc: ManifestError, where: str) -> ManifestError:
+    """``exc`` again, its message prefixed with where in storage the bad value was."""
+    return type(exc)(f"{where}: {exc.message}", path=exc.path, hint=exc.hint)
 
 
 def saved_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:

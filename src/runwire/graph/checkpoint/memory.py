@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from runwire.errors import ManifestError
 from runwire.graph.checkpoint.base import (
     WRITES_IDX_MAP,
     BaseCheckpointSaver,
@@ -25,6 +26,7 @@ from runwire.graph.checkpoint.base import (
     dump_head,
     empty_checkpoint,
     load_head,
+    located,
     saved_config,
 )
 
@@ -213,14 +215,26 @@ class InMemorySaver(BaseCheckpointSaver):
     ) -> CheckpointTuple:
         loads = self.serde.loads
         head, blobs, writes = raw
-        head["channel_values"] = {channel: loads(blob) for channel, blob in blobs.items()}
+        values = {}
+        for channel, blob in blobs.items():
+            try:
+                values[channel] = loads(blob)
+            except ManifestError as exc:
+                raise located(exc, f"checkpoint {head.get('id')} channel {channel!r}") from None
+        head["channel_values"] = values
+        pending = []
+        for task, channel, value, _ in writes:
+            try:
+                pending.append((task, channel, loads(value)))
+            except ManifestError as exc:
+                raise located(exc, f"write of task {task} to {channel!r}") from None
         parent = entry[2]
         return CheckpointTuple(
             config=config,
             checkpoint=head,  # type: ignore[arg-type]
             metadata=loads(entry[1]) if metadata is None else metadata,
             parent_config=saved_config(thread_id, ns, parent) if parent else None,
-            pending_writes=[(task, channel, loads(value)) for task, channel, value, _ in writes],
+            pending_writes=pending,
         )
 
     # -- async twins: no I/O, so no thread hop ------------------------------------------

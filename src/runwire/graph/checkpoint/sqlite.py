@@ -30,6 +30,7 @@ from runwire.graph.checkpoint.base import (
     _address,
     check_checkpoint,
     checkpoint_metadata,
+    located,
     saved_config,
 )
 from runwire.graph.checkpoint.serde import FORMAT
@@ -128,6 +129,13 @@ class SqliteSaver(BaseCheckpointSaver):
                 return
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(writes)")}
+            if "task_path" not in columns:
+                raise ManifestError(
+                    "this database's tables were made by another checkpointer (LangGraph's "
+                    "SqliteSaver?): its writes table has no task_path column",
+                    hint="use a new database file; runwire never reads pickle or msgpack rows",
+                )
             self.is_setup = True
 
     @contextmanager
@@ -292,15 +300,21 @@ class SqliteSaver(BaseCheckpointSaver):
         config: RunnableConfig | None,
     ) -> CheckpointTuple:
         thread_id, ns, checkpoint_id, parent, kind, data, _ = row
-        checkpoint = check_checkpoint(self.serde.loads_typed((kind, data)))
         loads_typed = self.serde.loads_typed
+        try:
+            checkpoint = check_checkpoint(loads_typed((kind, data)))
+        except ManifestError as exc:
+            raise located(exc, f"checkpoint {checkpoint_id}") from None
+        pending = []
+        for task_id, channel, kind, value in writes:
+            try:
+                pending.append((task_id, channel, loads_typed((kind, value))))
+            except ManifestError as exc:
+                raise located(exc, f"write of task {task_id} to {channel!r}") from None
         return CheckpointTuple(
             config=config or saved_config(thread_id, ns, checkpoint_id),
             checkpoint=checkpoint,
             metadata=self._metadata(row) if metadata is None else metadata,  # type: ignore[arg-type]
             parent_config=saved_config(thread_id, ns, parent) if parent else None,
-            pending_writes=[
-                (task_id, channel, loads_typed((kind, value)))
-                for task_id, channel, kind, value in writes
-            ],
+            pending_writes=pending,
         )

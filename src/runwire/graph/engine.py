@@ -194,6 +194,8 @@ class Loop(Persistence):
         if input is None:
             if saved is None:
                 raise EmptyInputError("Received no input for __start__")
+            if self._wanted_checkpoint():
+                self._fork()
             if self.start_input is not MISSING:
                 input, self.start_input = self.start_input, MISSING
                 self.step -= 1
@@ -204,6 +206,22 @@ class Loop(Persistence):
         self.triggers.clear()
         self.sends.clear()
         return self._input_task(input, command=False)
+
+    def _wanted_checkpoint(self) -> Any:
+        """The checkpoint id the caller asked to continue from (time travel), if any."""
+        if self.parent is not None:
+            return None
+        return (self.config.get("configurable") or {}).get("checkpoint_id")
+
+    def _fork(self) -> None:
+        """Continue from a past checkpoint: save a copy of it as the thread's head."""
+        if self.start_input is not MISSING:
+            return
+        self.pending = []
+        self.step += 1
+        self.updated = set()
+        self._save_checkpoint("fork")
+        self.stop = self.step + self.recursion_limit + 1
 
     def _has_pending_interrupts(self) -> bool:
         return any(ch == INTERRUPT for _, ch, _ in self.pending)
@@ -507,9 +525,11 @@ class Loop(Persistence):
         versions = self.versions
         for task in tasks:
             if task.name != START:
-                seen = self.seen.setdefault(task.name, {})
+                # a new dict per write: checkpoints share these without copying
+                seen = dict(self.seen.get(task.name, ()))
                 for trig in task.triggers:
                     seen[trig] = versions.get(trig, 0)
+                self.seen[task.name] = seen
         self.triggers = triggers
         self.sends = sends
 

@@ -101,7 +101,7 @@ class Persistence:
             "ts": now_iso(),
             "channel_values": values,
             "channel_versions": dict(self.versions),
-            "versions_seen": {k: dict(v) for k, v in self.seen.items()},
+            "versions_seen": dict(self.seen),
             "updated_channels": sorted(self.updated),
         }
 

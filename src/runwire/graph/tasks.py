@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
+from random import getrandbits
 from typing import Any
 
 from runwire.graph.constants import PULL, PUSH
@@ -81,7 +81,7 @@ def checkpoint_id(step: int) -> str:
     high = (ticks >> 12) & 0xFFFFFFFFFFFF
     low = ticks & 0xFFF
     seq = (step & 0x3FFF) | 0x8000
-    node = int.from_bytes(os.urandom(6), "big")
+    node = getrandbits(48)
     h = f"{high:012x}6{low:03x}{seq:04x}{node:012x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

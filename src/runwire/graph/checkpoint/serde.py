@@ -301,10 +301,9 @@ class LcJsonSerializer:
         if graph is not None:
             fields = {f: self._enc(getattr(obj, f)) for f in _GRAPH_FIELDS[graph][1]}
             return {TAG: "graph", "name": graph, "v": fields}
-        if isinstance(obj, _serializable_class()):
-            from runwire.schema.dump import dumpd
-
-            return dumpd(obj)
+        lc = _LC or _lc()
+        if isinstance(obj, lc["Serializable"]):
+            return lc["dumpd"](obj)
         name = self._names.get(kind)
         if name is not None:
             return self._enc_registered(obj, name)
@@ -391,18 +390,16 @@ class LcJsonSerializer:
         return self._dec(data, 0)
 
     def _load(self, value: Any) -> Any:
-        from runwire.loader.limits import Limits
-        from runwire.loader.wire import load
-
+        lc = _LC or _lc()
         if self._allowed is None:
-            self._allowed = [*_state_classes(), *self._extra_objects]
-        return load(
+            self._allowed = [*lc["state_classes"], *self._extra_objects]
+        return lc["load"](
             value,
             allowed_objects=self._allowed,
             secrets_map={},
             secrets_from_env=False,
             trusted=False,
-            limits=_LIMITS.get("v") or _LIMITS.setdefault("v", Limits(max_depth=_MAX_DEPTH)),
+            limits=lc["limits"],
         )
 
     def _dec(self, value: Any, depth: int) -> Any:
@@ -498,23 +495,26 @@ class LcJsonSerializer:
         return cls(**fields)
 
 
-_LIMITS: dict[str, Any] = {}
-_STATE_CLASSES: list[type] = []
+_LC: dict[str, Any] = {}
+"""runwire's lc machinery, imported on first use (pydantic is not needed for plain state)."""
 
 
-def _serializable_class() -> type:
+def _lc() -> dict[str, Any]:
+    from runwire.loader.limits import Limits
+    from runwire.loader.registry import class_for
+    from runwire.loader.wire import load
+    from runwire.schema.dump import dumpd
+    from runwire.schema.ids import id_table
     from runwire.schema.serializable import Serializable
 
-    return Serializable
-
-
-def _state_classes() -> list[type]:
-    """The classes state holds by default: every message class and ``Document``."""
-    if not _STATE_CLASSES:
-        from runwire.loader.registry import class_for
-        from runwire.schema.ids import id_table
-
-        classes = [class_for(e) for e in id_table.entries if e.group == "messages"]
-        classes += [class_for(e) for e in id_table.entries if e.name == "Document"]
-        _STATE_CLASSES.extend(classes)
-    return _STATE_CLASSES
+    # the classes state holds by default: every message class and Document
+    state = [class_for(e) for e in id_table.entries if e.group == "messages"]
+    state += [class_for(e) for e in id_table.entries if e.name == "Document"]
+    _LC.update(
+        Serializable=Serializable,
+        dumpd=dumpd,
+        load=load,
+        limits=Limits(max_depth=_MAX_DEPTH),
+        state_classes=tuple(state),
+    )
+    return _LC

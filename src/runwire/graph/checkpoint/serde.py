@@ -151,34 +151,20 @@ _SIMPLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
-def _b64(payload: Any) -> bytes:
-    if type(payload) is not str:
-        raise TypeError("not text")
-    return base64.b64decode(payload.encode("ascii"), validate=True)
-
-
-def _text(payload: Any) -> str:
-    if type(payload) is not str:
-        raise TypeError("not text")
+def _text(payload: Any, most: int = 1000) -> str:
+    if type(payload) is not str or len(payload) > most:
+        raise TypeError("not a short text")
     return payload
+
+
+def _b64(payload: Any) -> bytes:
+    return base64.b64decode(_text(payload, 1 << 40).encode("ascii"), validate=True)
 
 
 def _timedelta(payload: Any) -> timedelta:
     if type(payload) is not list or len(payload) != 3 or any(type(p) is not int for p in payload):
         raise TypeError("not [days, seconds, microseconds]")
     return timedelta(days=payload[0], seconds=payload[1], microseconds=payload[2])
-
-
-def _float(payload: Any) -> float:
-    if payload not in ("nan", "inf", "-inf"):
-        raise ValueError("not nan, inf or -inf")
-    return float(payload)
-
-
-def _int(payload: Any) -> int:
-    if type(payload) is not str or len(payload) > 4300:
-        raise ValueError("not an integer's text")
-    return int(payload)
 
 
 _DECODE_SCALAR: dict[str, Callable[[Any], Any]] = {
@@ -189,9 +175,9 @@ _DECODE_SCALAR: dict[str, Callable[[Any], Any]] = {
     "time": lambda p: time.fromisoformat(_text(p)),
     "timedelta": _timedelta,
     "uuid": lambda p: UUID(_text(p)),
-    "decimal": lambda p: Decimal(_text(p)),
-    "float": _float,
-    "int": _int,
+    "decimal": lambda p: Decimal(_text(p, 4300)),
+    "float": {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.__getitem__,
+    "int": lambda p: int(_text(p, 4300)),
 }
 
 
@@ -251,14 +237,11 @@ class LcJsonSerializer:
 
     def dumps(self, value: Any) -> bytes:
         """``value`` as lc JSON bytes; ``NotSerializableError`` for what cannot be stored."""
+        data = self.encode(value)
         try:
             # a right-sized copy: orjson's own buffer, kept alive by the thousand (as a
             # saver does), fragments the heap and makes every later dumps ~10x slower
-            return bytes(memoryview(orjson.dumps(self._enc(value))))
-        except RecursionError:
-            raise NotSerializableError(
-                "value is nested too deeply to store", hint="flatten the state"
-            ) from None
+            return bytes(memoryview(orjson.dumps(data)))
         except TypeError as exc:
             raise NotSerializableError(
                 f"cannot write checkpoint value: {exc}",

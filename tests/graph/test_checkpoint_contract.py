@@ -370,3 +370,8 @@ def test_threads_share_one_saver(saver: BaseCheckpointSaver) -> None:
         t.join()
     assert len(list(saver.list(None))) == 40
     assert saver.get_tuple(cfg("t3")).pending_writes == [("task9", "i", 9)]  # type: ignore[union-attr]
+
+
+def test_list_with_a_config_without_thread_id_is_a_clear_error(saver: BaseCheckpointSaver) -> None:
+    with pytest.raises(ValueError, match="thread_id"):
+        list(saver.list({"configurable": {}}))

@@ -168,7 +168,7 @@ class InMemorySaver(BaseCheckpointSaver):
         want_id = conf.get("checkpoint_id")
         before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
         with self._lock:
-            threads = [str(conf["thread_id"])] if config is not None else list(self.storage)
+            threads = [_address(config)[0]] if config is not None else list(self.storage)
             found = [
                 (thread_id, ns, cid, entry)
                 for thread_id in threads

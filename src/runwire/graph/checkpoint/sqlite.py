@@ -231,7 +231,7 @@ class SqliteSaver(BaseCheckpointSaver):
         if config is not None:
             conf = config.get("configurable") or {}
             where.append("thread_id = ?")
-            params.append(str(conf["thread_id"]))
+            params.append(_address(config)[0])
             for key in ("checkpoint_ns", "checkpoint_id"):
                 if conf.get(key) is not None and (key == "checkpoint_ns" or conf[key]):
                     where.append(f"{key} = ?")  # key is one of two constants

@@ -206,7 +206,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             subgraphs=subgraphs,
         )
         wanted = frozenset(modes)
-        async for ns, mode, payload in arun(loop, input):
+        live = bool(wanted & {"custom", "messages"}) or subgraphs
+        async for ns, mode, payload in arun(loop, input, live):
             if mode in wanted:
                 chunk = fmt(ns, mode, payload)
                 if chunk is not MISSING:
@@ -377,7 +378,13 @@ class _Forward:
 
     def __call__(self, ns: tuple[str, ...], mode: str, payload: Any) -> None:
         if mode in self.modes:
-            self.loop.out.append((ns, mode, payload))
+            _queue(self.loop, ns, mode, payload)
+
+
+def _queue(loop: Loop, ns: tuple[str, ...], mode: str, payload: Any) -> None:
+    loop.out.append((ns, mode, payload))
+    if loop.notify is not None:
+        loop.notify()
 
 
 def _names(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -131,6 +131,8 @@ class Loop(Persistence):
         """What this run's subgraphs send their events to (the root's collector or None)."""
         self.runtime: Any = None
         self.messages: Any = None
+        self.notify: Any = None
+        """Called when an event is queued while nodes run (``astream`` yields it at once)."""
         self.start_input: Any = MISSING
         self.start_saved = False
         """The input while it waits in the input checkpoint."""
@@ -140,6 +142,8 @@ class Loop(Persistence):
         """Queue one stream event when its mode was asked for."""
         if mode in self.modes:
             self.out.append((self.ns_tuple, mode, payload))
+            if self.notify is not None:
+                self.notify()
         if self.sink is not None:
             self.sink(self.ns_tuple, mode, payload)
 

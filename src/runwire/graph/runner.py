@@ -245,8 +245,44 @@ def run(loop: Loop, input: Any) -> Iterator[Event]:
     yield from _drain(loop)
 
 
-async def arun(loop: Loop, input: Any) -> AsyncIterator[Event]:
-    """Async ``run``: a step's nodes run concurrently."""
+async def _live(loop: Loop, todo: list[Task]) -> AsyncIterator[Event]:
+    """Run a step's tasks, yielding events as they are queued (tokens, custom writes)."""
+    wake = asyncio.Event()
+    event_loop = asyncio.get_running_loop()
+
+    def notify() -> None:
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:  # a node's worker thread
+            current = None
+        if current is event_loop:
+            wake.set()
+        else:
+            event_loop.call_soon_threadsafe(wake.set)
+
+    loop.notify = notify
+    futures = [asyncio.ensure_future(arun_task(loop, t)) for t in todo]
+    try:
+        while pending := [f for f in futures if not f.done()]:
+            waiter = asyncio.ensure_future(wake.wait())
+            await asyncio.wait([*pending, waiter], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            wake.clear()
+            for event in _drain(loop):
+                yield event
+        for future in futures:
+            future.result()
+    finally:
+        loop.notify = None
+        for future in futures:
+            future.cancel()
+
+
+async def arun(loop: Loop, input: Any, live: bool = False) -> AsyncIterator[Event]:
+    """Async ``run``: a step's nodes run concurrently.
+
+    ``live`` yields events while nodes run (``astream`` of custom or messages modes).
+    """
     try:
         start = loop.setup(input)
         if start is not None:
@@ -260,7 +296,10 @@ async def arun(loop: Loop, input: Any) -> AsyncIterator[Event]:
             for event in _drain(loop):
                 yield event
             todo = [t for t in tasks if not t.done]
-            if len(todo) == 1:
+            if live and todo:
+                async for event in _live(loop, todo):
+                    yield event
+            elif len(todo) == 1:
                 await arun_task(loop, todo[0])
             elif todo:
                 await asyncio.gather(*(arun_task(loop, t) for t in todo))

@@ -24,37 +24,16 @@ from runwire.graph.constants import (
     TASKS,
 )
 from runwire.graph.errors import EmptyInputError, GraphRecursionError, InvalidUpdateError
-from runwire.graph.persistence import Persistence, interrupt_dict
+from runwire.graph.persistence import Persistence
 from runwire.graph.plan import NodePlan, Plan, result_writes
-from runwire.graph.tasks import Task, now_iso, task_id
+from runwire.graph.reporting import Reporting
+from runwire.graph.tasks import ParentLink, Task, task_id
 from runwire.graph.types import Command, Interrupt, Send
 
 if TYPE_CHECKING:
     from runwire.graph.compiled import CompiledStateGraph
 
 __all__ = ["Loop", "ParentLink"]
-
-
-class ParentLink:
-    """What a graph running inside a node gets from the task that runs it."""
-
-    __slots__ = ("checkpointer", "ns", "null_box", "resume_map", "resuming", "sink")
-
-    def __init__(
-        self,
-        ns: str,
-        checkpointer: Any,
-        resume_map: dict[str, Any],
-        null_box: list[Any],
-        sink: Any,
-        resuming: bool,
-    ) -> None:
-        self.ns = ns
-        self.checkpointer = checkpointer
-        self.resume_map = resume_map
-        self.null_box = null_box
-        self.sink = sink
-        self.resuming = resuming
 
 
 def _next_int(current: Any, channel: Any = None) -> int:
@@ -67,7 +46,7 @@ def _as_interrupt(item: Any) -> Interrupt:
     return Interrupt(value=item.get("value"), id=item.get("id", "placeholder-id"))
 
 
-class Loop(Persistence):
+class Loop(Reporting, Persistence):
     """The state of one run of a graph, step by step."""
 
     def __init__(
@@ -391,45 +370,6 @@ class Loop(Persistence):
         self._after_task(task)
         if self.messages is not None and task.writes:
             self.messages.node_output(self.ns_tuple, task.writes, task.meta)
-
-    def _update_payload(self, writes: list[tuple[str, Any]], result: Any) -> Any:
-        if not writes:
-            return None
-        update: dict[str, Any] = {}
-        for key, value in writes:
-            update[key] = value
-        return update
-
-    def _after_task(self, task: Task) -> None:
-        if "updates" in self.modes and task.error is None and not task.interrupts:
-            self.emit("updates", {task.name: task.update})
-        if "tasks" in self.modes or "debug" in self.modes:
-            payload = {
-                "id": task.id,
-                "name": task.name,
-                "error": None if task.error is None else repr(task.error),
-                "result": dict(task.writes),
-                "interrupts": [interrupt_dict(i) for i in task.interrupts],
-            }
-            self.emit("tasks", payload)
-            self._debug("task_result", payload, self.step + 1)
-
-    def _debug_task(self, task: Task) -> None:
-        if "tasks" in self.modes or "debug" in self.modes:
-            payload = {
-                "id": task.id,
-                "name": task.name,
-                "input": task.input,
-                "triggers": task.triggers,
-            }
-            self.emit("tasks", payload)
-            self._debug("task", payload, self.step + 1)
-
-    def _debug(self, kind: str, payload: Any, step: int) -> None:
-        if "debug" in self.modes:
-            self.emit(
-                "debug", {"step": step, "timestamp": now_iso(), "type": kind, "payload": payload}
-            )
 
     def _fresh_state(self, node: NodePlan, writes: list[tuple[str, Any]]) -> Any:
         """The state as this task's own writes leave it (what its routers read)."""

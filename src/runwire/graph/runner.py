@@ -13,10 +13,10 @@ from typing import Any
 
 from runwire.graph.builder import Branch
 from runwire.graph.context import _SCOPE, Runtime, TaskScope
-from runwire.graph.engine import Loop, ParentLink
+from runwire.graph.engine import Loop
 from runwire.graph.errors import GraphInterrupt, ParentCommand
 from runwire.graph.plan import route_writes, sleep_async, sleep_sync
-from runwire.graph.tasks import Task
+from runwire.graph.tasks import ParentLink, Task
 
 __all__ = ["arun", "run"]
 

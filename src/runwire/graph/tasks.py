@@ -10,7 +10,7 @@ from typing import Any
 from runwire.graph.constants import PULL, PUSH
 from runwire.graph.types import Interrupt, PregelTask
 
-__all__ = ["Task", "checkpoint_id", "now_iso", "task_id"]
+__all__ = ["ParentLink", "Task", "checkpoint_id", "now_iso", "task_id"]
 
 
 class Task:
@@ -91,3 +91,25 @@ def now_iso() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).isoformat()
+
+
+class ParentLink:
+    """What a graph running inside a node gets from the task that runs it."""
+
+    __slots__ = ("checkpointer", "ns", "null_box", "resume_map", "resuming", "sink")
+
+    def __init__(
+        self,
+        ns: str,
+        checkpointer: Any,
+        resume_map: dict[str, Any],
+        null_box: list[Any],
+        sink: Any,
+        resuming: bool,
+    ) -> None:
+        self.ns = ns
+        self.checkpointer = checkpointer
+        self.resume_map = resume_map
+        self.null_box = null_box
+        self.sink = sink
+        self.resuming = resuming

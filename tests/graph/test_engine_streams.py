@@ -80,3 +80,21 @@ def test_messages_returned_by_a_node_without_a_model_come_whole():
     graph.add_edge(START, "say")
     parts = list(graph.compile().stream({"messages": []}, stream_mode="messages"))
     assert [(m.content, meta["langgraph_node"]) for m, meta in parts] == [("done", "say")]
+
+
+def test_astream_events_show_the_graph_and_its_nodes_as_runs():
+    graph = StateGraph(Log)
+    graph.add_node("a", lambda s: {"log": ["a"]})
+    graph.add_node("b", lambda s: {"log": ["b"]})
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "b")
+    app = graph.compile()
+
+    async def main() -> list[tuple[str, str]]:
+        return [(e["event"], e["name"]) async for e in app.astream_events({"log": []})]
+
+    events = asyncio.run(main())
+    assert events[0] == ("on_chain_start", "LangGraph")
+    assert events[-1] == ("on_chain_end", "LangGraph")
+    assert ("on_chain_end", "a") in events and ("on_chain_end", "b") in events
+    assert events.index(("on_chain_end", "a")) < events.index(("on_chain_start", "b"))

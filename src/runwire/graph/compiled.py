@@ -155,21 +155,28 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             raise NotImplementedError("print_mode is not implemented in runwire")
         modes, multi = _modes(stream_mode or self.stream_mode)
         fmt = Formatter(multi, subgraphs, version, output_keys)
-        loop = self._prepare(
+        loop, traced = self._traced(
             config,
-            modes,
-            context=context,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-            durability=durability,
+            input,
+            context,
+            interrupt_before,
+            interrupt_after,
+            durability,
+            modes=modes,
             subgraphs=subgraphs,
         )
         wanted = frozenset(modes)
-        for ns, mode, payload in run(loop, input):
-            if mode in wanted:
-                chunk = fmt(ns, mode, payload)
-                if chunk is not MISSING:
-                    yield chunk
+        try:
+            for ns, mode, payload in run(loop, input):
+                if mode in wanted:
+                    chunk = fmt(ns, mode, payload)
+                    if chunk is not MISSING:
+                        _stream(traced, chunk)
+                        yield chunk
+        except BaseException as exc:
+            _end(traced, None, exc)
+            raise
+        _end(traced, self._result(loop, output_keys, "v1"), None)
         self._raise_to_parent(loop)
 
     async def astream(
@@ -196,22 +203,29 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             raise NotImplementedError("print_mode is not implemented in runwire")
         modes, multi = _modes(stream_mode or self.stream_mode)
         fmt = Formatter(multi, subgraphs, version, output_keys)
-        loop = self._prepare(
+        loop, traced = self._traced(
             config,
-            modes,
-            context=context,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-            durability=durability,
+            input,
+            context,
+            interrupt_before,
+            interrupt_after,
+            durability,
+            modes=modes,
             subgraphs=subgraphs,
         )
         wanted = frozenset(modes)
         live = bool(wanted & {"custom", "messages"}) or subgraphs
-        async for ns, mode, payload in arun(loop, input, live):
-            if mode in wanted:
-                chunk = fmt(ns, mode, payload)
-                if chunk is not MISSING:
-                    yield chunk
+        try:
+            async for ns, mode, payload in arun(loop, input, live):
+                if mode in wanted:
+                    chunk = fmt(ns, mode, payload)
+                    if chunk is not MISSING:
+                        _stream(traced, chunk)
+                        yield chunk
+        except BaseException as exc:
+            _end(traced, None, exc)
+            raise
+        _end(traced, self._result(loop, output_keys, "v1"), None)
         self._raise_to_parent(loop)
 
     def _raise_to_parent(self, loop: Loop) -> None:
@@ -326,8 +340,18 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         return result
 
     def _traced(
-        self, config: Any, input: Any, context: Any, before: Any, after: Any, durability: Any
+        self,
+        config: Any,
+        input: Any,
+        context: Any,
+        before: Any,
+        after: Any,
+        durability: Any,
+        *,
+        modes: Sequence[str] = (),
+        subgraphs: bool = False,
     ) -> tuple[Loop, Any]:
+        """The loop of one call, inside a run of its own when callbacks are present."""
         from runwire.runtime.callbacks import callback_context
         from runwire.runtime.config import child_config, ensure_config
 
@@ -347,14 +371,19 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             traced = (ctx, run)
         loop = self._prepare(
             config,
-            (),
+            modes,
             context=context,
             interrupt_before=before,
             interrupt_after=after,
             durability=durability,
-            subgraphs=False,
+            subgraphs=subgraphs,
         )
         return loop, traced
+
+
+def _stream(traced: Any, chunk: Any) -> None:
+    if traced is not None:
+        traced[0].stream(traced[1], chunk)
 
 
 def _end(traced: Any, output: Any, error: BaseException | None) -> None:

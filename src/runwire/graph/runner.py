@@ -186,7 +186,10 @@ def _end_run(traced: Any, output: Any, error: BaseException | None) -> None:
     if traced is None:
         return
     ctx, run = traced
-    if error is None or isinstance(error, GraphInterrupt):
+    if error is None:
+        ctx.stream(run, output)
+        ctx.end(run, output)
+    elif isinstance(error, GraphInterrupt):
         ctx.end(run, output)
     else:
         ctx.error(run, error)

@@ -81,8 +81,7 @@ class InMemorySaver(BaseCheckpointSaver):
         dumps = self.serde.dumps
         cid = checkpoint["id"]
         versions = checkpoint["channel_versions"]
-        with self._lock:
-            parent_entry = self.storage.get(thread_id, {}).get(ns, {}).get(parent or "")
+        parent_entry = self.storage.get(thread_id, {}).get(ns, {}).get(parent or "")  # atomic reads
         inherited = parent_entry[3] if parent_entry else {}
         refs: dict[str, _Ref] = {}
         blobs = {}

@@ -36,6 +36,13 @@ if TYPE_CHECKING:
 __all__ = ["Loop", "ParentLink"]
 
 
+def _state_only(task: Task) -> Task:
+    """A copy of ``task`` with its state writes only (no edges)."""
+    copy = Task(task.id, task.name, task.path, task.node, None)
+    copy.writes = task.writes
+    return copy
+
+
 def _next_int(current: Any, channel: Any = None) -> int:
     return (current or 0) + 1 if isinstance(current, int) else 1
 
@@ -138,9 +145,10 @@ class Loop(Reporting, Persistence):
                     out[key] = value
         return out
 
-    def _emit_values(self, interrupts: tuple[Interrupt, ...] = ()) -> None:
+    def _emit_values(self, interrupts: tuple[Interrupt, ...] = (), always: bool = False) -> None:
         if "values" in self.modes or self.sink is not None:
-            self.emit("values", (self.state_values(), interrupts, self.updated))
+            updated = None if always else self.updated
+            self.emit("values", (self.state_values(), interrupts, updated))
 
     # -- start -------------------------------------------------------------------------
     def setup(self, input: Any) -> Task | None:
@@ -173,6 +181,7 @@ class Loop(Reporting, Persistence):
                 self._take_resume(input.resume)
             if input.update is not None or input.goto:
                 return self._input_task(input, command=True)
+            self._emit_values(always=True)
             return None
         if input is None:
             if saved is None:
@@ -184,6 +193,7 @@ class Loop(Reporting, Persistence):
                 self.step -= 1
                 return self._input_task(input, command=False)
             self.skip_before = True
+            self._emit_values(always=True)
             return None
         self.pending = []
         self.triggers.clear()
@@ -284,6 +294,11 @@ class Loop(Reporting, Persistence):
         self.skip_before = False
         self._take_pending(tasks)
         self.tasks = tasks
+        if "updates" in self.modes:
+            for task in tasks:
+                if task.done:
+                    update = self._update_payload(task.writes, None)
+                    self.emit("updates", {task.name: update, "__metadata__": {"cached": True}})
         for task in tasks:
             if not task.done:
                 self._debug_task(task)
@@ -398,6 +413,8 @@ class Loop(Reporting, Persistence):
         task.interrupts = interrupts
         task.resume = resume
         self._after_task(task)
+        self.emit("updates", {INTERRUPT: interrupts})
+        self._emit_values(interrupts)
 
     # -- end of a step -----------------------------------------------------------------
     def after_step(self, tasks: list[Task]) -> None:
@@ -408,10 +425,17 @@ class Loop(Reporting, Persistence):
             self._save_pending(tasks)
             if failed is not None:
                 raise failed.error  # type: ignore[misc]
-            found = tuple(i for t in paused for i in t.interrupts)
-            self.interrupts.extend(found)
-            self.emit("updates", {INTERRUPT: found})
-            self._emit_values(found)
+            self.interrupts.extend(i for t in paused for i in t.interrupts)
+            finished = [t for t in tasks if t.done and t.writes]
+            if finished and ("values" in self.modes or self.sink is not None):
+                # the finished tasks' writes, as get_state shows them (LangGraph's last chunk)
+                saved = {k: c.copy() for k, c in self.channels.items()}
+                keep = (self.triggers, self.sends, self.updated, self.versions)
+                self.versions = dict(self.versions)
+                self.apply([_state_only(t) for t in finished])
+                self._emit_values()
+                self.channels = saved
+                self.triggers, self.sends, self.updated, self.versions = keep
             self.done = True
             return
         self._put_task_writes(tasks)

@@ -30,6 +30,8 @@ class NodePlan:
     after: tuple[tuple[str, Any], ...]
     branches: tuple[Branch, ...]
     retry: tuple[RetryPolicy, ...]
+    triggers: tuple[str, ...] = ()
+    """The channels that can start this node (what ``tasks`` events list)."""
 
     @property
     def name(self) -> str:
@@ -87,6 +89,9 @@ def build_plan(graph: StateGraph) -> Plan:
             tuple(after.get(name, ())),
             tuple(graph.branches.get(name, {}).values()),
             _retries(spec.retry_policy),
+            tuple(
+                sorted([BRANCH_PREFIX + name, *(k for k, (_, dst) in joins.items() if dst == name)])
+            ),
         )
     start_spec = NodeSpec(name=START, action=None, input_schema=graph.input_schema)
     start = NodePlan(

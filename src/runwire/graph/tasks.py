@@ -41,7 +41,8 @@ class Task:
         self.path = path
         self.node = node
         self.input = input
-        self.triggers: tuple[str, ...] = (f"branch:to:{name}",) if path[0] == PULL else (PUSH,)
+        triggers = getattr(node, "triggers", None) or (f"branch:to:{name}",)
+        self.triggers: tuple[str, ...] = triggers if path[0] == PULL else (PUSH,)
         self.writes: list[tuple[str, Any]] = []
         self.control: list[tuple[str, Any]] = []
         self.interrupts: tuple[Interrupt, ...] = ()

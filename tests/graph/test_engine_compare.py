@@ -1,0 +1,157 @@
+"""The same graphs built through runwire.graph and LangGraph give the same streams.
+
+Each case builds its graph from a table of public names, once per implementation, and
+compares every chunk with ids and timestamps blanked out.
+"""
+
+import operator
+import re
+from types import SimpleNamespace
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+pytest.importorskip("langgraph")
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}")
+
+
+def _names(kind: str) -> SimpleNamespace:
+    if kind == "runwire":
+        import runwire.graph as g
+        from runwire.graph.checkpoint import InMemorySaver
+
+        return SimpleNamespace(
+            StateGraph=g.StateGraph, START=g.START, END=g.END, Send=g.Send,
+            Command=g.Command, interrupt=g.interrupt, writer=g.get_stream_writer,
+            Saver=InMemorySaver,
+        )  # fmt: skip
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.config import get_stream_writer
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import Command, Send, interrupt
+
+    return SimpleNamespace(
+        StateGraph=StateGraph, START=START, END=END, Send=Send, Command=Command,
+        interrupt=interrupt, writer=get_stream_writer, Saver=InMemorySaver,
+    )  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UUID.sub("<id>", value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    if hasattr(value, "value") and hasattr(value, "id"):  # an Interrupt
+        return ("Interrupt", _plain(value.value))
+    return value
+
+
+class State(TypedDict):
+    n: int
+    log: Annotated[list, operator.add]
+
+
+def _fan(lg: SimpleNamespace) -> Any:
+    graph = lg.StateGraph(State)
+    graph.add_node("a", lambda s: {"log": ["a"]})
+    graph.add_node("b1", lambda s: {"log": ["b1"]})
+    graph.add_node("b2", lambda s: {"log": ["b2"]})
+    graph.add_node("c", lambda s: {"log": ["c"]})
+    graph.add_node("join", lambda s: {"n": len(s["log"])})
+    graph.add_edge(lg.START, "a")
+    graph.add_edge(lg.START, "c")
+    graph.add_edge("a", "b1")
+    graph.add_edge("b1", "b2")
+    graph.add_edge(["b2", "c"], "join")
+    return graph.compile()
+
+
+def _map_reduce(lg: SimpleNamespace) -> Any:
+    def square(item: int) -> dict[str, Any]:
+        lg.writer()(f"squaring {item}")
+        return {"log": [item * item]}
+
+    graph = lg.StateGraph(State)
+    graph.add_node("count", lambda s: {"n": s["n"] - 1})
+    graph.add_node("square", square)
+    graph.add_edge(lg.START, "count")
+    graph.add_conditional_edges(
+        "count", lambda s: [lg.Send("square", i) for i in range(s["n"])] or lg.END
+    )
+    graph.add_edge("square", "count")
+    return graph.compile()
+
+
+def _command(lg: SimpleNamespace) -> Any:
+    def decide(state: State) -> Any:
+        target = "big" if state["n"] > 1 else "small"
+        return lg.Command(update={"log": ["decided"]}, goto=target)
+
+    graph = lg.StateGraph(State)
+    graph.add_node("decide", decide)
+    graph.add_node("big", lambda s: {"log": ["big"]})
+    graph.add_node("small", lambda s: {"log": ["small"]})
+    graph.add_edge(lg.START, "decide")
+    return graph.compile()
+
+
+def _subgraph(lg: SimpleNamespace) -> Any:
+    sub = lg.StateGraph(State)
+    sub.add_node("inner", lambda s: {"log": ["inner"], "n": s["n"] + 1})
+    sub.add_edge(lg.START, "inner")
+    graph = lg.StateGraph(State)
+    graph.add_node("sub", sub.compile())
+    graph.add_node("after", lambda s: {"log": ["after"]})
+    graph.add_edge(lg.START, "sub")
+    graph.add_edge("sub", "after")
+    return graph.compile()
+
+
+_MODES = ["values", "updates", "custom", "tasks"]
+
+
+@pytest.mark.parametrize("build", [_fan, _map_reduce, _command, _subgraph])
+@pytest.mark.parametrize("subgraphs", [False, True])
+def test_streams_match_langgraph(build, subgraphs):
+    outputs = []
+    for kind in ("runwire", "langgraph"):
+        app = build(_names(kind))
+        chunks = list(app.stream({"n": 3, "log": []}, stream_mode=_MODES, subgraphs=subgraphs))
+        outputs.append((_plain(chunks), _plain(app.invoke({"n": 3, "log": []}))))
+    assert outputs[0] == outputs[1]
+
+
+def _asking(lg: SimpleNamespace) -> Any:
+    def ask(state: State) -> dict[str, Any]:
+        first = lg.interrupt("first?")
+        second = lg.interrupt("second?")
+        return {"log": [first, second]}
+
+    graph = lg.StateGraph(State)
+    graph.add_node("ask", ask)
+    graph.add_node("p", lambda s: {"log": [lg.interrupt("p?")]})
+    graph.add_edge(lg.START, "ask")
+    graph.add_edge(lg.START, "p")
+    return graph.compile(checkpointer=lg.Saver())
+
+
+def test_interrupt_and_resume_match_langgraph():
+    outputs = []
+    for kind in ("runwire", "langgraph"):
+        lg = _names(kind)
+        app = _asking(lg)
+        config = {"configurable": {"thread_id": "t"}}
+        seen = [_plain(app.invoke({"n": 0, "log": []}, config))]
+        for _ in range(3):
+            pending = app.get_state(config).interrupts
+            answers = {i.id: f"answer to {i.value}" for i in pending}
+            seen.append(_plain(list(app.stream(lg.Command(resume=answers), config, version="v2"))))
+        history = [
+            (s.metadata["step"], s.metadata["source"], s.next)
+            for s in app.get_state_history(config)
+        ]
+        outputs.append((seen, history))
+    assert outputs[0] == outputs[1]

@@ -155,3 +155,55 @@ def test_interrupt_and_resume_match_langgraph():
         ]
         outputs.append((seen, history))
     assert outputs[0] == outputs[1]
+
+
+def _no_timestamps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _no_timestamps(v) for k, v in value.items() if k != "timestamp"}
+    if isinstance(value, list | tuple):
+        return type(value)(_no_timestamps(v) for v in value)
+    return value
+
+
+def _interrupting_subgraph(lg: SimpleNamespace) -> Any:
+    sub = lg.StateGraph(State)
+    sub.add_node("inner", lambda s: {"log": [lg.interrupt("sub?")]})
+    sub.add_node("inner2", lambda s: {"log": ["inner2"]})
+    sub.add_edge(lg.START, "inner")
+    sub.add_edge("inner", "inner2")
+    graph = lg.StateGraph(State)
+    graph.add_node("pre", lambda s: {"log": ["pre"]})
+    graph.add_node("sub", sub.compile())
+    graph.add_node("post", lambda s: {"log": ["post"]})
+    graph.add_edge(lg.START, "pre")
+    graph.add_edge("pre", "sub")
+    graph.add_edge("sub", "post")
+    return graph.compile(checkpointer=lg.Saver())
+
+
+def test_subgraph_interrupt_streams_and_history_match_langgraph():
+    outputs = []
+    for kind in ("runwire", "langgraph"):
+        lg = _names(kind)
+        app = _interrupting_subgraph(lg)
+        config = {"configurable": {"thread_id": "s"}}
+        modes = ["updates", "values"]
+        first = list(app.stream({"n": 0, "log": []}, config, stream_mode=modes, subgraphs=True))
+        resume = lg.Command(resume="ans")
+        second = list(app.stream(resume, config, stream_mode=modes, subgraphs=True))
+        history = [
+            (s.metadata["step"], s.metadata["source"], s.next)
+            for s in app.get_state_history(config)
+        ]
+        outputs.append(_plain((first, second, history)))
+    assert outputs[0] == outputs[1]
+
+
+def test_checkpoints_and_debug_modes_match_langgraph():
+    outputs = []
+    for kind in ("runwire", "langgraph"):
+        app = _interrupting_subgraph(_names(kind))
+        config = {"configurable": {"thread_id": "d"}}
+        chunks = list(app.stream({"n": 0, "log": []}, config, stream_mode=["checkpoints", "debug"]))
+        outputs.append(_no_timestamps(_plain(chunks)))
+    assert outputs[0] == outputs[1]

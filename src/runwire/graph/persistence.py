@@ -152,16 +152,21 @@ class Persistence:
             "values": self.state_values(self.plan.state.keys),
             "metadata": metadata,
             "next": next_names,
-            "tasks": [
-                {
-                    "id": task_id(checkpoint["id"], self.ns, (PULL, n)),
-                    "name": n,
-                    "interrupts": (),
-                    "state": None,
-                }
-                for n in next_names
-            ],
+            "tasks": [self._task_payload(checkpoint["id"], n) for n in next_names],
         }
+
+    def _task_payload(self, cid: str, name: str) -> dict[str, Any]:
+        tid = task_id(cid, self.ns, (PULL, name))
+        node = self.plan.nodes.get(name)
+        state = None
+        if node is not None and node.spec.is_graph:
+            state = self.subgraph_config(name, tid)
+        return {"id": tid, "name": name, "interrupts": (), "state": state}
+
+    def subgraph_config(self, name: str, tid: str) -> dict[str, Any]:
+        """The config addressing the checkpoints of the subgraph run by task ``tid``."""
+        ns = f"{self.ns}|{name}:{tid}" if self.ns else f"{name}:{tid}"
+        return {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": ns}}
 
     def _put_task_writes(self, tasks: list[Task]) -> None:
         """Save each finished task's writes against the checkpoint it started from."""

@@ -85,6 +85,8 @@ class StateAPI:
                 done.append(task)
                 task.writes = [(c, v) for c, v in writes if c in loop.channels]
             state = None
+            if task.node is not None and task.node.spec.is_graph and not subgraphs:
+                state = loop.subgraph_config(task.name, task.id)
             if subgraphs and task.node is not None and task.node.spec.is_graph:
                 ns = f"{loop.ns}|{task.ns}" if loop.ns else task.ns
                 sub_config = {"configurable": {**saved.config["configurable"], "checkpoint_ns": ns}}

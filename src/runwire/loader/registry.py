@@ -48,7 +48,8 @@ _GROUPS: dict[str, frozenset[Group]] = {
 }
 ENTRY_POINT_GROUP = "runwire.components"
 _entry_points_loaded = False
-_allowed_cache: dict[str, tuple[int, frozenset[tuple[str, ...]]]] = {}
+_allowed_cache: dict[Any, tuple[int, frozenset[tuple[str, ...]]]] = {}
+"""Allowed ids by group name (with the registry version) or by tuple of classes."""
 
 
 def _load_entry_points() -> bool:
@@ -123,12 +124,23 @@ def allowed_ids(allowed: AllowedObjects) -> frozenset[tuple[str, ...]]:
         ids = frozenset(e.id for e in id_table.entries if e.group in groups)
         _allowed_cache[allowed] = (id_table.version, ids)
         return ids
+    key = tuple(allowed) if isinstance(allowed, tuple | list) else None
+    if key is not None:
+        try:
+            hit = _allowed_cache.get(key)
+        except TypeError:  # an unhashable member: checked below
+            hit = None
+        if hit is not None:
+            return hit[1]
     listed = []
     for cls in allowed:
         if not (isinstance(cls, type) and issubclass(cls, Serializable)):
             raise TypeError(f"allowed_objects must hold Serializable classes, got {cls!r}")
         listed.append(tuple(cls.lc_id()))
-    return frozenset(listed)
+    ids = frozenset(listed)
+    if key is not None and len(_allowed_cache) < 256:  # lists of classes: a few per program
+        _allowed_cache[key] = (id_table.version, ids)
+    return ids
 
 
 @overload

@@ -49,6 +49,7 @@ _RUNWIRE_NAMES = _where(
         "runwire.graph": _GRAPH,
         "runwire.graph.checkpoint": ("InMemorySaver",),
         "runwire.schema.messages": _MESSAGES,
+        "runwire.runtime.lambdas": ("RunnableLambda",),
     }
 )
 _LANGGRAPH_NAMES = _where(
@@ -60,6 +61,7 @@ _LANGGRAPH_NAMES = _where(
         "langgraph.runtime": ("Runtime",),
         "langgraph.checkpoint.memory": ("InMemorySaver",),
         "langchain_core.messages": (*_MESSAGES, "RemoveMessage"),
+        "langchain_core.runnables": ("RunnableLambda",),
     }
 )
 _TABLES = {"runwire": _RUNWIRE_NAMES, "langgraph": _LANGGRAPH_NAMES}
@@ -157,9 +159,9 @@ class Peer:
     """The public names of the implementation under test, resolved on first use.
 
     Besides LangGraph's names (``lg.StateGraph``, ``lg.InMemorySaver``, ``lg.HumanMessage``,
-    ...) it has ``name`` (``runwire`` or ``langgraph``), ``chat_model(responses)`` (a fake chat
-    model that replies with ``responses`` in turn, streaming one character per chunk) and
-    ``normalise`` (see :func:`normalise`).
+    ``lg.RunnableLambda``, ...) it has ``name`` (``runwire`` or ``langgraph``),
+    ``chat_model(responses)`` (a fake chat model that replies with ``responses`` in turn,
+    streaming one character per chunk) and ``normalise`` (see :func:`normalise`).
     """
 
     normalise = staticmethod(normalise)

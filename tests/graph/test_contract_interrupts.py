@@ -106,6 +106,19 @@ def test_parallel_interrupts_resume_with_a_map_of_interrupt_ids(lg):
     assert app.invoke(lg.Command(resume=answers), config) == {"items": ["ONE", "TWO"]}
 
 
+def test_one_resume_value_for_several_pending_interrupts_is_an_error(lg):
+    graph = lg.StateGraph(Items)
+    graph.add_node("n1", lambda s: {"items": [lg.interrupt("one")]})
+    graph.add_node("n2", lambda s: {"items": [lg.interrupt("two")]})
+    graph.add_edge(lg.START, "n1")
+    graph.add_edge(lg.START, "n2")
+    app = graph.compile(checkpointer=lg.InMemorySaver())
+    config = _thread()
+    app.invoke({"items": []}, config)
+    with pytest.raises(RuntimeError, match="interrupt id"):
+        app.invoke(lg.Command(resume="same"), config)
+
+
 def test_interrupt_without_a_checkpointer_still_stops_and_reports(lg):
     graph = lg.StateGraph(Items)
     graph.add_node("ask", lambda s: {"items": [lg.interrupt("?")]})
@@ -235,6 +248,21 @@ def test_durability_exit_keeps_only_the_final_checkpoint(lg):
     app.invoke({"items": []}, config, durability="exit")
     assert _history(app, config) == [(3, "loop", ())]
     assert app.get_state(config).values == {"items": ["a", "b", "c"]}
+
+
+def test_durability_exit_with_an_interrupt_saves_where_it_stopped(lg):
+    graph = lg.StateGraph(Items)
+    graph.add_node("a", _append("a"))
+    graph.add_node("ask", lambda s: {"items": [lg.interrupt("?")]})
+    graph.add_edge(lg.START, "a")
+    graph.add_edge("a", "ask")
+    app = graph.compile(checkpointer=lg.InMemorySaver())
+    config = _thread()
+    out = app.invoke({"items": []}, config, durability="exit")
+    assert (out["items"], [i.value for i in out["__interrupt__"]]) == (["a"], ["?"])
+    assert _history(app, config) == [(1, "loop", ("ask",))]
+    assert app.invoke(lg.Command(resume="R"), config, durability="exit") == {"items": ["a", "R"]}
+    assert _history(app, config) == [(2, "loop", ()), (1, "loop", ("ask",))]
 
 
 def test_state_snapshot_shape(lg):

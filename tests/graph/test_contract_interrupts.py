@@ -106,7 +106,7 @@ def test_parallel_interrupts_resume_with_a_map_of_interrupt_ids(lg):
     assert app.invoke(lg.Command(resume=answers), config) == {"items": ["ONE", "TWO"]}
 
 
-def test_one_resume_value_for_several_pending_interrupts_is_an_error(lg):
+def test_one_resume_value_for_several_interrupts_is_an_error(lg):
     graph = lg.StateGraph(Items)
     graph.add_node("n1", lambda s: {"items": [lg.interrupt("one")]})
     graph.add_node("n2", lambda s: {"items": [lg.interrupt("two")]})

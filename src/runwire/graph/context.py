@@ -43,7 +43,8 @@ class Runtime(Generic[C]):
 class TaskScope:
     """One task's view of the run: its id, resume values and the stream writer."""
 
-    task_id: str
+    task: Any
+    """The running task (or its id): its ``id`` is hashed only if an interrupt needs it."""
     namespace: str
     runtime: Runtime[Any]
     resume: list[Any] = field(default_factory=list)
@@ -51,6 +52,8 @@ class TaskScope:
     """A shared one-item box holding a resume value for whichever interrupt comes first."""
     counter: int = 0
     config: Any = None
+    make_config: Callable[[], Any] | None = None
+    """Builds ``config`` when a node asks for it and it was not built up front."""
 
 
 _SCOPE: contextvars.ContextVar[TaskScope | None] = contextvars.ContextVar(
@@ -87,9 +90,8 @@ def interrupt(value: Any) -> Any:
         answer = scope.null_resume.pop()
         scope.resume.append(answer)
         return answer
-    raise GraphInterrupt(
-        [Interrupt(value=value, id=interrupt_id(scope.namespace, scope.task_id, index))]
-    )
+    task_id = scope.task if isinstance(scope.task, str) else scope.task.id
+    raise GraphInterrupt([Interrupt(value=value, id=interrupt_id(scope.namespace, task_id, index))])
 
 
 def get_stream_writer() -> Callable[[Any], None]:
@@ -105,4 +107,7 @@ def get_runtime(context_schema: Any = None) -> Runtime[Any]:
 
 def get_config() -> Any:
     """The running node's config."""
-    return current_scope().config
+    scope = current_scope()
+    if scope.config is None and scope.make_config is not None:
+        scope.config = scope.make_config()
+    return scope.config

@@ -98,6 +98,8 @@ class Loop(Reporting, Persistence):
         if self.checkpointer is False:
             self.checkpointer = None
         self.next_version: Any = getattr(self.checkpointer, "get_next_version", _next_int)
+        self.tracking = self.checkpointer is not None or bool(modes & {"debug", "checkpoints"})
+        """Whether channel versions are kept (only checkpoints show them)."""
         self.thread_id = configurable.get("thread_id")
         self.ns = parent.ns if parent else configurable.get("checkpoint_ns", "")
         self.ns_tuple: tuple[str, ...] = tuple(self.ns.split("|")) if self.ns else ()
@@ -259,7 +261,8 @@ class Loop(Reporting, Persistence):
         self.start_input = task.input
         self.updated = {START}
         self.start_saved = True
-        self._bump(self.updated)
+        if self.tracking:
+            self._bump(self.updated)
         self._save_checkpoint("input")
         self.start_input = MISSING
         task.id = task_id(self.checkpoint_id or "", self.ns, task.path)
@@ -323,13 +326,13 @@ class Loop(Reporting, Persistence):
             if state is None:
                 state = cache[id(info)] = info.coerce(self.state_values(info.keys))
             path = (PULL, name)
-            tasks.append(Task(task_id(cid, self.ns, path), name, path, node, state))
+            tasks.append(Task((cid, self.ns), name, path, node, state))
         for index, send in enumerate(self.sends):
             node = nodes.get(send.node)
             if node is None:
                 raise InvalidUpdateError(f"Send to unknown node {send.node!r}")
             path = (PUSH, index)
-            tasks.append(Task(task_id(cid, self.ns, path), send.node, path, node, send.arg))
+            tasks.append(Task((cid, self.ns), send.node, path, node, send.arg))
         return tasks
 
     def _take_pending(self, tasks: list[Task]) -> None:
@@ -489,6 +492,10 @@ class Loop(Reporting, Persistence):
             updated.add(START)
             self.start_input = MISSING
             self.start_saved = False
+        if not self.tracking:
+            self.triggers = triggers
+            self.sends = sends
+            return
         self._bump(updated)
         versions = self.versions
         for task in tasks:

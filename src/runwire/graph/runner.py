@@ -67,7 +67,22 @@ def _start_node_run(config: dict[str, Any], task: Task, step: int) -> Any:
     return ctx, run
 
 
+_NO_KWARGS: dict[str, Any] = {}
+
+
+def _needs_config(loop: Loop, task: Task) -> bool:
+    """Whether the node's config must be built before the call (else it is built lazily)."""
+    spec = task.node.spec
+    if spec.is_runnable or "config" in spec.injected or loop.messages is not None:
+        return True
+    if loop.config.get("callbacks") is not None:
+        return True
+    return any(b.is_runnable or "config" in b.injected for b in task.node.branches)
+
+
 def _kwargs(injected: tuple[str, ...], config: Any, runtime: Runtime[Any]) -> dict[str, Any]:
+    if not injected:
+        return _NO_KWARGS
     values = {
         "config": config,
         "writer": runtime.stream_writer,
@@ -84,15 +99,25 @@ def _retry_delay(task: Task, exc: Exception, attempt: int) -> float | None:
     return None
 
 
-def _scope(loop: Loop, task: Task, config: dict[str, Any], runtime: Runtime[Any]) -> TaskScope:
-    return TaskScope(task.id, loop.ns, runtime, list(task.resume), loop.null_box, 0, config)
+def _scope(loop: Loop, task: Task, config: Any, runtime: Runtime[Any]) -> TaskScope:
+    scope = TaskScope(task, loop.ns, runtime, list(task.resume), loop.null_box, 0, config)
+    if config is None:
+        scope.make_config = lambda: _task_config(loop, task, runtime)
+    return scope
+
+
+def _start(loop: Loop, task: Task, runtime: Runtime[Any]) -> tuple[Any, Any]:
+    """The task's config (``None`` when nothing needs it yet) and its traced run."""
+    if not _needs_config(loop, task):
+        return None, None
+    config = _task_config(loop, task, runtime)
+    return config, _start_node_run(config, task, loop.step + 1)
 
 
 def run_task(loop: Loop, task: Task) -> None:
     """Run one task to its writes, interrupts or error (sync)."""
     runtime = loop.runtime
-    config = _task_config(loop, task, runtime)
-    traced = _start_node_run(config, task, loop.step + 1)
+    config, traced = _start(loop, task, runtime)
     spec = task.node.spec
     attempt = 0
     while True:
@@ -138,8 +163,7 @@ def run_task(loop: Loop, task: Task) -> None:
 async def arun_task(loop: Loop, task: Task) -> None:
     """Run one task to its writes, interrupts or error (async)."""
     runtime = loop.runtime
-    config = _task_config(loop, task, runtime)
-    traced = _start_node_run(config, task, loop.step + 1)
+    config, traced = _start(loop, task, runtime)
     spec = task.node.spec
     attempt = 0
     while True:

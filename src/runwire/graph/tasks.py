@@ -17,16 +17,15 @@ class Task:
     """One node run in one step: its input, what it wrote and how it ended."""
 
     __slots__ = (
+        "_id",
         "control",
         "done",
         "error",
-        "id",
         "input",
         "interrupts",
         "meta",
         "name",
         "node",
-        "ns",
         "path",
         "resume",
         "resuming",
@@ -35,8 +34,11 @@ class Task:
         "writes",
     )
 
-    def __init__(self, id: str, name: str, path: tuple[Any, ...], node: Any, input: Any) -> None:
-        self.id = id
+    def __init__(
+        self, id: str | tuple[str, str], name: str, path: tuple[Any, ...], node: Any, input: Any
+    ) -> None:
+        self._id = id
+        """The id, or ``(checkpoint id, namespace)`` to hash it from when first asked."""
         self.name = name
         self.path = path
         self.node = node
@@ -50,9 +52,25 @@ class Task:
         self.done = False
         self.resume: list[Any] = []
         self.update: Any = None
-        self.ns = f"{name}:{id}"
         self.resuming = False
         self.meta: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        """The task's stable id (hashed on first use: most runs never look at it)."""
+        value = self._id
+        if value.__class__ is tuple:
+            value = self._id = task_id(value[0], value[1], self.path)
+        return value  # type: ignore[return-value]
+
+    @id.setter
+    def id(self, value: str) -> None:
+        self._id = value
+
+    @property
+    def ns(self) -> str:
+        """The task's namespace segment, ``"<node>:<id>"``."""
+        return f"{self.name}:{self.id}"
 
     def sort_key(self) -> tuple[Any, ...]:
         """Writes are applied in this order: pulled nodes by name, then pushes in order."""

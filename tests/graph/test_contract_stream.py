@@ -266,6 +266,64 @@ def test_astream_messages_yields_the_same_chunks(lg):
     assert lg.normalise(_meta(parts[0][1])) == _CALL_META
 
 
+def test_stream_messages_includes_messages_a_node_returns_without_a_model(lg):
+    graph = lg.StateGraph(lg.MessagesState)
+    graph.add_node("plain", lambda s: {"messages": [lg.AIMessage(content="direct", id="d1")]})
+    graph.add_edge(lg.START, "plain")
+    parts = list(graph.compile().stream({"messages": [("user", "q")]}, stream_mode="messages"))
+    # the input's messages are not emitted; a node's new message is, whole
+    assert [(type(m).__name__, m.content, m.id) for m, _ in parts] == [
+        ("AIMessage", "direct", "d1")
+    ]
+    assert parts[0][1]["langgraph_node"] == "plain"
+
+
+def _chat_subgraph(lg) -> Any:
+    model = lg.chat_model(["ab"])
+
+    async def call(state):
+        return {"messages": [await model.ainvoke(state["messages"])]}
+
+    sub = lg.StateGraph(lg.MessagesState)
+    sub.add_node("call", call)
+    sub.add_edge(lg.START, "call")
+    graph = lg.StateGraph(lg.MessagesState)
+    graph.add_node("sub", sub.compile())
+    graph.add_edge(lg.START, "sub")
+    return graph.compile()
+
+
+def _astream_list(app: Any, **kwargs: Any) -> list[Any]:
+    async def run() -> list[Any]:
+        return [part async for part in app.astream({"messages": [("user", "q")]}, **kwargs)]
+
+    return asyncio.run(run())
+
+
+def test_astream_messages_of_a_subgraph_with_subgraphs_true(lg):
+    parts = _astream_list(_chat_subgraph(lg), stream_mode="messages", subgraphs=True)
+    assert [(lg.normalise(ns), m.content) for ns, (m, _) in parts] == [
+        (("sub:<id>",), "a"),
+        (("sub:<id>",), "b"),
+    ]
+    meta = lg.normalise(_meta(parts[0][1][1]))
+    # the model's checkpoint_ns is the subgraph's; langgraph_checkpoint_ns adds the node
+    assert (meta["checkpoint_ns"], meta["langgraph_checkpoint_ns"]) == (
+        "sub:<id>",
+        "sub:<id>|call:<id>",
+    )
+    assert meta["langgraph_node"] == "call"
+
+
+def test_astream_messages_of_a_subgraph_without_subgraphs(lg):
+    parts = _astream_list(_chat_subgraph(lg), stream_mode="messages")
+    # Surprising: the subgraph's chunks are hidden, and its new message comes whole,
+    # attributed to the parent's node, when that node finishes
+    assert [(type(m).__name__, m.content, meta["langgraph_node"]) for m, meta in parts] == [
+        ("AIMessage", "ab", "sub")
+    ]
+
+
 # -- several modes at once -----------------------------------------------------------------
 
 

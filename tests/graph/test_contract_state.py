@@ -400,6 +400,54 @@ def test_update_to_an_unknown_key_is_an_invalid_update(lg):
         graph.compile().invoke({"value": ""})
 
 
+def test_unknown_keys_in_input_and_updates_are_ignored(lg):
+    graph = lg.StateGraph(Items)
+    graph.add_node("a", lambda s: {"bogus": 1})
+    graph.add_edge(lg.START, "a")
+    # Surprising: neither the input's nor a node's unknown key is an error
+    assert graph.compile().invoke({"items": [], "other": 2}) == {"items": []}
+
+
+def test_pydantic_state_validates_the_input(lg):
+    from pydantic import BaseModel, ValidationError
+
+    class State(BaseModel):
+        count: int = 0
+
+    graph = lg.StateGraph(State)
+    graph.add_node("inc", lambda s: {"count": s.count + 1})
+    graph.add_edge(lg.START, "inc")
+    app = graph.compile()
+    assert app.invoke(State(count=5)) == {"count": 6}
+    with pytest.raises(ValidationError):
+        app.invoke({"count": "not a number"})
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda g, lg: None, "entrypoint"),
+        (lambda g, lg: (g.add_edge(lg.START, "a"), g.add_edge("a", "zz")), "zz"),
+    ],
+    ids=["no edge from START", "edge to an unknown node"],
+)
+def test_compile_refuses_an_incomplete_graph(lg, build, message):
+    graph = lg.StateGraph(Items)
+    graph.add_node("a", _append("a"))
+    build(graph, lg)
+    with pytest.raises(ValueError, match=message):
+        graph.compile()
+
+
+def test_add_node_refuses_duplicate_and_reserved_names(lg):
+    graph = lg.StateGraph(Items)
+    graph.add_node("a", _append("a"))
+    with pytest.raises(ValueError, match="already present"):
+        graph.add_node("a", _append("a"))
+    with pytest.raises(ValueError, match="reserved"):
+        graph.add_node("__start__", _append("x"))
+
+
 # -- async ---------------------------------------------------------------------------------
 
 

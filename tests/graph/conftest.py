@@ -119,7 +119,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if PEER not in _TABLES:
         raise pytest.UsageError(f"RUNWIRE_GRAPH_PEER must be runwire or langgraph, not {PEER!r}")
     ready = _engine_ready()
-    skip = pytest.mark.skipif(True, reason="runwire.graph engine not built yet")
+    reason = "langgraph not installed" if PEER == "langgraph" else "runwire.graph not built yet"
+    skip = pytest.mark.skipif(True, reason=reason)
     for item in items:
         path = Path(str(item.path)).resolve()
         if path.parent != _HERE or not path.name.startswith("test_contract_"):

@@ -17,6 +17,7 @@ from runwire.graph.constants import (
     END,
     ERROR,
     INTERRUPT,
+    NULL_TASK_ID,
     PULL,
     PUSH,
     RESUME,
@@ -118,11 +119,13 @@ class Loop(Reporting, Persistence):
         self.forward: Any = self.sink
         """What this run's subgraphs send their events to (the root's collector or None)."""
         self.runtime: Any = None
-        self.messages: Any = None
+        self.messages: Any = parent.messages if parent else None
         self.notify: Any = None
         """Called when an event is queued while nodes run (``astream`` yields it at once)."""
         self.start_input: Any = MISSING
         self.start_saved = False
+        self.null_updated: set[str] = set()
+        """Channels a Command's update changed before the step (saved with the step)."""
         """The input while it waits in the input checkpoint."""
 
     # -- output ------------------------------------------------------------------------
@@ -171,6 +174,7 @@ class Loop(Reporting, Persistence):
             self.checkpoint_config = saved.config
             self.parent_config = saved.parent_config
             self.pending = list(saved.pending_writes or ())
+            self._restore_null_writes()
         self.stop = self.step + self.recursion_limit + 1
         resuming_parent = self.parent is not None and self.parent.resuming and saved is not None
         if resuming_parent and self._has_pending_interrupts():
@@ -181,8 +185,10 @@ class Loop(Reporting, Persistence):
             self.skip_before = True
             if input.resume is not None:
                 self._take_resume(input.resume)
-            if input.update is not None or input.goto:
+            if (input.update is not None or input.goto) and saved is None:
                 return self._input_task(input, command=True)
+            if input.update is not None or input.goto:
+                self._null_writes(input)
             self._emit_values(always=True)
             return None
         if input is None:
@@ -201,6 +207,40 @@ class Loop(Reporting, Persistence):
         self.triggers.clear()
         self.sends.clear()
         return self._input_task(input, command=False)
+
+    def _null_writes(self, command: Command) -> None:
+        """A Command's update and goto on a saved thread: applied before the pending step
+        (whose nodes then read the updated state) and saved as writes of no task."""
+        writes, control = result_writes(None, self.plan.state, command, self.channels)
+        grouped: dict[str, list[Any]] = {}
+        for key, value in writes:
+            grouped.setdefault(key, []).append(value)
+        for key, values in grouped.items():
+            if self.channels[key].update(values):
+                self.null_updated.add(key)
+        for key, value in control:
+            if key == TASKS:
+                self.sends.append(value)
+            else:
+                self.triggers.add(key[len(BRANCH_PREFIX) :])
+        saved = [*writes, *((c, [v.node, v.arg] if c == TASKS else v) for c, v in control)]
+        if saved and self.checkpointer is not None and self.checkpoint_config is not None:
+            self.checkpointer.put_writes(self.checkpoint_config, saved, NULL_TASK_ID, "")
+
+    def _restore_null_writes(self) -> None:
+        """Re-apply a saved Command update that its step has not committed yet."""
+        writes = [(c, v) for tid, c, v in self.pending if tid == NULL_TASK_ID]
+        grouped: dict[str, list[Any]] = {}
+        for key, value in writes:
+            if key in self.channels:
+                grouped.setdefault(key, []).append(value)
+            elif key == TASKS:
+                self.sends.append(Send(*value))
+            elif key.startswith(BRANCH_PREFIX):
+                self.triggers.add(key[len(BRANCH_PREFIX) :])
+        for key, values in grouped.items():
+            if self.channels[key].update(values):
+                self.null_updated.add(key)
 
     def _wanted_checkpoint(self) -> Any:
         """The checkpoint id the caller asked to continue from (time travel), if any."""
@@ -225,8 +265,13 @@ class Loop(Reporting, Persistence):
         known = {_as_interrupt(i).id for _, ch, v in self.pending if ch == INTERRUPT for i in v}
         if isinstance(resume, dict) and resume and set(resume) <= known | set(self.resume_map):
             self.resume_map.update(resume)
-        else:
-            self.null_box.append(resume)
+            return
+        if len(known) > 1:
+            raise RuntimeError(
+                "When there are multiple pending interrupts, you must specify the interrupt id "
+                "when resuming: Command(resume={interrupt.id: value, ...})"
+            )
+        self.null_box.append(resume)
 
     def _input_task(self, input: Any, *, command: bool) -> Task:
         """The input as the writes of a ``__start__`` task (routed by the runner)."""
@@ -466,7 +511,8 @@ class Loop(Reporting, Persistence):
                     triggers.add(key[len(BRANCH_PREFIX) :])
                 else:
                     grouped.setdefault(key, []).append(value)
-        updated = self.updated = set()
+        updated = self.updated = self.null_updated
+        self.null_updated = set()
         channels = self.channels
         for key, values in grouped.items():
             channel = channels.get(key)

@@ -33,11 +33,13 @@ def _task_config(loop: Loop, task: Task, runtime: Runtime[Any]) -> dict[str, Any
         "langgraph_triggers": task.triggers,
         "langgraph_path": task.path,
         "langgraph_checkpoint_ns": ns,
-        "checkpoint_ns": ns,
+        # an enclosing graph's namespace stays (LangGraph's metadata merge)
+        "checkpoint_ns": base.get("metadata", {}).get("checkpoint_ns", ns),
     }
     link = ParentLink(
         ns, loop.checkpointer, loop.resume_map, loop.null_box, loop.forward, task.resuming
     )
+    link.messages = loop.messages
     configurable = {
         **base.get("configurable", {}),
         "__pregel_parent": link,
@@ -108,6 +110,8 @@ def _scope(loop: Loop, task: Task, config: Any, runtime: Runtime[Any]) -> TaskSc
 
 def _start(loop: Loop, task: Task, runtime: Runtime[Any]) -> tuple[Any, Any]:
     """The task's config (``None`` when nothing needs it yet) and its traced run."""
+    if loop.messages is not None:
+        loop.messages.seen_input(task.input)
     if not _needs_config(loop, task):
         return None, None
     config = _task_config(loop, task, runtime)

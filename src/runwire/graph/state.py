@@ -109,20 +109,24 @@ class SchemaInfo:
         return None
 
     def json_schema(self, title: str) -> dict[str, Any]:
-        """JSON Schema of this state: every key optional, as LangGraph writes it."""
-        from pydantic import TypeAdapter, create_model
+        """JSON Schema of this schema, as pydantic writes it (LangGraph's shape)."""
+        from pydantic import TypeAdapter
 
         if self.kind == "pydantic":
             return self.schema.model_json_schema()
-        fields: dict[str, Any] = {}
-        for key, ann in _hints(self.schema).items():
-            base = get_args(ann)[0] if get_origin(ann) is typing.Annotated else ann
-            try:
-                TypeAdapter(base)
-            except Exception:  # a type pydantic cannot describe
-                base = Any
-            fields[key] = (base | None, None)
-        return create_model(title, **fields).model_json_schema()  # type: ignore[call-overload]
+        try:
+            return TypeAdapter(self.schema).json_schema()
+        except Exception:  # typing.TypedDict on Python < 3.12: rebuild it for pydantic
+            import typing_extensions
+
+            hints = _hints(self.schema)
+            required = getattr(self.schema, "__required_keys__", frozenset(hints))
+            fields = {
+                k: v if k in required else typing_extensions.NotRequired[v]
+                for k, v in hints.items()
+            }
+            name = getattr(self.schema, "__name__", title)
+            return TypeAdapter(typing_extensions.TypedDict(name, fields)).json_schema()  # type: ignore[operator]
 
 
 @lru_cache(maxsize=256)

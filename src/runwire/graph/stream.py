@@ -97,6 +97,14 @@ class MessagesHandler:
     def on_end(self, run: Any) -> None:
         self.runs.pop(run.id, None)
 
+    def seen_input(self, value: Any) -> None:
+        """Messages in a node's input are not new: they are never emitted."""
+        items = value.get("messages") if isinstance(value, dict) else None
+        for item in items if isinstance(items, list) else ():
+            message_id = getattr(item, "id", None)
+            if message_id:
+                self.seen.add(message_id)
+
     def node_output(
         self, ns: tuple[str, ...], writes: list[tuple[str, Any]], metadata: Any
     ) -> None:

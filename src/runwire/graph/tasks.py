@@ -115,7 +115,7 @@ def now_iso() -> str:
 class ParentLink:
     """What a graph running inside a node gets from the task that runs it."""
 
-    __slots__ = ("checkpointer", "ns", "null_box", "resume_map", "resuming", "sink")
+    __slots__ = ("checkpointer", "messages", "ns", "null_box", "resume_map", "resuming", "sink")
 
     def __init__(
         self,
@@ -132,3 +132,5 @@ class ParentLink:
         self.null_box = null_box
         self.sink = sink
         self.resuming = resuming
+        self.messages: Any = None
+        """The root run's ``messages`` mode handler, if any."""

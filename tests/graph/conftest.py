@@ -81,13 +81,13 @@ def _engine_ready() -> bool:
 
 
 RUNWIRE_GAPS: dict[str, str] = {
-    "test_contract_stream.py::test_stream_messages_yields_model_chunks_with_node_metadata": (
+    "test_contract_messages.py::test_stream_messages_yields_model_chunks_with_node_metadata": (
         "a node calling model.invoke() does not stream chunks in messages mode"
     ),
-    "test_contract_stream.py::test_astream_messages_of_a_subgraph_with_subgraphs_true": (
+    "test_contract_messages.py::test_astream_messages_of_a_subgraph_with_subgraphs_true": (
         "no chunks from a subgraph node's ainvoke; the input's message is emitted again"
     ),
-    "test_contract_stream.py::test_astream_messages_of_a_subgraph_without_subgraphs": (
+    "test_contract_messages.py::test_astream_messages_of_a_subgraph_without_subgraphs": (
         "the subgraph's copy of the input message is emitted as a new message"
     ),
     "test_contract_threads.py::test_update_state_on_a_past_checkpoint_forks_the_thread": (

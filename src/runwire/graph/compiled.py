@@ -229,7 +229,7 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         self._raise_to_parent(loop)
 
     def _raise_to_parent(self, loop: Loop) -> None:
-        if loop.parent is not None and loop.interrupts:
+        if loop.parent is not None and (loop.interrupts or loop.static_stop):
             raise GraphInterrupt(loop.interrupts)
 
     def _result(self, loop: Loop, output_keys: Any, version: str) -> Any:

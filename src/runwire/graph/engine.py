@@ -124,6 +124,8 @@ class Loop(Reporting, Persistence):
         """Called when an event is queued while nodes run (``astream`` yields it at once)."""
         self.start_input: Any = MISSING
         self.start_saved = False
+        self.static_stop = False
+        """The run stopped at an interrupt_before/after node."""
         self.null_updated: set[str] = set()
         """Channels a Command's update changed before the step (saved with the step)."""
         """The input while it waits in the input checkpoint."""
@@ -177,7 +179,7 @@ class Loop(Reporting, Persistence):
             self._restore_null_writes()
         self.stop = self.step + self.recursion_limit + 1
         resuming_parent = self.parent is not None and self.parent.resuming and saved is not None
-        if resuming_parent and self._has_pending_interrupts():
+        if resuming_parent:  # the parent re-runs the task that ran this graph: continue
             input = None
         if isinstance(input, Command):
             if saved is None and input.resume is not None:
@@ -252,6 +254,11 @@ class Loop(Reporting, Persistence):
         """Continue from a past checkpoint: save a copy of it as the thread's head."""
         if self.start_input is not MISSING:
             return
+        head = self.checkpointer.get_tuple(
+            {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.ns}}
+        )
+        if head is not None and head.checkpoint.get("id") == self.checkpoint_id:
+            return  # the thread's latest checkpoint: nothing to fork
         self.pending = []
         self.step += 1
         self.updated = set()
@@ -337,6 +344,7 @@ class Loop(Reporting, Persistence):
         tasks = self._prepare()
         if not self.skip_before and self._hits(self.interrupt_before, tasks):
             self.emit("updates", {INTERRUPT: ()})
+            self.static_stop = True
             self.done = True
             return None
         self.skip_before = False
@@ -459,6 +467,7 @@ class Loop(Reporting, Persistence):
     ) -> None:
         """Record a node's interrupts and the resume values it already used."""
         task.interrupts = interrupts
+        task.paused = True
         task.resume = resume
         self._after_task(task)
         self.emit("updates", {INTERRUPT: interrupts})
@@ -468,7 +477,7 @@ class Loop(Reporting, Persistence):
     def after_step(self, tasks: list[Task]) -> None:
         """Apply the step's writes, or save them as pending when a task failed or paused."""
         failed = next((t for t in tasks if t.error is not None), None)
-        paused = [t for t in tasks if t.interrupts]
+        paused = [t for t in tasks if t.paused]
         if failed is not None or paused:
             self._save_pending(tasks)
             if failed is not None:
@@ -494,6 +503,7 @@ class Loop(Reporting, Persistence):
         self._emit_values()
         if self._hits(self.interrupt_after, tasks):
             self.emit("updates", {INTERRUPT: ()})
+            self.static_stop = True
             self.done = True
 
     def apply(self, tasks: list[Task]) -> None:

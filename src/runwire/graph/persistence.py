@@ -184,9 +184,9 @@ class Persistence:
         pending: list[tuple[str, str, Any]] = []
         for task in tasks:
             writes: list[tuple[str, Any]] = []
-            if task.error is None and not task.interrupts and task.done:
+            if task.error is None and not task.paused and task.done:
                 writes = [*task.writes, *task.control] or [("__done__", None)]
-            if task.interrupts:
+            if task.paused:
                 writes.append((INTERRUPT, [interrupt_dict(i) for i in task.interrupts]))
                 if task.resume:
                     writes.append((RESUME, list(task.resume)))

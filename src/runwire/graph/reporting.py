@@ -31,7 +31,7 @@ class Reporting:
         return update
 
     def _after_task(self, task: Task) -> None:
-        if "updates" in self.modes and task.error is None and not task.interrupts:
+        if "updates" in self.modes and task.error is None and not task.paused:
             self.emit("updates", {task.name: task.update})
         if "tasks" in self.modes or "debug" in self.modes:
             payload = {

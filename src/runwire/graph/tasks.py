@@ -27,6 +27,7 @@ class Task:
         "name",
         "node",
         "path",
+        "paused",
         "resume",
         "resuming",
         "triggers",
@@ -53,6 +54,7 @@ class Task:
         self.resume: list[Any] = []
         self.update: Any = None
         self.resuming = False
+        self.paused = False
         self.meta: dict[str, Any] | None = None
 
     @property

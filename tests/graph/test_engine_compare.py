@@ -207,3 +207,63 @@ def test_checkpoints_and_debug_modes_match_langgraph():
         chunks = list(app.stream({"n": 0, "log": []}, config, stream_mode=["checkpoints", "debug"]))
         outputs.append(_no_timestamps(_plain(chunks)))
     assert outputs[0] == outputs[1]
+
+
+def _random_graph(lg: SimpleNamespace, seed: int) -> Any:
+    """A random graph of plain, None-returning, Command and Send-fanning nodes."""
+    import random
+
+    rnd = random.Random(seed)
+    names = [f"n{i}" for i in range(rnd.randint(2, 6))]
+    graph = lg.StateGraph(State)
+    for i, name in enumerate(names):
+        kind, later = rnd.choice(["plain", "plain", "command", "none"]), names[i + 1 :]
+        if kind == "command" and later:
+            target = rnd.choice(later)
+            graph.add_node(
+                name, lambda s, n=name, t=target: lg.Command(update={"log": [n]}, goto=t)
+            )
+        elif kind == "none":
+            graph.add_node(name, lambda s: None)
+        else:
+            graph.add_node(name, lambda s, n=name: {"log": [n], "n": len(s["log"])})
+    graph.add_node("worker", lambda arg: {"log": [f"w{arg}"]})
+    graph.add_edge(lg.START, names[0])
+    for i, name in enumerate(names[:-1]):
+        later, roll = names[i + 1 :], rnd.random()
+        if roll < 0.4:
+            graph.add_edge(name, rnd.choice(later))
+        elif roll < 0.6:
+            graph.add_edge(name, rnd.choice(later))
+            graph.add_edge(name, rnd.choice(later))
+        elif roll < 0.8:
+            ends = [*later, lg.END]
+            pick = rnd.choice(ends)
+            graph.add_conditional_edges(
+                name, lambda s, p=pick: p if len(s["log"]) < 6 else lg.END, ends
+            )
+        else:
+            count = rnd.randint(0, 3)
+            graph.add_conditional_edges(
+                name, lambda s, k=count: [lg.Send("worker", j) for j in range(k)]
+            )
+    if len(names) >= 3 and rnd.random() < 0.5:
+        graph.add_edge([names[1], names[2]], names[-1])
+    return graph.compile()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_graphs_match_langgraph(seed):
+    outputs = []
+    for kind in ("runwire", "langgraph"):
+        app = _random_graph(_names(kind), seed)
+        config = {"recursion_limit": 12}
+        try:
+            result: Any = (
+                app.invoke({"n": 0, "log": []}, config),
+                list(app.stream({"n": 0, "log": []}, config, stream_mode=["updates", "values"])),
+            )
+        except Exception as exc:  # the same error on both sides counts as a match
+            result = type(exc).__name__
+        outputs.append(_plain(result))
+    assert outputs[0] == outputs[1]

@@ -366,9 +366,17 @@ class Loop(Reporting, Persistence):
         return any(t.name != START and ("*" in names or t.name in names) for t in tasks)
 
     def _prepare(self) -> list[Task]:
+        """The next step's tasks in run order: ``Send`` pushes first, then triggered nodes
+        by name (LangGraph's order; writes are applied pulls first, see ``Task.sort_key``)."""
         cid = self.checkpoint_id or str(self.step)
         nodes = self.plan.nodes
         tasks: list[Task] = []
+        for index, send in enumerate(self.sends):
+            node = nodes.get(send.node)
+            if node is None:
+                raise InvalidUpdateError(f"Send to unknown node {send.node!r}")
+            path = (PUSH, index)
+            tasks.append(Task((cid, self.ns), send.node, path, node, send.arg))
         cache: dict[int, Any] = {}
         for name in sorted(self.triggers):
             node = nodes.get(name)
@@ -380,12 +388,6 @@ class Loop(Reporting, Persistence):
                 state = cache[id(info)] = info.coerce(self.state_values(info.keys))
             path = (PULL, name)
             tasks.append(Task((cid, self.ns), name, path, node, state))
-        for index, send in enumerate(self.sends):
-            node = nodes.get(send.node)
-            if node is None:
-                raise InvalidUpdateError(f"Send to unknown node {send.node!r}")
-            path = (PUSH, index)
-            tasks.append(Task((cid, self.ns), send.node, path, node, send.arg))
         return tasks
 
     def _take_pending(self, tasks: list[Task]) -> None:

@@ -209,13 +209,33 @@ def test_checkpoints_and_debug_modes_match_langgraph():
     assert outputs[0] == outputs[1]
 
 
-def _random_graph(lg: SimpleNamespace, seed: int) -> Any:
-    """A random graph of plain, None-returning, Command and Send-fanning nodes."""
+def _ask_first(lg: SimpleNamespace, name: str, node: Any) -> Any:
+    """``node`` that first asks ``"<name>?"`` and appends the answer to its log update."""
+
+    def ask(state: Any) -> Any:
+        answer = lg.interrupt(f"{name}?")
+        out = node(state)
+        return {**out, "log": [*out.get("log", []), answer]} if isinstance(out, dict) else out
+
+    return ask
+
+
+def _random_graph(
+    lg: SimpleNamespace, seed: int, asking: Any = (), before: Any = None, saver: Any = None
+) -> Any:
+    """A random graph of plain, None-returning, Command and Send-fanning nodes; the nodes
+    named in ``asking`` interrupt first."""
     import random
 
     rnd = random.Random(seed)
     names = [f"n{i}" for i in range(rnd.randint(2, 6))]
     graph = lg.StateGraph(State)
+    add_node = graph.add_node
+
+    def add(name: str, node: Any) -> None:
+        add_node(name, _ask_first(lg, name, node) if name in asking else node)
+
+    graph.add_node = add
     for i, name in enumerate(names):
         kind, later = rnd.choice(["plain", "plain", "command", "none"]), names[i + 1 :]
         if kind == "command" and later:
@@ -249,7 +269,7 @@ def _random_graph(lg: SimpleNamespace, seed: int) -> Any:
             )
     if len(names) >= 3 and rnd.random() < 0.5:
         graph.add_edge([names[1], names[2]], names[-1])
-    return graph.compile()
+    return graph.compile(checkpointer=saver, interrupt_before=before)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -267,3 +287,51 @@ def test_random_graphs_match_langgraph(seed):
             result = type(exc).__name__
         outputs.append(_plain(result))
     assert outputs[0] == outputs[1]
+
+
+def _updates_unordered(chunks: list[Any]) -> list[Any]:
+    """Updates between two values chunks as a sorted group: LangGraph runs a resumed step's
+    nodes in threads, so their order there is not fixed."""
+    out: list[Any] = []
+    group: list[str] = []
+    for chunk in chunks:
+        if chunk[0] == "updates":
+            group.append(repr(chunk))
+        else:
+            out += [sorted(group), chunk]
+            group = []
+    return [*out, sorted(group)]
+
+
+def _session(lg: SimpleNamespace, seed: int) -> list[Any]:
+    """Run a random graph with interrupts to its end, resuming every pause; the outputs,
+    streams and the thread's history."""
+    import random
+
+    rnd = random.Random(seed * 7 + 1)
+    names = [f"n{i}" for i in range(random.Random(seed).randint(2, 6))]
+    asking = set(rnd.sample(names, min(len(names), rnd.randint(1, 2))))
+    before = [rnd.choice(names)] if rnd.random() < 0.3 else None
+    app = _random_graph(lg, seed, asking, before, lg.Saver())
+    config = {"configurable": {"thread_id": "t"}, "recursion_limit": 15}
+    seen: list[Any] = []
+    try:
+        seen.append(_plain(app.invoke({"n": 0, "log": []}, config)))
+        for _ in range(6):
+            state = app.get_state(config)
+            if not state.next:
+                break
+            answers = {i.id: f"a:{i.value}" for i in state.interrupts}
+            command = lg.Command(resume=answers) if answers else None
+            chunks = list(app.stream(command, config, stream_mode=["updates", "values"]))
+            seen.append(_updates_unordered(_plain(chunks)))
+        history = app.get_state_history(config)
+        seen.append(_plain([(s.metadata["step"], s.next, s.values) for s in history]))
+    except Exception as exc:  # the same error on both sides counts as a match
+        seen.append(type(exc).__name__)
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_interrupt_sessions_match_langgraph(seed):
+    assert _session(_names("runwire"), seed) == _session(_names("langgraph"), seed)

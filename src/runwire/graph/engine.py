@@ -125,6 +125,7 @@ class Loop(Reporting, Persistence):
         self.start_input: Any = MISSING
         self.start_saved = False
         self.static_stop = False
+        self.paused_values: dict[str, Any] | None = None
         """The run stopped at an interrupt_before/after node."""
         self.null_updated: set[str] = set()
         """Channels a Command's update changed before the step (saved with the step)."""
@@ -486,13 +487,15 @@ class Loop(Reporting, Persistence):
                 raise failed.error  # type: ignore[misc]
             self.interrupts.extend(i for t in paused for i in t.interrupts)
             finished = [t for t in tasks if t.done and t.writes]
-            if finished and ("values" in self.modes or self.sink is not None):
-                # the finished tasks' writes, as get_state shows them (LangGraph's last chunk)
+            if finished:
+                # the finished tasks' writes, as get_state shows them: LangGraph's last
+                # values chunk and what invoke returns
                 saved = {k: c.copy() for k, c in self.channels.items()}
                 keep = (self.triggers, self.sends, self.updated, self.versions)
                 self.versions = dict(self.versions)
                 self.apply([_state_only(t) for t in finished])
                 self._emit_values()
+                self.paused_values = self.state_values()
                 self.channels = saved
                 self.triggers, self.sends, self.updated, self.versions = keep
             self.done = True
@@ -574,5 +577,8 @@ class Loop(Reporting, Persistence):
             versions[key] = nxt(versions.get(key), None)
 
     def output(self) -> Any:
-        """The run's output: the output schema's keys."""
+        """The run's output: the output schema's keys (with a paused step's finished
+        writes, as LangGraph returns them)."""
+        if self.paused_values is not None:
+            return self.paused_values
         return self.state_values()

@@ -41,6 +41,33 @@ def test_astream_yields_custom_events_while_the_node_still_runs():
     ]
 
 
+def test_stream_yields_custom_events_while_a_sync_node_still_runs():
+    import threading
+
+    gate = threading.Event()
+
+    def slow(state):
+        writer = get_stream_writer()
+        writer("first")
+        assert gate.wait(10), "the first event did not reach the consumer while the node ran"
+        writer("second")
+        return {"log": ["slow"]}
+
+    graph = StateGraph(Log)
+    graph.add_node("slow", slow)
+    graph.add_edge(START, "slow")
+    got = []
+    for chunk in graph.compile().stream({"log": []}, stream_mode=["custom", "updates"]):
+        got.append(chunk)
+        if chunk == ("custom", "first"):
+            gate.set()
+    assert got == [
+        ("custom", "first"),
+        ("custom", "second"),
+        ("updates", {"slow": {"log": ["slow"]}}),
+    ]
+
+
 def _chat_app() -> Any:
     model = FakeChatModel(responses=["hi yo"], chunk_size=1)
 

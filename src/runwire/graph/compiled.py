@@ -167,7 +167,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         )
         wanted = frozenset(modes)
         try:
-            for ns, mode, payload in run(loop, input):
+            live = bool(wanted & {"custom", "messages"})
+            for ns, mode, payload in run(loop, input, live):
                 if mode in wanted:
                     chunk = fmt(ns, mode, payload)
                     if chunk is not MISSING:

@@ -253,8 +253,36 @@ def _drain(loop: Loop) -> Iterator[Event]:
         yield out.popleft()
 
 
-def run(loop: Loop, input: Any) -> Iterator[Event]:
-    """Run the loop to its end, yielding ``(namespace, mode, payload)`` events."""
+def _run_live(loop: Loop, task: Task, pool: Any) -> Iterator[Event]:
+    """Run one task in a worker thread, yielding its events as they are queued."""
+    import contextvars
+    import threading
+
+    wake = threading.Event()
+    loop.notify = wake.set
+    future = pool.submit(contextvars.copy_context().run, run_task, loop, task)
+    future.add_done_callback(lambda _: wake.set())
+    try:
+        while not future.done():
+            wake.wait()
+            wake.clear()
+            yield from _drain(loop)
+        future.result()
+    finally:
+        loop.notify = None
+
+
+def run(loop: Loop, input: Any, live: bool = False) -> Iterator[Event]:
+    """Run the loop to its end, yielding ``(namespace, mode, payload)`` events.
+
+    ``live`` runs each node in a worker thread so that its custom writes and model tokens
+    are yielded while it runs (``stream`` of those modes); nodes still run one at a time.
+    """
+    pool = None
+    if live:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runwire-graph")
     try:
         start = loop.setup(input)
         if start is not None:
@@ -266,12 +294,18 @@ def run(loop: Loop, input: Any) -> Iterator[Event]:
         while (tasks := loop.tick()) is not None:
             yield from _drain(loop)
             for task in tasks:
-                if not task.done:
+                if task.done:
+                    continue
+                if pool is not None:
+                    yield from _run_live(loop, task, pool)
+                else:
                     run_task(loop, task)
-                    yield from _drain(loop)
+                yield from _drain(loop)
             loop.after_step(tasks)
             yield from _drain(loop)
     finally:
+        if pool is not None:
+            pool.shutdown(wait=False)
         loop.flush_exit()
     yield from _drain(loop)
 

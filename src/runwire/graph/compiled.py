@@ -124,7 +124,7 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             loop.forward = _Forward(loop, mode_set)
         if "messages" in mode_set and parent is None:
             handler = MessagesHandler(
-                lambda ns, payload: loop.out.append((ns, "messages", payload))
+                lambda ns, payload: _queue(loop, ns, "messages", payload), subgraphs
             )
             loop.messages = handler
             callbacks = config.get("callbacks")

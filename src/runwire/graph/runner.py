@@ -39,7 +39,8 @@ def _task_config(loop: Loop, task: Task, runtime: Runtime[Any]) -> dict[str, Any
     link = ParentLink(
         ns, loop.checkpointer, loop.resume_map, loop.null_box, loop.forward, task.resuming
     )
-    link.messages = loop.messages
+    if loop.forward is not None:  # subgraphs=True: their nodes report their own messages
+        link.messages = loop.messages
     configurable = {
         **base.get("configurable", {}),
         "__pregel_parent": link,

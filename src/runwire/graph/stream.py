@@ -39,7 +39,7 @@ class Formatter:
 
     def __call__(self, ns: tuple[str, ...], mode: str, payload: Any) -> Any:
         """The chunk to yield for one event (``_MISSING`` to drop it)."""
-        if ns and not self.subgraphs and mode != "messages":
+        if ns and not self.subgraphs:
             return _MISSING
         if mode == "values":
             data, interrupts, updated = payload
@@ -69,8 +69,10 @@ class MessagesHandler:
 
     wants_streaming = True
 
-    def __init__(self, emit: Any) -> None:
+    def __init__(self, emit: Any, subgraphs: bool = False) -> None:
         self.emit = emit
+        self.subgraphs = subgraphs
+        """Without ``subgraphs=True`` the models of subgraphs are not watched at all."""
         self.runs: dict[Any, dict[str, Any]] = {}
         self.seen: set[str] = set()
 
@@ -81,6 +83,8 @@ class MessagesHandler:
             return
         metadata = dict(run.metadata)
         if "langgraph_node" not in metadata:
+            return
+        if not self.subgraphs and _ns(metadata):
             return
         metadata["tags"] = list(run.tags)
         self.runs[run.id] = metadata

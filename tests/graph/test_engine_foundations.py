@@ -130,3 +130,13 @@ def test_runwire_does_not_import_graph_eagerly():
     code = "import runwire, sys; print('runwire.graph' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_default_retry_policy_retries_what_langgraph_retries():
+    from runwire.graph import RetryPolicy
+
+    policy = RetryPolicy()
+    assert policy.should_retry(ConnectionError()) and policy.should_retry(Exception())
+    assert not any(policy.should_retry(e) for e in (ValueError(), OSError(), KeyError()))
+    assert RetryPolicy(retry_on=KeyError).should_retry(KeyError())
+    assert RetryPolicy(initial_interval=1, jitter=False).delay(3) == 4

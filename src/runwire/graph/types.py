@@ -137,10 +137,31 @@ class GraphOutput(NamedTuple):
     interrupts: tuple[Interrupt, ...] = ()
 
 
+_NOT_RETRIED = (
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    ImportError,
+    LookupError,
+    NameError,
+    SyntaxError,
+    RuntimeError,
+    ReferenceError,
+    StopIteration,
+    StopAsyncIteration,
+    OSError,
+)
+"""Errors a retry will not fix (LangGraph's list); ``ConnectionError`` is retried anyway."""
+
+
 def _default_retry_on(exc: Exception) -> bool:
-    return not isinstance(
-        exc, ValueError | TypeError | ArithmeticError | ImportError | LookupError | NameError
-    ) and not isinstance(exc, SyntaxError | RuntimeError | ReferenceError | AttributeError)
+    """LangGraph's default: connection errors and HTTP 5xx yes, programming errors no."""
+    if isinstance(exc, ConnectionError):
+        return True
+    response = getattr(exc, "response", None)
+    if type(exc).__name__ in ("HTTPStatusError", "HTTPError") and response is not None:
+        return 500 <= getattr(response, "status_code", 0) < 600
+    return not isinstance(exc, _NOT_RETRIED)
 
 
 @dataclass(slots=True, frozen=True)

@@ -123,6 +123,8 @@ class StateGraph:
             raise TypeError(f"add_node got unexpected arguments: {sorted(kwargs)}")
         if cache_policy is not None:
             raise NotImplementedError("node cache policies are not implemented in runwire")
+        if defer:
+            raise NotImplementedError("deferred nodes (defer=True) are not implemented in runwire")
         if not isinstance(node, str):
             action = node
             node = getattr(action, "name", None) if _is_runnable(action) else None
@@ -272,6 +274,11 @@ class StateGraph:
     ) -> Any:
         """Validate and return the runnable ``CompiledStateGraph``."""
         from runwire.graph.compiled import CompiledStateGraph
+
+        if cache is not None:
+            raise NotImplementedError("graph caches (compile(cache=...)) are not implemented")
+        if debug:
+            raise NotImplementedError("compile(debug=True) is not implemented: stream_mode='debug'")
 
         before = _names(interrupt_before)
         after = _names(interrupt_after)

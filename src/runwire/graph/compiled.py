@@ -151,8 +151,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         """Run the graph, yielding what each ``stream_mode`` reports as it happens."""
         from runwire.graph.runner import run
 
-        if print_mode:
-            raise NotImplementedError("print_mode is not implemented in runwire")
+        if print_mode or debug:
+            raise NotImplementedError("print_mode and debug are not implemented in runwire")
         modes, multi = _modes(stream_mode or self.stream_mode)
         fmt = Formatter(multi, subgraphs, version, output_keys)
         loop, traced = self._traced(
@@ -200,8 +200,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         """Async ``stream``: a step's nodes run concurrently."""
         from runwire.graph.runner import arun
 
-        if print_mode:
-            raise NotImplementedError("print_mode is not implemented in runwire")
+        if print_mode or debug:
+            raise NotImplementedError("print_mode and debug are not implemented in runwire")
         modes, multi = _modes(stream_mode or self.stream_mode)
         fmt = Formatter(multi, subgraphs, version, output_keys)
         loop, traced = self._traced(
@@ -275,8 +275,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             )
         from runwire.graph.runner import run
 
-        if print_mode:
-            raise NotImplementedError("print_mode is not implemented in runwire")
+        if print_mode or kwargs.get("debug"):
+            raise NotImplementedError("print_mode and debug are not implemented in runwire")
         loop, traced = self._traced(
             config, input, context, interrupt_before, interrupt_after, durability
         )
@@ -324,8 +324,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             ]
         from runwire.graph.runner import arun
 
-        if print_mode:
-            raise NotImplementedError("print_mode is not implemented in runwire")
+        if print_mode or kwargs.get("debug"):
+            raise NotImplementedError("print_mode and debug are not implemented in runwire")
         loop, traced = self._traced(
             config, input, context, interrupt_before, interrupt_after, durability
         )

@@ -28,6 +28,7 @@ def _task_config(loop: Loop, task: Task, runtime: Runtime[Any]) -> dict[str, Any
     ns = f"{loop.ns}|{task.ns}" if loop.ns else task.ns
     metadata = {
         **base.get("metadata", {}),
+        **(task.node.spec.metadata or {}),
         "langgraph_step": loop.step + 1,
         "langgraph_node": task.name,
         "langgraph_triggers": task.triggers,

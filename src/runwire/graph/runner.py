@@ -17,6 +17,7 @@ from runwire.graph.engine import Loop
 from runwire.graph.errors import GraphInterrupt, ParentCommand
 from runwire.graph.plan import route_writes, sleep_async, sleep_sync
 from runwire.graph.tasks import ParentLink, Task
+from runwire.runtime.config import var_child_runnable_config
 
 __all__ = ["arun", "run"]
 
@@ -110,6 +111,20 @@ def _scope(loop: Loop, task: Task, config: Any, runtime: Runtime[Any]) -> TaskSc
     return scope
 
 
+def _inherited(scope: TaskScope) -> Any:
+    """What runnables called inside the node without a config inherit: the node's config
+    (``var_child_runnable_config``), built only when one of them asks for it."""
+    if scope.config is not None:
+        return scope.config
+
+    def build() -> Any:
+        if scope.config is None:
+            scope.config = scope.make_config()  # type: ignore[misc]
+        return scope.config
+
+    return build
+
+
 def _start(loop: Loop, task: Task, runtime: Runtime[Any]) -> tuple[Any, Any]:
     """The task's config (``None`` when nothing needs it yet) and its traced run."""
     if loop.messages is not None:
@@ -129,6 +144,7 @@ def run_task(loop: Loop, task: Task) -> None:
     while True:
         scope = _scope(loop, task, config, runtime)
         token = _SCOPE.set(scope)
+        inherited = var_child_runnable_config.set(_inherited(scope))
         try:
             try:
                 if spec.is_runnable:
@@ -160,6 +176,7 @@ def run_task(loop: Loop, task: Task) -> None:
             loop.task_failed(task, exc)
             return
         finally:
+            var_child_runnable_config.reset(inherited)
             _SCOPE.reset(token)
         _end_run(traced, task.update, None)
         loop.complete(task)
@@ -175,6 +192,7 @@ async def arun_task(loop: Loop, task: Task) -> None:
     while True:
         scope = _scope(loop, task, config, runtime)
         token = _SCOPE.set(scope)
+        inherited = var_child_runnable_config.set(_inherited(scope))
         try:
             try:
                 if spec.is_runnable:
@@ -206,6 +224,7 @@ async def arun_task(loop: Loop, task: Task) -> None:
             loop.task_failed(task, exc)
             return
         finally:
+            var_child_runnable_config.reset(inherited)
             _SCOPE.reset(token)
         _end_run(traced, task.update, None)
         loop.complete(task)

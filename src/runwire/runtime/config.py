@@ -3,12 +3,18 @@
 Merging and propagation follow LangChain: tags are unioned and sorted, metadata and
 ``configurable`` merge key by key, callbacks add up, and ``run_name``/``run_id`` apply
 to one run only (children never inherit them).
+
+``var_child_runnable_config`` holds the config a running runnable hands its children
+(LangChain's context variable of the same name): code called without a config, such as
+``model.invoke(messages)`` inside a graph node, inherits it through ``ensure_config``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from random import getrandbits
 from typing import Any, TypedDict
 
@@ -18,11 +24,14 @@ __all__ = [
     "DEFAULT_RECURSION_LIMIT",
     "RunnableConfig",
     "child_config",
+    "current_config",
     "ensure_config",
     "get_config_list",
     "merge_configs",
     "new_run_id",
     "patch_config",
+    "set_child_config",
+    "var_child_runnable_config",
 ]
 
 DEFAULT_RECURSION_LIMIT = 25
@@ -62,10 +71,45 @@ class RunnableConfig(TypedDict, total=False):
 
 
 _NOT_INHERITED = ("run_name", "run_id")
+_NONE_KEPT = ("callbacks", "max_concurrency", "run_id")
+
+var_child_runnable_config: ContextVar[RunnableConfig | Callable[[], RunnableConfig] | None] = (
+    ContextVar("runwire_child_runnable_config", default=None)
+)
+"""The config the running runnable hands its children (or a function building it on demand).
+
+Set it with ``set_child_config``; read it with ``current_config`` or ``ensure_config()``.
+Threads and asyncio tasks started from the run copy it with the rest of the context.
+"""
+
+
+def current_config() -> RunnableConfig | None:
+    """The config inherited from the running runnable, ``None`` outside any run."""
+    value = var_child_runnable_config.get()
+    return value() if callable(value) else value
+
+
+@contextmanager
+def set_child_config(
+    config: RunnableConfig | Callable[[], RunnableConfig] | None,
+) -> Iterator[None]:
+    """Make ``config`` (or the function building it when first needed) the inherited one."""
+    token = var_child_runnable_config.set(config)
+    try:
+        yield
+    finally:
+        var_child_runnable_config.reset(token)
 
 
 def ensure_config(config: RunnableConfig | None = None) -> RunnableConfig:
-    """A complete config: defaults for missing keys, copies of mutable values."""
+    """A complete config: defaults for missing keys, copies of mutable values.
+
+    As in LangChain, keys missing from ``config`` (or ``None`` in it) are taken from the
+    running runnable's config (``var_child_runnable_config``): its tags, metadata,
+    callbacks, configurable values and limits. A key ``config`` sets replaces the inherited
+    one whole (tags and metadata are not merged); ``run_name`` and ``run_id`` never reach
+    children because the inherited config never holds them.
+    """
     full: RunnableConfig = {
         "tags": [],
         "metadata": {},
@@ -73,14 +117,28 @@ def ensure_config(config: RunnableConfig | None = None) -> RunnableConfig:
         "recursion_limit": DEFAULT_RECURSION_LIMIT,
         "configurable": {},
     }
+    inherited = var_child_runnable_config.get()
+    if inherited is not None:
+        if callable(inherited):
+            inherited = inherited()
+        for key, value in inherited.items():
+            if value is not None:
+                full[key] = value  # type: ignore[literal-required]
+        if not config:
+            _copy_mutable(full)
+            return full
     if config:
         for key, value in config.items():
-            if value is not None or key in ("callbacks", "max_concurrency", "run_id"):
+            if value is not None or (key in _NONE_KEPT and key not in full):
                 full[key] = value  # type: ignore[literal-required]
-        full["tags"] = list(full["tags"])
-        full["metadata"] = dict(full["metadata"])
-        full["configurable"] = dict(full["configurable"])
+        _copy_mutable(full)
     return full
+
+
+def _copy_mutable(full: RunnableConfig) -> None:
+    full["tags"] = list(full["tags"])
+    full["metadata"] = dict(full["metadata"])
+    full["configurable"] = dict(full["configurable"])
 
 
 def merge_configs(*configs: RunnableConfig | None) -> RunnableConfig:

@@ -52,6 +52,7 @@ class Persistence:
         start_input: Any
         pending: list[tuple[str, str, Any]]
         plan: Any
+        deferred: list[tuple[Any, tuple[Any, ...]]] | None
 
         def emit(self, mode: str, payload: Any) -> None: ...
         def state_values(self, keys: Any = None) -> dict[str, Any]: ...
@@ -123,7 +124,7 @@ class Persistence:
         self.checkpoint_id = checkpoint["id"]
         if self.checkpointer is not None and self.durability != "exit":
             new_versions = {k: self.versions[k] for k in self.updated if k in self.versions}
-            self.checkpoint_config = self.checkpointer.put(
+            self.checkpoint_config = self._put(
                 self._base_config(), checkpoint, metadata, new_versions
             )
             self.parent_config = previous
@@ -172,12 +173,12 @@ class Persistence:
         """Save each finished task's writes against the checkpoint it started from."""
         if self.checkpointer is None or self.durability == "exit":
             return
-        put = self.checkpointer.put_writes
+        put = self._put_writes
         for task in tasks:
             writes = [
                 (c, [v.node, v.arg] if c == TASKS else v) for c, v in (*task.writes, *task.control)
             ]
-            put(self.checkpoint_config, writes or [("__done__", None)], task.id, "")
+            put(self.checkpoint_config, writes or [("__done__", None)], task.id)
 
     def _save_pending(self, tasks: list[Task]) -> None:
         """Keep finished tasks' writes, interrupts and resumes for the resumed step."""
@@ -196,7 +197,7 @@ class Persistence:
             for channel, value in writes:
                 pending.append((task.id, channel, value))
             if writes and self.checkpointer is not None and self.durability != "exit":
-                self.checkpointer.put_writes(self.checkpoint_config, writes, task.id, "")
+                self._put_writes(self.checkpoint_config, writes, task.id)
         self.pending = pending
         if self.checkpointer is not None and self.durability == "exit":
             self.flush_exit(pending)
@@ -206,7 +207,7 @@ class Persistence:
         if self.checkpointer is None or self.durability != "exit" or not hasattr(self, "_last"):
             return
         checkpoint, metadata = self._last
-        config = self.checkpointer.put(
+        config = self._put(
             {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.ns}},
             checkpoint,
             metadata,
@@ -217,5 +218,40 @@ class Persistence:
         for tid, channel, value in pending or ():
             by_task.setdefault(tid, []).append((channel, value))
         for tid, writes in by_task.items():
-            self.checkpointer.put_writes(config, writes, tid, "")
+            self._put_writes(config, writes, tid)
         del self._last
+
+    # -- the saver, sync or deferred to its async methods ----------------------------------
+    def _put(
+        self,
+        config: dict[str, Any],
+        checkpoint: dict[str, Any],
+        metadata: dict[str, Any],
+        versions: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Save a checkpoint; in async runs queue ``aput`` and return the config it will."""
+        if self.deferred is None:
+            return self.checkpointer.put(config, checkpoint, metadata, versions)
+        self.deferred.append((self.checkpointer.aput, (config, checkpoint, metadata, versions)))
+        configurable = config["configurable"]
+        return {
+            "configurable": {
+                "thread_id": configurable["thread_id"],
+                "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+    def _put_writes(self, config: Any, writes: list[tuple[str, Any]], task_id: str) -> None:
+        """Save a task's writes; in async runs queue ``aput_writes``."""
+        if self.deferred is None:
+            self.checkpointer.put_writes(config, writes, task_id, "")
+        else:
+            self.deferred.append((self.checkpointer.aput_writes, (config, writes, task_id, "")))
+
+    async def aflush(self) -> None:
+        """Await the queued async saver calls, in the order the loop made them."""
+        queue = self.deferred
+        while queue:
+            method, args = queue.pop(0)
+            await method(*args)

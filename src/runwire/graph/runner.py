@@ -367,8 +367,13 @@ async def _live(loop: Loop, todo: list[Task]) -> AsyncIterator[Event]:
 async def arun(loop: Loop, input: Any, live: bool = False) -> AsyncIterator[Event]:
     """Async ``run``: a step's nodes run concurrently.
 
-    ``live`` yields events while nodes run (``astream`` of custom or messages modes).
+    ``live`` yields events while nodes run (``astream`` of custom or messages modes). The
+    saver is used through its async methods only: the loop's saves are queued and awaited
+    before the events that follow them are yielded.
     """
+    if loop.checkpointer is not None:
+        loop.deferred = []
+        await loop.aload()
     try:
         start = loop.setup(input)
         if start is not None:
@@ -376,6 +381,8 @@ async def arun(loop: Loop, input: Any, live: bool = False) -> AsyncIterator[Even
             for branch in loop.plan.start.branches if start.node is not None else ():
                 await aroute(loop, start, branch, config)
             loop.commit_input(start)
+        if loop.deferred:
+            await loop.aflush()
         for event in _drain(loop):
             yield event
         while (tasks := loop.tick()) is not None:
@@ -392,9 +399,13 @@ async def arun(loop: Loop, input: Any, live: bool = False) -> AsyncIterator[Even
             for event in _drain(loop):
                 yield event
             loop.after_step(tasks)
+            if loop.deferred:
+                await loop.aflush()
             for event in _drain(loop):
                 yield event
     finally:
         loop.flush_exit()
+        if loop.deferred:
+            await loop.aflush()
     for event in _drain(loop):
         yield event

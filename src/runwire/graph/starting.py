@@ -28,6 +28,11 @@ def _as_interrupt(item: Any) -> Interrupt:
     return Interrupt(value=item.get("value"), id=item.get("id", "placeholder-id"))
 
 
+def _address(config: dict[str, Any]) -> tuple[Any, ...]:
+    c = config["configurable"]
+    return c["thread_id"], c["checkpoint_ns"], c.get("checkpoint_id")
+
+
 class Starting:
     """The start of ``Loop``'s run (a mixin: it uses the loop's attributes)."""
 
@@ -56,7 +61,9 @@ class Starting:
         start_saved: bool
         skip_before: bool
         tracking: bool
+        loaded: dict[tuple[Any, ...], Any] | None
 
+        def _put_writes(self, config: Any, writes: list[tuple[str, Any]], task_id: str) -> None: ...
         def restore(self, checkpoint: dict[str, Any], metadata: Any) -> None: ...
         def apply(self, tasks: list[Task]) -> None: ...
         def _bump(self, keys: set[str]) -> None: ...
@@ -65,6 +72,28 @@ class Starting:
         def _emit_values(
             self, interrupts: tuple[Interrupt, ...] = (), always: bool = False
         ) -> None: ...
+
+    # -- loading the thread ---------------------------------------------------------------
+    def _reads(self) -> list[dict[str, Any]]:
+        """The checkpoints a start may read: the one asked for, then the thread's head."""
+        head = {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.ns}}
+        wanted = self._wanted_checkpoint()
+        if not wanted:
+            return [head]
+        return [{"configurable": {**head["configurable"], "checkpoint_id": wanted}}, head]
+
+    def _get_tuple(self, config: dict[str, Any]) -> Any:
+        """A saved checkpoint: read by ``aload`` in async runs, else from the saver now."""
+        if self.loaded is None:
+            return self.checkpointer.get_tuple(config)
+        return self.loaded[_address(config)]
+
+    async def aload(self) -> None:
+        """Async runs: read what ``setup`` needs with the saver's ``aget_tuple`` first."""
+        self.loaded = {}
+        if self.checkpointer is not None:
+            for config in self._reads():
+                self.loaded[_address(config)] = await self.checkpointer.aget_tuple(config)
 
     # -- start -------------------------------------------------------------------------
     def setup(self, input: Any) -> Task | None:
@@ -75,11 +104,7 @@ class Starting:
         """
         saved = None
         if self.checkpointer is not None:
-            cfg = {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.ns}}
-            wanted = (self.config.get("configurable") or {}).get("checkpoint_id")
-            if wanted and self.parent is None:
-                cfg["configurable"]["checkpoint_id"] = wanted
-            saved = self.checkpointer.get_tuple(cfg)
+            saved = self._get_tuple(self._reads()[0])
         if saved is not None:
             self.restore(saved.checkpoint, saved.metadata)
             self.checkpoint_config = saved.config
@@ -136,7 +161,7 @@ class Starting:
                 self.triggers.add(key[len(BRANCH_PREFIX) :])
         saved = [*writes, *((c, [v.node, v.arg] if c == TASKS else v) for c, v in control)]
         if saved and self.checkpointer is not None and self.checkpoint_config is not None:
-            self.checkpointer.put_writes(self.checkpoint_config, saved, NULL_TASK_ID, "")
+            self._put_writes(self.checkpoint_config, saved, NULL_TASK_ID)
 
     def _restore_null_writes(self) -> None:
         """Re-apply a saved Command update that its step has not committed yet."""
@@ -163,9 +188,7 @@ class Starting:
         """Continue from a past checkpoint: save a copy of it as the thread's head."""
         if self.start_input is not MISSING:
             return
-        head = self.checkpointer.get_tuple(
-            {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": self.ns}}
-        )
+        head = self._get_tuple(self._reads()[-1])
         if head is not None and head.checkpoint.get("id") == self.checkpoint_id:
             return  # the thread's latest checkpoint: nothing to fork
         self.pending = []

@@ -124,8 +124,27 @@ class StateAPI:
         return self._snapshot(saved, pending=True, subgraphs=subgraphs, saver=saver)
 
     async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
-        """Async ``get_state``."""
-        return self.get_state(config, subgraphs=subgraphs)
+        """Async ``get_state`` (reads with the saver's ``aget_tuple``)."""
+        return await self._astate_with(self._saver(), _configured(config), subgraphs)
+
+    async def _astate_with(self, saver: Any, config: dict[str, Any], subgraphs: bool = True) -> Any:
+        saved = await saver.aget_tuple(config)
+        if saved is None:
+            return StateSnapshot({}, (), config, None, None, None, (), ())
+        snapshot = self._snapshot(saved, pending=True)
+        if not subgraphs:
+            return snapshot
+        tasks = list(snapshot.tasks)
+        for index, task in enumerate(tasks):
+            node = self.plan.nodes.get(task.name)
+            if node is None or not node.spec.is_graph:
+                continue
+            configurable = {**saved.config["configurable"], **task.state["configurable"]}
+            configurable.pop("checkpoint_id", None)
+            sub_config = {"configurable": configurable}
+            state = await node.spec.action._astate_with(saver, sub_config)
+            tasks[index] = task._replace(state=state)
+        return snapshot._replace(tasks=tuple(tasks))
 
     def get_state_history(
         self,
@@ -148,9 +167,10 @@ class StateAPI:
         before: dict[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
-        """Async ``get_state_history``."""
-        for snapshot in self.get_state_history(config, filter=filter, before=before, limit=limit):
-            yield snapshot
+        """Async ``get_state_history`` (reads with the saver's ``alist``)."""
+        config = _configured(config)
+        async for saved in self._saver().alist(config, filter=filter, before=before, limit=limit):
+            yield self._snapshot(saved)
 
     def update_state(
         self,
@@ -164,14 +184,33 @@ class StateAPI:
         With ``as_node`` the next step follows that node's edges; without it, the
         thread's pending next nodes stay as they were.
         """
+        config = _configured(config)
+        loop = self._updated(self._saver().get_tuple(config), config, values, as_node)
+        loop._save_checkpoint("update")
+        return loop.checkpoint_config  # type: ignore[return-value]
+
+    async def aupdate_state(
+        self,
+        config: dict[str, Any],
+        values: Any,
+        as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Async ``update_state`` (reads and saves with the saver's async methods)."""
+        config = _configured(config)
+        loop = self._updated(await self._saver().aget_tuple(config), config, values, as_node)
+        loop.deferred = []
+        loop._save_checkpoint("update")
+        await loop.aflush()
+        return loop.checkpoint_config  # type: ignore[return-value]
+
+    def _updated(self, saved: Any, config: dict[str, Any], values: Any, as_node: Any) -> Any:
+        """A loop at ``saved`` with ``values`` applied as ``as_node``'s writes (not saved)."""
         from runwire.graph.constants import PULL
         from runwire.graph.plan import result_writes
         from runwire.graph.runner import route
         from runwire.graph.tasks import Task
 
-        saver = self._saver()
-        config = _configured(config)
-        saved = saver.get_tuple(config)
         if saved is None:
             from runwire.graph.engine import Loop
 
@@ -206,15 +245,4 @@ class StateAPI:
             loop.triggers, loop.sends = keep
         loop.step += 1
         loop.pending = []
-        loop._save_checkpoint("update")
-        return loop.checkpoint_config  # type: ignore[return-value]
-
-    async def aupdate_state(
-        self,
-        config: dict[str, Any],
-        values: Any,
-        as_node: str | None = None,
-        task_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Async ``update_state``."""
-        return self.update_state(config, values, as_node, task_id)
+        return loop

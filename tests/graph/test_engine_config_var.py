@@ -1,8 +1,9 @@
 """Code a node calls without a config inherits the node's (``var_child_runnable_config``)."""
 
 import asyncio
+import operator
 import threading
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
@@ -170,3 +171,39 @@ def test_a_model_invoked_without_config_outside_messages_mode_returns_whole(mode
     out = app.invoke({"messages": [("user", "q")]}, stream_mode=mode)
     messages = out["messages"] if mode == "values" else out[-1]["call"]["messages"]
     assert messages[-1].content == "ok"
+
+
+class _Log(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def test_a_graph_invoked_in_a_node_without_config_runs_as_its_subgraph():
+    from runwire.graph import Command, interrupt
+
+    sub = StateGraph(_Log)
+    sub.add_node("inner", lambda s: {"log": ["inner:" + interrupt("q")]})
+    sub.add_edge(START, "inner")
+    inner = sub.compile()
+    graph = StateGraph(_Log)
+    graph.add_node("call", lambda s: {"log": inner.invoke({"log": ["x"]})["log"]})
+    graph.add_edge(START, "call")
+    app = graph.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "n"}}
+    # as with LangGraph: the inner graph's interrupt pauses the outer one, resume continues it
+    paused = app.invoke({"log": []}, config)
+    assert [i.value for i in paused["__interrupt__"]] == ["q"]
+    assert app.get_state(config).next == ("call",)
+    assert app.invoke(Command(resume="ok"), config) == {"log": ["x", "inner:ok"]}
+
+
+def test_an_async_function_node_without_a_config_parameter_inherits_the_graph_config():
+    seen = {}
+
+    async def work(state):
+        seen.update(ensure_config())
+        return {}
+
+    app = _one_node(work)
+    asyncio.run(app.ainvoke({"user": 1}, {"configurable": {"user": "u"}}))
+    assert seen["configurable"]["user"] == "u"
+    assert seen["metadata"]["langgraph_node"] == "work"

@@ -194,3 +194,25 @@ def test_a_sqlite_saver_async_run_works_off_the_event_loop_thread(tmp_path):
         assert out["log"] == ["in", "first", "asked:sql", "last"]
         assert saver.threads and loop_thread not in saver.threads
         assert _graph(saver).get_state(_thread("q")).values["log"] == out["log"]
+
+
+def test_aupdate_state_routes_through_an_async_router():
+    async def choose(state: State) -> str:
+        return "b"
+
+    graph = StateGraph(State)
+    graph.add_node("a", lambda s: {"log": ["a"]})
+    graph.add_node("b", lambda s: {"log": ["b"]})
+    graph.add_edge(START, "a")
+    graph.add_conditional_edges("a", choose, ["b", END])
+    saver = AsyncOnlySaver()
+    app = graph.compile(checkpointer=saver, interrupt_before=["a"])
+
+    async def run() -> Any:
+        await app.ainvoke({"log": []}, _thread("r"))
+        await app.aupdate_state(_thread("r"), {"log": ["by hand"]}, as_node="a")
+        return await app.aget_state(_thread("r"))
+
+    state = asyncio.run(run())
+    assert state.next == ("b",)
+    assert state.values["log"] == ["by hand"]

@@ -184,9 +184,13 @@ class StateAPI:
         With ``as_node`` the next step follows that node's edges; without it, the
         thread's pending next nodes stay as they were.
         """
+        from runwire.graph.runner import route
+
         config = _configured(config)
-        loop = self._updated(self._saver().get_tuple(config), config, values, as_node)
-        loop._save_checkpoint("update")
+        loop, task = self._update_task(self._saver().get_tuple(config), config, values, as_node)
+        for branch in task.node.branches if task.node is not None else ():
+            route(loop, task, branch, {"configurable": config["configurable"]})
+        self._update_apply(loop, task, as_node)._save_checkpoint("update")
         return loop.checkpoint_config  # type: ignore[return-value]
 
     async def aupdate_state(
@@ -197,18 +201,23 @@ class StateAPI:
         task_id: str | None = None,
     ) -> dict[str, Any]:
         """Async ``update_state`` (reads and saves with the saver's async methods)."""
+        from runwire.graph.runner import aroute
+
         config = _configured(config)
-        loop = self._updated(await self._saver().aget_tuple(config), config, values, as_node)
+        saved = await self._saver().aget_tuple(config)
+        loop, task = self._update_task(saved, config, values, as_node)
+        for branch in task.node.branches if task.node is not None else ():
+            await aroute(loop, task, branch, {"configurable": config["configurable"]})
         loop.deferred = []
-        loop._save_checkpoint("update")
+        self._update_apply(loop, task, as_node)._save_checkpoint("update")
         await loop.aflush()
         return loop.checkpoint_config  # type: ignore[return-value]
 
-    def _updated(self, saved: Any, config: dict[str, Any], values: Any, as_node: Any) -> Any:
-        """A loop at ``saved`` with ``values`` applied as ``as_node``'s writes (not saved)."""
+    def _update_task(self, saved: Any, config: dict[str, Any], values: Any, as_node: Any) -> Any:
+        """A loop at ``saved`` and the task writing ``values`` as ``as_node`` (not routed)."""
         from runwire.graph.constants import PULL
+        from runwire.graph.context import Runtime
         from runwire.graph.plan import result_writes
-        from runwire.graph.runner import route
         from runwire.graph.tasks import Task
 
         if saved is None:
@@ -226,7 +235,6 @@ class StateAPI:
         else:
             loop = self._loop_at(saved)
         loop.runtime = None
-        keep = (set(loop.triggers), list(loop.sends))
         if as_node is not None and as_node != END and as_node not in self.plan.nodes:
             raise InvalidUpdateError(f"Node {as_node} does not exist")
         node = self.plan.nodes.get(as_node) if as_node else None
@@ -235,13 +243,15 @@ class StateAPI:
         task.writes = writes
         task.control = [*control, *(node.after if node else ())]
         if node is not None:
-            from runwire.graph.context import Runtime
-
             loop.runtime = Runtime()
-            for branch in node.branches:
-                route(loop, task, branch, {"configurable": config["configurable"]})
+        return loop, task
+
+    @staticmethod
+    def _update_apply(loop: Any, task: Any, as_node: Any) -> Any:
+        """Apply the routed update task: the loop is then one step on, ready to save."""
+        keep = (set(loop.triggers), list(loop.sends))
         loop.apply([task])
-        if node is None and as_node != END:
+        if task.node is None and as_node != END:
             loop.triggers, loop.sends = keep
         loop.step += 1
         loop.pending = []

@@ -48,6 +48,7 @@ from runwire.schema.messages import (
     AIMessageChunk,
     HumanMessage,
     HumanMessageChunk,
+    RemoveMessage,
     SystemMessage,
     SystemMessageChunk,
     ToolMessage,
@@ -286,6 +287,7 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
         "18", tool_call_id="call_1", artifact={"raw": [1, 2.5, None]}, status="error"
     ),
     "ToolMessageChunk": lambda: ToolMessageChunk("1", tool_call_id="call_1", name="weather"),
+    "RemoveMessage": lambda: RemoveMessage("msg-1"),
     "Document": lambda: Document(
         "Paris is the capital of France.",
         id="doc-1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import warnings
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from runwire.schema.messages import (
     AIMessageChunk,
     HumanMessage,
     HumanMessageChunk,
+    RemoveMessage,
     SystemMessage,
     SystemMessageChunk,
     ToolMessage,
@@ -306,3 +308,70 @@ def test_message_chunk_to_message() -> None:
     assert message_chunk_to_message(SystemMessageChunk("s")) == SystemMessage("s")
     plain = HumanMessage("h")
     assert message_chunk_to_message(plain) is plain
+
+
+# -- RemoveMessage ---------------------------------------------------------------------
+
+LC_REMOVE = (
+    '{"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", "RemoveMessage"],'
+    ' "kwargs": {"content": "", "type": "remove", "id": "m1"}}'
+)
+"""A RemoveMessage as ``langchain_core.load.dumps`` writes it."""
+
+
+def test_remove_message_takes_its_id_positionally_and_has_no_content() -> None:
+    message = RemoveMessage("m1")
+    assert message == RemoveMessage(id="m1")
+    assert (message.type, message.content, message.id) == ("remove", "", "m1")
+    assert RemoveMessage(id=7).id == "7"
+    with pytest.raises(ValueError, match="does not take content"):
+        RemoveMessage(id="m1", content="hi")
+    with pytest.raises(ValidationError):
+        RemoveMessage()  # type: ignore[call-arg]
+
+
+def test_remove_message_round_trips_through_lc_json() -> None:
+    import runwire
+
+    message = RemoveMessage("m1", name="trim")
+    text = runwire.dumps(message)
+    assert '"id":["runwire","messages","RemoveMessage"]' in text
+    assert runwire.loads(text) == message
+    assert '"langchain","schema","messages","RemoveMessage"' in runwire.dumps(
+        message, dialect="langchain"
+    )
+
+
+@pytest.mark.parametrize(
+    "ident",
+    [
+        ["langchain", "schema", "messages", "RemoveMessage"],
+        ["langchain_core", "messages", "RemoveMessage"],
+        ["langchain_core", "messages", "modifier", "RemoveMessage"],
+    ],
+)
+def test_a_langchain_remove_message_loads(ident: list[str]) -> None:
+    import runwire
+
+    text = LC_REMOVE.replace('["langchain", "schema", "messages", "RemoveMessage"]', str(ident))
+    loaded = runwire.loads(text.replace("'", '"'))
+    assert type(loaded) is RemoveMessage and loaded.id == "m1"
+
+
+def test_remove_message_is_the_graph_one() -> None:
+    graph = pytest.importorskip("runwire.graph")
+    from runwire.graph import messages
+
+    assert graph.RemoveMessage is messages.RemoveMessage is RemoveMessage
+
+
+def test_langchain_reads_a_remove_message_runwire_wrote() -> None:
+    load = pytest.importorskip("langchain_core.load")
+    import runwire
+
+    text = runwire.dumps(RemoveMessage("m1"), dialect="langchain")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = load.loads(text, allowed_objects="messages")
+    assert type(theirs).__name__ == "RemoveMessage" and theirs.id == "m1"
+    assert runwire.loads(load.dumps(theirs)) == RemoveMessage("m1")

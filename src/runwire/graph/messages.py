@@ -1,6 +1,7 @@
 """``add_messages``: the reducer of a list of chat messages, and ``MessagesState``.
 
-Messages are runwire's own (``runwire.schema.messages``). Writes may be messages,
+Messages are runwire's own (``runwire.schema.messages``, where ``RemoveMessage`` lives
+too; it is re-exported here and from ``runwire.graph``). Writes may be messages,
 chunks, ``(role, content)`` pairs, dicts or strings, alone or in lists. A message whose
 id is already in the list replaces it; ``RemoveMessage(id=...)`` deletes one, and
 ``RemoveMessage(id=REMOVE_ALL_MESSAGES)`` drops everything before it.
@@ -9,25 +10,13 @@ id is already in the list replaces it; ``RemoveMessage(id=...)`` deletes one, an
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, TypedDict
 
-from runwire.schema.messages import AnyMessage, BaseMessage
+from runwire.schema.messages import AnyMessage, BaseMessage, RemoveMessage
 
 __all__ = ["REMOVE_ALL_MESSAGES", "MessagesState", "RemoveMessage", "add_messages"]
 
 REMOVE_ALL_MESSAGES = "__remove_all__"
-
-
-class RemoveMessage(BaseMessage):
-    """A write that deletes the message with this ``id`` from a messages key."""
-
-    type: Literal["remove"] = "remove"
-    content: Any = ""
-
-    def __init__(self, id: str, **kwargs: Any) -> None:
-        if kwargs.get("content"):
-            raise ValueError("RemoveMessage does not take content")
-        super().__init__(id=id, **kwargs)
 
 
 def _as_list(value: Any) -> list[BaseMessage]:

@@ -84,6 +84,13 @@ BUILTIN_CLASSES: tuple[ClassEntry, ...] = (
         _MSG_MODULE,
         _lc_message("ToolMessageChunk", "tool"),
     ),
+    ClassEntry(
+        "RemoveMessage",
+        _MESSAGES,
+        "messages",
+        _MSG_MODULE,
+        _lc_message("RemoveMessage", "modifier"),
+    ),
     # documents --------------------------------------------------------------------
     ClassEntry(
         "Document",

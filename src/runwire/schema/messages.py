@@ -38,6 +38,7 @@ __all__ = [
     "HumanMessage",
     "HumanMessageChunk",
     "InvalidToolCall",
+    "RemoveMessage",
     "SystemMessage",
     "SystemMessageChunk",
     "ToolCall",
@@ -385,6 +386,29 @@ class ToolMessageChunk(ToolMessage, BaseMessageChunk):
             status="error" if "error" in statuses else "success",
         )
         return extras
+
+
+class RemoveMessage(BaseMessage):
+    """A write that deletes the message with this ``id`` from a list that ``add_messages``
+    reduces (``id="__remove_all__"`` drops every message before it). It has no content.
+
+    Takes the id positionally too: ``RemoveMessage("m1")``.
+    """
+
+    content: Content = ""
+    type: Literal["remove"] = "remove"
+
+    lc_positional = "id"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_and_no_content(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if data.get("content"):
+                raise ValueError("RemoveMessage does not take content")
+            if data.get("id") is None:  # checked here: the id field stays BaseMessage's
+                raise ValueError("RemoveMessage needs the id of the message to remove")
+        return data
 
 
 AnyMessage = (

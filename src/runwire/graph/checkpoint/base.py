@@ -151,19 +151,26 @@ def new_checkpoint_id(step: int | None = None) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{node}"
 
 
+_COUNTS = tuple(f"{i:032}." for i in range(257))
+"""The zero-padded counter part of the first versions, made once."""
+_randbits = random.getrandbits
+
+
 def next_version(current: str | int | float | None) -> str:
     """The version after ``current``: a zero-padded counter and a random suffix.
 
-    The counter orders versions (as strings); the suffix keeps two forks of one
-    thread from giving the same version to different values.
+    The counter orders versions (as strings); the suffix (``0.`` and 16 random digits,
+    the shape of LangGraph's) keeps two forks of one thread from giving the same version
+    to different values.
     """
     if current is None:
-        count = 0
-    elif isinstance(current, int | float):
-        count = int(current)
+        count = 1
+    elif type(current) is str:
+        count = int(current.partition(".")[0]) + 1
     else:
-        count = int(current.split(".", 1)[0])
-    return f"{count + 1:032}.{random.random():016}"
+        count = int(current) + 1
+    prefix = _COUNTS[count] if count < 257 else f"{count:032}."
+    return f"{prefix}0.{_randbits(52):016d}"
 
 
 def empty_checkpoint() -> Checkpoint:
@@ -198,7 +205,10 @@ def checkpoint_metadata(config: Mapping[str, Any], metadata: Mapping[str, Any]) 
     and ``__``-prefixed keys are skipped; NUL characters are removed from strings.
     """
     out = {k: v.replace("\x00", "") if type(v) is str else v for k, v in metadata.items()}
-    for source in (config.get("metadata"), config.get("configurable")):
+    conf = config.get("configurable")
+    if not config.get("metadata") and (not conf or conf.keys() <= EXCLUDED_METADATA_KEYS):
+        return out  # the usual case: the config has nothing to add
+    for source in (config.get("metadata"), conf):
         if not source:
             continue
         for key, value in source.items():
@@ -228,16 +238,11 @@ def dump_head(serde: LcJsonSerializer, checkpoint: Checkpoint) -> bytes:
     The standard fields are JSON by contract and written as is; any other key goes
     through ``serde``.
     """
-    head: dict[str, Any] = {}
-    extra = None
-    for key, value in checkpoint.items():
-        if key in _HEAD_TYPES:
-            head[key] = value
-        elif key != "channel_values":
-            extra = extra or {}
-            extra[key] = value
-    if extra:
-        head[_EXTRA] = serde.encode(extra)
+    head: dict[str, Any] = dict(checkpoint)
+    head.pop("channel_values", None)
+    others = head.keys() - _HEAD_TYPES.keys()
+    if others:
+        head[_EXTRA] = serde.encode({key: head.pop(key) for key in sorted(others)})
     try:
         return bytes(memoryview(orjson.dumps(head)))  # right-sized: see serde.dumps
     except TypeError as exc:
@@ -401,6 +406,10 @@ class BaseCheckpointSaver:
 
     def get_next_version(self, current: str | int | float | None, channel: Any = None) -> str:
         """The version a channel gets when it changes (``channel`` is unused)."""
+        if type(current) is str:  # the common case, inline: the engine calls this a lot
+            count = int(current.partition(".")[0]) + 1
+            prefix = _COUNTS[count] if count < 257 else f"{count:032}."
+            return f"{prefix}0.{_randbits(52):016d}"
         return next_version(current)
 
     # -- async twins: the sync methods in a worker thread unless overridden ------------

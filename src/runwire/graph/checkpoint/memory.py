@@ -2,8 +2,9 @@
 
 Values are kept as the serializer's bytes (one blob per channel version, as LangGraph
 does), so reading goes through the same safe loader as a database would, and changing
-a state object after ``put`` never changes what was stored. For tests and short-lived
-processes; nothing survives the process.
+a state object after ``put`` never changes what was stored. Immutable scalars (None,
+bools, ints, floats) are kept as themselves: there is nothing in them to load or change.
+For tests and short-lived processes; nothing survives the process.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ __all__ = ["InMemorySaver", "MemorySaver", "bench_put_get"]
 _Ref = tuple[Any, tuple[str, str, str, str]]  # channel version, blob key
 _Saved = tuple[bytes, bytes, str | None, dict[str, _Ref]]
 """checkpoint without values, metadata, parent id, channel -> its value's blob."""
-_Write = tuple[str, str, bytes, str]  # task id, channel, value, task path
+_Write = tuple[str, str, Any, str]  # task id, channel, value (see _IMMUTABLE), task path
+_IMMUTABLE = frozenset((type(None), bool, int, float))
+"""Values kept as themselves, not as bytes: immutable, they hold no node and read back
+the same (any other value is stored serialized, and read back through the safe loader)."""
 
 
 class InMemorySaver(BaseCheckpointSaver):
@@ -51,8 +55,9 @@ class InMemorySaver(BaseCheckpointSaver):
         """thread id -> namespace -> checkpoint id -> saved checkpoint."""
         self.writes: dict[tuple[str, str, str], dict[tuple[str, int], _Write]] = {}
         """(thread id, namespace, checkpoint id) -> (task id, index) -> write."""
-        self.blobs: dict[tuple[str, str, str, str], bytes] = {}
-        """(thread id, namespace, channel, id of the checkpoint that wrote it) -> value."""
+        self.blobs: dict[tuple[str, str, str, str], Any] = {}
+        """(thread id, namespace, channel, id of the checkpoint that wrote it) -> value
+        (bytes, or the value itself when it is None, a bool, an int or a float)."""
         self._lock = threading.Lock()
 
     def __enter__(self) -> InMemorySaver:
@@ -90,7 +95,7 @@ class InMemorySaver(BaseCheckpointSaver):
             ref = inherited.get(channel)
             if ref is None or version is None or channel in new_versions or ref[0] != version:
                 key = (thread_id, ns, channel, cid)
-                blobs[key] = dumps(value)
+                blobs[key] = value if type(value) in _IMMUTABLE else dumps(value)
                 ref = (version, key)
             refs[channel] = ref
         saved = (
@@ -102,7 +107,7 @@ class InMemorySaver(BaseCheckpointSaver):
         with self._lock:
             self.blobs.update(blobs)
             self.storage.setdefault(thread_id, {}).setdefault(ns, {})[cid] = saved
-        return saved_config(thread_id, ns, checkpoint["id"])
+        return saved_config(thread_id, ns, cid)
 
     def put_writes(
         self,
@@ -115,8 +120,12 @@ class InMemorySaver(BaseCheckpointSaver):
         thread_id, ns, checkpoint_id = _address(config)
         if checkpoint_id is None:
             raise ValueError('put_writes needs config["configurable"]["checkpoint_id"]')
+        dumps = self.serde.dumps
         encoded = [
-            ((task_id, WRITES_IDX_MAP.get(c, i)), (task_id, c, self.serde.dumps(v), task_path))
+            (
+                (task_id, WRITES_IDX_MAP.get(c, i)),
+                (task_id, c, v if type(v) in _IMMUTABLE else dumps(v), task_path),
+            )
             for i, (c, v) in enumerate(writes)
         ]
         with self._lock:
@@ -216,6 +225,9 @@ class InMemorySaver(BaseCheckpointSaver):
         head, blobs, writes = raw
         values = {}
         for channel, blob in blobs.items():
+            if type(blob) in _IMMUTABLE:
+                values[channel] = blob
+                continue
             try:
                 values[channel] = loads(blob)
             except ManifestError as exc:
@@ -223,6 +235,9 @@ class InMemorySaver(BaseCheckpointSaver):
         head["channel_values"] = values
         pending = []
         for task, channel, value, _ in writes:
+            if type(value) in _IMMUTABLE:
+                pending.append((task, channel, value))
+                continue
             try:
                 pending.append((task, channel, loads(value)))
             except ManifestError as exc:

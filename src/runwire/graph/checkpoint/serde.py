@@ -15,7 +15,7 @@ What a value may hold, and how it is written:
   times, timedeltas, UUIDs, Decimals, non-finite floats, integers beyond 64 bits, dicts
   with non-string keys (and escaped dicts holding such values), exceptions (as their
   builtin type, else :class:`StoredError`, with the message), and the graph's ``Send``,
-  ``Interrupt``, ``Command`` and ``RemoveMessage``.
+  ``Interrupt`` and ``Command``.
 - The user's own pydantic models, dataclasses and Enums only when registered with
   ``LcJsonSerializer(types=[...])``; any other object is a ``NotSerializableError`` on
   write. Secret values (``SecretStr``) are never written.
@@ -27,96 +27,57 @@ Subclasses of str/int/float/list/dict/tuple are written as their base type.
 
 from __future__ import annotations
 
-import base64
 import math
 import sys
-from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
-from uuid import UUID
 
 import orjson
 
 from runwire.errors import ManifestError, NotSerializableError
+from runwire.graph.checkpoint.scalars import (
+    BUILTIN_ERRORS,
+    CONSTANTS,
+    DECODE_SCALAR,
+    ESC,
+    INT_MAX,
+    INT_MIN,
+    MAX_DEPTH,
+    SIMPLE_KINDS,
+    TAG,
+    StoredError,
+    as_is,
+    corrupt,
+    is_plain,
+    redact,
+    short_text,
+)
 
 __all__ = ["FORMAT", "TAG", "LcJsonSerializer", "StoredError"]
 
 FORMAT = "lc-json"
 """The type name stored next to each value (``dumps_typed``); other types are refused."""
-TAG = "__rw__"
-"""The key of runwire's own tagged envelopes."""
-_ESC = "__lc_escaped__"
-_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
-_MAX_DEPTH = 200
 
 _GRAPH_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Send": ("runwire.graph.types", ("node", "arg")),
     "Interrupt": ("runwire.graph.types", ("value", "id")),
     "Command": ("runwire.graph.types", ("graph", "update", "resume", "goto")),
-    "RemoveMessage": ("runwire.graph.messages", ("id",)),
 }
-"""Graph classes stored in checkpoints (pending sends, interrupts, resumes, message
-removals): their fixed module, and the fields written and passed back to the class."""
-
-
-class StoredError(RuntimeError):
-    """An exception read back from a checkpoint whose type is not a builtin one.
-
-    Attributes:
-        type_name: the original exception's class name.
-    """
-
-    def __init__(self, message: str, type_name: str = "Exception") -> None:
-        super().__init__(message)
-        self.type_name = type_name
-
-
-_BUILTIN_ERRORS: dict[str, type[BaseException]] = {
-    cls.__name__: cls
-    for cls in (Exception, ArithmeticError, AssertionError, AttributeError, ConnectionError,
-                IndexError, KeyError, LookupError, NotImplementedError, OSError, RecursionError,
-                RuntimeError, TimeoutError, TypeError, ValueError, ZeroDivisionError)
-}  # fmt: skip
-"""Exceptions rebuilt as themselves; any other type becomes a :class:`StoredError`."""
-
-
-def _redact(text: str) -> str:
-    redaction = sys.modules.get("runwire.redaction")
-    return text if redaction is None else redaction.redact(text)
-
-
-def _corrupt(kind: str, why: str = "") -> ManifestError:
-    return ManifestError(
-        f"stored {kind} value is malformed{': ' + why if why else ''}",
-        hint="the checkpoint was edited or damaged; restore it from a good copy",
-    )
-
-
-def _is_plain(value: Any, depth: int = 0) -> bool:
-    """True when ``value`` is JSON exactly as it stands (kept raw inside an escape)."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return _INT_MIN <= value <= _INT_MAX
-    if kind is float:
-        return math.isfinite(value)
-    if depth > _MAX_DEPTH:
-        return False
-    if kind is list:
-        return all(_is_plain(v, depth + 1) for v in value)
-    if kind is dict:
-        return all(type(k) is str and _is_plain(v, depth + 1) for k, v in value.items())
-    return False
+"""Graph classes stored in checkpoints (pending sends, interrupts, resumes): their fixed
+module, and the fields written and passed back to the class."""
+_GRAPH_READ_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "RemoveMessage": ("runwire.schema.messages", ("id",)),
+}
+"""Envelopes earlier runwire versions wrote, still read: ``RemoveMessage`` is now a
+registered message, written as an lc constructor node like the others."""
 
 
 def _graph_class(name: str) -> type:
     """A class of :data:`_GRAPH_FIELDS`, from its fixed module (never one the data names)."""
     import importlib
 
-    module_name = _GRAPH_FIELDS[name][0]
+    module_name = (_GRAPH_FIELDS.get(name) or _GRAPH_READ_ONLY[name])[0]
     try:
         cls = getattr(importlib.import_module(module_name), name, None)
     except ImportError:
@@ -136,49 +97,6 @@ def _graph_type_of(obj: Any) -> str | None:
         return None
     module = sys.modules.get(known[0])
     return name if module is not None and getattr(module, name, None) is type(obj) else None
-
-
-# kind -> (python type, to JSON payload); payload -> value in _DECODERS
-_SIMPLE: dict[type, tuple[str, Callable[[Any], Any]]] = {
-    bytes: ("bytes", lambda v: base64.b64encode(v).decode("ascii")),
-    bytearray: ("bytearray", lambda v: base64.b64encode(v).decode("ascii")),
-    datetime: ("datetime", datetime.isoformat),
-    date: ("date", date.isoformat),
-    time: ("time", time.isoformat),
-    timedelta: ("timedelta", lambda v: [v.days, v.seconds, v.microseconds]),
-    UUID: ("uuid", str),
-    Decimal: ("decimal", str),
-}
-
-
-def _text(payload: Any, most: int = 1000) -> str:
-    if type(payload) is not str or len(payload) > most:
-        raise TypeError("not a short text")
-    return payload
-
-
-def _b64(payload: Any) -> bytes:
-    return base64.b64decode(_text(payload, 1 << 40).encode("ascii"), validate=True)
-
-
-def _timedelta(payload: Any) -> timedelta:
-    if type(payload) is not list or len(payload) != 3 or any(type(p) is not int for p in payload):
-        raise TypeError("not [days, seconds, microseconds]")
-    return timedelta(days=payload[0], seconds=payload[1], microseconds=payload[2])
-
-
-_DECODE_SCALAR: dict[str, Callable[[Any], Any]] = {
-    "bytes": _b64,
-    "bytearray": lambda p: bytearray(_b64(p)),
-    "datetime": lambda p: datetime.fromisoformat(_text(p)),
-    "date": lambda p: date.fromisoformat(_text(p)),
-    "time": lambda p: time.fromisoformat(_text(p)),
-    "timedelta": _timedelta,
-    "uuid": lambda p: UUID(_text(p)),
-    "decimal": lambda p: Decimal(_text(p, 4300)),
-    "float": {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.__getitem__,
-    "int": lambda p: int(_text(p, 4300)),
-}
 
 
 def _type_name(cls: type) -> str:
@@ -237,7 +155,9 @@ class LcJsonSerializer:
 
     def dumps(self, value: Any) -> bytes:
         """``value`` as lc JSON bytes; ``NotSerializableError`` for what cannot be stored."""
-        data = self.encode(value)
+        if value is None or value is True or value is False:
+            return CONSTANTS[value]
+        data = value if as_is(value) else self.encode(value)
         try:
             # a right-sized copy: orjson's own buffer, kept alive by the thousand (as a
             # saver does), fragments the heap and makes every later dumps ~10x slower
@@ -253,7 +173,7 @@ class LcJsonSerializer:
         if kind is str or kind is bool or obj is None:
             return obj
         if kind is int:
-            return obj if _INT_MIN <= obj <= _INT_MAX else {TAG: "int", "v": str(obj)}
+            return obj if INT_MIN <= obj <= INT_MAX else {TAG: "int", "v": str(obj)}
         if kind is float:
             return obj if math.isfinite(obj) else {TAG: "float", "v": repr(obj)}
         if kind is list:
@@ -263,9 +183,9 @@ class LcJsonSerializer:
         return self._enc_object(obj)
 
     def _enc_dict(self, obj: dict[Any, Any]) -> Any:
-        if "lc" in obj or TAG in obj or (_ESC in obj and len(obj) == 1):
-            if _is_plain(obj):
-                return {_ESC: obj}
+        if "lc" in obj or TAG in obj or (ESC in obj and len(obj) == 1):
+            if is_plain(obj):
+                return {ESC: obj}
             return self._pairs(obj)
         out = {}
         for key, value in obj.items():
@@ -295,7 +215,7 @@ class LcJsonSerializer:
                 f"Enum {_type_name(kind)} is not registered for checkpoints",
                 hint=f"pass LcJsonSerializer(types=[{kind.__name__}]) to the saver's serde",
             )
-        simple = _SIMPLE.get(kind)
+        simple = SIMPLE_KINDS.get(kind)
         if simple is not None:
             return {TAG: simple[0], "v": simple[1](obj)}
         if kind is tuple or kind is set or kind is frozenset:
@@ -303,7 +223,7 @@ class LcJsonSerializer:
         if isinstance(obj, BaseException):
             args = obj.args
             text = args[0] if len(args) == 1 and type(args[0]) is str else str(obj)
-            return {TAG: "error", "name": kind.__name__, "v": _redact(text)}
+            return {TAG: "error", "name": kind.__name__, "v": redact(text)}
         return self._enc_subclass(obj)
 
     def _enc_registered(self, obj: Any, name: str) -> dict[str, Any]:
@@ -329,7 +249,7 @@ class LcJsonSerializer:
         for base in (str, int, float, dict, list, tuple, set, frozenset):
             if isinstance(obj, base):
                 return self._enc(base(obj))
-        for base, (kind, write) in _SIMPLE.items():
+        for base, (kind, write) in SIMPLE_KINDS.items():
             if isinstance(obj, base):
                 return {TAG: kind, "v": write(obj)}
         import dataclasses
@@ -389,25 +309,25 @@ class LcJsonSerializer:
         kind = type(value)
         if kind is not list and kind is not dict:
             return value
-        if depth > _MAX_DEPTH:
-            raise ManifestError(f"stored value is nested more than {_MAX_DEPTH} levels deep")
+        if depth > MAX_DEPTH:
+            raise ManifestError(f"stored value is nested more than {MAX_DEPTH} levels deep")
         if kind is list:
             return [self._dec(v, depth + 1) for v in value]
         if TAG in value:
             return self._dec_tag(value, depth)
         if "lc" in value:
             return self._load(value)
-        if len(value) == 1 and _ESC in value:
-            return value[_ESC]
+        if len(value) == 1 and ESC in value:
+            return value[ESC]
         return {k: self._dec(v, depth + 1) for k, v in value.items()}
 
     def _dec_tag(self, value: dict[str, Any], depth: int) -> Any:
         kind = value[TAG]
         payload = value.get("v")
         if type(kind) is not str:
-            raise _corrupt("tagged", "its kind is not text")
+            raise corrupt("tagged", "its kind is not text")
         try:
-            scalar = _DECODE_SCALAR.get(kind)
+            scalar = DECODE_SCALAR.get(kind)
             if scalar is not None:
                 return scalar(payload)
             if kind in ("tuple", "set", "frozenset"):
@@ -430,7 +350,7 @@ class LcJsonSerializer:
         except ManifestError:
             raise
         except (TypeError, ValueError, KeyError, OverflowError, ArithmeticError) as exc:
-            raise _corrupt(kind[:40], str(exc)[:200]) from None
+            raise corrupt(kind[:40], str(exc)[:200]) from None
         raise ManifestError(
             f"unknown stored value kind {kind[:40]!r}",
             hint="the checkpoint was edited, or written by a newer runwire",
@@ -438,14 +358,14 @@ class LcJsonSerializer:
 
     @staticmethod
     def _dec_error(name: Any, payload: Any) -> BaseException:
-        message = _text(payload)
-        cls = _BUILTIN_ERRORS.get(name) if type(name) is str else None
+        message = short_text(payload)
+        cls = BUILTIN_ERRORS.get(name) if type(name) is str else None
         if cls is not None:
             return cls(message)
         return StoredError(message, name if type(name) is str else "Exception")
 
     def _dec_graph(self, name: Any, payload: Any, depth: int) -> Any:
-        known = _GRAPH_FIELDS.get(name) if type(name) is str else None
+        known = _GRAPH_FIELDS.get(name) or _GRAPH_READ_ONLY.get(name) if type(name) is str else None
         if known is None or type(payload) is not dict or not set(payload) <= set(known[1]):
             raise TypeError(f"not one of {', '.join(_GRAPH_FIELDS)}")
         cls = _graph_class(name)
@@ -474,7 +394,7 @@ class LcJsonSerializer:
             try:
                 return cls.model_validate(fields)
             except ValidationError as exc:
-                raise _corrupt(name, f"{exc.error_count()} validation error(s)") from None
+                raise corrupt(name, f"{exc.error_count()} validation error(s)") from None
         return cls(**fields)
 
 
@@ -497,7 +417,7 @@ def _lc() -> dict[str, Any]:
         Serializable=Serializable,
         dumpd=dumpd,
         load=load,
-        limits=Limits(max_depth=_MAX_DEPTH),
+        limits=Limits(max_depth=MAX_DEPTH),
         state_classes=tuple(state),
     )
     return _LC

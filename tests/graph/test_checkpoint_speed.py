@@ -1,0 +1,135 @@
+"""The savers' fast paths keep every property of the slow ones.
+
+Plain JSON goes to orjson without being rebuilt, immutable scalars stay in memory as
+themselves, versions come from a table: these tests pin that the results are the same
+as before (no timing here; ``benchmarks/bench_graph.py`` measures).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import orjson
+import pytest
+
+from runwire.errors import ManifestError
+from runwire.graph.checkpoint import InMemorySaver, LcJsonSerializer, empty_checkpoint
+from runwire.graph.checkpoint.base import next_version
+from runwire.schema.messages import HumanMessage, RemoveMessage
+
+SERDE = LcJsonSerializer()
+CONFIG = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+
+PLAIN: list[Any] = [
+    None,
+    True,
+    0,
+    -(2**63),
+    2**64 - 1,
+    1.5,
+    "",
+    "text",
+    [],
+    {},
+    {"count": 3, "items": ["a", 1, None, 2.5, [True]], "nested": {"k": {"k": "v"}}},
+    [["node", {"arg": 1}]],
+    {"__lc_escaped__": 1, "other": 2},  # two keys: not an escape
+]
+NEEDS_ENCODING: list[Any] = [
+    2**64,
+    math.inf,
+    {"lc": 1, "type": "constructor", "id": ["os", "system"]},
+    {"outer": {"__rw__": "tuple", "v": [1]}},
+    {"__lc_escaped__": {"lc": 1}},
+    {1: "non-string key"},
+    [("a", 1)],
+    {"when": b"bytes"},
+    [HumanMessage("hi", id="m1")],
+]
+
+
+@pytest.mark.parametrize("value", PLAIN, ids=repr)
+def test_plain_json_is_written_as_orjson_writes_it(value: Any) -> None:
+    assert SERDE.dumps(value) == orjson.dumps(value)
+    assert SERDE.loads(SERDE.dumps(value)) == value
+
+
+@pytest.mark.parametrize("value", NEEDS_ENCODING, ids=repr)
+def test_values_that_need_escaping_or_tags_still_get_them(value: Any) -> None:
+    data = SERDE.dumps(value)
+    assert data == orjson.dumps(SERDE.encode(value))
+    assert SERDE.loads(data) == value
+
+
+def test_an_lc_shaped_dict_deep_in_plain_data_comes_back_as_data() -> None:
+    value = {"a": [{"b": {"lc": 1, "type": "constructor", "id": ["os", "system"]}}]}
+    assert b"__lc_escaped__" in SERDE.dumps(value)
+    assert SERDE.loads(SERDE.dumps(value)) == value
+
+
+def _saved(saver: InMemorySaver, values: dict[str, Any]) -> dict[str, Any]:
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = values
+    checkpoint["channel_versions"] = {k: next_version(None) for k in values}
+    config = saver.put(CONFIG, checkpoint, {"source": "loop", "step": 0}, {})
+    found = saver.get_tuple(config)
+    assert found is not None
+    return found.checkpoint["channel_values"]
+
+
+def test_memory_saver_keeps_immutable_scalars_and_serializes_the_rest() -> None:
+    saver = InMemorySaver()
+    items = ["a"]
+    values = {"n": 2**70, "f": math.inf, "b": False, "none": None, "s": "x", "items": items}
+    got = _saved(saver, values)
+    items.append("changed after put")
+    assert got == {**values, "items": ["a"]}
+    stored = {key[2]: blob for key, blob in saver.blobs.items()}
+    assert {k for k, v in stored.items() if type(v) is bytes} == {"s", "items"}
+
+
+def test_memory_saver_writes_keep_scalars_and_read_back_the_rest_safely() -> None:
+    saver = InMemorySaver()
+    config = saver.put(CONFIG, empty_checkpoint(), {}, {})
+    saver.put_writes(config, [("count", 1), ("done", None), ("msgs", [RemoveMessage("m1")])], "t1")
+    found = saver.get_tuple(config)
+    assert found is not None
+    assert found.pending_writes == [
+        ("t1", "count", 1),
+        ("t1", "done", None),
+        ("t1", "msgs", [RemoveMessage("m1")]),
+    ]
+    key = next(iter(saver.writes))
+    write_key = next(k for k, w in saver.writes[key].items() if w[1] == "msgs")
+    task, channel, _, path = saver.writes[key][write_key]
+    bad = b'[{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {}}]'
+    saver.writes[key][write_key] = (task, channel, bad, path)
+    with pytest.raises(ManifestError, match="write of task t1"):
+        saver.get_tuple(config)
+
+
+VERSION = re.compile(r"\d{32}\.0\.\d{16}")
+
+
+def test_versions_count_up_and_keep_langgraphs_shape() -> None:
+    saver = InMemorySaver()
+    version = saver.get_next_version(None, None)
+    seen = [version]
+    for _ in range(300):  # past the table of made counters
+        version = saver.get_next_version(version, None)
+        seen.append(version)
+    assert all(VERSION.fullmatch(v) for v in seen)
+    assert [int(v[:32]) for v in seen] == list(range(1, 302))
+    assert seen == sorted(seen)
+    assert next_version(7).startswith(f"{8:032}.") and next_version(7.0).startswith(f"{8:032}.")
+    assert saver.get_next_version(f"{41:032}.0.5", None).startswith(f"{42:032}.")
+
+
+def test_remove_message_is_written_as_a_message_and_the_old_envelope_still_reads() -> None:
+    data = SERDE.dumps([RemoveMessage("m1")])
+    assert b'"RemoveMessage"' in data and b"__rw__" not in data
+    assert SERDE.loads(data) == [RemoveMessage("m1")]
+    old = b'{"__rw__": "graph", "name": "RemoveMessage", "v": {"id": "m2"}}'
+    assert SERDE.loads(old) == RemoveMessage("m2")

@@ -80,16 +80,7 @@ def _engine_ready() -> bool:
     return hasattr(importlib.import_module("runwire.graph"), "StateGraph")
 
 
-RUNWIRE_GAPS: dict[str, str] = {
-    "test_contract_messages.py::test_stream_messages_yields_model_chunks_with_node_metadata": (
-        "not the engine (it streams the tokens): runwire's FakeChatModel leaves its last chunk "
-        "unmarked, so the model adds LangChain's closing empty chunk, which FakeListChatModel "
-        "(chunk_position='last' on its last character) never gets"
-    ),
-    "test_contract_messages.py::test_astream_messages_of_a_subgraph_with_subgraphs_true": (
-        "as above: one more, empty, closing chunk from runwire's FakeChatModel"
-    ),
-}  # fmt: skip
+RUNWIRE_GAPS: dict[str, str] = {}
 """Contract tests the runwire engine does not pass yet (``file::test``: what differs).
 
 Marked as non-strict xfails in the runwire run only, so the contract stays visible (an
@@ -160,9 +151,19 @@ def normalise(value: Any) -> Any:
 
 
 def _runwire_chat_model(responses: list[str]) -> Any:
+    """runwire's FakeChatModel marking its last chunk ``chunk_position="last"``, as
+    LangChain's FakeListChatModel does (so neither side adds an empty closing chunk)."""
     from runwire.runtime.models.fakes import FakeChatModel
 
-    return FakeChatModel(responses=responses, chunk_size=1)
+    class MarkedFakeChatModel(FakeChatModel):
+        def _reply_chunks(self, *args: Any, **kwargs: Any) -> Any:
+            chunks = list(super()._reply_chunks(*args, **kwargs))
+            for chunk in chunks[:-1]:
+                yield chunk
+            if chunks:
+                yield chunks[-1].model_copy(update={"chunk_position": "last"})
+
+    return MarkedFakeChatModel(responses=responses, chunk_size=1)
 
 
 def _langchain_chat_model(responses: list[str]) -> Any:

@@ -158,8 +158,7 @@ def _runwire_chat_model(responses: list[str]) -> Any:
     class MarkedFakeChatModel(FakeChatModel):
         def _reply_chunks(self, *args: Any, **kwargs: Any) -> Any:
             chunks = list(super()._reply_chunks(*args, **kwargs))
-            for chunk in chunks[:-1]:
-                yield chunk
+            yield from chunks[:-1]
             if chunks:
                 yield chunks[-1].model_copy(update={"chunk_position": "last"})
 

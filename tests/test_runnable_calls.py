@@ -499,3 +499,29 @@ def test_batch_as_completed_return_exceptions() -> None:
         asyncio.run(collect(False))
     with pytest.raises(ValueError, match="odd: 3"):
         list(lam.batch_as_completed([2, 3]))
+
+
+def test_batch_and_parallel_threads_see_the_callers_context_variables() -> None:
+    """A context variable set by the caller (the current config, a graph node's writer)
+    reaches the worker threads of batch, batch_as_completed and a parallel step."""
+    import contextvars
+    import time
+
+    from runwire.runtime.lambdas import RunnableLambda
+    from runwire.runtime.parallel import RunnableParallel
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+
+    def seen(_: object) -> str:
+        time.sleep(0.001)  # a blocking step, so the runnable is not run inline
+        return marker.get()
+
+    step = RunnableLambda(seen)
+    token = marker.set("caller")
+    try:
+        assert step.batch([1, 2, 3]) == ["caller"] * 3
+        assert sorted(out for _, out in step.batch_as_completed([1, 2])) == ["caller"] * 2
+        both = RunnableParallel(a=step, b=step)
+        assert both.invoke(0) == {"a": "caller", "b": "caller"}
+    finally:
+        marker.reset(token)

@@ -14,6 +14,9 @@ _EXPORTS: dict[str, str] = {
     "RunnableConfig": ".config",
     "ensure_config": ".config",
     "merge_configs": ".config",
+    "current_config": ".config",
+    "set_child_config": ".config",
+    "var_child_runnable_config": ".config",
     "Run": ".callbacks",
     "RunnableSequence": ".sequence",
     "RunnableParallel": ".parallel",
@@ -99,9 +102,12 @@ __all__ = [
     "StringPromptValue",
     "SystemMessagePromptTemplate",
     "adispatch_custom_event",
+    "current_config",
     "dispatch_custom_event",
     "ensure_config",
     "merge_configs",
+    "set_child_config",
+    "var_child_runnable_config",
 ]
 
 

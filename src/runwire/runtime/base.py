@@ -14,7 +14,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args
 
 from runwire.runtime.callbacks import CallbackContext, RunType
-from runwire.runtime.config import RunnableConfig, child_config, get_config_list
+from runwire.runtime.config import (
+    RunnableConfig,
+    child_config,
+    get_config_list,
+    map_in_contexts,
+)
 from runwire.runtime.tracing import NOTHING, Traced, add_chunks
 
 if TYPE_CHECKING:
@@ -165,7 +170,7 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
         if len(inputs) == 1 or self.sync_is_cheap:
             return [call(pair) for pair in zip(inputs, configs, strict=True)]
         with ThreadPoolExecutor(max_workers=configs[0].get("max_concurrency")) as pool:
-            return list(pool.map(call, zip(inputs, configs, strict=True)))
+            return list(map_in_contexts(pool, call, list(zip(inputs, configs, strict=True))))
 
     def batch_as_completed(
         self,
@@ -191,7 +196,9 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with ThreadPoolExecutor(max_workers=configs[0].get("max_concurrency")) as pool:
-            futures = [pool.submit(call, i) for i in range(len(inputs))]
+            futures = [
+                pool.submit(contextvars.copy_context().run, call, i) for i in range(len(inputs))
+            ]
             for future in as_completed(futures):
                 yield future.result()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from random import getrandbits
 from typing import Any, TypedDict
 
@@ -27,6 +27,7 @@ __all__ = [
     "current_config",
     "ensure_config",
     "get_config_list",
+    "map_in_contexts",
     "merge_configs",
     "new_run_id",
     "patch_config",
@@ -238,3 +239,11 @@ def get_config_list(
         return [first, *(ensure_config(rest) for _ in range(length - 1))]
     shared = ensure_config(config)  # callees copy before changing it: one dict will do
     return [shared] * length
+
+
+def map_in_contexts(pool: Any, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+    """``pool.map(fn, items)`` with each call in its own copy of the caller's context, so
+    context variables (the current config, a graph node's stream writer) follow into the
+    worker threads. One copy per call: a context cannot be entered by two threads at once."""
+    contexts = [copy_context() for _ in items]
+    return pool.map(lambda ctx, item: ctx.run(fn, item), contexts, items)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from runwire.runtime.base import Input, Runnable, child, coerce_to_runnable
-from runwire.runtime.config import RunnableConfig
+from runwire.runtime.config import RunnableConfig, map_in_contexts
 from runwire.runtime.configurable_spec import unique_specs
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.runtime.tracing import AddableDict
@@ -90,7 +90,9 @@ class RunnableParallel(RunnableSerializable[Input, dict[str, Any]]):
                 from concurrent.futures import ThreadPoolExecutor
 
                 with ThreadPoolExecutor(max_workers=cfg.get("max_concurrency")) as pool:
-                    outputs = list(pool.map(lambda sc: sc[0].invoke(value, sc[1]), calls))
+                    outputs = list(
+                        map_in_contexts(pool, lambda sc: sc[0].invoke(value, sc[1]), calls)
+                    )
             return {key: out for (key, _), out in zip(items, outputs, strict=True)}
 
         return self._call_with_config(run, input, config)

@@ -153,6 +153,8 @@ def new_checkpoint_id(step: int | None = None) -> str:
 
 _COUNTS = tuple(f"{i:032}." for i in range(257))
 """The zero-padded counter part of the first versions, made once."""
+_AFTER = {_COUNTS[i][:32]: _COUNTS[i + 1] for i in range(256)}
+"""A first version's counter -> the next version's counter part."""
 _randbits = random.getrandbits
 
 
@@ -406,10 +408,10 @@ class BaseCheckpointSaver:
 
     def get_next_version(self, current: str | int | float | None, channel: Any = None) -> str:
         """The version a channel gets when it changes (``channel`` is unused)."""
-        if type(current) is str:  # the common case, inline: the engine calls this a lot
-            count = int(current.partition(".")[0]) + 1
-            prefix = _COUNTS[count] if count < 257 else f"{count:032}."
-            return f"{prefix}0.{_randbits(52):016d}"
+        if type(current) is str and current[32:33] == ".":  # the engine calls this a lot
+            prefix = _AFTER.get(current[:32])
+            if prefix is not None:
+                return f"{prefix}0.{_randbits(52):016d}"
         return next_version(current)
 
     # -- async twins: the sync methods in a worker thread unless overridden ------------

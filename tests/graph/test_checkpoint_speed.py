@@ -133,3 +133,25 @@ def test_remove_message_is_written_as_a_message_and_the_old_envelope_still_reads
     assert SERDE.loads(data) == [RemoveMessage("m1")]
     old = b'{"__rw__": "graph", "name": "RemoveMessage", "v": {"id": "m2"}}'
     assert SERDE.loads(old) == RemoveMessage("m2")
+
+
+def test_a_checkpoint_head_round_trips_in_both_stored_forms() -> None:
+    saver = InMemorySaver()
+    plain = empty_checkpoint()
+    plain["updated_channels"] = ["a"]
+    extended = {**empty_checkpoint(), "pending_sends": [("node", (1, 2))]}
+    for checkpoint in (plain, extended):
+        config = saver.put(CONFIG, checkpoint, {}, {})  # type: ignore[arg-type]
+        found = saver.get_tuple(config)
+        assert found is not None and found.checkpoint == checkpoint
+
+
+def test_a_tampered_checkpoint_head_is_a_manifest_error() -> None:
+    saver = InMemorySaver()
+    config = saver.put(CONFIG, empty_checkpoint(), {}, {})
+    cid = config["configurable"]["checkpoint_id"]
+    head, *rest = saver.storage["t"][""][cid]
+    assert head.startswith(b"[")  # the usual head is a JSON array
+    saver.storage["t"][""][cid] = (head.replace(b"[4,", b'["4",', 1), *rest)
+    with pytest.raises(ManifestError, match="field 'v' has the wrong type"):
+        saver.get_tuple(config)

@@ -232,19 +232,26 @@ _HEAD_TYPES: dict[str, tuple[type, ...]] = {
     "updated_channels": (list, type(None)),
 }
 _EXTRA = "extra"
+_HEAD_FIELDS = tuple(_HEAD_TYPES)
+_STANDARD_KEYS = frozenset((*_HEAD_FIELDS, "channel_values"))
 
 
 def dump_head(serde: LcJsonSerializer, checkpoint: Checkpoint) -> bytes:
     """A checkpoint without its channel values, as bytes (the values are stored apart).
 
-    The standard fields are JSON by contract and written as is; any other key goes
-    through ``serde``.
+    The standard fields are JSON by contract and written as is: as a JSON array when the
+    checkpoint has exactly those (the usual case, no copy of the dict), else as an object
+    whose other keys go through ``serde``.
     """
-    head: dict[str, Any] = dict(checkpoint)
-    head.pop("channel_values", None)
-    others = head.keys() - _HEAD_TYPES.keys()
-    if others:
-        head[_EXTRA] = serde.encode({key: head.pop(key) for key in sorted(others)})
+    head: Any
+    if checkpoint.keys() == _STANDARD_KEYS:
+        head = [checkpoint[key] for key in _HEAD_FIELDS]  # type: ignore[literal-required]
+    else:
+        head = dict(checkpoint)
+        head.pop("channel_values", None)
+        others = head.keys() - _HEAD_TYPES.keys()
+        if others:
+            head[_EXTRA] = serde.encode({key: head.pop(key) for key in sorted(others)})
     try:
         return bytes(memoryview(orjson.dumps(head)))  # right-sized: see serde.dumps
     except TypeError as exc:
@@ -277,6 +284,8 @@ def load_head(serde: LcJsonSerializer, data: bytes) -> dict[str, Any]:
         head = orjson.loads(data)
     except (orjson.JSONDecodeError, TypeError):
         head = None
+    if type(head) is list and len(head) == len(_HEAD_FIELDS):
+        head = dict(zip(_HEAD_FIELDS, head, strict=True))
     if type(head) is not dict:
         raise ManifestError(
             "stored checkpoint is not lc JSON",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import UTC, datetime
 from random import getrandbits
 from typing import Any
 
@@ -109,8 +110,6 @@ def checkpoint_id(step: int) -> str:
 
 def now_iso() -> str:
     """The current UTC time in ISO 8601 (checkpoint ``ts``)."""
-    from datetime import UTC, datetime
-
     return datetime.now(UTC).isoformat()
 
 

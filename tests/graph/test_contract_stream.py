@@ -370,6 +370,31 @@ def test_output_keys_as_a_list_yields_a_dict(lg):
     assert parts == [{"note": "n"}]
 
 
+class _XY(TypedDict, total=False):
+    x: int
+    y: int
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ("x", [{"a": 1}, {"b": None}, {"c": 3}, {"d": None}]),
+        (["x"], [{"a": {"x": 1}}, {"b": None}, {"c": {"x": 3}}, {"d": None}]),
+        (["x", "y"], [{"a": {"x": 1}}, {"b": {"y": 2}}, {"c": {"x": 3, "y": 4}}, {"d": None}]),
+    ],
+)
+def test_output_keys_narrow_each_update(lg, keys, expected):
+    graph = lg.StateGraph(_XY)
+    graph.add_node("a", lambda s: {"x": 1})
+    graph.add_node("b", lambda s: {"y": 2})
+    graph.add_node("c", lambda s: {"x": 3, "y": 4})
+    graph.add_node("d", lambda s: None)
+    for src, dst in [(lg.START, "a"), ("a", "b"), ("b", "c"), ("c", "d"), ("d", lg.END)]:
+        graph.add_edge(src, dst)
+    app = graph.compile()
+    assert list(app.stream({"x": 0}, stream_mode="updates", output_keys=keys)) == expected
+
+
 @pytest.mark.parametrize("mode", ["values", "updates"])
 def test_astream_matches_stream(lg, mode):
     app = _with_subgraph(lg)

@@ -37,6 +37,16 @@ class Formatter:
             return data.get(keys)
         return {k: data[k] for k in keys if k in data}
 
+    def narrow(self, update: Any) -> Any:
+        """One node's update narrowed to ``output_keys``, as LangGraph streams it: the bare
+        value for a string key, the keys written for a list, ``None`` when none was."""
+        if not isinstance(update, dict):
+            return update
+        keys = self.output_keys
+        if isinstance(keys, str):
+            return update.get(keys)
+        return {k: update[k] for k in keys if k in update} or None
+
     def __call__(self, ns: tuple[str, ...], mode: str, payload: Any) -> Any:
         """The chunk to yield for one event (``_MISSING`` to drop it)."""
         if ns and not self.subgraphs:
@@ -54,7 +64,12 @@ class Formatter:
             if interrupts:
                 data = {**data, INTERRUPT: interrupts} if isinstance(data, dict) else data
             payload = data
-        elif self.v2:
+        elif mode == "updates" and self.output_keys is not None and isinstance(payload, dict):
+            payload = {
+                node: update if node == INTERRUPT else self.narrow(update)
+                for node, update in payload.items()
+            }
+        if mode != "values" and self.v2:
             return {"type": mode, "ns": ns, "data": payload}
         if self.multi:
             return (ns, mode, payload) if self.subgraphs else (mode, payload)

@@ -151,9 +151,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         """Run the graph, yielding what each ``stream_mode`` reports as it happens."""
         from runwire.graph.runner import run
 
-        if print_mode or debug:
-            raise NotImplementedError("print_mode and debug are not implemented in runwire")
         modes, multi = _modes(stream_mode or self.stream_mode)
+        printed = _printed(print_mode, debug)
         fmt = Formatter(multi, subgraphs, version, output_keys)
         loop, traced = self._traced(
             config,
@@ -162,13 +161,15 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             interrupt_before,
             interrupt_after,
             durability,
-            modes=modes,
+            modes=[*modes, *(m for m in printed if m not in modes)],
             subgraphs=subgraphs,
         )
         wanted = frozenset(modes)
         try:
-            live = bool(wanted & {"custom", "messages"})
+            live = bool((wanted | printed) & _LIVE)
             for ns, mode, payload in run(loop, input, live):
+                if mode in printed:
+                    _print_event(ns, mode, payload)
                 if mode in wanted:
                     chunk = fmt(ns, mode, payload)
                     if chunk is not MISSING:
@@ -200,9 +201,8 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         """Async ``stream``: a step's nodes run concurrently."""
         from runwire.graph.runner import arun
 
-        if print_mode or debug:
-            raise NotImplementedError("print_mode and debug are not implemented in runwire")
         modes, multi = _modes(stream_mode or self.stream_mode)
+        printed = _printed(print_mode, debug)
         fmt = Formatter(multi, subgraphs, version, output_keys)
         loop, traced = self._traced(
             config,
@@ -211,13 +211,15 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             interrupt_before,
             interrupt_after,
             durability,
-            modes=modes,
+            modes=[*modes, *(m for m in printed if m not in modes)],
             subgraphs=subgraphs,
         )
         wanted = frozenset(modes)
-        live = bool(wanted & {"custom", "messages"}) or subgraphs
+        live = bool((wanted | printed) & _LIVE) or subgraphs
         try:
             async for ns, mode, payload in arun(loop, input, live):
+                if mode in printed:
+                    _print_event(ns, mode, payload)
                 if mode in wanted:
                     chunk = fmt(ns, mode, payload)
                     if chunk is not MISSING:
@@ -275,14 +277,14 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             )
         from runwire.graph.runner import run
 
-        if print_mode or kwargs.get("debug"):
-            raise NotImplementedError("print_mode and debug are not implemented in runwire")
+        printed = _printed(print_mode, kwargs.get("debug"))
         loop, traced = self._traced(
-            config, input, context, interrupt_before, interrupt_after, durability
+            config, input, context, interrupt_before, interrupt_after, durability, modes=printed
         )
         try:
-            for _ in run(loop, input):
-                pass
+            for ns, mode, payload in run(loop, input, bool(printed & _LIVE)):
+                if mode in printed:
+                    _print_event(ns, mode, payload)
         except BaseException as exc:
             _end(traced, None, exc)
             raise
@@ -324,14 +326,14 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             ]
         from runwire.graph.runner import arun
 
-        if print_mode or kwargs.get("debug"):
-            raise NotImplementedError("print_mode and debug are not implemented in runwire")
+        printed = _printed(print_mode, kwargs.get("debug"))
         loop, traced = self._traced(
-            config, input, context, interrupt_before, interrupt_after, durability
+            config, input, context, interrupt_before, interrupt_after, durability, modes=printed
         )
         try:
-            async for _ in arun(loop, input):
-                pass
+            async for ns, mode, payload in arun(loop, input, bool(printed & _LIVE)):
+                if mode in printed:
+                    _print_event(ns, mode, payload)
         except BaseException as exc:
             _end(traced, None, exc)
             raise
@@ -441,3 +443,24 @@ def _model(schema: dict[str, Any], info: Any) -> Any:
     from runwire.runtime.schemas import root_model
 
     return root_model(schema.get("title", "State"), dict[str, Any])
+
+
+_LIVE = frozenset(("custom", "messages"))
+"""Modes whose events come while a node runs (the runner streams those live)."""
+
+
+def _printed(print_mode: Any, debug: bool | None) -> frozenset[str]:
+    """The modes printed to stdout: ``print_mode``, or updates and values for ``debug``."""
+    if debug:
+        return frozenset(("updates", "values"))
+    if not print_mode:
+        return frozenset()
+    return frozenset((print_mode,) if isinstance(print_mode, str) else print_mode)
+
+
+def _print_event(ns: tuple[str, ...], mode: str, payload: Any) -> None:
+    """One ``print_mode`` event on stdout, as ``[mode] chunk`` (namespaced for subgraphs)."""
+    if mode == "values":  # (state, interrupts, updated channels)
+        payload = payload[0]
+    where = f" {'|'.join(ns)}" if ns else ""
+    print(f"[{mode}]{where} {payload!r}", flush=True)

@@ -301,3 +301,31 @@ def test_aget_state_history_matches_the_sync_history(lg):
     steps = [s.metadata["step"] for s in asyncio.run(run())]
     assert steps == [s.metadata["step"] for s in app.get_state_history(config)]
     assert steps == [3, 2, 1, 0, -1]
+
+
+# -- update_state without as_node ------------------------------------------------------------
+
+
+def test_update_state_after_two_parallel_nodes_needs_as_node(lg):
+    graph = lg.StateGraph(Items)
+    for name in "abc":
+        graph.add_node(name, _append(name))
+    graph.add_edge(lg.START, "a")
+    graph.add_edge(lg.START, "b")
+    graph.add_edge(["a", "b"], "c")
+    app = graph.compile(checkpointer=lg.InMemorySaver(), interrupt_before=["c"])
+    config = _thread()
+    assert app.invoke({"items": []}, config) == {"items": ["a", "b"]}
+    with pytest.raises(lg.InvalidUpdateError, match="Ambiguous update, specify as_node"):
+        app.update_state(config, {"items": ["u"]})
+    app.update_state(config, {"items": ["u"]}, as_node="a")
+    assert app.get_state(config).values == {"items": ["a", "b", "u"]}
+
+
+def test_update_state_after_one_node_is_that_nodes_update(lg):
+    app = _linear(lg, "ab").compile(checkpointer=lg.InMemorySaver(), interrupt_before=["b"])
+    config = _thread()
+    app.invoke({"items": []}, config)
+    app.update_state(config, {"items": ["u"]})
+    state = app.get_state(config)
+    assert (state.values, state.next) == ({"items": ["a", "u"]}, ("b",))

@@ -410,11 +410,14 @@ class Loop(Starting, Reporting, Persistence):
         self.sends = sends
 
     def _bump(self, keys: set[str]) -> None:
-        """New versions for the channels in ``keys``."""
+        """One new version, after the newest of any channel, for the channels in ``keys``
+        (as LangGraph does: channels written in one step share their version)."""
+        if not keys:
+            return
         versions = self.versions
-        nxt = self.next_version
+        version = self.next_version(max(versions.values()) if versions else None, None)
         for key in keys:
-            versions[key] = nxt(versions.get(key), None)
+            versions[key] = version
 
     def output(self) -> Any:
         """The run's output: the output schema's keys (with a paused step's finished

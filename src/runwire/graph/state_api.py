@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from runwire.graph.channels import MISSING
-from runwire.graph.constants import END, ERROR, INTERRUPT, RESUME
+from runwire.graph.constants import END, ERROR, INTERRUPT, RESUME, START
 from runwire.graph.errors import InvalidUpdateError
 from runwire.graph.types import Interrupt, PregelTask, StateSnapshot
 
@@ -57,7 +57,7 @@ class StateAPI:
         loop = self._loop_at(saved)
         tasks = loop._prepare()
         if loop.start_input is not MISSING:
-            from runwire.graph.constants import PULL, START
+            from runwire.graph.constants import PULL
             from runwire.graph.tasks import Task, task_id
 
             path = (PULL, START)
@@ -237,6 +237,8 @@ class StateAPI:
         loop.runtime = None
         if as_node is not None and as_node != END and as_node not in self.plan.nodes:
             raise InvalidUpdateError(f"Node {as_node} does not exist")
+        if as_node is None and saved is not None and len(self.plan.nodes) > 1:
+            _refuse_ambiguous(loop.seen, self.plan.nodes)
         node = self.plan.nodes.get(as_node) if as_node else None
         writes, control = result_writes(node, self.plan.state, values, loop.channels)
         task = Task("update", as_node or "__input__", (PULL, as_node or ""), node, values)
@@ -256,3 +258,17 @@ class StateAPI:
         loop.step += 1
         loop.pending = []
         return loop
+
+
+def _refuse_ambiguous(seen: dict[str, dict[str, Any]], nodes: Any) -> None:
+    """LangGraph's rule for ``update_state`` without ``as_node``: the update belongs to the
+    node that saw the newest channel version; when two saw the same newest version (nodes
+    that ran in one step) it is ambiguous."""
+    last = sorted(
+        (version, node)
+        for node, versions in seen.items()
+        if node in nodes or node == START
+        for version in versions.values()
+    )
+    if len(last) > 1 and last[-1][0] == last[-2][0]:
+        raise InvalidUpdateError("Ambiguous update, specify as_node")

@@ -330,10 +330,12 @@ def _address(config: RunnableConfig) -> tuple[str, str, str | None]:
     return str(thread_id), conf.get("checkpoint_ns") or "", conf.get("checkpoint_id") or None
 
 
-async def _in_thread(fn: Any, *args: Any) -> Any:
-    import asyncio  # asyncio costs ~30 ms to import: only async callers pay it
-
-    return await asyncio.to_thread(fn, *args)
+def _writes_address(config: RunnableConfig) -> tuple[str, str, str]:
+    """``_address`` of the checkpoint a task's writes belong to (its id is required)."""
+    thread_id, ns, checkpoint_id = _address(config)
+    if checkpoint_id is None:
+        raise ValueError('put_writes needs config["configurable"]["checkpoint_id"]')
+    return thread_id, ns, checkpoint_id
 
 
 def _not_implemented(saver: object, method: str) -> NotImplementedError:
@@ -423,10 +425,17 @@ class BaseCheckpointSaver:
                 return f"{prefix}0.{_randbits(52):016d}"
         return next_version(current)
 
-    # -- async twins: the sync methods in a worker thread unless overridden ------------
+    # -- async twins: the sync methods through _blocking ------------------------------
+    async def _blocking(self, fn: Any, *args: Any) -> Any:
+        """How an async twin runs its sync method: in a worker thread (a saver whose
+        calls never block overrides this to run them inline)."""
+        import asyncio  # asyncio costs ~30 ms to import: only async callers pay it
+
+        return await asyncio.to_thread(fn, *args)
+
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`."""
-        return await _in_thread(self.get_tuple, config)
+        return await self._blocking(self.get_tuple, config)
 
     async def aget(self, config: RunnableConfig) -> Checkpoint | None:
         """Async :meth:`get`."""
@@ -441,12 +450,12 @@ class BaseCheckpointSaver:
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        """Async :meth:`list` (the matches are gathered in a worker thread)."""
+        """Async :meth:`list` (the matches are gathered by one blocking call)."""
 
         def gather() -> list[CheckpointTuple]:
             return list(self.list(config, filter=filter, before=before, limit=limit))
 
-        for item in await _in_thread(gather):
+        for item in await self._blocking(gather):
             yield item
 
     async def aput(
@@ -457,7 +466,7 @@ class BaseCheckpointSaver:
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Async :meth:`put`."""
-        return await _in_thread(self.put, config, checkpoint, metadata, new_versions)
+        return await self._blocking(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self,
@@ -467,8 +476,8 @@ class BaseCheckpointSaver:
         task_path: str = "",
     ) -> None:
         """Async :meth:`put_writes`."""
-        await _in_thread(self.put_writes, config, writes, task_id, task_path)
+        await self._blocking(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async :meth:`delete_thread`."""
-        await _in_thread(self.delete_thread, thread_id)
+        await self._blocking(self.delete_thread, thread_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runwire.errors import ManifestError
@@ -23,6 +23,7 @@ from runwire.graph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     _address,
+    _writes_address,
     checkpoint_metadata,
     dump_head,
     empty_checkpoint,
@@ -117,9 +118,7 @@ class InMemorySaver(BaseCheckpointSaver):
         task_path: str = "",
     ) -> None:
         """Store a task's writes; a regular write already stored at its index is kept."""
-        thread_id, ns, checkpoint_id = _address(config)
-        if checkpoint_id is None:
-            raise ValueError('put_writes needs config["configurable"]["checkpoint_id"]')
+        thread_id, ns, checkpoint_id = _writes_address(config)
         dumps = self.serde.dumps
         encoded = [
             (
@@ -252,45 +251,9 @@ class InMemorySaver(BaseCheckpointSaver):
         )
 
     # -- async twins: no I/O, so no thread hop ------------------------------------------
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        """Async :meth:`get_tuple` (runs inline)."""
-        return self.get_tuple(config)
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        """Async :meth:`list` (runs inline)."""
-        for item in self.list(config, filter=filter, before=before, limit=limit):
-            yield item
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        """Async :meth:`put` (runs inline)."""
-        return self.put(config, checkpoint, metadata, new_versions)
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        """Async :meth:`put_writes` (runs inline)."""
-        self.put_writes(config, writes, task_id, task_path)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        """Async :meth:`delete_thread` (runs inline)."""
-        self.delete_thread(thread_id)
+    async def _blocking(self, fn: Any, *args: Any) -> Any:
+        """The async twins run inline: a dict lookup never blocks the event loop."""
+        return fn(*args)
 
 
 MemorySaver = InMemorySaver

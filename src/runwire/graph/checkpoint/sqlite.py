@@ -28,6 +28,7 @@ from runwire.graph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     _address,
+    _writes_address,
     check_checkpoint,
     checkpoint_metadata,
     located,
@@ -176,9 +177,7 @@ class SqliteSaver(BaseCheckpointSaver):
         task_path: str = "",
     ) -> None:
         """Store a task's writes; a regular write already stored at its index is kept."""
-        thread_id, ns, checkpoint_id = _address(config)
-        if checkpoint_id is None:
-            raise ValueError('put_writes needs config["configurable"]["checkpoint_id"]')
+        thread_id, ns, checkpoint_id = _writes_address(config)
         rows: dict[bool, list[tuple[Any, ...]]] = {True: [], False: []}
         for i, (channel, value) in enumerate(writes):
             idx = WRITES_IDX_MAP.get(channel, i)

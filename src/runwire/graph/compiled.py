@@ -151,30 +151,15 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         """Run the graph, yielding what each ``stream_mode`` reports as it happens."""
         from runwire.graph.runner import run
 
-        modes, multi = _modes(stream_mode or self.stream_mode)
-        printed = _printed(print_mode, debug)
-        fmt = Formatter(multi, subgraphs, version, output_keys)
-        loop, traced = self._traced(
-            config,
-            input,
-            context,
-            interrupt_before,
-            interrupt_after,
-            durability,
-            modes=[*modes, *(m for m in printed if m not in modes)],
-            subgraphs=subgraphs,
-        )
-        wanted = frozenset(modes)
+        loop, traced, emit, live = self._open_stream(
+            input, config, context, stream_mode, print_mode, output_keys, interrupt_before,
+            interrupt_after, durability, subgraphs, debug, version,
+        )  # fmt: skip
         try:
-            live = bool((wanted | printed) & _LIVE)
-            for ns, mode, payload in run(loop, input, live):
-                if mode in printed:
-                    _print_event(ns, mode, payload)
-                if mode in wanted:
-                    chunk = fmt(ns, mode, payload)
-                    if chunk is not MISSING:
-                        _stream(traced, chunk)
-                        yield chunk
+            for event in run(loop, input, live):
+                chunk = emit(*event)
+                if chunk is not MISSING:
+                    yield chunk
         except BaseException as exc:
             _end(traced, None, exc)
             raise
@@ -201,6 +186,39 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         """Async ``stream``: a step's nodes run concurrently."""
         from runwire.graph.runner import arun
 
+        loop, traced, emit, live = self._open_stream(
+            input, config, context, stream_mode, print_mode, output_keys, interrupt_before,
+            interrupt_after, durability, subgraphs, debug, version,
+        )  # fmt: skip
+        try:
+            async for event in arun(loop, input, live or subgraphs):
+                chunk = emit(*event)
+                if chunk is not MISSING:
+                    yield chunk
+        except BaseException as exc:
+            _end(traced, None, exc)
+            raise
+        _end(traced, self._result(loop, output_keys, "v1"), None)
+        self._raise_to_parent(loop)
+
+    def _open_stream(
+        self,
+        input: Any,
+        config: Any,
+        context: Any,
+        stream_mode: Any,
+        print_mode: Any,
+        output_keys: Any,
+        interrupt_before: Any,
+        interrupt_after: Any,
+        durability: Any,
+        subgraphs: bool,
+        debug: bool | None,
+        version: str,
+    ) -> tuple[Loop, Any, Any, bool]:
+        """One ``stream`` call's loop, its trace, ``emit(ns, mode, payload)`` (prints
+        ``print_mode`` events, returns the chunk to yield or ``MISSING``) and whether nodes
+        must run live (their custom writes and tokens arrive while they run)."""
         modes, multi = _modes(stream_mode or self.stream_mode)
         printed = _printed(print_mode, debug)
         fmt = Formatter(multi, subgraphs, version, output_keys)
@@ -215,21 +233,18 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
             subgraphs=subgraphs,
         )
         wanted = frozenset(modes)
-        live = bool((wanted | printed) & _LIVE) or subgraphs
-        try:
-            async for ns, mode, payload in arun(loop, input, live):
-                if mode in printed:
-                    _print_event(ns, mode, payload)
-                if mode in wanted:
-                    chunk = fmt(ns, mode, payload)
-                    if chunk is not MISSING:
-                        _stream(traced, chunk)
-                        yield chunk
-        except BaseException as exc:
-            _end(traced, None, exc)
-            raise
-        _end(traced, self._result(loop, output_keys, "v1"), None)
-        self._raise_to_parent(loop)
+
+        def emit(ns: tuple[str, ...], mode: str, payload: Any) -> Any:
+            if mode in printed:
+                _print_event(ns, mode, payload)
+            if mode not in wanted:
+                return MISSING
+            chunk = fmt(ns, mode, payload)
+            if chunk is not MISSING:
+                _stream(traced, chunk)
+            return chunk
+
+        return loop, traced, emit, bool((wanted | printed) & _LIVE)
 
     def _raise_to_parent(self, loop: Loop) -> None:
         if loop.parent is not None and (loop.interrupts or loop.static_stop):

@@ -147,15 +147,18 @@ class Guard:
         try:
             if self.state.draining:
                 labels = DRAINING
-                await _answer(send, 503, "server is shutting down", [(b"connection", b"close")])
-                status = 503
+                await _answer(
+                    counted_send, 503, "server is shutting down", [(b"connection", b"close")]
+                )
                 return
             if self._keys and not self._authorized(scope["headers"]):
                 self.metrics.error("-", "auth")
                 await _answer(
-                    send, 401, "missing or invalid API key", [(b"www-authenticate", b"Bearer")]
+                    counted_send,
+                    401,
+                    "missing or invalid API key",
+                    [(b"www-authenticate", b"Bearer")],
                 )
-                status = 401
                 return
             labels = self._labels.get(path, UNMATCHED)
             await self._handle(scope, receive, counted_send, labels[0])

@@ -5,7 +5,8 @@ peer). The same graphs are built through the same API (StateGraph, START, END,
 InMemorySaver) on both sides. Targets (issue 14):
 - invoke of a 10-node linear graph: >= 10x less time per call;
 - the same with InMemorySaver, a new thread_id per call (every call writes a fresh thread's
-  11 checkpoints, so no history grows between calls): >= 10x;
+  11 checkpoints, so no history grows between calls) and a new saver per round (so the
+  stores of earlier rounds, either side's, do not weigh on the garbage collector): >= 10x;
 - invoke of a fan-out of 8 branches joined into one node (``add_edge([...8], "join")``):
   >= 10x;
 - ainvoke of the linear graph: >= 10x;
@@ -51,7 +52,8 @@ def _api(graph: str, checkpoint: str) -> types.SimpleNamespace | None:
         graph_mod = __import__(graph, fromlist=["StateGraph"])
         saver_mod = __import__(checkpoint, fromlist=["InMemorySaver"])
         names = {n: getattr(graph_mod, n) for n in ("StateGraph", "START", "END")}
-        return types.SimpleNamespace(**names, InMemorySaver=saver_mod.InMemorySaver)
+        side = "runwire" if graph.startswith("runwire") else "langgraph"
+        return types.SimpleNamespace(**names, InMemorySaver=saver_mod.InMemorySaver, name=side)
     except (ImportError, AttributeError):
         return None
 
@@ -85,13 +87,21 @@ def fan_out_graph(api: Any, branches: int = 8) -> Any:
     return graph.compile()
 
 
-def median_per_call(fns: dict[str, Callable[[], object]], calls: int, rounds: int) -> dict:
-    """Median seconds per call of each function over ``rounds`` interleaved rounds."""
+def median_per_call(
+    fns: dict[str, Callable[[], object]],
+    calls: int,
+    rounds: int,
+    setups: dict[str, Callable[[], object]] | None = None,
+) -> dict:
+    """Median seconds per call of each function over ``rounds`` interleaved rounds;
+    ``setups[name]``, when given, runs untimed before each of its rounds."""
     took: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():
         fn()
     for round_ in range(rounds):  # alternate who goes first
         for name in sorted(fns, reverse=bool(round_ % 2)):
+            if setups and name in setups:
+                setups[name]()
             fn = fns[name]
             start = time.perf_counter()
             for _ in range(calls):
@@ -143,16 +153,22 @@ def bench_linear(ours: Any, theirs: Any, rounds: int) -> None:
 
 
 def bench_linear_saver(ours: Any, theirs: Any, rounds: int) -> None:
+    """A new thread per call, and a new saver (untimed) before each round: both sides'
+    stores stay the size of one round, so neither side's collector walks thousands of
+    the other's (or its own earlier rounds') stored threads."""
+    setups: dict[str, Callable[[], object]] = {}
+
     def make(api: Any) -> Callable[[], object]:
-        app = linear_graph(api, api.InMemorySaver())
+        current = [linear_graph(api, api.InMemorySaver())]
         threads = itertools.count()
-        return lambda: app.invoke(
+        setups[api.name] = lambda: current.__setitem__(0, linear_graph(api, api.InMemorySaver()))
+        return lambda: current[0].invoke(
             {"count": 0}, {"configurable": {"thread_id": f"t{next(threads)}"}}
         )
 
     fns = _sides(ours, theirs, make)
     _checked(fns, {"count": 10})
-    t = median_per_call(fns, calls=50, rounds=rounds)
+    t = median_per_call(fns, calls=50, rounds=rounds, setups=setups)
     report("  with InMemorySaver, a thread per call", t.get("runwire"), t.get("langgraph"))
 
 
@@ -240,7 +256,7 @@ BENCHES: dict[str, Callable[[Any, Any, int], None]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=(*BENCHES, "import"))
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per figure")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per figure")
     args = parser.parse_args()
     ours = _api("runwire.graph", "runwire.graph.checkpoint")
     theirs = _api("langgraph.graph", "langgraph.checkpoint.memory")

@@ -348,8 +348,9 @@ def test_forks_with_the_same_new_version_keep_their_own_values(
 def test_a_tampered_in_memory_blob_is_refused_and_located() -> None:
     saver = InMemorySaver()
     saved = save(saver, cfg(), {"messages": [HumanMessage(content="hi")]}, -1)
-    key = next(iter(saver.blobs))
-    saver.blobs[key] = b'[{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {}}]'
+    (thread_blobs,) = saver.blobs.values()
+    key = next(iter(thread_blobs))
+    thread_blobs[key] = b'[{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {}}]'
     with pytest.raises(ManifestError, match=r"channel 'messages'.*unknown class id os\.system"):
         saver.get_tuple(saved)
 

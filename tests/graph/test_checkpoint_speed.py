@@ -86,8 +86,10 @@ def test_memory_saver_keeps_immutable_scalars_and_serializes_the_rest() -> None:
     got = _saved(saver, values)
     items.append("changed after put")
     assert got == {**values, "items": ["a"]}
-    stored = {key[2]: blob for key, blob in saver.blobs.items()}
-    assert {k for k, v in stored.items() if type(v) is bytes} == {"s", "items"}
+    (thread_blobs,) = saver.blobs.values()
+    stored = {key[1]: blob for key, blob in thread_blobs.items()}
+    assert stored.keys() == {"s", "items"}  # the scalars are kept inline, not as blobs
+    assert all(type(v) is bytes for v in stored.values())
 
 
 def test_memory_saver_writes_keep_scalars_and_read_back_the_rest_safely() -> None:
@@ -101,11 +103,14 @@ def test_memory_saver_writes_keep_scalars_and_read_back_the_rest_safely() -> Non
         ("t1", "done", None),
         ("t1", "msgs", [RemoveMessage("m1")]),
     ]
-    key = next(iter(saver.writes))
-    write_key = next(k for k, w in saver.writes[key].items() if w[1] == "msgs")
-    task, channel, _, path = saver.writes[key][write_key]
+    (thread_writes,) = saver.writes.values()
+    ((address, stored),) = thread_writes.items()
+    stored = dict(stored)
+    write_key = next(k for k, w in stored.items() if w[1] == "msgs")
+    task, channel, _, path = stored[write_key]
     bad = b'[{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {}}]'
-    saver.writes[key][write_key] = (task, channel, bad, path)
+    stored[write_key] = (task, channel, bad, path)
+    thread_writes[address] = tuple(stored.items())
     with pytest.raises(ManifestError, match="write of task t1"):
         saver.get_tuple(config)
 
@@ -155,3 +160,40 @@ def test_a_tampered_checkpoint_head_is_a_manifest_error() -> None:
     saver.storage["t"][""][cid] = (head.replace(b"[4,", b'["4",', 1), *rest)
     with pytest.raises(ManifestError, match="field 'v' has the wrong type"):
         saver.get_tuple(config)
+
+
+def test_memory_saver_entries_leave_the_garbage_collector() -> None:
+    """A stored checkpoint is scalars only, so after its first collections the collector
+    stops walking it: a store of many threads does not slow every later full collection."""
+    import gc
+
+    saver = InMemorySaver()
+    config = saver.put(CONFIG, empty_checkpoint(), {}, {})
+    checkpoint = {**empty_checkpoint(), "channel_values": {"a": [1], "b": 2}}
+    checkpoint["channel_versions"] = {"a": 1, "b": 1}
+    config = saver.put(config, checkpoint, {"step": 0}, {"a": 1, "b": 1})
+    saver.put_writes(config, [("a", [2]), ("b", 3)], "t1")
+    for _ in range(3):  # a tuple is untracked once what it holds is: inner ones first
+        gc.collect()
+    entries = [e for ns in saver.storage["t"].values() for e in ns.values()]
+    assert len(entries) == 2
+    assert not any(gc.is_tracked(entry) for entry in entries)
+    assert not gc.is_tracked(saver.blobs["t"])
+    assert not any(gc.is_tracked(w) for w in saver.writes["t"].values())
+
+
+@pytest.mark.parametrize(
+    "now_ns",
+    [0, 1_700_000_000_000_000_000, 1_700_000_000_000_001_000, 1_700_000_000_999_999_999, None],
+)
+def test_checkpoint_timestamps_read_as_datetime_isoformat_writes_them(now_ns: int | None) -> None:
+    from datetime import UTC, datetime
+
+    from runwire.graph.tasks import now_iso
+
+    stamp = now_iso(now_ns)
+    if now_ns is not None:
+        seconds, rest = divmod(now_ns, 1_000_000_000)
+        moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
+        assert stamp == moment.isoformat()
+    assert datetime.fromisoformat(stamp).isoformat() == stamp

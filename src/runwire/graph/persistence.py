@@ -10,6 +10,7 @@ applied.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from runwire.graph.channels import MISSING
@@ -96,10 +97,11 @@ class Persistence:
             values[TASKS] = [[s.node, s.arg] for s in self.sends]
         if self.start_input is not MISSING:
             values[START] = self.start_input
+        now = time.time_ns()
         return {
             "v": 4,
-            "id": checkpoint_id(self.step),
-            "ts": now_iso(),
+            "id": checkpoint_id(self.step, now),
+            "ts": now_iso(now),
             "channel_values": values,
             "channel_versions": dict(self.versions),
             "versions_seen": dict(self.seen),

@@ -94,9 +94,10 @@ def task_id(checkpoint: str, ns: str, path: tuple[Any, ...]) -> str:
 _last = [0]
 
 
-def checkpoint_id(step: int) -> str:
-    """A time-ordered id (UUID version 6 layout, as LangGraph's), increasing per process."""
-    ticks = time.time_ns() // 100 + 0x01B21DD213814000
+def checkpoint_id(step: int, now_ns: int | None = None) -> str:
+    """A time-ordered id (UUID version 6 layout, as LangGraph's), increasing per process;
+    ``now_ns`` is the time to stamp it with (``time.time_ns()`` by default)."""
+    ticks = (time.time_ns() if now_ns is None else now_ns) // 100 + 0x01B21DD213814000
     if ticks <= _last[0]:
         ticks = _last[0] + 1
     _last[0] = ticks
@@ -108,9 +109,20 @@ def checkpoint_id(step: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def now_iso() -> str:
-    """The current UTC time in ISO 8601 (checkpoint ``ts``)."""
-    return datetime.now(UTC).isoformat()
+_second: tuple[int, str] = (-1, "")
+"""The last whole second formatted, and its text (a checkpoint is stamped every step)."""
+
+
+def now_iso(now_ns: int | None = None) -> str:
+    """A UTC time (now by default) in ISO 8601 as ``datetime.isoformat`` writes it
+    (checkpoint ``ts``): the date and seconds are formatted once per second."""
+    global _second
+    sec, ns = divmod(time.time_ns() if now_ns is None else now_ns, 1_000_000_000)
+    cached = _second
+    if cached[0] != sec:
+        cached = _second = (sec, datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    micros = ns // 1000
+    return f"{cached[1]}.{micros:06d}+00:00" if micros else f"{cached[1]}+00:00"
 
 
 class ParentLink:

@@ -38,9 +38,14 @@ if TYPE_CHECKING:
 
 __all__ = ["InMemorySaver", "MemorySaver", "bench_put_get"]
 
-_Ref = tuple[Any, tuple[str, str, str, str]]  # channel version, blob key
-_Saved = tuple[bytes, bytes, str | None, dict[str, _Ref]]
-"""checkpoint without values, metadata, parent id, channel -> its value's blob."""
+_Saved = tuple[bytes, bytes, str | None, tuple[Any, ...]]
+"""checkpoint without values, metadata, parent id, and its values: a flat tuple
+``(channel, version, value, channel, ...)`` where ``value`` is an immutable scalar kept
+inline (see _IMMUTABLE) or, as a str, the id of the checkpoint whose blob holds it.
+
+Flat and made of scalars, so the collector untracks the whole entry after its first
+pass (a tuple holding a dict stays tracked for ever, and every full collection would
+walk every checkpoint ever stored)."""
 _Write = tuple[str, str, Any, str]  # task id, channel, value (see _IMMUTABLE), task path
 _IMMUTABLE = frozenset((type(None), bool, int, float))
 """Values kept as themselves, not as bytes: immutable, they hold no node and read back
@@ -54,11 +59,17 @@ class InMemorySaver(BaseCheckpointSaver):
         super().__init__(serde=serde)
         self.storage: dict[str, dict[str, dict[str, _Saved]]] = {}
         """thread id -> namespace -> checkpoint id -> saved checkpoint."""
-        self.writes: dict[tuple[str, str, str], dict[tuple[str, int], _Write]] = {}
-        """(thread id, namespace, checkpoint id) -> (task id, index) -> write."""
-        self.blobs: dict[tuple[str, str, str, str], Any] = {}
-        """(thread id, namespace, channel, id of the checkpoint that wrote it) -> value
-        (bytes, or the value itself when it is None, a bool, an int or a float)."""
+        self.writes: dict[str, dict[tuple[str, str], tuple[tuple[tuple[str, int], _Write], ...]]]
+        self.writes = {}
+        """thread id -> (namespace, checkpoint id) -> ((task id, index), write) pairs (a
+        tuple of scalars, like a saved checkpoint, so the collector soon stops walking it)."""
+        self.blobs: dict[str, dict[tuple[str, str, str], Any]] = {}
+        """thread id -> (namespace, channel, id of the checkpoint that wrote it) -> value
+        (bytes, or the value itself when it is None, a bool, an int or a float).
+
+        Everything is kept per thread: a new entry re-enters only its own thread's small
+        dicts into the garbage collector's young generation, never one dict of every blob
+        of every thread (which made each collection walk the whole store)."""
         self._lock = threading.Lock()
 
     def __enter__(self) -> InMemorySaver:
@@ -88,25 +99,37 @@ class InMemorySaver(BaseCheckpointSaver):
         cid = checkpoint["id"]
         versions = checkpoint["channel_versions"]
         parent_entry = self.storage.get(thread_id, {}).get(ns, {}).get(parent or "")  # atomic reads
-        inherited = parent_entry[3] if parent_entry else {}
-        refs: dict[str, _Ref] = {}
+        flat = parent_entry[3] if parent_entry else ()
+        inherited: dict[str, int] | None = None  # channel -> index of its version in flat
+        refs: list[Any] = []
         blobs = {}
         for channel, value in checkpoint["channel_values"].items():
             version = versions.get(channel)
-            ref = inherited.get(channel)
-            if ref is None or version is None or channel in new_versions or ref[0] != version:
-                key = (thread_id, ns, channel, cid)
-                blobs[key] = value if type(value) in _IMMUTABLE else dumps(value)
-                ref = (version, key)
-            refs[channel] = ref
+            if type(value) in _IMMUTABLE:
+                refs += (channel, version, value)  # inline: nothing to share or to load
+                continue
+            if inherited is None:
+                inherited = {flat[i]: i + 1 for i in range(0, len(flat), 3)}
+            at = inherited.get(channel)
+            if (
+                at is None
+                or version is None
+                or channel in new_versions
+                or flat[at] != version
+                or type(flat[at + 1]) is not str  # the parent's value was inline
+            ):
+                blobs[(ns, channel, cid)] = dumps(value)
+                refs += (channel, version, cid)
+            else:
+                refs += (channel, version, flat[at + 1])  # unchanged: share the parent's blob
         saved = (
             dump_head(self.serde, checkpoint),
             dumps(checkpoint_metadata(config, metadata)),
             parent,
-            refs,
+            tuple(refs),
         )
         with self._lock:
-            self.blobs.update(blobs)
+            self.blobs.setdefault(thread_id, {}).update(blobs)
             self.storage.setdefault(thread_id, {}).setdefault(ns, {})[cid] = saved
         return saved_config(thread_id, ns, cid)
 
@@ -128,21 +151,21 @@ class InMemorySaver(BaseCheckpointSaver):
             for i, (c, v) in enumerate(writes)
         ]
         with self._lock:
-            stored = self.writes.setdefault((thread_id, ns, checkpoint_id), {})
+            thread = self.writes.setdefault(thread_id, {})
+            stored = dict(thread.get((ns, checkpoint_id), ()))
             for key, write in encoded:
                 if key[1] >= 0 and key in stored:
                     continue
                 stored[key] = write
+            thread[(ns, checkpoint_id)] = tuple(stored.items())
 
     def delete_thread(self, thread_id: str) -> None:
         """Forget every checkpoint, write and blob of ``thread_id``."""
         thread_id = str(thread_id)
         with self._lock:
             self.storage.pop(thread_id, None)
-            for key in [k for k in self.writes if k[0] == thread_id]:
-                del self.writes[key]
-            for key in [k for k in self.blobs if k[0] == thread_id]:
-                del self.blobs[key]
+            self.writes.pop(thread_id, None)
+            self.blobs.pop(thread_id, None)
 
     # -- reading -----------------------------------------------------------------------
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -204,8 +227,13 @@ class InMemorySaver(BaseCheckpointSaver):
     ) -> tuple[dict[str, Any], dict[str, bytes], list[_Write]]:
         """Under the lock: the checkpoint's head, its values' blobs and the ordered writes."""
         head = load_head(self.serde, entry[0])
-        blobs = {channel: self.blobs[key] for channel, (_, key) in entry[3].items()}
-        stored = self.writes.get((thread_id, ns, checkpoint_id))
+        stored_blobs = self.blobs.get(thread_id, {})
+        flat = entry[3]
+        blobs = {
+            c: stored_blobs[(ns, c, v)] if type(v) is str else v
+            for c, v in zip(flat[::3], flat[2::3], strict=True)
+        }
+        stored = dict(self.writes.get(thread_id, {}).get((ns, checkpoint_id), ()))
         writes = (
             [stored[k] for k in sorted(stored, key=lambda k: (stored[k][3], *k))] if stored else []
         )

@@ -133,6 +133,65 @@ def test_command_resume_with_update_applies_the_update_first(lg):
     assert out == {"items": ["u", "R", "u"]}
 
 
+# -- a Command as the input of a new thread (LangGraph's surprising rule, matched) ----------
+
+
+class Tagged(TypedDict):
+    items: Annotated[list, operator.add]
+    x: str
+
+
+def _a_then_b(lg: Any, checkpointer: Any = None) -> Any:
+    graph = lg.StateGraph(Tagged)
+    graph.add_node("a", _append("a"))
+    graph.add_node("b", _append("b"))
+    graph.add_edge(lg.START, "a")
+    graph.add_edge("a", "b")
+    return graph.compile(checkpointer=checkpointer)
+
+
+def _new_thread() -> dict[str, Any]:
+    return {"configurable": {"thread_id": f"new{next(_threads)}"}}
+
+
+def test_a_command_update_on_a_new_thread_applies_twice_and_runs_the_graph(lg):
+    for saver in (None, lg.InMemorySaver()):
+        app = _a_then_b(lg, saver)
+        config = _new_thread()
+        chunks = list(
+            app.stream(lg.Command(update={"items": ["u"], "x": "1"}), config, stream_mode="values")
+        )
+        assert chunks == [
+            {"items": ["u", "u"], "x": "1"},
+            {"items": ["u", "u", "a"], "x": "1"},
+            {"items": ["u", "u", "a", "b"], "x": "1"},
+        ]
+        if saver is not None:
+            assert len(list(app.get_state_history(config))) == 4
+
+
+def test_a_command_goto_on_a_new_thread_also_takes_the_start_edges(lg):
+    app = _a_then_b(lg, lg.InMemorySaver())
+    chunks = list(
+        app.stream(
+            lg.Command(update={"items": ["u"]}, goto="b"), _new_thread(), stream_mode="updates"
+        )
+    )
+    # a (the START edge) and b (the goto) run in the first step, then b again after a
+    assert chunks == [{"a": {"items": ["a"]}}, {"b": {"items": ["b"]}}, {"b": {"items": ["b"]}}]
+    out = _a_then_b(lg).invoke(lg.Command(goto="b"))
+    assert out == {"items": ["a", "b", "b"]}
+
+
+def test_a_command_resume_on_a_new_thread_runs_the_graph_and_needs_a_saver(lg):
+    import pytest
+
+    app = _a_then_b(lg, lg.InMemorySaver())
+    assert app.invoke(lg.Command(resume="r"), _new_thread()) == {"items": ["a", "b"]}
+    with pytest.raises(RuntimeError, match="without checkpointer"):
+        _a_then_b(lg).invoke(lg.Command(resume="r"))
+
+
 def test_a_runnable_is_a_node(lg):
     graph = lg.StateGraph(Items)
     graph.add_node("r", lg.RunnableLambda(lambda s: {"items": [len(s["items"])]}))

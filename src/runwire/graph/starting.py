@@ -116,13 +116,20 @@ class Starting:
         if resuming_parent:  # the parent re-runs the task that ran this graph: continue
             input = None
         if isinstance(input, Command):
-            if saved is None and input.resume is not None:
-                raise EmptyInputError("Cannot resume: this thread has no saved state")
-            self.skip_before = True
+            if input.resume is None and input.update is None and not input.goto:
+                raise EmptyInputError("Received empty Command input")
+            if input.resume is not None and self.checkpointer is None:
+                raise RuntimeError("Cannot use Command(resume=...) without checkpointer")
             if input.resume is not None:
                 self._take_resume(input.resume)
-            if (input.update is not None or input.goto) and saved is None:
+            if saved is None:
+                # a new thread, as LangGraph runs it: the update and goto apply as writes
+                # of no task, then the Command is the graph's input, so __start__ applies
+                # its update a second time and takes its own edges too
+                if input.update is not None or input.goto:
+                    self._null_writes(input)
                 return self._input_task(input, command=True)
+            self.skip_before = True
             if input.update is not None or input.goto:
                 self._null_writes(input)
             self._emit_values(always=True)
@@ -217,6 +224,7 @@ class Starting:
         start = self.plan.start
         if command:
             writes, control = result_writes(start, self.plan.state, input, self.channels)
+            control = [*control, *start.after]
         else:
             updates = self.plan.input.to_updates(input)
             if updates is None:
@@ -227,8 +235,6 @@ class Starting:
         task = Task(task_id(self.checkpoint_id or "", self.ns, path), START, path, start, input)
         task.writes = writes
         task.control = control
-        if command:
-            task.node = None  # a Command input takes no edges of __start__
         return task
 
     def commit_input(self, task: Task) -> None:

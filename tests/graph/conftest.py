@@ -31,9 +31,11 @@ _TOP_CONFTEST = str(_HERE.parent / "conftest.py")
 _GRAPH = (
     "StateGraph", "START", "END", "Command", "Send", "interrupt", "add_messages",
     "get_stream_writer", "GraphRecursionError", "InvalidUpdateError", "RemoveMessage",
-    "MessagesState", "Interrupt", "GraphOutput", "StateSnapshot", "Runtime",
+    "MessagesState", "Interrupt", "GraphOutput", "StateSnapshot", "Runtime", "StateUpdate",
 )  # fmt: skip
-_LANGGRAPH_TYPES = ("Command", "Send", "interrupt", "Interrupt", "GraphOutput", "StateSnapshot")
+_LANGGRAPH_TYPES = (
+    "Command", "Send", "interrupt", "Interrupt", "GraphOutput", "StateSnapshot", "StateUpdate",
+)  # fmt: skip
 _MESSAGES = (
     "AIMessage", "AIMessageChunk", "BaseMessage", "HumanMessage", "SystemMessage", "ToolMessage",
 )  # fmt: skip

@@ -329,3 +329,56 @@ def test_update_state_after_one_node_is_that_nodes_update(lg):
     app.update_state(config, {"items": ["u"]})
     state = app.get_state(config)
     assert (state.values, state.next) == ({"items": ["a", "u"]}, ("b",))
+
+
+# -- bulk_update_state -------------------------------------------------------------------------
+
+
+def _paused_before_c(lg):
+    return _linear(lg, "abc").compile(checkpointer=lg.InMemorySaver(), interrupt_before=["c"])
+
+
+def test_bulk_update_state_applies_each_superstep_as_one_step(lg):
+    app = _paused_before_c(lg)
+    config = _thread()
+    app.invoke({"items": []}, config)
+    before = len(list(app.get_state_history(config)))
+    new = app.bulk_update_state(
+        config,
+        [
+            [lg.StateUpdate({"items": ["x"]}, "a"), lg.StateUpdate({"items": ["y"]}, "b")],
+            [lg.StateUpdate({"items": ["z"]}, "c")],
+        ],
+    )
+    state = app.get_state(config)
+    assert state.config == new
+    assert state.values == {"items": ["a", "b", "x", "y", "z"]}
+    assert state.next == ()  # c's update took c's edge to the end
+    history = list(app.get_state_history(config))
+    assert len(history) == before + 2
+    assert [h.metadata["source"] for h in history[:2]] == ["update", "update"]
+    assert history[1].values == {"items": ["a", "b", "x", "y"]}
+    assert history[1].next == ("b", "c")  # both updates took their node's edge
+
+
+def test_bulk_update_state_refuses_empty_supersteps(lg):
+    app = _paused_before_c(lg)
+    config = _thread()
+    with pytest.raises(ValueError, match="No supersteps provided"):
+        app.bulk_update_state(config, [])
+    with pytest.raises(ValueError, match="No updates provided"):
+        app.bulk_update_state(config, [[lg.StateUpdate({"items": ["x"]}, "a")], []])
+    app.invoke({"items": []}, config)
+    two = [lg.StateUpdate({"items": ["x"]}, "a"), lg.StateUpdate({"items": ["y"]})]
+    with pytest.raises(lg.InvalidUpdateError, match="as_node is required"):
+        app.bulk_update_state(config, [two])
+
+
+def test_abulk_update_state_matches_the_sync_form(lg):
+    app = _paused_before_c(lg)
+    config = _thread()
+    app.invoke({"items": []}, config)
+    updates = [[lg.StateUpdate({"items": ["x"]}, "a"), lg.StateUpdate({"items": ["y"]}, "b")]]
+    asyncio.run(app.abulk_update_state(config, updates))
+    state = app.get_state(config)
+    assert (state.values, state.next) == ({"items": ["a", "b", "x", "y"]}, ("b", "c"))

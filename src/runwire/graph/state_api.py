@@ -1,14 +1,15 @@
-"""Reading and editing a thread's saved state: ``get_state``, history, ``update_state``."""
+"""Reading and editing a thread's saved state: ``get_state``, history, ``update_state``
+and ``bulk_update_state``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from runwire.graph.channels import MISSING
 from runwire.graph.constants import END, ERROR, INTERRUPT, RESUME, START
 from runwire.graph.errors import InvalidUpdateError
-from runwire.graph.types import Interrupt, PregelTask, StateSnapshot
+from runwire.graph.types import Interrupt, PregelTask, StateSnapshot, StateUpdate
 
 __all__ = ["StateAPI"]
 
@@ -184,14 +185,7 @@ class StateAPI:
         With ``as_node`` the next step follows that node's edges; without it, the
         thread's pending next nodes stay as they were.
         """
-        from runwire.graph.runner import route
-
-        config = _configured(config)
-        loop, task = self._update_task(self._saver().get_tuple(config), config, values, as_node)
-        for branch in task.node.branches if task.node is not None else ():
-            route(loop, task, branch, {"configurable": config["configurable"]})
-        self._update_apply(loop, task, as_node)._save_checkpoint("update")
-        return loop.checkpoint_config  # type: ignore[return-value]
+        return self.bulk_update_state(config, [[StateUpdate(values, as_node, task_id)]])
 
     async def aupdate_state(
         self,
@@ -201,20 +195,50 @@ class StateAPI:
         task_id: str | None = None,
     ) -> dict[str, Any]:
         """Async ``update_state`` (reads and saves with the saver's async methods)."""
+        return await self.abulk_update_state(config, [[StateUpdate(values, as_node, task_id)]])
+
+    def bulk_update_state(
+        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> dict[str, Any]:
+        """Apply each superstep's updates together, as the nodes of one step would write
+        them: one ``update`` checkpoint per superstep, each after the one before.
+        Returns the config of the last."""
+        from runwire.graph.runner import route
+
+        config = _configured(config)
+        for updates in _checked(supersteps):
+            loop, tasks = self._update_tasks(self._saver().get_tuple(config), config, updates)
+            for task in tasks:
+                for branch in task.node.branches if task.node is not None else ():
+                    route(loop, task, branch, {"configurable": config["configurable"]})
+            self._update_apply(loop, tasks)._save_checkpoint("update")
+            config = loop.checkpoint_config
+        return config
+
+    async def abulk_update_state(
+        self, config: dict[str, Any], supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> dict[str, Any]:
+        """Async ``bulk_update_state`` (reads and saves with the saver's async methods)."""
         from runwire.graph.runner import aroute
 
         config = _configured(config)
-        saved = await self._saver().aget_tuple(config)
-        loop, task = self._update_task(saved, config, values, as_node)
-        for branch in task.node.branches if task.node is not None else ():
-            await aroute(loop, task, branch, {"configurable": config["configurable"]})
-        loop.deferred = []
-        self._update_apply(loop, task, as_node)._save_checkpoint("update")
-        await loop.aflush()
-        return loop.checkpoint_config  # type: ignore[return-value]
+        for updates in _checked(supersteps):
+            saved = await self._saver().aget_tuple(config)
+            loop, tasks = self._update_tasks(saved, config, updates)
+            for task in tasks:
+                for branch in task.node.branches if task.node is not None else ():
+                    await aroute(loop, task, branch, {"configurable": config["configurable"]})
+            loop.deferred = []
+            self._update_apply(loop, tasks)._save_checkpoint("update")
+            await loop.aflush()
+            config = loop.checkpoint_config
+        return config
 
-    def _update_task(self, saved: Any, config: dict[str, Any], values: Any, as_node: Any) -> Any:
-        """A loop at ``saved`` and the task writing ``values`` as ``as_node`` (not routed)."""
+    def _update_tasks(
+        self, saved: Any, config: dict[str, Any], updates: Sequence[Any]
+    ) -> tuple[Any, list[Any]]:
+        """A loop at ``saved`` and one task per update, each writing its values as its
+        ``as_node`` (not routed yet)."""
         from runwire.graph.constants import PULL
         from runwire.graph.context import Runtime
         from runwire.graph.plan import result_writes
@@ -235,29 +259,47 @@ class StateAPI:
         else:
             loop = self._loop_at(saved)
         loop.runtime = None
-        if as_node is not None and as_node != END and as_node not in self.plan.nodes:
-            raise InvalidUpdateError(f"Node {as_node} does not exist")
-        if as_node is None and saved is not None and len(self.plan.nodes) > 1:
-            _refuse_ambiguous(loop.seen, self.plan.nodes)
-        node = self.plan.nodes.get(as_node) if as_node else None
-        writes, control = result_writes(node, self.plan.state, values, loop.channels)
-        task = Task("update", as_node or "__input__", (PULL, as_node or ""), node, values)
-        task.writes = writes
-        task.control = [*control, *(node.after if node else ())]
-        if node is not None:
-            loop.runtime = Runtime()
-        return loop, task
+        tasks = []
+        for update in updates:
+            values, as_node = update[0], update[1] if len(update) > 1 else None
+            if len(updates) > 1 and as_node is None:
+                raise InvalidUpdateError("as_node is required when applying multiple updates")
+            if as_node == END and len(updates) > 1:
+                raise InvalidUpdateError("Cannot apply multiple updates when clearing state")
+            if as_node is not None and as_node != END and as_node not in self.plan.nodes:
+                raise InvalidUpdateError(f"Node {as_node} does not exist")
+            if as_node is None and saved is not None and len(self.plan.nodes) > 1:
+                _refuse_ambiguous(loop.seen, self.plan.nodes)
+            node = self.plan.nodes.get(as_node) if as_node else None
+            writes, control = result_writes(node, self.plan.state, values, loop.channels)
+            task = Task("update", as_node or "__input__", (PULL, as_node or ""), node, values)
+            task.writes = writes
+            task.control = [*control, *(node.after if node else ())]
+            if node is not None:
+                loop.runtime = Runtime()
+            tasks.append(task)
+        return loop, tasks
 
     @staticmethod
-    def _update_apply(loop: Any, task: Any, as_node: Any) -> Any:
-        """Apply the routed update task: the loop is then one step on, ready to save."""
+    def _update_apply(loop: Any, tasks: list[Any]) -> Any:
+        """Apply the routed update tasks: the loop is then one step on, ready to save.
+        Updates that name no node leave the thread's pending next nodes as they were."""
         keep = (set(loop.triggers), list(loop.sends))
-        loop.apply([task])
-        if task.node is None and as_node != END:
+        loop.apply(tasks)
+        if all(t.node is None and t.name != END for t in tasks):
             loop.triggers, loop.sends = keep
         loop.step += 1
         loop.pending = []
         return loop
+
+
+def _checked(supersteps: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """``supersteps`` for ``bulk_update_state``, refused as LangGraph refuses them."""
+    if len(supersteps) == 0:
+        raise ValueError("No supersteps provided")
+    if any(len(updates) == 0 for updates in supersteps):
+        raise ValueError("No updates provided")
+    return supersteps
 
 
 def _refuse_ambiguous(seen: dict[str, dict[str, Any]], nodes: Any) -> None:

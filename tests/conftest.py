@@ -388,6 +388,20 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
 ``id_table`` needs one: ``test_roundtrip`` fails for a class without a sample."""
 
 
+def _area_samples() -> None:
+    """Merge the per-area sample tables (tests/samples_*.py) into SAMPLES."""
+    import samples_data
+    import samples_history
+    import samples_parsers
+    import samples_prompts
+
+    for area in (samples_data, samples_prompts, samples_parsers, samples_history):
+        SAMPLES.update(area.SAMPLES)
+
+
+_area_samples()
+
+
 _AWS_ENV = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",

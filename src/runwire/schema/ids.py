@@ -272,6 +272,18 @@ PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
 )
 
 
+# issue 15 areas: each tuple is edited by one area only (messages and data, prompts,
+# parsers and structured output, message history); merged below like the others
+DATA_CLASSES: tuple[ClassEntry, ...] = ()
+"""More messages, LLM generations, agent actions, router/binding/each bases."""
+PROMPT_EXTRA_CLASSES: tuple[ClassEntry, ...] = ()
+"""Image, dict, few-shot and structured prompts, chat message templates, prompt values."""
+PARSER_EXTRA_CLASSES: tuple[ClassEntry, ...] = ()
+"""List, XML and tool-call parsers, structured output."""
+HISTORY_CLASSES: tuple[ClassEntry, ...] = ()
+"""RunnableWithMessageHistory and its serializable history stores."""
+
+
 class IdTable:
     """Lookup over the entries: by id (runwire or LangChain) and by short name."""
 
@@ -317,5 +329,9 @@ id_table = IdTable(
     + PARSER_CLASSES
     + MODEL_CLASSES
     + PROVIDER_CLASSES
+    + DATA_CLASSES
+    + PROMPT_EXTRA_CLASSES
+    + PARSER_EXTRA_CLASSES
+    + HISTORY_CLASSES
 )
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

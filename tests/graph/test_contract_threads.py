@@ -382,3 +382,36 @@ def test_abulk_update_state_matches_the_sync_form(lg):
     asyncio.run(app.abulk_update_state(config, updates))
     state = app.get_state(config)
     assert (state.values, state.next) == ({"items": ["a", "b", "x", "y"]}, ("b", "c"))
+
+
+def test_an_update_keeps_a_met_join_pending_until_its_node_runs(lg):
+    graph = lg.StateGraph(Items)
+    for name in "abc":
+        graph.add_node(name, _append(name))
+    graph.add_edge(lg.START, "a")
+    graph.add_edge(lg.START, "b")
+    graph.add_edge(["a", "b"], "c")
+    app = graph.compile(checkpointer=lg.InMemorySaver(), interrupt_before=["c"])
+    config = _thread()
+    app.invoke({"items": []}, config)
+    app.update_state(config, {"items": ["z"]}, as_node="c")
+    # the join of a and b is still met: c is next, and runs on resume
+    assert app.get_state(config).next == ("c",)
+    assert app.invoke(None, config) == {"items": ["a", "b", "z", "c"]}
+    assert app.get_state(config).next == ()
+
+
+def test_a_join_in_a_loop_waits_again_each_round(lg):
+    class Loop(TypedDict):
+        items: Annotated[list, operator.add]
+
+    graph = lg.StateGraph(Loop)
+    for name in "ab":
+        graph.add_node(name, _append(name))
+    graph.add_node("c", _append("c"))
+    graph.add_edge(lg.START, "a")
+    graph.add_edge(lg.START, "b")
+    graph.add_edge(["a", "b"], "c")
+    graph.add_conditional_edges("c", lambda s: ["a", "b"] if s["items"].count("c") < 2 else lg.END)
+    app = graph.compile(checkpointer=lg.InMemorySaver())
+    assert app.invoke({"items": []}, _thread()) == {"items": ["a", "b", "c", "a", "b", "c"]}

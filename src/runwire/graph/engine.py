@@ -333,7 +333,7 @@ class Loop(Starting, Reporting, Persistence):
                 saved = {k: c.copy() for k, c in self.channels.items()}
                 keep = (self.triggers, self.sends, self.updated, self.versions)
                 self.versions = dict(self.versions)
-                self.apply([_state_only(t) for t in finished])
+                self.apply([_state_only(t) for t in finished], ran=False)
                 self._emit_values()
                 self.paused_values = self.state_values()
                 self.channels = saved
@@ -351,8 +351,20 @@ class Loop(Starting, Reporting, Persistence):
             self.static_stop = True
             self.done = True
 
-    def apply(self, tasks: list[Task]) -> None:
-        """Apply the tasks' writes through the channels; set the next step's triggers."""
+    def apply(self, tasks: list[Task], *, ran: bool = True) -> None:
+        """Apply the tasks' writes through the channels; set the next step's triggers.
+
+        ``ran``: the tasks are nodes that ran (not ``update_state``'s updates), so the
+        joins they waited on are spent: a met join stays met, and keeps its node
+        triggered, until that node runs (as LangGraph's barrier channels do).
+        """
+        updated = self.updated = self.null_updated
+        self.null_updated = set()
+        if ran and self.joins:
+            names = {t.name for t in tasks}
+            for key, (_, dst) in self.plan.joins.items():
+                if dst in names and self.joins[key].consume():
+                    updated.add(key)
         grouped: dict[str, list[Any]] = {}
         triggers: set[str] = set()
         sends: list[Send] = []
@@ -366,8 +378,6 @@ class Loop(Starting, Reporting, Persistence):
                     triggers.add(key[len(BRANCH_PREFIX) :])
                 else:
                     grouped.setdefault(key, []).append(value)
-        updated = self.updated = self.null_updated
-        self.null_updated = set()
         channels = self.channels
         for key, values in grouped.items():
             channel = channels.get(key)
@@ -378,8 +388,7 @@ class Loop(Starting, Reporting, Persistence):
             if channel.update(values):
                 updated.add(key)
         for key, barrier in self.joins.items():
-            if barrier.consume():
-                updated.add(key)
+            if barrier.ready():
                 triggers.add(self.plan.joins[key][1])
         triggers.discard(END)
         for key in triggers:

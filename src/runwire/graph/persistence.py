@@ -3,9 +3,9 @@
 A checkpoint has langgraph-checkpoint 4.x's shape: ``{"v", "id", "ts",
 "channel_values", "channel_versions", "versions_seen", "updated_channels"}``. Channel
 values hold the state keys plus the loop's own: ``branch:to:<node>`` for each node
-triggered next, ``join:<a>+<b>:<node>`` for half-met joins, ``__pregel_tasks`` for
-pending ``Send``s (as ``[node, arg]`` pairs) and ``__start__`` for an input not yet
-applied.
+triggered next, ``join:<a>+<b>:<node>`` for joins (a met one until its node runs),
+``__pregel_tasks`` for pending ``Send``s (as ``[node, arg]`` pairs) and ``__start__`` for
+an input not yet applied.
 """
 
 from __future__ import annotations
@@ -76,6 +76,9 @@ class Persistence:
                 self.sends = [Send(node, arg) for node, arg in value]
             elif key == START:
                 self.start_input = value
+        for key, barrier in self.joins.items():
+            if barrier.ready():  # a met join keeps its node triggered until it runs
+                self.triggers.add(self.plan.joins[key][1])
         self.versions = dict(checkpoint.get("channel_versions") or {})
         self.seen = {k: dict(v) for k, v in (checkpoint.get("versions_seen") or {}).items()}
         self.checkpoint_id = checkpoint.get("id")

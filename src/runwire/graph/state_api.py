@@ -100,7 +100,7 @@ class StateAPI:
             for task in done:
                 task.control = []
             keep = (set(loop.triggers), list(loop.sends))
-            loop.apply(done)
+            loop.apply(done, ran=False)
             loop.triggers, loop.sends = keep
         return StateSnapshot(
             values=loop.state_values(self.plan.state.keys),
@@ -285,7 +285,7 @@ class StateAPI:
         """Apply the routed update tasks: the loop is then one step on, ready to save.
         Updates that name no node leave the thread's pending next nodes as they were."""
         keep = (set(loop.triggers), list(loop.sends))
-        loop.apply(tasks)
+        loop.apply(tasks, ran=False)
         if all(t.node is None and t.name != END for t in tasks):
             loop.triggers, loop.sends = keep
         loop.step += 1

@@ -280,7 +280,23 @@ PROMPT_EXTRA_CLASSES: tuple[ClassEntry, ...] = ()
 """Image, dict, few-shot and structured prompts, chat message templates, prompt values."""
 PARSER_EXTRA_CLASSES: tuple[ClassEntry, ...] = ()
 """List, XML and tool-call parsers, structured output."""
-HISTORY_CLASSES: tuple[ClassEntry, ...] = ()
+HISTORY_CLASSES: tuple[ClassEntry, ...] = (
+    ClassEntry(
+        "RunnableWithMessageHistory",
+        _RUNNABLES,
+        "core",
+        "runwire.runtime.history",
+        (
+            ("langchain", "schema", "runnable", "RunnableWithMessageHistory"),
+            ("langchain_core", "runnables", "history", "RunnableWithMessageHistory"),
+        ),
+    ),
+    # LangChain's chat histories are not serializable; runwire's stores are (runwire ids)
+    *(
+        ClassEntry(name, ("runwire", "history"), "core", "runwire.runtime.history_stores")
+        for name in ("InMemoryChatHistoryStore", "SqliteChatHistoryStore")
+    ),
+)
 """RunnableWithMessageHistory and its serializable history stores."""
 
 

@@ -4,6 +4,11 @@ A binding adds no run of its own: every call goes straight to ``bound`` with the
 kwargs merged under the call's kwargs and the bound config merged under the call's
 config (tags unioned, metadata merged, callbacks added). ``config_factories`` compute
 more config per call; ``with_listeners`` uses one to watch the bound runnable's run.
+
+``RunnableBindingBase`` is LangChain's base class, loaded as itself: it calls the same
+way, but ``bind``/``with_config``/... wrap it in a new binding (the generic ``Runnable``
+behaviour) where ``RunnableBinding`` folds them into itself and forwards other
+attributes to ``bound``.
 """
 
 from __future__ import annotations
@@ -21,15 +26,15 @@ from runwire.runtime.config import RunnableConfig, get_config_list, merge_config
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.schema.nodes import SerializedConstructor, SerializedNotImplemented
 
-__all__ = ["RunnableBinding", "listeners_binding"]
+__all__ = ["RunnableBinding", "RunnableBindingBase", "listeners_binding"]
 
 ConfigFactory = Callable[[RunnableConfig], RunnableConfig]
 Listener = Callable[..., Any]
 
 
 # -- the binding ---------------------------------------------------------------------
-class RunnableBinding(RunnableSerializable[Input, Output]):
-    """``bound`` called with ``kwargs`` and ``config`` merged in (``bind``, ``with_config``...)."""
+class RunnableBindingBase(RunnableSerializable[Input, Output]):
+    """``bound`` called with ``kwargs`` and ``config`` merged in (LangChain's base class)."""
 
     bound: Runnable[Any, Any]
     """The runnable every call goes to."""
@@ -226,6 +231,13 @@ class RunnableBinding(RunnableSerializable[Input, Output]):
             input, self._merged(config), **self._kwargs(kwargs)
         ):
             yield chunk
+
+
+class RunnableBinding(RunnableBindingBase[Input, Output]):
+    """``bound`` called with ``kwargs`` and ``config`` merged in (``bind``, ``with_config``...).
+
+    Wrapping it again folds into this one binding; other attributes come from ``bound``.
+    """
 
     # -- wrappers: a binding of a binding is one binding ----------------------------------
     def bind(self, **kwargs: Any) -> Runnable[Input, Output]:

@@ -1,4 +1,9 @@
-"""``RunnableEach``: another runnable applied to every item of a list input (``r.map()``)."""
+"""``RunnableEach``: another runnable applied to every item of a list input (``r.map()``).
+
+``RunnableEachBase`` is LangChain's base class, loaded as itself: it runs the same way,
+but is named ``RunnableEachBase`` and ``bind``/``with_config``/... wrap it (the generic
+``Runnable`` behaviour) where ``RunnableEach`` applies them to the bound runnable.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from runwire.runtime.base import Input, Output, Runnable, child
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.serializable import RunnableSerializable
 
-__all__ = ["RunnableEach"]
+__all__ = ["RunnableEach", "RunnableEachBase"]
 
 
 def _items(value: Any) -> list[Any]:
@@ -22,7 +27,7 @@ def _items(value: Any) -> list[Any]:
     return list(value)
 
 
-class RunnableEach(RunnableSerializable[list[Input], list[Output]]):
+class RunnableEachBase(RunnableSerializable[list[Input], list[Output]]):
     """Calls ``bound`` on each item of the input list (as one batch); returns the outputs."""
 
     bound: Runnable[Any, Any]
@@ -31,10 +36,6 @@ class RunnableEach(RunnableSerializable[list[Input], list[Output]]):
     @classmethod
     def is_lc_serializable(cls) -> bool:
         return True
-
-    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
-        base = name or self.name or f"RunnableEach<{self.bound.get_name()}>"
-        return super().get_name(suffix, name=base)
 
     @property
     def sync_is_cheap(self) -> bool:  # type: ignore[override]
@@ -83,6 +84,14 @@ class RunnableEach(RunnableSerializable[list[Input], list[Output]]):
             return await self.bound.abatch(items, [child(cfg) for _ in items], **kwargs)
 
         return await self._acall_with_config(run, input, config)
+
+
+class RunnableEach(RunnableEachBase[Input, Output]):
+    """``bound`` on each item of a list input; wrappers apply to ``bound`` (``r.map()``)."""
+
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        base = name or self.name or f"RunnableEach<{self.bound.get_name()}>"
+        return super().get_name(suffix, name=base)
 
     # -- wrappers apply to the bound runnable (LangChain) ---------------------------------
     def bind(self, **kwargs: Any) -> RunnableEach[Input, Output]:

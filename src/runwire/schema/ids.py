@@ -37,11 +37,15 @@ class ClassEntry:
         return (*self.namespace, self.name)
 
 
+_LEGACY_SCHEMA_MESSAGES = frozenset(
+    ("AIMessage", "HumanMessage", "SystemMessage", "ChatMessage", "FunctionMessage")
+)
+"""Messages LangChain's oldest files name as ``langchain.schema.<Class>``."""
+
+
 def _lc_message(name: str, module: str) -> tuple[Id, ...]:
-    return (
-        ("langchain", "schema", "messages", name),
-        ("langchain_core", "messages", module, name),
-        ("langchain_core", "messages", name),
+    legacy: tuple[Id, ...] = (
+        (("langchain", "schema", name),) if name in _LEGACY_SCHEMA_MESSAGES else ()
     )
 
 
@@ -274,7 +278,70 @@ PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
 
 # issue 15 areas: each tuple is edited by one area only (messages and data, prompts,
 # parsers and structured output, message history); merged below like the others
-DATA_CLASSES: tuple[ClassEntry, ...] = ()
+DATA_CLASSES: tuple[ClassEntry, ...] = (
+    # messages that LangChain's allowed_objects="messages" leaves out: group "core"
+    *(
+        ClassEntry(name, _MESSAGES, "core", _MSG_MODULE, _lc_message(name, module))
+        for name, module in (
+            ("ChatMessage", "chat"),
+            ("ChatMessageChunk", "chat"),
+            ("FunctionMessage", "function"),
+            ("FunctionMessageChunk", "function"),
+            ("BaseMessage", "base"),
+            ("BaseMessageChunk", "base"),
+        )
+    ),
+    *(
+        ClassEntry(
+            name,
+            ("runwire", "outputs"),
+            "core",
+            "runwire.schema.outputs",
+            (
+                ("langchain", "schema", "output", name),
+                ("langchain_core", "outputs", module, name),
+                ("langchain_core", "outputs", name),
+            ),
+        )
+        for name, module in (
+            ("Generation", "generation"),
+            ("GenerationChunk", "generation"),
+            ("ChatGeneration", "chat_generation"),
+            ("ChatGenerationChunk", "chat_generation"),
+        )
+    ),
+    *(
+        ClassEntry(
+            name,
+            ("runwire", "agents"),
+            "core",
+            "runwire.schema.agents",
+            (("langchain", "schema", "agent", name), ("langchain_core", "agents", name)),
+        )
+        for name in ("AgentAction", "AgentActionMessageLog", "AgentFinish")
+    ),
+    # langchain (not langchain-core) defines it; OpenAIToolAgentAction is its alias there
+    ClassEntry(
+        "ToolAgentAction",
+        ("runwire", "agents"),
+        "core",
+        "runwire.schema.agents",
+        (
+            ("langchain", "schema", "agent", "ToolAgentAction"),
+            ("langchain", "agents", "output_parsers", "tools", "ToolAgentAction"),
+            ("langchain", "schema", "agent", "OpenAIToolAgentAction"),
+            ("langchain", "agents", "output_parsers", "openai_tools", "OpenAIToolAgentAction"),
+        ),
+    ),
+    *(
+        ClassEntry(name, _RUNNABLES, "core", f"runwire.runtime.{module}", _lc_runnable(name, lc))
+        for name, module, lc in (
+            ("RouterRunnable", "router", "router"),
+            ("RunnableBindingBase", "binding", "base"),
+            ("RunnableEachBase", "each", "base"),
+        )
+    ),
+)
 """More messages, LLM generations, agent actions, router/binding/each bases."""
 PROMPT_EXTRA_CLASSES: tuple[ClassEntry, ...] = ()
 """Image, dict, few-shot and structured prompts, chat message templates, prompt values."""

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Literal, NotRequired, Self
+from typing import Any, Literal, Self
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
-from typing_extensions import TypedDict
+from pydantic import Field, field_validator, model_validator
 
 from runwire.schema.merge import (
     add_usage,
@@ -27,7 +26,16 @@ from runwire.schema.merge import (
     merge_obj,
     parse_partial_json,
 )
-from runwire.schema.serializable import Serializable
+from runwire.schema.message_base import (
+    BaseMessage,
+    BaseMessageChunk,
+    Content,
+    InvalidToolCall,
+    ToolCall,
+    ToolCallChunk,
+    UsageMetadata,
+    _chunk_operands,
+)
 
 __all__ = [
     "AIMessage",
@@ -35,6 +43,10 @@ __all__ = [
     "AnyMessage",
     "BaseMessage",
     "BaseMessageChunk",
+    "ChatMessage",
+    "ChatMessageChunk",
+    "FunctionMessage",
+    "FunctionMessageChunk",
     "HumanMessage",
     "HumanMessageChunk",
     "InvalidToolCall",
@@ -48,120 +60,6 @@ __all__ = [
     "UsageMetadata",
     "message_chunk_to_message",
 ]
-
-Content = str | list[str | dict[str, Any]]
-
-
-class ToolCall(TypedDict):
-    """A request from the model to call a tool."""
-
-    name: str
-    args: dict[str, Any]
-    id: str | None
-    type: NotRequired[Literal["tool_call"]]
-
-
-class InvalidToolCall(TypedDict):
-    """A tool call whose arguments could not be parsed."""
-
-    name: str | None
-    args: str | None
-    id: str | None
-    error: str | None
-    type: NotRequired[Literal["invalid_tool_call"]]
-
-
-class ToolCallChunk(TypedDict):
-    """A streamed piece of a tool call; pieces with the same ``index`` merge."""
-
-    name: str | None
-    args: str | None
-    id: str | None
-    index: int | None
-    type: NotRequired[Literal["tool_call_chunk"]]
-
-
-class UsageMetadata(TypedDict):
-    """Token counts of one model call."""
-
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    input_token_details: NotRequired[dict[str, int]]
-    output_token_details: NotRequired[dict[str, int]]
-
-
-class BaseMessage(Serializable):
-    """Base of all messages: content, kwargs and metadata, an optional name and id."""
-
-    model_config = ConfigDict(extra="allow")
-
-    content: Content
-    additional_kwargs: dict[Any, Any] = Field(default_factory=dict)
-    response_metadata: dict[Any, Any] = Field(default_factory=dict)
-    type: str
-    name: str | None = None
-    id: str | None = Field(default=None, coerce_numbers_to_str=True)
-
-    lc_positional = "content"
-    lc_data_fields = frozenset({"content", "additional_kwargs", "response_metadata"})
-    lc_data_extras = True
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "messages"]
-
-    @property
-    def text(self) -> str:
-        """The text of the message: the string content, or its text blocks joined."""
-        if isinstance(self.content, str):
-            return self.content
-        parts = []
-        for block in self.content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif block.get("type") == "text" and isinstance(block.get("text"), str):
-                parts.append(block["text"])
-        return "".join(parts)
-
-    def __repr_args__(self) -> Any:
-        return [(k, v) for k, v in super().__repr_args__() if v or k in ("content",)]
-
-
-class BaseMessageChunk(BaseMessage):
-    """A message piece that adds with ``+`` to another piece of the same kind."""
-
-    def __add__(self, other: Any) -> BaseMessageChunk:  # type: ignore[override]
-        others = _chunk_operands(self, other)
-        return type(self)(
-            id=self.id,
-            content=merge_content(self.content, *(o.content for o in others)),
-            additional_kwargs=merge_dicts(
-                self.additional_kwargs, *(o.additional_kwargs for o in others)
-            ),
-            response_metadata=merge_dicts(
-                self.response_metadata, *(o.response_metadata for o in others)
-            ),
-            **self._merged_extras(others),
-        )
-
-    def _merged_extras(self, others: list[BaseMessageChunk]) -> dict[str, Any]:
-        """Fields that a subclass merges besides content, kwargs and metadata."""
-        return {"name": self.name} if self.name is not None else {}
-
-
-def _chunk_operands(left: BaseMessageChunk, other: Any) -> list[Any]:
-    if isinstance(other, BaseMessageChunk):
-        return [other]
-    if isinstance(other, list | tuple) and all(isinstance(o, BaseMessageChunk) for o in other):
-        return list(other)
-    raise TypeError(
-        f'unsupported operand type(s) for +: "{type(left).__name__}" and "{type(other).__name__}"'
-    )
 
 
 class HumanMessage(BaseMessage):
@@ -186,6 +84,46 @@ class SystemMessageChunk(SystemMessage, BaseMessageChunk):
     """A streamed piece of a system message."""
 
     type: Literal["SystemMessageChunk"] = "SystemMessageChunk"  # type: ignore[assignment]
+
+
+class ChatMessage(BaseMessage):
+    """A message from a speaker named by ``role`` (any role, not only human/ai/system)."""
+
+    role: str
+    """The speaker of the message."""
+    type: Literal["chat"] = "chat"
+
+
+class ChatMessageChunk(ChatMessage, BaseMessageChunk):
+    """A streamed piece of a chat message; pieces that are chat chunks must share the role."""
+
+    type: Literal["ChatMessageChunk"] = "ChatMessageChunk"  # type: ignore[assignment]
+
+    def _merged_extras(self, others: list[BaseMessageChunk]) -> dict[str, Any]:
+        for other in others:
+            if isinstance(other, ChatMessageChunk) and other.role != self.role:
+                raise ValueError("Cannot concatenate ChatMessageChunks with different roles.")
+        return {**super()._merged_extras(others), "role": self.role}
+
+
+class FunctionMessage(BaseMessage):
+    """The result of a function call (the older form of ``ToolMessage``, without an id)."""
+
+    name: str  # type: ignore[assignment]
+    """The name of the function that was executed."""
+    type: Literal["function"] = "function"
+
+
+class FunctionMessageChunk(FunctionMessage, BaseMessageChunk):
+    """A streamed piece of a function result; function chunks must share the name."""
+
+    type: Literal["FunctionMessageChunk"] = "FunctionMessageChunk"  # type: ignore[assignment]
+
+    def _merged_extras(self, others: list[BaseMessageChunk]) -> dict[str, Any]:
+        for other in others:
+            if isinstance(other, FunctionMessageChunk) and other.name != self.name:
+                raise ValueError("Cannot concatenate FunctionMessageChunks with different names.")
+        return {**super()._merged_extras(others), "name": self.name}
 
 
 _CALL_TYPES = {"tool_calls": "tool_call", "invalid_tool_calls": "invalid_tool_call"}
@@ -416,10 +354,14 @@ AnyMessage = (
     | HumanMessage
     | SystemMessage
     | ToolMessage
+    | ChatMessage
+    | FunctionMessage
     | AIMessageChunk
     | HumanMessageChunk
     | SystemMessageChunk
     | ToolMessageChunk
+    | ChatMessageChunk
+    | FunctionMessageChunk
 )
 
 _CHUNK_TO_MESSAGE: dict[type, type] = {
@@ -427,6 +369,8 @@ _CHUNK_TO_MESSAGE: dict[type, type] = {
     HumanMessageChunk: HumanMessage,
     SystemMessageChunk: SystemMessage,
     ToolMessageChunk: ToolMessage,
+    ChatMessageChunk: ChatMessage,
+    FunctionMessageChunk: FunctionMessage,
 }
 
 _CHUNK_ONLY_FIELDS = frozenset(("type", "tool_call_chunks", "chunk_position"))

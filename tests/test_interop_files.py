@@ -1,0 +1,171 @@
+"""Files real LangChain wrote load in runwire, run with LangChain's outputs and dump back.
+
+The fixtures under ``fixtures/langchain/generated`` were written by langchain-core and
+langchain-aws themselves (``tests/tools/write_langchain_fixtures.py``, run by hand):
+each holds the exact text ``langchain_core.load.dumps`` wrote, which LangChain's own
+``loads`` reads back, and the outputs LangChain's loaded object gave for some calls.
+``mapping.json`` lists every id of LangChain's load mapping tables and of langchain-aws's
+serializable classes; each must load in runwire or be listed, with its reason, in
+docs/wire-format.md. LangChain itself is not imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import runwire
+from runwire.loader.registry import lookup
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATED = Path(__file__).parent / "fixtures" / "langchain" / "generated"
+CASES = sorted(p.stem for p in (GENERATED / "cases").glob("*.json"))
+MAPPING: list[dict[str, Any]] = json.loads((GENERATED / "mapping.json").read_text("utf-8"))
+DOC = ROOT / "docs" / "wire-format.md"
+NOT_LOADED_HEADING = "## LangChain classes runwire does not load"
+
+
+@cache
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((GENERATED / "cases" / f"{name}.json").read_text("utf-8"))
+
+
+def load_fixture(name: str) -> Any:
+    fx = fixture(name)
+    try:
+        return runwire.loads(fx["text"], allowed_objects="all", secrets_map=fx["secrets_map"])
+    except Exception as exc:
+        pytest.fail(f"{name} ({fx['class_path']}) does not load: {type(exc).__name__}: {exc}")
+
+
+def python_json(text: str) -> str:
+    """JSON text spelled as ``json.dumps`` (which LangChain uses) spells it.
+
+    Only spelling changes: separators, ``\\uXXXX`` escapes of non-ASCII text and float
+    notation. Key order, types and values are kept, so two texts spell the same here
+    exactly when they are the same document.
+    """
+    return json.dumps(json.loads(text))
+
+
+def test_there_are_fixtures_of_every_kind() -> None:
+    classes = {fixture(n)["class_path"].rsplit(".", 1)[-1] for n in CASES}
+    assert len(CASES) >= 60
+    assert {"AIMessage", "PromptTemplate", "RunnableSequence", "ChatBedrockConverse"} <= classes
+    assert {"ChatBedrock", "BedrockLLM", "ChatPromptTemplate", "RunnableParallel"} <= classes
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_langchain_file_loads(name: str) -> None:
+    obj = load_fixture(name)
+    want = fixture(name)["class_path"].rsplit(".", 1)[-1]
+    node = json.loads(fixture(name)["text"])
+    entry = lookup(node["id"])
+    assert entry is not None, f"{name}: id {node['id']} is not in runwire's id table"
+    assert isinstance(obj, runwire.Serializable), f"{name}: loaded {type(obj).__name__}"
+    assert want in {entry.name, type(obj).__name__} or node["id"][-1] == want, name
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_langchain_file_dumps_back_identically(name: str) -> None:
+    """``dumps(..., dialect="langchain")`` writes LangChain's text back.
+
+    runwire writes compact JSON (orjson) and LangChain ``json.dumps``'s spacing, so the
+    comparison respells runwire's text the way ``json.dumps`` does; it must then equal
+    LangChain's text byte for byte (same keys, same order, same values).
+    """
+    obj = load_fixture(name)
+    text = fixture(name)["text"]
+    out = runwire.dumps(obj, dialect="langchain")
+    assert python_json(out) == text, f"{name}: the langchain dialect differs from LangChain"
+    assert python_json(runwire.dumps(obj, dialect="langchain", pretty=True)) == text
+
+
+def _probe_ids() -> list[Any]:
+    params = []
+    for name in CASES:
+        for index, probe in enumerate(fixture(name)["probes"]):
+            label = probe.get("attr") or probe.get("call")
+            params.append(pytest.param(name, index, id=f"{name}-{index}-{label}"))
+    return params
+
+
+@pytest.mark.parametrize(("name", "index"), _probe_ids())
+def test_langchain_file_runs_with_langchain_outputs(name: str, index: int) -> None:
+    probe = fixture(name)["probes"][index]
+    obj = load_fixture(name)
+    if "attr" in probe:
+        what = f"{name}: attribute {probe['attr']!r}"
+        try:
+            got = getattr(obj, probe["attr"])
+        except AttributeError as exc:
+            pytest.fail(f"{what} is missing: {exc}")
+    else:
+        what = f"{name}: {probe['call']}(...)"
+        args = runwire.load(probe.get("args", []), allowed_objects="all")
+        kwargs = runwire.load(probe.get("kwargs", {}), allowed_objects="all")
+        method = getattr(obj, probe["call"], None)
+        assert method is not None, f"{what}: {type(obj).__name__} has no {probe['call']}"
+        got = method(*args, **kwargs)
+    assert runwire.dumpd(got, dialect="langchain") == probe["output"], f"{what} differs"
+
+
+# coverage: every id LangChain maps loads in runwire, or the doc says why not ----------
+
+
+@cache
+def not_loaded_table() -> dict[str, str]:
+    """Class path -> reason, from the table under NOT_LOADED_HEADING in wire-format.md."""
+    text = DOC.read_text("utf-8")
+    assert NOT_LOADED_HEADING in text, f"{DOC.name} lacks the section {NOT_LOADED_HEADING!r}"
+    section = text.split(NOT_LOADED_HEADING, 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        match = re.fullmatch(r"\|\s*`([\w.]+)`\s*\|\s*(.+?)\s*\|", line.strip())
+        if match:
+            rows[match[1]] = match[2]
+    assert rows, "the table of classes runwire does not load is empty or malformed"
+    return rows
+
+
+def _mapping_ids() -> list[Any]:
+    return [pytest.param(row, id=f"{row['table']}:{'.'.join(row['id'])}") for row in MAPPING]
+
+
+def test_mapping_table_covers_langchain() -> None:
+    tables = {row["table"] for row in MAPPING}
+    assert {"SERIALIZABLE_MAPPING", "OLD_CORE_NAMESPACES_MAPPING", "langchain_aws"} <= tables
+    assert {"_OG_SERIALIZABLE_MAPPING", "_JS_SERIALIZABLE_MAPPING"} <= tables
+    assert len(MAPPING) >= 180
+
+
+@pytest.mark.parametrize("row", _mapping_ids())
+def test_every_langchain_id_loads_or_is_documented(row: dict[str, Any]) -> None:
+    ident = row["id"]
+    if lookup(ident) is not None:
+        return
+    reason = not_loaded_table().get(row["class_path"])
+    assert reason, (
+        f"{'.'.join(ident)} ({row['class_path']}, {row['status']}) neither loads in runwire "
+        f"nor is listed under {NOT_LOADED_HEADING!r} in docs/wire-format.md"
+    )
+
+
+def test_documented_classes_really_do_not_load() -> None:
+    """The doc's table lists only classes LangChain maps and runwire loads under no id."""
+    by_path: dict[str, list[list[str]]] = {}
+    for row in MAPPING:
+        by_path.setdefault(row["class_path"], []).append(row["id"])
+    stale = sorted(set(not_loaded_table()) - set(by_path))
+    assert not stale, f"docs/wire-format.md lists classes LangChain does not map: {stale}"
+    loading = sorted(
+        path
+        for path in not_loaded_table()
+        if any(lookup(ident) is not None for ident in by_path[path])
+    )
+    assert not loading, f"these load in runwire now; drop them from the doc table: {loading}"

@@ -1,0 +1,593 @@
+"""The cases of ``write_langchain_fixtures.py``: LangChain objects and the calls to record.
+
+Each case builds one object with langchain-core / langchain-aws (several per class where
+fields matter); its probes are the calls and attribute reads whose LangChain results
+the fixture records. Imported only by the generator (the ``bench`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+AWS_SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEFIXTURE00",
+    "AWS_SECRET_ACCESS_KEY": "fixture-secret-key-not-real",
+    "AWS_SESSION_TOKEN": "fixture-session-token-not-real",
+}
+"""Fake credentials: written by LangChain as secret nodes, given back as ``secrets_map``."""
+CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+@dataclass
+class Probe:
+    """A method call (``call``) or attribute read (``attr``) on the loaded object."""
+
+    call: str | None = None
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    attr: str | None = None
+
+
+@dataclass
+class Case:
+    name: str
+    build: Callable[[], Any]
+    probes: list[Probe] = field(default_factory=list)
+    secrets_map: dict[str, str] = field(default_factory=dict)
+
+
+def invoke(value: Any, **config: Any) -> Probe:
+    return Probe("invoke", (value,), {"config": config} if config else {})
+
+
+def attrs(*names: str) -> list[Probe]:
+    return [Probe(attr=n) for n in names]
+
+
+def cases() -> list[Case]:
+    from langchain_aws import BedrockLLM, ChatBedrock, ChatBedrockConverse
+    from langchain_core import agents, outputs, prompt_values
+    from langchain_core import messages as m
+    from langchain_core.documents import Document
+    from langchain_core.output_parsers import CommaSeparatedListOutputParser, StrOutputParser
+    from langchain_core.prompts import (
+        AIMessagePromptTemplate,
+        ChatMessagePromptTemplate,
+        ChatPromptTemplate,
+        FewShotPromptTemplate,
+        FewShotPromptWithTemplates,
+        HumanMessagePromptTemplate,
+        MessagesPlaceholder,
+        PromptTemplate,
+        SystemMessagePromptTemplate,
+    )
+    from langchain_core.prompts.dict import DictPromptTemplate
+    from langchain_core.prompts.image import ImagePromptTemplate
+    from langchain_core.prompts.structured import StructuredPrompt
+    from langchain_core.runnables import (
+        ConfigurableField,
+        RouterRunnable,
+        RunnableBranch,
+        RunnableParallel,
+        RunnablePassthrough,
+    )
+    from langchain_core.runnables.base import RunnableBindingBase, RunnableEachBase
+    from langchain_core.runnables.passthrough import RunnableAssign, RunnablePick
+    from langchain_core.runnables.retry import RunnableRetry
+
+    tool_call = {"name": "lookup", "args": {"q": "x"}, "id": "call_1", "type": "tool_call"}
+    usage = {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 15,
+        "input_token_details": {"cache_read": 2},
+    }
+    msg_attrs = attrs("type", "content", "text", "id", "name", "additional_kwargs")
+    ai_attrs = [*msg_attrs, *attrs("tool_calls", "invalid_tool_calls", "usage_metadata")]
+    blocks = [
+        {"type": "text", "text": "look:"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+    ]
+    hello = PromptTemplate.from_template("Hello {name}!")
+    bye = PromptTemplate.from_template("Bye {name}.")
+    chat = ChatPromptTemplate.from_messages(
+        [("system", "You are {role}."), MessagesPlaceholder("history"), ("human", "{question}")]
+    )
+    chat_in = {
+        "role": "terse",
+        "history": [m.HumanMessage("hi"), m.AIMessage("hello")],
+        "question": "why?",
+    }
+    tools = [
+        {
+            "name": "lookup",
+            "description": "Look a word up.",
+            "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+        }
+    ]
+
+    def bedrock_keys() -> dict[str, Any]:
+        return {
+            "aws_access_key_id": AWS_SECRETS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": AWS_SECRETS["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": AWS_SECRETS["AWS_SESSION_TOKEN"],
+        }
+
+    def converse(**kw: Any) -> Any:
+        return ChatBedrockConverse(model=CLAUDE, region_name="us-east-1", **kw)
+
+    def chat_bedrock(**kw: Any) -> Any:
+        return ChatBedrock(model_id=CLAUDE, region_name="us-east-1", **kw)
+
+    def bedrock_llm(**kw: Any) -> Any:
+        return BedrockLLM(model_id="amazon.titan-text-express-v1", region_name="us-east-1", **kw)
+
+    model_attrs = attrs("model_id", "region_name")
+    return [
+        # messages ---------------------------------------------------------------
+        Case("ai_message", lambda: m.AIMessage("hi there"), ai_attrs),
+        Case(
+            "ai_message_full",
+            lambda: m.AIMessage(
+                content=blocks,
+                id="run-1",
+                name="bot",
+                tool_calls=[tool_call],
+                usage_metadata=usage,
+                response_metadata={"stop_reason": "tool_use"},
+                additional_kwargs={"k": [1, 2]},
+            ),
+            ai_attrs,
+        ),
+        Case(
+            "ai_message_invalid_tool_call",
+            lambda: m.AIMessage(
+                "",
+                invalid_tool_calls=[
+                    {
+                        "name": "f",
+                        "args": "{bad",
+                        "id": "c9",
+                        "error": "bad json",
+                        "type": "invalid_tool_call",
+                    }
+                ],
+            ),
+            ai_attrs,
+        ),
+        Case(
+            "ai_message_chunk",
+            lambda: m.AIMessageChunk(
+                "par",
+                tool_call_chunks=[{"name": "lookup", "args": '{"q"', "id": "c1", "index": 0}],
+            ),
+            [*ai_attrs, *attrs("tool_call_chunks")],
+        ),
+        Case("human_message", lambda: m.HumanMessage("hello", id="h1"), msg_attrs),
+        Case("human_message_blocks", lambda: m.HumanMessage(blocks), msg_attrs),
+        Case("human_message_chunk", lambda: m.HumanMessageChunk("hel"), msg_attrs),
+        Case("system_message", lambda: m.SystemMessage("be brief", name="sys"), msg_attrs),
+        Case("system_message_chunk", lambda: m.SystemMessageChunk("be"), msg_attrs),
+        Case(
+            "tool_message",
+            lambda: m.ToolMessage(
+                "42", tool_call_id="call_1", artifact={"raw": [4, 2]}, status="success"
+            ),
+            [*msg_attrs, *attrs("tool_call_id", "artifact", "status")],
+        ),
+        Case(
+            "tool_message_error",
+            lambda: m.ToolMessage("boom", tool_call_id="call_2", status="error"),
+            [*msg_attrs, *attrs("tool_call_id", "status")],
+        ),
+        Case(
+            "tool_message_chunk",
+            lambda: m.ToolMessageChunk("4", tool_call_id="call_1"),
+            [*msg_attrs, *attrs("tool_call_id")],
+        ),
+        Case(
+            "chat_message", lambda: m.ChatMessage("hi", role="critic"), [*msg_attrs, *attrs("role")]
+        ),
+        Case(
+            "chat_message_chunk",
+            lambda: m.ChatMessageChunk("h", role="critic"),
+            [*msg_attrs, *attrs("role")],
+        ),
+        Case("function_message", lambda: m.FunctionMessage("7", name="add"), msg_attrs),
+        Case("function_message_chunk", lambda: m.FunctionMessageChunk("7", name="add"), msg_attrs),
+        Case("remove_message", lambda: m.RemoveMessage(id="m-1"), attrs("type", "id")),
+        # documents, generations, agents ---------------------------------------------
+        Case(
+            "document",
+            lambda: Document("some text", metadata={"source": "a.txt", "page": 2}, id="d1"),
+            attrs("page_content", "metadata", "id", "type"),
+        ),
+        Case(
+            "generation",
+            lambda: outputs.Generation(text="out", generation_info={"finish_reason": "stop"}),
+            attrs("text", "generation_info", "type"),
+        ),
+        Case("generation_chunk", lambda: outputs.GenerationChunk(text="ou"), attrs("text", "type")),
+        Case(
+            "chat_generation",
+            lambda: outputs.ChatGeneration(message=m.AIMessage("yes"), generation_info={"a": 1}),
+            attrs("text", "message", "generation_info", "type"),
+        ),
+        Case(
+            "chat_generation_chunk",
+            lambda: outputs.ChatGenerationChunk(message=m.AIMessageChunk("y")),
+            attrs("text", "message", "type"),
+        ),
+        Case(
+            "agent_action",
+            lambda: agents.AgentAction(tool="search", tool_input={"q": "x"}, log="thinking"),
+            attrs("tool", "tool_input", "log", "type", "messages"),
+        ),
+        Case(
+            "agent_action_message_log",
+            lambda: agents.AgentActionMessageLog(
+                tool="search", tool_input="x", log="l", message_log=[m.AIMessage("call search")]
+            ),
+            attrs("tool", "tool_input", "log", "message_log", "type", "messages"),
+        ),
+        Case(
+            "agent_finish",
+            lambda: agents.AgentFinish(return_values={"output": "done"}, log="fin"),
+            attrs("return_values", "log", "type", "messages"),
+        ),
+        # prompt values ------------------------------------------------------------
+        Case(
+            "string_prompt_value",
+            lambda: prompt_values.StringPromptValue(text="hi"),
+            [Probe("to_string"), Probe("to_messages")],
+        ),
+        Case(
+            "chat_prompt_value",
+            lambda: prompt_values.ChatPromptValue(
+                messages=[m.SystemMessage("s"), m.HumanMessage("h")]
+            ),
+            [Probe("to_string"), Probe("to_messages")],
+        ),
+        Case(
+            "chat_prompt_value_concrete",
+            lambda: prompt_values.ChatPromptValueConcrete(messages=[m.HumanMessage("h")]),
+            [Probe("to_string"), Probe("to_messages")],
+        ),
+        # prompts ------------------------------------------------------------------
+        Case(
+            "prompt_template",
+            lambda: hello,
+            [Probe("format", kwargs={"name": "Ann"}), invoke({"name": "Ann"})],
+        ),
+        Case(
+            "prompt_template_partial",
+            lambda: PromptTemplate.from_template("{a} and {b}").partial(a="x"),
+            [Probe("format", kwargs={"b": "y"}), invoke({"b": "y"})],
+        ),
+        Case(
+            "prompt_template_mustache",
+            lambda: PromptTemplate.from_template(
+                "Hi {{name}}, {{#x}}yes{{/x}}", template_format="mustache"
+            ),
+            [invoke({"name": "Bo", "x": True})],
+        ),
+        Case(
+            "prompt_template_jinja2",
+            lambda: PromptTemplate.from_template("Hi {{ name }}", template_format="jinja2"),
+            [invoke({"name": "Bo"})],
+        ),
+        Case(
+            "chat_prompt_template", lambda: chat, [invoke(chat_in), Probe("format", kwargs=chat_in)]
+        ),
+        Case(
+            "chat_prompt_template_all_roles",
+            lambda: ChatPromptTemplate.from_messages(
+                [
+                    SystemMessagePromptTemplate.from_template("sys {a}"),
+                    HumanMessagePromptTemplate.from_template("human {a}"),
+                    AIMessagePromptTemplate.from_template("ai {a}"),
+                    ChatMessagePromptTemplate.from_template("critic {a}", role="critic"),
+                    ("placeholder", "{extra}"),
+                    m.SystemMessage("literal"),
+                ]
+            ),
+            [invoke({"a": "1"}), invoke({"a": "2", "extra": [m.HumanMessage("more")]})],
+        ),
+        Case(
+            "chat_prompt_template_mustache",
+            lambda: ChatPromptTemplate.from_messages(
+                [("human", "{{q}}")], template_format="mustache"
+            ),
+            [invoke({"q": "what"})],
+        ),
+        Case(
+            "chat_prompt_template_partial",
+            lambda: chat.partial(role="kind"),
+            [invoke({"history": [], "question": "q"})],
+        ),
+        Case(
+            "chat_prompt_template_image",
+            lambda: ChatPromptTemplate.from_messages(
+                [
+                    (
+                        "human",
+                        [
+                            {"type": "text", "text": "Describe {thing}"},
+                            {"type": "image_url", "image_url": "{img}"},
+                            {"type": "image_url", "image_url": {"url": "{img}", "detail": "low"}},
+                        ],
+                    )
+                ]
+            ),
+            [invoke({"thing": "it", "img": "https://example.com/i.png"})],
+        ),
+        Case(
+            "messages_placeholder",
+            lambda: MessagesPlaceholder("history", optional=True, n_messages=1),
+            [
+                Probe(
+                    "format_messages", kwargs={"history": [m.HumanMessage("a"), m.AIMessage("b")]}
+                ),
+                Probe("format_messages"),
+            ],
+        ),
+        Case(
+            "human_message_prompt_template",
+            lambda: HumanMessagePromptTemplate.from_template("q: {q}"),
+            [Probe("format", kwargs={"q": "1"}), Probe("format_messages", kwargs={"q": "1"})],
+        ),
+        Case(
+            "system_message_prompt_template",
+            lambda: SystemMessagePromptTemplate.from_template("s: {q}"),
+            [Probe("format", kwargs={"q": "1"})],
+        ),
+        Case(
+            "ai_message_prompt_template",
+            lambda: AIMessagePromptTemplate.from_template("a: {q}"),
+            [Probe("format", kwargs={"q": "1"})],
+        ),
+        Case(
+            "chat_message_prompt_template",
+            lambda: ChatMessagePromptTemplate.from_template("c: {q}", role="judge"),
+            [Probe("format", kwargs={"q": "1"})],
+        ),
+        Case(
+            "image_prompt_template",
+            lambda: ImagePromptTemplate(
+                template={"url": "https://example.com/{name}.png", "detail": "high"},
+                input_variables=["name"],
+            ),
+            [Probe("format", kwargs={"name": "cat"})],
+        ),
+        Case(
+            "dict_prompt_template",
+            lambda: DictPromptTemplate(
+                template={"a": "{x}", "b": ["{y}", 3], "c": {"d": "x={x}"}},
+                template_format="f-string",
+            ),
+            [Probe("format", kwargs={"x": "1", "y": "2"}), invoke({"x": "1", "y": "2"})],
+        ),
+        Case(
+            "few_shot_prompt_with_templates",
+            lambda: FewShotPromptWithTemplates(
+                examples=[{"q": "1+1", "a": "2"}, {"q": "2+2", "a": "4"}],
+                example_prompt=PromptTemplate.from_template("Q: {q} A: {a}"),
+                prefix=PromptTemplate.from_template("Solve for {who}:"),
+                suffix=PromptTemplate.from_template("Q: {input} A:"),
+                input_variables=["who", "input"],
+                example_separator="\n",
+            ),
+            [Probe("format", kwargs={"who": "me", "input": "3+3"})],
+        ),
+        Case(
+            "few_shot_prompt_template",
+            lambda: FewShotPromptTemplate(
+                examples=[{"q": "1"}],
+                example_prompt=PromptTemplate.from_template("{q}"),
+                suffix="{input}",
+                input_variables=["input"],
+            ),
+            [Probe("format", kwargs={"input": "x"})],
+        ),
+        Case(
+            "structured_prompt",
+            lambda: StructuredPrompt.from_messages_and_schema(
+                [("human", "Extract from {text}")],
+                {
+                    "title": "Person",
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}},
+                },
+            ),
+            [invoke({"text": "Ann is 3"})],
+        ),
+        # parsers ------------------------------------------------------------------
+        Case(
+            "str_output_parser",
+            StrOutputParser,
+            [invoke("plain"), invoke(m.AIMessage("from ai")), Probe("parse", ("x",))],
+        ),
+        Case(
+            "comma_separated_list_output_parser",
+            CommaSeparatedListOutputParser,
+            [Probe("parse", ("a, b,c",)), invoke("x, y"), Probe("get_format_instructions")],
+        ),
+        # runnables ----------------------------------------------------------------
+        Case(
+            "runnable_sequence",
+            lambda: RunnableParallel(name=RunnablePick("who")) | hello,
+            [invoke({"who": "Cy"})],
+        ),
+        Case(
+            "runnable_sequence_list",
+            lambda: RunnablePick("text") | StrOutputParser() | CommaSeparatedListOutputParser(),
+            [invoke({"text": "a, mid, b"})],
+        ),
+        Case(
+            "runnable_parallel",
+            lambda: RunnableParallel(
+                greet=hello, same=RunnablePassthrough(), n=RunnablePick("name")
+            ),
+            [invoke({"name": "Di"})],
+        ),
+        Case("runnable_passthrough", RunnablePassthrough, [invoke({"a": 1})]),
+        Case(
+            "runnable_assign",
+            lambda: RunnablePassthrough.assign(greeting=hello),
+            [invoke({"name": "Ed"})],
+        ),
+        Case(
+            "runnable_assign_direct",
+            lambda: RunnableAssign(RunnableParallel(n=RunnablePick("name"))),
+            [invoke({"name": "Ed"})],
+        ),
+        Case("runnable_pick", lambda: RunnablePick("a"), [invoke({"a": 1, "b": 2})]),
+        Case(
+            "runnable_pick_list",
+            lambda: RunnablePick(["a", "b"]),
+            [invoke({"a": 1, "b": 2, "c": 3})],
+        ),
+        Case(
+            "runnable_binding",
+            lambda: hello.bind(stop=["x"]).with_config(tags=["t1"], run_name="greet"),
+            [invoke({"name": "Fay"})],
+        ),
+        Case(
+            "runnable_binding_base",
+            lambda: RunnableBindingBase(bound=hello, kwargs={}),
+            [invoke({"name": "Gus"})],
+        ),
+        Case("runnable_each", lambda: hello.map(), [invoke([{"name": "a"}, {"name": "b"}])]),
+        Case(
+            "runnable_each_base",
+            lambda: RunnableEachBase(bound=hello),
+            [invoke([{"name": "a"}])],
+        ),
+        Case(
+            "runnable_branch",
+            lambda: RunnableBranch((RunnablePick("formal"), bye), hello),
+            [invoke({"formal": True, "name": "Hal"}), invoke({"formal": False, "name": "Hal"})],
+        ),
+        Case(
+            "runnable_with_fallbacks",
+            lambda: hello.with_fallbacks([bye]),
+            [invoke({"name": "Ida"})],
+        ),
+        Case(
+            "runnable_retry",
+            lambda: RunnableRetry(
+                bound=hello, max_attempt_number=2, retry_exception_types=(ValueError,)
+            ),
+            [invoke({"name": "Jo"})],
+        ),
+        Case(
+            "runnable_with_retry",
+            lambda: hello.with_retry(stop_after_attempt=2),
+            [invoke({"name": "Jo"})],
+        ),
+        Case(
+            "runnable_configurable_fields",
+            lambda: hello.configurable_fields(
+                template=ConfigurableField(id="tpl", name="Template", description="the text")
+            ),
+            [
+                invoke({"name": "Kim"}),
+                invoke({"name": "Kim"}, configurable={"tpl": "Yo {name}"}),
+            ],
+        ),
+        Case(
+            "runnable_configurable_alternatives",
+            lambda: hello.configurable_alternatives(
+                ConfigurableField(id="which"), default_key="hello", bye=bye
+            ),
+            [
+                invoke({"name": "Lu"}),
+                invoke({"name": "Lu"}, configurable={"which": "bye"}),
+            ],
+        ),
+        Case(
+            "router_runnable",
+            lambda: RouterRunnable({"hello": hello, "bye": bye}),
+            [invoke({"key": "bye", "input": {"name": "Mo"}})],
+        ),
+        Case(
+            "runnable_with_message_history",
+            lambda: _history(chat),
+        ),
+        # AWS Bedrock --------------------------------------------------------------
+        Case("chat_bedrock_converse", lambda: converse(), [*model_attrs, *attrs("provider")]),
+        Case(
+            "chat_bedrock_converse_full",
+            lambda: converse(
+                temperature=0.2,
+                max_tokens=256,
+                top_p=0.9,
+                stop=["\n\nHuman:"],
+                additional_model_request_fields={"top_k": 5},
+                guardrail_config={"guardrailIdentifier": "g1", "guardrailVersion": "1"},
+                performance_config={"latency": "optimized"},
+                **bedrock_keys(),
+            ),
+            [*model_attrs, *attrs("temperature", "max_tokens", "top_p", "stop_sequences")],
+            AWS_SECRETS,
+        ),
+        Case(
+            "chat_bedrock_converse_tools",
+            lambda: converse().bind_tools(tools),
+        ),
+        Case("chat_bedrock", lambda: chat_bedrock(), [*model_attrs, *attrs("model_kwargs")]),
+        Case(
+            "chat_bedrock_full",
+            lambda: chat_bedrock(
+                temperature=0.3,
+                max_tokens=100,
+                model_kwargs={"top_k": 3},
+                streaming=True,
+                **bedrock_keys(),
+            ),
+            [*model_attrs, *attrs("model_kwargs", "temperature", "max_tokens", "streaming")],
+            AWS_SECRETS,
+        ),
+        Case("chat_bedrock_tools", lambda: chat_bedrock().bind_tools(tools)),
+        Case("bedrock_llm", lambda: bedrock_llm(), [*model_attrs, *attrs("model_kwargs")]),
+        Case(
+            "bedrock_llm_full",
+            lambda: bedrock_llm(
+                temperature=0.5,
+                max_tokens=64,
+                model_kwargs={"topP": 0.9},
+                **bedrock_keys(),
+            ),
+            [*model_attrs, *attrs("model_kwargs", "temperature", "max_tokens")],
+            AWS_SECRETS,
+        ),
+        Case(
+            "bedrock_chain",
+            lambda: chat | converse(temperature=0.0) | StrOutputParser(),
+        ),
+        Case(
+            "bedrock_chain_fallbacks",
+            lambda: hello | bedrock_llm().with_fallbacks([chat_bedrock()]),
+        ),
+        Case(
+            "bedrock_configurable_model",
+            lambda: converse().configurable_fields(
+                temperature=ConfigurableField(id="temp", name="Temperature")
+            ),
+        ),
+    ]
+
+
+def _history(chain: Any) -> Any:
+    from langchain_core.chat_history import InMemoryChatMessageHistory
+    from langchain_core.runnables.history import RunnableWithMessageHistory
+
+    store: dict[str, InMemoryChatMessageHistory] = {}
+    return RunnableWithMessageHistory(
+        chain,
+        lambda session_id: store.setdefault(session_id, InMemoryChatMessageHistory()),
+        input_messages_key="question",
+        history_messages_key="history",
+    )

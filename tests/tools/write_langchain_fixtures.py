@@ -1,0 +1,178 @@
+"""Write the interop fixtures: files real LangChain wrote, with LangChain's own outputs.
+
+Run by hand (needs the ``bench`` extra: langchain-core and langchain-aws), never by the
+test suite::
+
+    .venv/bin/python tests/tools/write_langchain_fixtures.py
+
+For every case below it builds the object with LangChain, writes it with
+``langchain_core.load.dumps``, loads that text back with LangChain's own ``loads`` (a
+file LangChain cannot load itself is not a fixture: it is reported and skipped), runs
+the probes on LangChain's loaded object and writes
+``tests/fixtures/langchain/generated/cases/<name>.json``::
+
+    {"name", "class_path", "secrets_map", "text", "probes": [...]}
+
+``text`` is the exact text LangChain wrote. A probe is a method call
+(``{"call": "invoke", "args": [...], "kwargs": {...}, "output": ...}``) or an attribute
+(``{"attr": "content", "output": ...}``); arguments and outputs are LangChain's
+``dumpd`` forms, so the test side needs no LangChain. ``mapping.json`` beside the cases
+lists every id of ``langchain_core.load.mapping``'s tables and of langchain-aws's
+serializable classes with its class path and whether LangChain can import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import pkgutil
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from langchain_cases import Probe, cases  # the script's own directory is on sys.path
+
+OUT = Path(__file__).resolve().parents[1] / "fixtures" / "langchain" / "generated"
+MAPPING_TABLES = (
+    "SERIALIZABLE_MAPPING",
+    "_OG_SERIALIZABLE_MAPPING",
+    "OLD_CORE_NAMESPACES_MAPPING",
+    "_JS_SERIALIZABLE_MAPPING",
+)
+
+
+def _class_path(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _run(obj: Any, probe: Probe) -> dict[str, Any]:
+    from langchain_core.load import dumpd
+
+    if probe.attr is not None:
+        return {"attr": probe.attr, "output": dumpd(getattr(obj, probe.attr))}
+    out = getattr(obj, probe.call)(*probe.args, **probe.kwargs)
+    record: dict[str, Any] = {"call": probe.call}
+    if probe.args:
+        record["args"] = dumpd(list(probe.args))
+    if probe.kwargs:
+        record["kwargs"] = dumpd(probe.kwargs)
+    record["output"] = dumpd(out)
+    return record
+
+
+def write_cases(out: Path) -> tuple[list[str], dict[str, str]]:
+    """Write one fixture per case LangChain loads back; returns (written, refused)."""
+    from langchain_core.load import dumps, loads
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    refused: dict[str, str] = {}
+    for case in cases():
+        try:
+            text = dumps(case.build())
+            loaded = loads(text, secrets_map=case.secrets_map, allowed_objects="all")
+        except Exception as exc:
+            refused[case.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            continue
+        record = {
+            "name": case.name,
+            "class_path": _class_path(loaded),
+            "secrets_map": case.secrets_map,
+            "text": text,
+            "probes": [_run(loaded, p) for p in case.probes],
+        }
+        path = out / f"{case.name}.json"
+        path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(case.name)
+    return written, refused
+
+
+def _importable(path: tuple[str, ...]) -> tuple[str, bool]:
+    """(status, concrete) of a mapping target: imported class, abstract, or why not."""
+    try:
+        module = importlib.import_module(".".join(path[:-1]))
+        cls = getattr(module, path[-1])
+    except Exception as exc:
+        return f"not importable: {type(exc).__name__}", False
+    if not inspect.isclass(cls):
+        return "not a class", False
+    abstract = (
+        inspect.isabstract(cls)
+        or path[-1].startswith("Base")
+        or path[-1]
+        in {
+            "PromptValue",
+            "DynamicRunnable",
+            "StringPromptTemplate",
+        }
+    )
+    return ("abstract" if abstract else "class"), not abstract
+
+
+def _aws_classes() -> dict[tuple[str, ...], str]:
+    """lc id -> class path of every serializable class langchain-aws defines."""
+    import langchain_aws
+    from langchain_core.load.serializable import Serializable
+
+    found: dict[tuple[str, ...], str] = {}
+    for info in pkgutil.walk_packages(langchain_aws.__path__, "langchain_aws."):
+        try:
+            module = importlib.import_module(info.name)
+        except Exception:
+            continue
+        for value in vars(module).values():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, Serializable)
+                and value.__module__ == module.__name__
+                and value.is_lc_serializable()
+            ):
+                found[tuple(value.lc_id())] = f"{value.__module__}.{value.__qualname__}"
+    return dict(sorted(found.items()))
+
+
+def write_mapping(out: Path) -> int:
+    """Write ``mapping.json``: every id LangChain maps, with its class path and status."""
+    from langchain_core.load import mapping
+
+    rows = []
+    for table in MAPPING_TABLES:
+        for ident, target in getattr(mapping, table).items():
+            status, _ = _importable(target)
+            rows.append(
+                {
+                    "table": table,
+                    "id": list(ident),
+                    "class_path": ".".join(target),
+                    "status": status,
+                }
+            )
+    for ident, path in _aws_classes().items():
+        status, _ = _importable(tuple(path.split(".")))
+        rows.append(
+            {"table": "langchain_aws", "id": list(ident), "class_path": path, "status": status}
+        )
+    (out / "mapping.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    return len(rows)
+
+
+def main() -> int:
+    for key in [k for k in os.environ if k.startswith(("AWS_", "BEDROCK_"))]:
+        del os.environ[key]  # LangChain reads credentials from the environment: keep files clean
+    cases = OUT / "cases"
+    if cases.exists():
+        shutil.rmtree(cases)
+    written, refused = write_cases(cases)
+    rows = write_mapping(OUT)
+    print(f"wrote {len(written)} fixtures and {rows} mapping rows to {OUT}")
+    for name, why in refused.items():
+        print(f"  not a fixture (LangChain cannot load its own file): {name}: {why}")
+    (OUT / "refused.json").write_text(json.dumps(refused, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

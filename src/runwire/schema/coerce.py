@@ -15,7 +15,9 @@ from typing import Any
 from runwire.schema.messages import (
     AIMessage,
     BaseMessage,
+    FunctionMessage,
     HumanMessage,
+    RemoveMessage,
     SystemMessage,
     ToolMessage,
 )
@@ -26,6 +28,7 @@ _ROLE_PREFIXES: tuple[tuple[type[BaseMessage], str], ...] = (
     (HumanMessage, "human_prefix"),
     (AIMessage, "ai_prefix"),
     (SystemMessage, "system_prefix"),
+    (FunctionMessage, "function_prefix"),
     (ToolMessage, "tool_prefix"),
 )
 
@@ -36,17 +39,20 @@ def get_buffer_string(
     ai_prefix: str = "AI",
     *,
     system_prefix: str = "System",
+    function_prefix: str = "Function",
     tool_prefix: str = "Tool",
     message_separator: str = "\n",
 ) -> str:
     """``"Human: hi\\nAI: hello"``: each message's text after its role prefix.
 
-    An AI message's tool calls are appended as their ``str()``, as LangChain does.
+    An AI message's tool calls are appended as their ``str()``, as LangChain does; a
+    ``ChatMessage`` is prefixed with its own ``role``.
     """
     prefixes = {
         "human_prefix": human_prefix,
         "ai_prefix": ai_prefix,
         "system_prefix": system_prefix,
+        "function_prefix": function_prefix,
         "tool_prefix": tool_prefix,
     }
     lines = []
@@ -60,7 +66,7 @@ def get_buffer_string(
             if not isinstance(role, str):
                 raise ValueError(
                     f"cannot render a {type(message).__name__} as text: expected a human, "
-                    "ai, system or tool message"
+                    "ai, system, function, tool or chat message"
                 )
         line = f"{role}: {message.text}"
         if isinstance(message, AIMessage):
@@ -79,7 +85,9 @@ _ROLES: dict[str, type[BaseMessage]] = {
     "assistant": AIMessage,
     "system": SystemMessage,
     "developer": SystemMessage,
+    "function": FunctionMessage,
     "tool": ToolMessage,
+    "remove": RemoveMessage,
 }
 
 _CONSTRUCTOR_ROLES: dict[str, str] = {
@@ -91,6 +99,9 @@ _CONSTRUCTOR_ROLES: dict[str, str] = {
     "SystemMessageChunk": "system",
     "ToolMessage": "tool",
     "ToolMessageChunk": "tool",
+    "FunctionMessage": "function",
+    "FunctionMessageChunk": "function",
+    "RemoveMessage": "remove",
 }
 """Class names in a message constructor node -> role; an allowlist, never a class lookup."""
 
@@ -121,7 +132,7 @@ def message_from_role(role: str, content: Any, **extra: Any) -> BaseMessage:
     if cls is None:
         raise ValueError(
             f"unexpected message role {role!r}: use one of 'human', 'user', 'ai', "
-            "'assistant', 'system', 'developer' or 'tool'"
+            "'assistant', 'function', 'tool', 'system', 'developer' or 'remove'"
         )
     if not extra and role != "developer":
         return cls.__pydantic_validator__.validate_python({"content": content})  # type: ignore[no-any-return]

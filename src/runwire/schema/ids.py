@@ -343,7 +343,61 @@ DATA_CLASSES: tuple[ClassEntry, ...] = (
     ),
 )
 """More messages, LLM generations, agent actions, router/binding/each bases."""
-PROMPT_EXTRA_CLASSES: tuple[ClassEntry, ...] = ()
+PROMPT_EXTRA_CLASSES: tuple[ClassEntry, ...] = (
+    *(
+        ClassEntry(name, _PROMPTS, "core", f"runwire.runtime.prompts.{module}", lc)
+        for name, module, lc in (
+            (
+                "ImagePromptTemplate",
+                "image",
+                (
+                    ("langchain", "prompts", "image", "ImagePromptTemplate"),
+                    ("langchain_core", "prompts", "image", "ImagePromptTemplate"),
+                    ("langchain", "schema", "prompt_template", "ImagePromptTemplate"),
+                ),
+            ),
+            (
+                "DictPromptTemplate",
+                "dict",
+                (
+                    ("langchain_core", "prompts", "dict", "DictPromptTemplate"),
+                    ("langchain_core", "prompts", "message", "_DictMessagePromptTemplate"),
+                ),
+            ),
+            (
+                "ChatMessagePromptTemplate",
+                "chat",
+                _lc_prompt("ChatMessagePromptTemplate", "chat", "chat")[:2],
+            ),
+            (
+                "FewShotPromptWithTemplates",
+                "few_shot_with_templates",
+                _lc_prompt("FewShotPromptWithTemplates", *("few_shot_with_templates",) * 2)[:2],
+            ),
+            (
+                "StructuredPrompt",
+                "structured",
+                (("langchain_core", "prompts", "structured", "StructuredPrompt"),),
+            ),
+            (
+                "ChatPromptValueConcrete",
+                "values",
+                (
+                    ("langchain", "prompts", "chat", "ChatPromptValueConcrete"),
+                    ("langchain_core", "prompt_values", "ChatPromptValueConcrete"),
+                ),
+            ),
+            (
+                "ImagePromptValue",
+                "values",
+                (("langchain", "schema", "prompt", "ImagePromptValue"),),
+            ),
+            # LangChain writes these two as not_implemented; runwire ids only
+            ("FewShotPromptTemplate", "few_shot", ()),
+            ("FewShotChatMessagePromptTemplate", "few_shot", ()),
+        )
+    ),
+)
 """Image, dict, few-shot and structured prompts, chat message templates, prompt values."""
 PARSER_EXTRA_CLASSES: tuple[ClassEntry, ...] = tuple(
     # LangChain writes these as not_implemented: runwire ids only

@@ -1,14 +1,23 @@
-"""Prompt templates: string prompts, chat prompts, and the prompt values they produce."""
+"""Prompt templates: string, chat, image, dict, few-shot and structured prompts, and the
+prompt values they produce."""
 
 from runwire.runtime.prompts.base import BasePromptTemplate
 from runwire.runtime.prompts.chat import (
     AIMessagePromptTemplate,
+    BaseChatPromptTemplate,
     BaseMessagePromptTemplate,
+    ChatMessagePromptTemplate,
     ChatPromptTemplate,
     HumanMessagePromptTemplate,
     MessagesPlaceholder,
     SystemMessagePromptTemplate,
 )
+from runwire.runtime.prompts.dict import DictPromptTemplate
+from runwire.runtime.prompts.few_shot import (
+    FewShotChatMessagePromptTemplate,
+    FewShotPromptTemplate,
+)
+from runwire.runtime.prompts.few_shot_with_templates import FewShotPromptWithTemplates
 from runwire.runtime.prompts.formatting import (
     TEMPLATE_FORMATS,
     PromptTemplateFormat,
@@ -16,10 +25,13 @@ from runwire.runtime.prompts.formatting import (
     format_template,
     template_variables,
 )
-from runwire.runtime.prompts.string import PromptTemplate
+from runwire.runtime.prompts.image import ImagePromptTemplate
+from runwire.runtime.prompts.string import PromptTemplate, StringPromptTemplate
+from runwire.runtime.prompts.structured import StructuredPrompt
 from runwire.runtime.prompts.values import (
     ChatPromptValue,
     ChatPromptValueConcrete,
+    ImagePromptValue,
     PromptValue,
     StringPromptValue,
 )
@@ -28,17 +40,27 @@ from runwire.schema.coerce import convert_to_messages, get_buffer_string
 __all__ = [
     "TEMPLATE_FORMATS",
     "AIMessagePromptTemplate",
+    "BaseChatPromptTemplate",
     "BaseMessagePromptTemplate",
     "BasePromptTemplate",
+    "ChatMessagePromptTemplate",
     "ChatPromptTemplate",
     "ChatPromptValue",
     "ChatPromptValueConcrete",
+    "DictPromptTemplate",
+    "FewShotChatMessagePromptTemplate",
+    "FewShotPromptTemplate",
+    "FewShotPromptWithTemplates",
     "HumanMessagePromptTemplate",
+    "ImagePromptTemplate",
+    "ImagePromptValue",
     "MessagesPlaceholder",
     "PromptTemplate",
     "PromptTemplateFormat",
     "PromptValue",
+    "StringPromptTemplate",
     "StringPromptValue",
+    "StructuredPrompt",
     "SystemMessagePromptTemplate",
     "TemplateFormat",
     "convert_to_messages",

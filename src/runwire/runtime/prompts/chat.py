@@ -16,9 +16,16 @@ from typing import Any, ClassVar
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from runwire.runtime.prompts.base import BasePromptTemplate
-from runwire.runtime.prompts.formatting import PromptTemplateFormat
+from runwire.runtime.prompts.blocks import (
+    BlockTemplate,
+    block_template,
+    block_variables,
+    format_blocks,
+    single_template,
+)
+from runwire.runtime.prompts.formatting import TEMPLATE_FORMATS, PromptTemplateFormat
 from runwire.runtime.prompts.limits import OutputBudget
-from runwire.runtime.prompts.string import PromptTemplate
+from runwire.runtime.prompts.string import PromptTemplate, StringPromptTemplate
 from runwire.runtime.prompts.values import ChatPromptValue
 from runwire.schema.coerce import convert_to_messages
 from runwire.schema.messages import (
@@ -32,7 +39,9 @@ from runwire.schema.serializable import Serializable
 
 __all__ = [
     "AIMessagePromptTemplate",
+    "BaseChatPromptTemplate",
     "BaseMessagePromptTemplate",
+    "ChatMessagePromptTemplate",
     "ChatPromptTemplate",
     "HumanMessagePromptTemplate",
     "MessagesPlaceholder",
@@ -104,33 +113,15 @@ class MessagesPlaceholder(BaseMessagePromptTemplate):
         return messages
 
 
-def _text_template(item: Any, template_format: str) -> PromptTemplate:
-    """A content-block template from a string or a ``{"type": "text", "text": ...}`` dict."""
-    if isinstance(item, PromptTemplate):
-        return item
-    if isinstance(item, str):
-        return PromptTemplate.from_template(item, template_format=template_format)  # type: ignore[arg-type]
-    if (
-        isinstance(item, dict)
-        and isinstance(item.get("text"), str)
-        and set(item)
-        <= {
-            "type",
-            "text",
-        }
-    ):
-        return PromptTemplate.from_template(item["text"], template_format=template_format)  # type: ignore[arg-type]
-    got = f"a dict with keys {sorted(item)}" if isinstance(item, dict) else type(item).__name__
-    raise ValueError(
-        "a message template's prompt must be a PromptTemplate, a template string or a list "
-        f"of them (text blocks), got {got}"
-    )
+_IGNORED_KWARGS = ("additional_options",)
+"""Kwargs LangChain.js writes for message templates; langchain-core ignores them when
+loading and never writes them, and so does runwire."""
 
 
 class _StringMessagePromptTemplate(BaseMessagePromptTemplate):
-    """One message whose content is a template, or a list of text-block templates."""
+    """One message whose content is a template, or a list of content-block templates."""
 
-    prompt: PromptTemplate | list[PromptTemplate]
+    prompt: StringPromptTemplate | list[BlockTemplate]
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
 
     message_class: ClassVar[type[BaseMessage]]
@@ -143,12 +134,19 @@ class _StringMessagePromptTemplate(BaseMessagePromptTemplate):
             kwargs["prompt"] = args[0]
         return kwargs
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_ignored(cls, values: Any) -> Any:
+        if isinstance(values, dict) and any(key in values for key in _IGNORED_KWARGS):
+            return {k: v for k, v in values.items() if k not in _IGNORED_KWARGS}
+        return values
+
     @field_validator("prompt", mode="before")
     @classmethod
     def _coerce_prompt(cls, value: Any) -> Any:
         if isinstance(value, list | tuple):
-            return [_text_template(item, "f-string") for item in value]
-        return _text_template(value, "f-string")
+            return [block_template(item, "f-string") for item in value]
+        return single_template(value, "f-string")
 
     @classmethod
     def from_template(
@@ -159,7 +157,8 @@ class _StringMessagePromptTemplate(BaseMessagePromptTemplate):
         partial_variables: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """A message template from a template string, or a list of text-block templates."""
+        """A message template from a template string, or a list of content blocks (text,
+        ``image_url`` and other dict blocks; see :mod:`runwire.runtime.prompts.blocks`)."""
         if isinstance(template, str):
             prompt: Any = PromptTemplate.from_template(
                 template, template_format=template_format, partial_variables=partial_variables
@@ -167,14 +166,7 @@ class _StringMessagePromptTemplate(BaseMessagePromptTemplate):
         elif isinstance(template, Sequence):
             if partial_variables:
                 raise ValueError("partial variables are not supported for a list of templates")
-            for item in template:
-                if isinstance(item, dict) and not set(item) <= {"type", "text"}:
-                    kind = "image" if "image_url" in item else "dict"
-                    raise NotImplementedError(
-                        f"{kind} content-block templates are not supported by runwire yet: "
-                        "use text blocks (strings or {'type': 'text', 'text': ...})"
-                    )
-            prompt = [_text_template(item, template_format) for item in template]
+            prompt = [block_template(item, template_format) for item in template]
         else:
             raise ValueError(f"invalid message template: {template!r}")
         return cls(prompt=prompt, **kwargs)
@@ -182,20 +174,16 @@ class _StringMessagePromptTemplate(BaseMessagePromptTemplate):
     @property
     def input_variables(self) -> list[str]:
         if isinstance(self.prompt, list):
-            return [name for prompt in self.prompt for name in prompt.input_variables]
+            return block_variables(self.prompt)
         return self.prompt.input_variables
 
     def format(self, **kwargs: Any) -> BaseMessage:
         """The message, its content filled in from ``kwargs``."""
         content: Any
-        if isinstance(self.prompt, PromptTemplate):
+        if isinstance(self.prompt, StringPromptTemplate):
             content = self.prompt.format(**kwargs)
         else:
-            content = []
-            for prompt in self.prompt:
-                text = prompt.format(**{name: kwargs[name] for name in prompt.input_variables})
-                if text:
-                    content.append({"type": "text", "text": text})
+            content = format_blocks(self.prompt, kwargs)
         data: dict[str, Any] = {"content": content}
         if self.additional_kwargs:
             data["additional_kwargs"] = self.additional_kwargs
@@ -225,6 +213,31 @@ class SystemMessagePromptTemplate(_StringMessagePromptTemplate):
     """A template for a system message."""
 
     message_class = SystemMessage
+
+
+class ChatMessagePromptTemplate(_StringMessagePromptTemplate):
+    """A template for a message with any role (a ``ChatMessage``): the prompt is one
+    string template, as in LangChain. ``ChatMessagePromptTemplate.from_template("{q}",
+    role="critic")``"""
+
+    prompt: StringPromptTemplate  # type: ignore[assignment]
+    role: str
+    """The message's role."""
+
+    def format(self, **kwargs: Any) -> BaseMessage:
+        """The ``ChatMessage``, its content filled in from ``kwargs``."""
+        from runwire.schema import messages
+
+        message_class = getattr(messages, "ChatMessage", None)
+        if message_class is None:
+            raise NotImplementedError(
+                "ChatMessagePromptTemplate formats to a ChatMessage, which this build of "
+                "runwire.schema.messages does not define yet"
+            )
+        data: dict[str, Any] = {"content": self.prompt.format(**kwargs), "role": self.role}
+        if self.additional_kwargs:
+            data["additional_kwargs"] = self.additional_kwargs
+        return message_class.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
 
 
 _ROLE_TEMPLATES: dict[str, type[_StringMessagePromptTemplate]] = {
@@ -274,7 +287,7 @@ def _from_role(role: Any, template: Any, template_format: str) -> Any:
 
 def _message_like(message: Any, template_format: str = "f-string") -> Any:
     """A message, message template or chat prompt from any accepted representation."""
-    if isinstance(message, BaseMessage | BaseMessagePromptTemplate | ChatPromptTemplate):
+    if isinstance(message, BaseMessage | BaseMessagePromptTemplate | BaseChatPromptTemplate):
         return message
     if isinstance(message, str):
         return HumanMessagePromptTemplate.from_template(message, template_format=template_format)  # type: ignore[arg-type]
@@ -299,22 +312,50 @@ _validate_chat_value = ChatPromptValue.__pydantic_validator__.validate_python
 
 
 def _content_text(content: Any) -> str:
+    """The rendered text of a message's content (text blocks, and image URLs)."""
     if isinstance(content, str):
         return content
-    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, dict):
+            image = block.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else None
+            parts.extend(v for v in (block.get("text"), url) if isinstance(v, str))
+    return "".join(parts)
 
 
 def _renders_cheaply(message: Any) -> bool:
     """Whether a chat prompt's message renders fast enough to run on the event loop."""
-    if isinstance(message, ChatPromptTemplate):
-        return message.sync_is_cheap
+    if isinstance(message, BaseChatPromptTemplate):
+        return bool(message.sync_is_cheap)
     prompt = getattr(message, "prompt", None)
     if isinstance(prompt, list):
         return all(item.sync_is_cheap for item in prompt)
     return prompt is None or bool(prompt.sync_is_cheap)
 
 
-class ChatPromptTemplate(BasePromptTemplate):
+class BaseChatPromptTemplate(BasePromptTemplate, ABC):
+    """A prompt that formats to messages (a :class:`ChatPromptValue`); chat prompts can
+    nest it among their messages."""
+
+    @abstractmethod
+    def format_messages(self, **kwargs: Any) -> list[BaseMessage]:
+        """The messages, filled from ``kwargs`` and the partial variables."""
+
+    async def aformat_messages(self, **kwargs: Any) -> list[BaseMessage]:
+        """Async ``format_messages``."""
+        return self.format_messages(**kwargs)
+
+    def format_prompt(self, **kwargs: Any) -> ChatPromptValue:
+        """The messages as a :class:`ChatPromptValue`."""
+        return _validate_chat_value({"messages": self.format_messages(**kwargs)})  # type: ignore[no-any-return]
+
+    def format(self, **kwargs: Any) -> str:
+        """The messages as one transcript string (``"System: ...\\nHuman: ..."``)."""
+        return self.format_prompt(**kwargs).to_string()
+
+
+class ChatPromptTemplate(BaseChatPromptTemplate):
     """A prompt for chat models: a list of message templates and fixed messages.
 
     ``ChatPromptTemplate.from_messages([("system", "You are {role}."), ("human", "{q}")])``
@@ -336,26 +377,34 @@ class ChatPromptTemplate(BasePromptTemplate):
             if len(args) > 1 or "messages" in kwargs:
                 raise TypeError("ChatPromptTemplate() takes one positional argument (messages)")
             kwargs["messages"] = args[0]
-        template_format = kwargs.pop("template_format", "f-string")
-        if template_format != "f-string" and isinstance(kwargs.get("messages"), list | tuple):
-            kwargs["messages"] = [_message_like(m, template_format) for m in kwargs["messages"]]
         return kwargs
 
     @model_validator(mode="before")
     @classmethod
     def _infer_variables(cls, values: Any) -> Any:
-        if not isinstance(values, dict) or "messages" not in values:
+        if not isinstance(values, dict):
+            return values
+        # template_format is how message representations are read (LangChain's
+        # constructor argument, which LangChain.js also writes): used here, never stored
+        template_format = values.get("template_format", "f-string")
+        if template_format not in TEMPLATE_FORMATS:
+            raise ValueError(
+                f"template_format must be one of {sorted(TEMPLATE_FORMATS)}, "
+                f"got {template_format!r}"
+            )
+        values = {k: v for k, v in values.items() if k != "template_format"}
+        if "messages" not in values:
             return values
         raw = values["messages"]
         if not isinstance(raw, list | tuple):
             raise ValueError(f"messages must be a list, got {type(raw).__name__}")
-        messages = [_message_like(m) for m in raw]
+        messages = [_message_like(m, template_format) for m in raw]
         partials = dict(values.get("partial_variables") or {})
         input_types = dict(values.get("input_types") or {})
         names: set[str] = set()
         optional: list[str] = []
         for message in messages:
-            if isinstance(message, BaseMessagePromptTemplate | ChatPromptTemplate):
+            if isinstance(message, BaseMessagePromptTemplate | BaseChatPromptTemplate):
                 names.update(message.input_variables)
             if isinstance(message, MessagesPlaceholder):
                 if message.optional and message.variable_name not in partials:
@@ -410,18 +459,6 @@ class ChatPromptTemplate(BasePromptTemplate):
             else:
                 out.extend(message.format_messages(**values))
         return out
-
-    async def aformat_messages(self, **kwargs: Any) -> list[BaseMessage]:
-        """Async ``format_messages``."""
-        return self.format_messages(**kwargs)
-
-    def format_prompt(self, **kwargs: Any) -> ChatPromptValue:
-        """The messages as a :class:`ChatPromptValue`."""
-        return _validate_chat_value({"messages": self.format_messages(**kwargs)})  # type: ignore[no-any-return]
-
-    def format(self, **kwargs: Any) -> str:
-        """The messages as one transcript string (``"System: ...\\nHuman: ..."``)."""
-        return self.format_prompt(**kwargs).to_string()
 
     # -- composition -------------------------------------------------------------------
     def __add__(self, other: Any) -> ChatPromptTemplate:

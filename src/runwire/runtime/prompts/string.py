@@ -1,4 +1,8 @@
-"""``PromptTemplate``: a string template (f-string, mustache or jinja2) to a text prompt."""
+"""``PromptTemplate``: a string template (f-string, mustache or jinja2) to a text prompt.
+
+``StringPromptTemplate`` is the base of every prompt that formats to one string
+(``PromptTemplate``, the few-shot prompts): its prompt value is a ``StringPromptValue``.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from runwire.runtime.prompts.formatting import (
 )
 from runwire.runtime.prompts.values import StringPromptValue
 
-__all__ = ["PromptTemplate"]
+__all__ = ["PromptTemplate", "StringPromptTemplate"]
 
 
 def _check_template(template: str, template_format: str, given: list[str]) -> None:
@@ -44,7 +48,20 @@ def _check_template(template: str, template_format: str, given: list[str]) -> No
 _validate_string_value = StringPromptValue.__pydantic_validator__.validate_python
 
 
-class PromptTemplate(BasePromptTemplate):
+class StringPromptTemplate(BasePromptTemplate):
+    """A prompt that formats to one string; its prompt value is a ``StringPromptValue``."""
+
+    def format_prompt(self, **kwargs: Any) -> StringPromptValue:
+        """The filled template as a :class:`StringPromptValue`."""
+        return _validate_string_value({"text": self.format(**kwargs)})  # type: ignore[no-any-return]
+
+
+_IGNORED_KWARGS = ("additional_content_fields",)
+"""Kwargs LangChain.js writes for content-block templates (the block's other keys);
+langchain-core ignores them when loading and never writes them, and so does runwire."""
+
+
+class PromptTemplate(StringPromptTemplate):
     """A text prompt: ``PromptTemplate.from_template("Tell me about {topic}")``.
 
     ``input_variables`` are always inferred from the template (minus the partial
@@ -72,6 +89,8 @@ class PromptTemplate(BasePromptTemplate):
     def _infer_input_variables(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
+        if any(key in values for key in _IGNORED_KWARGS):
+            values = {k: v for k, v in values.items() if k not in _IGNORED_KWARGS}
         template = values.get("template")
         if not isinstance(template, str):
             return values  # pydantic reports the missing or mistyped template
@@ -131,10 +150,6 @@ class PromptTemplate(BasePromptTemplate):
         """The template filled with ``kwargs`` and the partial variables."""
         render = TEMPLATE_FORMATS[self.template_format].render
         return render(self.template, self._merge_partials(kwargs))
-
-    def format_prompt(self, **kwargs: Any) -> StringPromptValue:
-        """The filled template as a :class:`StringPromptValue`."""
-        return _validate_string_value({"text": self.format(**kwargs)})  # type: ignore[no-any-return]
 
     def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
         """Fields per variable; a mustache template gives nested models for its sections."""

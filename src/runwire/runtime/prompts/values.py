@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Literal
+from typing import Any, Literal
 
 from runwire.schema.coerce import get_buffer_string
 from runwire.schema.messages import AnyMessage, BaseMessage, HumanMessage
 from runwire.schema.serializable import Serializable
 
-__all__ = ["ChatPromptValue", "ChatPromptValueConcrete", "PromptValue", "StringPromptValue"]
+__all__ = [
+    "ChatPromptValue",
+    "ChatPromptValueConcrete",
+    "ImagePromptValue",
+    "PromptValue",
+    "StringPromptValue",
+]
 
 
 class PromptValue(Serializable, ABC):
@@ -62,3 +68,18 @@ class ChatPromptValueConcrete(ChatPromptValue):
 
     messages: list[AnyMessage]  # type: ignore[assignment]
     type: Literal["ChatPromptValueConcrete"] = "ChatPromptValueConcrete"
+
+
+class ImagePromptValue(PromptValue):
+    """An image prompt (``{"url": ..., "detail": ...}``); as messages, one human message."""
+
+    image_url: dict[str, Any]
+    type: Literal["ImagePromptValue"] = "ImagePromptValue"
+
+    lc_data_fields = frozenset({"image_url"})
+
+    def to_string(self) -> str:
+        return str(self.image_url.get("url", ""))
+
+    def to_messages(self) -> list[BaseMessage]:
+        return [HumanMessage(content=[dict(self.image_url)])]

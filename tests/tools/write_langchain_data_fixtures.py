@@ -145,7 +145,7 @@ def results() -> dict[str, str]:
         "generation_chunk_sum": GenerationChunk(text="Pa", generation_info={"a": {"n": 1}})
         + GenerationChunk(text="ris", generation_info={"a": {"m": 2}, "b": 3}),
         "chat_generation_chunk_sum": ChatGenerationChunk(
-            message=AIMessageChunk(content="Pa", id="run-1"), **info
+            message=AIMessageChunk(content="Pa", id="lc_run-1"), **info
         )
         + ChatGenerationChunk(message=AIMessageChunk(content="ris", id="msg_9")),
         "chat_generation_chunk_list_sum": ChatGenerationChunk(message=AIMessageChunk("a")).__add__(

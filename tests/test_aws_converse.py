@@ -278,7 +278,7 @@ def test_response_to_message() -> None:
     }
     assert message.response_metadata == {
         "stopReason": "tool_use",
-        "metrics": {"latencyMs": 42},
+        "metrics": {"latencyMs": [42]},
         "ResponseMetadata": {"RequestId": "req-1", "HTTPStatusCode": 200},
         "model_name": CLAUDE,
         "model_provider": "bedrock_converse",
@@ -353,7 +353,12 @@ def test_stream_events_add_up() -> None:
     assert total.tool_calls == [
         {"name": "GetWeather", "args": {"city": "Oslo"}, "id": "tu1", "type": "tool_call"}
     ]
-    assert total.usage_metadata == {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    assert total.usage_metadata == {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 15,
+        "input_token_details": {"cache_read": 0, "cache_creation": 0},
+    }
     assert total.response_metadata == {"stopReason": "tool_use", "metrics": {"latencyMs": 42}}
 
 
@@ -914,6 +919,9 @@ def _normalized(message: Any) -> dict[str, Any]:
         if len(content) == 1 and content[0]["type"] == "text":
             content = content[0]["text"]
     metadata = {k: v for k, v in message.response_metadata.items() if k != "ResponseMetadata"}
+    latency = metadata.get("metrics", {}).get("latencyMs")
+    if isinstance(latency, list):  # invoke wraps it in a list (langchain-aws), a stream not
+        metadata["metrics"] = {**metadata["metrics"], "latencyMs": latency[0]}
     return {
         "content": content,
         "tool_calls": message.tool_calls,
@@ -936,7 +944,12 @@ def test_invoke_signs_with_env_credentials(aws_env: Any) -> None:
         [("system", "Be brief."), ("human", "hello there")]
     )
     assert out.content == "hello there"
-    assert out.usage_metadata == {"input_tokens": 4, "output_tokens": 2, "total_tokens": 6}
+    assert out.usage_metadata == {
+        "input_tokens": 4,
+        "output_tokens": 2,
+        "total_tokens": 6,
+        "input_token_details": {"cache_read": 0, "cache_creation": 0},
+    }
     assert out.response_metadata["stopReason"] == "end_turn"
     assert out.response_metadata["ResponseMetadata"]["RequestId"]
     (request,) = aws_env.requests

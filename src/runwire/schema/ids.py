@@ -247,6 +247,8 @@ PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
         (
             ("langchain", "chat_models", "bedrock", "ChatBedrock"),
             ("langchain_aws", "chat_models", "bedrock", "ChatBedrock"),
+            ("langchain_aws", "chat_models", "ChatBedrock"),
+            ("langchain", "chat_models", "bedrock", "BedrockChat"),
         ),
     ),
     ClassEntry(
@@ -257,6 +259,8 @@ PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
         (
             ("langchain", "llms", "bedrock", "BedrockLLM"),
             ("langchain_aws", "llms", "bedrock", "BedrockLLM"),
+            ("langchain_aws", "llms", "BedrockLLM"),
+            ("langchain", "llms", "bedrock", "Bedrock"),
         ),
     ),
     ClassEntry(

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from runwire.errors import ProviderError
-from runwire.providers.aws.client import AwsClientFields, provider_error
+from runwire.providers.aws.client import AwsClientFields, env_secret, provider_error
 from runwire.providers.aws.invoke_formats import (
     InvokeFormat,
     Piece,
@@ -36,8 +37,11 @@ from runwire.providers.aws.invoke_formats import (
 from runwire.providers.aws.model_ids import base_model_name, provider_of
 
 __all__ = [
+    "BASE_KWARG_ORDER",
     "GUARDRAIL_ACTION_KEY",
     "GUARDRAIL_INTERVENED",
+    "STOP_REASON_KEYS",
+    "STOP_SEQUENCE_KEYS",
     "TRACE_KEY",
     "BedrockBase",
     "StopCutter",
@@ -60,6 +64,25 @@ def _default_guardrails() -> dict[str, Any]:
     return {"trace": None, "guardrailIdentifier": None, "guardrailVersion": None}
 
 
+STOP_SEQUENCE_KEYS: Mapping[str, str] = {
+    "anthropic": "stop_sequences",
+    "amazon": "stopSequences",
+    "ai21": "stop_sequences",
+    "cohere": "stop_sequences",
+    "mistral": "stop_sequences",
+}
+"""langchain-aws's default ``provider_stop_sequence_key_name_map``."""
+STOP_REASON_KEYS: Mapping[str, str] = {
+    "anthropic": "stop_reason",
+    "amazon": "completionReason",
+    "ai21": "finishReason",
+    "cohere": "finish_reason",
+    "mistral": "stop_reason",
+}
+"""langchain-aws's default ``provider_stop_reason_key_map``."""
+ServiceTier = Literal["priority", "default", "flex", "reserved"]
+
+
 def cut_at_stop(text: str, stops: Sequence[str]) -> str:
     """``text`` up to the first stop sequence in it."""
     cuts = [i for i in (text.find(s) for s in stops if s) if i != -1]
@@ -79,23 +102,35 @@ class StopCutter:
         if self.stopped:
             return ""
         buffer = self.held + text
-        cut = cut_at_stop(buffer, self.stops)
-        if len(cut) < len(buffer):
+        cuts = [i for i in (buffer.find(s) for s in self.stops) if i != -1]
+        cut = min(cuts) if cuts else None
+        pending = self._pending(buffer, len(buffer) if cut is None else cut)
+        if cut is not None and pending is None:
             self.stopped, self.held = True, ""
-            return cut
-        keep = 0
-        for stop in self.stops:
-            for size in range(min(len(stop) - 1, len(buffer)), keep, -1):
-                if buffer.endswith(stop[:size]):
-                    keep = size
-                    break
-        self.held = buffer[len(buffer) - keep :] if keep else ""
-        return buffer[: len(buffer) - keep]
+            return buffer[:cut]
+        keep = len(buffer) if pending is None else pending
+        self.held = buffer[keep:]
+        return buffer[:keep]
+
+    def _pending(self, buffer: str, before: int) -> int | None:
+        """The first position before ``before`` where a stop may start but is cut short."""
+        longest = max((len(s) for s in self.stops), default=0)
+        for start in range(max(0, len(buffer) - longest + 1), before):
+            tail = buffer[start:]
+            if any(len(tail) < len(s) and s.startswith(tail) for s in self.stops):
+                return start
+        return None
 
     def flush(self) -> str:
-        """What is still held back when the stream ends (it was no stop sequence)."""
+        """What is still held back when the stream ends, up to a stop sequence in it."""
         held, self.held = ("" if self.stopped else self.held), ""
-        return held
+        return cut_at_stop(held, self.stops)
+
+
+def _custom(mapping: Mapping[str, str], default: Mapping[str, str], provider: str) -> str | None:
+    """The map's entry for ``provider`` when it differs from langchain-aws's default."""
+    value = mapping.get(provider)
+    return value if value and value != default.get(provider) else None
 
 
 def signals(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,10 +163,39 @@ def _header_usage(response: Mapping[str, Any]) -> dict[str, Any] | None:
     return usage_dict(int(count), int(headers.get("x-amzn-bedrock-output-token-count") or 0))
 
 
+BASE_KWARG_ORDER = (
+    "name",
+    "region_name",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "bedrock_api_key",
+    "config",
+    "timeout",
+    "max_retries",
+    "provider",
+    "model_id",
+    "base_model_id",
+    "model_kwargs",
+    "endpoint_url",
+    "streaming",
+    "provider_stop_sequence_key_name_map",
+    "provider_stop_reason_key_map",
+    "guardrails",
+    "temperature",
+    "max_tokens",
+    "service_tier",
+    "request_metadata",
+)
+"""langchain-aws's field order of ``BedrockBase`` (what its files list kwargs in)."""
+
+
 class BedrockBase(AwsClientFields):
     """Fields and InvokeModel calls of ChatBedrock and BedrockLLM."""
 
     model_config = ConfigDict(protected_namespaces=())
+    lc_kwarg_order: ClassVar[tuple[str, ...]] = BASE_KWARG_ORDER
+    lc_secret_ids: ClassVar[dict[str, str]] = {"bedrock_api_key": "AWS_BEARER_TOKEN_BEDROCK"}
 
     bedrock_client: Any = Field(default=None, exclude=True)
     """A boto3 ``bedrock`` (control plane) client, used to resolve application inference
@@ -151,11 +215,58 @@ class BedrockBase(AwsClientFields):
     """Service endpoint to call instead of AWS's (a VPC endpoint, an emulator)."""
     streaming: bool = False
     """Stream the model's output (chat models also stream on ``invoke``)."""
+    bedrock_api_key: SecretStr | None = Field(
+        default_factory=env_secret("AWS_BEARER_TOKEN_BEDROCK"), alias="api_key"
+    )
+    """A Bedrock API key: bearer auth instead of AWS keys; defaults to
+    AWS_BEARER_TOKEN_BEDROCK (this client only, the environment is left alone)."""
+    timeout: int | None = None
+    """Connect and read timeout in seconds, merged over ``config``."""
+    max_retries: int | None = None
+    """Retry attempts (botocore ``retries.max_attempts``), merged over ``config``."""
+    provider_stop_sequence_key_name_map: Mapping[str, str] = Field(
+        default_factory=lambda: dict(STOP_SEQUENCE_KEYS)
+    )
+    """Provider -> body key of stop sequences. An entry that differs from langchain-aws's
+    default names the key for that provider; default entries keep each model family's
+    documented key (Mistral's ``stop``, AI21's ``stopSequences``)."""
+    provider_stop_reason_key_map: Mapping[str, str] = Field(
+        default_factory=lambda: dict(STOP_REASON_KEYS)
+    )
+    """Provider -> response key of the stop reason; an entry that differs from the
+    default is read from the body (or stream chunk) before the family's own place."""
     guardrails: Mapping[str, Any] | None = Field(default_factory=_default_guardrails)
     """``guardrailIdentifier`` and ``guardrailVersion`` apply a guardrail; ``trace``
     (True, or ENABLED / ENABLED_FULL) asks for its trace."""
+    temperature: float | None = None
+    """Sampling temperature, sent in each family's body (Titan: in textGenerationConfig)."""
+    max_tokens: int | None = None
+    """Max tokens to generate, under each family's name (``max_gen_len``,
+    ``maxTokenCount``...); Anthropic models default to 1024."""
+    service_tier: ServiceTier | None = None
+    """Bedrock service tier of each call (``serviceTier``)."""
+    request_metadata: dict[str, str] | None = None
+    """Key-value pairs to filter invocation logs by (``requestMetadata``)."""
 
     _resolved_base: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _lift_model_kwargs(self) -> Self:
+        """``temperature`` and ``max_tokens`` in model_kwargs become the fields (as
+        langchain-aws does; a field already set wins)."""
+        kwargs = self.model_kwargs
+        if kwargs and ("temperature" in kwargs or "max_tokens" in kwargs):
+            kwargs = dict(kwargs)
+            if "temperature" in kwargs:
+                value = kwargs.pop("temperature")
+                if self.temperature is None:
+                    self.temperature = value
+            if "max_tokens" in kwargs:
+                value = kwargs.pop("max_tokens")
+                if not self.max_tokens:
+                    self.max_tokens = value
+            self.model_kwargs = kwargs
+        return self
 
     @field_validator("guardrails")
     @classmethod
@@ -198,7 +309,24 @@ class BedrockBase(AwsClientFields):
         return provider_of(self.model_id if base.startswith("arn:") else base, self.provider)
 
     def _format(self) -> InvokeFormat:
-        return format_for(self._provider(), base_model_name(self._base_id()))
+        """The model's row, with a stop-sequence key the user mapped for its provider."""
+        provider = self._provider()
+        fmt = format_for(provider, base_model_name(self._base_id()))
+        key = _custom(self.provider_stop_sequence_key_name_map, STOP_SEQUENCE_KEYS, provider)
+        return fmt if key is None or key == fmt.stop_key else replace(fmt, stop_key=key)
+
+    def _stop_reason_key(self) -> str | None:
+        """A stop-reason key the user mapped for this model's provider (None: the row's)."""
+        return _custom(self.provider_stop_reason_key_map, STOP_REASON_KEYS, self._provider())
+
+    def _field_params(self) -> dict[str, Any]:
+        """``temperature`` and ``max_tokens`` when set, by their generic names."""
+        params: dict[str, Any] = {}
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.max_tokens:
+            params["max_tokens"] = self.max_tokens
+        return params
 
     # -- the calls ------------------------------------------------------------------------
     def _guardrail_params(self) -> dict[str, str]:
@@ -226,7 +354,7 @@ class BedrockBase(AwsClientFields):
         stream: bool,
     ) -> tuple[dict[str, Any], list[str]]:
         """The InvokeModel parameters, and the stop sequences to apply here."""
-        params = {**(self.model_kwargs or {}), **kwargs}
+        params = {**(self.model_kwargs or {}), **self._field_params(), **kwargs}
         body, client_stops = build_body(fmt, rendered, params, stop, stream=stream)
         request = {
             "modelId": self.model_id,
@@ -235,6 +363,10 @@ class BedrockBase(AwsClientFields):
             "accept": "application/json",
             **self._guardrail_params(),
         }
+        if self.service_tier:
+            request["serviceTier"] = self.service_tier
+        if self.request_metadata:
+            request["requestMetadata"] = json.dumps(self.request_metadata)
         return request, client_stops
 
     def _invoke(
@@ -255,6 +387,9 @@ class BedrockBase(AwsClientFields):
             raise provider_error(exc, self.aws_service, _INVOKE, self._secret_values()) from None
         body = self._decode(raw, "InvokeModel")
         reply = fmt.read_response(body)
+        reason_key = self._stop_reason_key()
+        if reason_key is not None and body.get(reason_key) is not None:
+            reply.stop_reason = body[reason_key]
         if reply.usage is None:
             reply.usage = _header_usage(response)
         reply.extras = signals(body)
@@ -287,6 +422,7 @@ class BedrockBase(AwsClientFields):
         request, client_stops = self._request(fmt, rendered, stop, kwargs or {}, stream=True)
         events = self.aws_call(_INVOKE_STREAM, **request)["body"]
         cutter = StopCutter(client_stops) if client_stops else None
+        reason_key = self._stop_reason_key()
         seen_usage = False
         seen_extras: set[str] = set()
         try:
@@ -296,6 +432,8 @@ class BedrockBase(AwsClientFields):
                     continue
                 chunk = self._decode(payload.get("bytes") or b"", "InvokeModelWithResponseStream")
                 piece = fmt.read_chunk(chunk)
+                if reason_key is not None and chunk.get(reason_key) is not None:
+                    piece.stop_reason = chunk[reason_key]
                 if piece.usage is not None:
                     seen_usage = True
                 elif not seen_usage:

@@ -10,8 +10,10 @@ Each model family's request and response format is a row of
   ``"amazon-bedrock-trace"`` when traced); see :mod:`.bedrock_base`.
 - Tools (``bind_tools``, ``with_structured_output``) work with Anthropic models, in
   Anthropic's tool format: ``tool_use`` blocks become ``tool_calls`` and streamed
-  ``input_json_delta``s become ``tool_call_chunks``. When tools are bound (or
-  ``thinking`` is asked for) content is a list of blocks, else a string.
+  ``input_json_delta``s become ``tool_call_chunks``. As in langchain-aws, ``invoke``
+  answers with the text as content (``""`` for a tool call alone; the raw blocks when
+  the model thought or cited), and a stream with tools bound (or ``thinking`` asked
+  for) carries blocks.
 - ``beta_use_converse_api=True`` hands every call to a ``ChatBedrockConverse`` built
   from this model's fields (model_kwargs that Converse has no field for go into its
   ``additional_model_request_fields``).
@@ -21,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from runwire.providers.aws.bedrock_base import BedrockBase
+from runwire.providers.aws.bedrock_base import BASE_KWARG_ORDER, BedrockBase
 from runwire.providers.aws.client import AwsRunnable, iterate_in_aws_thread, run_in_aws_thread
 from runwire.providers.aws.invoke_formats import CONVERSE_HINT, Piece, Reply
 from runwire.runtime.base import Runnable
@@ -46,6 +48,8 @@ _CONVERSE_FIELDS = frozenset(
     )
 )
 """model_kwargs that are ChatBedrockConverse fields of the same name."""
+_RAW_BLOCK_TYPES = frozenset(("thinking", "redacted_thinking"))
+"""Blocks that make an InvokeModel answer's content the raw block list (langchain-aws)."""
 
 
 def anthropic_tool(tool: Any) -> dict[str, Any]:
@@ -87,10 +91,37 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
     ``bedrock-runtime`` client.
     """
 
+    lc_kwarg_order: ClassVar[tuple[str, ...]] = (
+        *BASE_KWARG_ORDER,
+        "disable_streaming",
+        "output_version",
+        "system_prompt_with_tools",
+        "beta_use_converse_api",
+        "stop_sequences",
+    )
+
+    system_prompt_with_tools: str = ""
+    """Put before the system prompt of Anthropic calls (langchain-aws's field)."""
     beta_use_converse_api: bool = False
-    """Call the model through the Converse API (a ``ChatBedrockConverse``)."""
+    """Call the model through the Converse API (a ``ChatBedrockConverse``); on by
+    default for Amazon Nova models, as in langchain-aws."""
     stop_sequences: list[str] | None = Field(default=None, alias="stop")
     """Stop sequences of every call (a call's ``stop`` replaces them)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _converse_for_nova(cls, values: Any) -> Any:
+        """Nova models go through Converse unless ``beta_use_converse_api`` is given
+        (langchain-aws's rule; it also looks up application inference profiles, which
+        runwire does not do at construction: set the field or ``base_model_id``)."""
+        if not isinstance(values, dict) or "beta_use_converse_api" in values:
+            return values
+        model = values.get("model_id", values.get("model")) or ""
+        base = values.get("base_model_id", values.get("base_model")) or ""
+        if not isinstance(model, str) or not model:
+            return values
+        nova = "amazon.nova" in model or (isinstance(base, str) and "amazon.nova" in base)
+        return {**values, "beta_use_converse_api": nova}
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
@@ -112,6 +143,9 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
                 extra[key] = value
         if self.stop_sequences:
             fields["stop_sequences"] = self.stop_sequences
+        for name in ("temperature", "max_tokens", "service_tier", "request_metadata"):
+            if getattr(self, name) is not None:
+                fields[name] = getattr(self, name)
         if extra:
             fields["additional_model_request_fields"] = extra
         guardrail = self._guardrail_params()
@@ -146,20 +180,44 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
         """Content as blocks: tools are bound, or Anthropic thinking is on."""
         return bool(kwargs.get("tools")) or "thinking" in {**(self.model_kwargs or {}), **kwargs}
 
-    def _message(self, reply: Reply, blocks: bool) -> AIMessage:
+    def _render(self, fmt: Any, messages: list[BaseMessage]) -> dict[str, Any]:
+        """The input part of the body, ``system_prompt_with_tools`` first (Anthropic)."""
+        rendered = fmt.render_chat(messages)
+        extra = self.system_prompt_with_tools
+        if extra and fmt.provider == "anthropic":
+            system = rendered.get("system")
+            if not system:
+                rendered["system"] = extra
+            elif isinstance(system, str):
+                rendered["system"] = f"{extra}\n{system}"
+            else:
+                rendered["system"] = [{"type": "text", "text": extra}, *system]
+        return rendered
+
+    def _message(self, reply: Reply) -> AIMessage:
+        """The reply as langchain-aws writes it: content is the text, or the raw blocks
+        when the model thought or cited (tool calls are in ``tool_calls`` only); its
+        ``llm_output`` (usage in Bedrock's header names, stop reason, model id) in both
+        ``additional_kwargs`` and ``response_metadata``."""
         content: Any = reply.text
-        if reply.blocks is not None and (
-            blocks or any(b.get("type") != "text" for b in reply.blocks)
+        if reply.blocks is not None and any(
+            b.get("type") in _RAW_BLOCK_TYPES or b.get("citations") for b in reply.blocks
         ):
             content = reply.blocks
-        metadata: dict[str, Any] = {"model_name": self.model_id, "model_provider": "bedrock"}
-        if reply.stop_reason is not None:
-            metadata["stop_reason"] = reply.stop_reason
+        output: dict[str, Any] = {}
+        usage = reply.usage
+        if usage is not None:
+            output["usage"] = _llm_usage(usage)
+            usage = {"input_token_details": {"cache_read": 0, "cache_creation": 0}, **usage}
+        output["stop_reason"] = reply.stop_reason
+        output["model_id"] = self.model_id
+        metadata = {**output, "model_provider": "bedrock", "model_name": self.model_id}
         metadata.update(reply.extras)
         return AIMessage(
             content=content,
+            additional_kwargs=output,
             tool_calls=reply.tool_calls,
-            usage_metadata=reply.usage,
+            usage_metadata=usage,
             response_metadata=metadata,
         )
 
@@ -189,8 +247,8 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
             return self._as_converse()._generate(messages, stop, **kwargs)
         kwargs.pop("stream", None)
         fmt = self._format()
-        reply = self._invoke(fmt, fmt.render_chat(messages), self._stops(stop), kwargs)
-        return self._message(reply, fmt.tools and self._blocks_wanted(kwargs))
+        reply = self._invoke(fmt, self._render(fmt, messages), self._stops(stop), kwargs)
+        return self._message(reply)
 
     def _stream(
         self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
@@ -201,7 +259,7 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
         kwargs.pop("stream", None)
         fmt = self._format()
         blocks = fmt.tools and self._blocks_wanted(kwargs)
-        rendered = fmt.render_chat(messages)
+        rendered = self._render(fmt, messages)
         first = True
         for piece in self._invoke_stream(fmt, rendered, self._stops(stop), kwargs):
             if not first and _is_empty(piece):
@@ -265,6 +323,19 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
         if not self._format().tools:
             raise self._no_tools("with_structured_output")
         return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
+
+
+def _llm_usage(usage: dict[str, Any]) -> dict[str, int]:
+    """``usage_metadata`` in langchain-aws's ``llm_output["usage"]`` names."""
+    details = usage.get("input_token_details") or {}
+    read, write = details.get("cache_read", 0), details.get("cache_creation", 0)
+    return {
+        "prompt_tokens": usage["input_tokens"] - read - write,
+        "completion_tokens": usage["output_tokens"],
+        "cache_read_input_tokens": read,
+        "cache_write_input_tokens": write,
+        "total_tokens": usage["total_tokens"],
+    }
 
 
 def _is_empty(piece: Piece) -> bool:

@@ -49,6 +49,7 @@ from runwire.redaction import register_secret
 from runwire.schema.trust import TrustMark, UntrustedValueError, current_trust
 
 __all__ = [
+    "BEDROCK_SETTINGS",
     "CLIENT_SETTINGS",
     "AwsClientFields",
     "AwsRunnable",
@@ -144,15 +145,25 @@ def build_client(
     endpoint_url: str | None = None,
     config: Any = None,
     ambient: bool = True,
+    bedrock_api_key: SecretStr | str | None = None,
+    timeout: int | None = None,
+    max_retries: int | None = None,
 ) -> Any:
     """A boto3 client for ``service``, resolved as the module docstring says.
 
     ``owner`` names the class asking, for error messages. With ``ambient=False`` (an
     object from an untrusted manifest) only the explicit keys are used: no profile, no
-    default credential chain.
+    default credential chain. ``bedrock_api_key`` (a Bedrock API key) authenticates with
+    HTTP bearer auth instead of keys, for this client only (langchain-aws's way, without
+    touching the process environment). ``timeout`` sets the connect and read timeouts,
+    ``max_retries`` the retry attempts, over ``config``.
     """
     key, secret = _plain(aws_access_key_id), _plain(aws_secret_access_key)
     token = _plain(aws_session_token)
+    api_key = _plain(bedrock_api_key)
+    config = _with_limits(config, timeout, max_retries)
+    if api_key:
+        return _bearer_client(service, owner, api_key, region_name, endpoint_url, config)
     if not ambient and (credentials_profile_name or not (key and secret)):
         raise ProviderSetupError(
             f"{owner} was loaded from an untrusted manifest, so it gets no ambient AWS "
@@ -213,6 +224,75 @@ def build_client(
         raise ProviderSetupError(f"{owner}: {exc}") from None
 
 
+def _with_limits(config: Any, timeout: int | None, max_retries: int | None) -> Any:
+    """``config`` with ``timeout`` and ``max_retries`` merged over it (a mapping stays one)."""
+    limits: dict[str, Any] = {}
+    if timeout is not None:
+        limits.update(connect_timeout=timeout, read_timeout=timeout)
+    if max_retries is not None:
+        limits["retries"] = {"max_attempts": max_retries}
+    if not limits:
+        return config
+    if config is None or isinstance(config, dict):
+        return {**(config or {}), **limits}
+    from botocore.config import Config
+
+    return config.merge(Config(**limits)) if isinstance(config, Config) else config
+
+
+class _StaticToken:
+    """A botocore token provider that always answers one bearer token."""
+
+    METHOD = "static"
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "<StaticToken ***>"
+
+    def load_token(self, **kwargs: Any) -> Any:
+        from botocore.tokens import FrozenAuthToken
+
+        return FrozenAuthToken(self._token)
+
+
+def _bearer_client(
+    service: str,
+    owner: str,
+    api_key: str,
+    region_name: str | None,
+    endpoint_url: str | None,
+    config: Any,
+) -> Any:
+    """A client that signs with HTTP bearer auth (a Bedrock API key), keys ignored."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    register_secret(api_key)
+    region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise ProviderSetupError(
+            f"{owner}: no AWS region; set region_name, or AWS_REGION / AWS_DEFAULT_REGION"
+        )
+    core = _botocore_session()
+    chain = core.get_component("token_provider")
+    try:
+        chain._providers.insert(0, _StaticToken(api_key))  # botocore has no public hook
+    except AttributeError:
+        raise ProviderSetupError(
+            f"{owner}: this botocore cannot take a Bedrock API key (no token provider chain)"
+        ) from None
+    client_config = _botocore_config(config).merge(Config(auth_scheme_preference="httpBearerAuth"))
+    try:
+        return boto3.Session(botocore_session=core).client(
+            service, region_name=region, endpoint_url=endpoint_url or None, config=client_config
+        )
+    except BotoCoreError as exc:
+        raise ProviderSetupError(f"{owner}: {exc}") from None
+
+
 def provider_error(
     exc: BaseException, service: str, operation: str, secrets: Iterable[str | None] = ()
 ) -> ProviderError:
@@ -254,6 +334,9 @@ CLIENT_SETTINGS = (
 )
 """The fields a client is built from (``build_client``'s keyword arguments)."""
 
+BEDROCK_SETTINGS = ("bedrock_api_key", "timeout", "max_retries")
+"""More client settings, of the classes that have these fields (the Bedrock models)."""
+
 
 def _origin(url: str) -> str:
     """``scheme://host`` of a URL (what an allowlist entry names)."""
@@ -274,6 +357,20 @@ class AwsSerializable:
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["runwire", "providers", "aws"]
+
+    lc_kwarg_order: ClassVar[tuple[str, ...]] = ()
+    """The order langchain-aws writes this class's kwargs in (its field order); kwargs
+    not listed follow in their own order. Empty: runwire's field order."""
+
+    def to_json(self) -> Any:
+        node = super().to_json()  # type: ignore[misc]
+        order = self.lc_kwarg_order
+        kwargs = node.get("kwargs") if order else None
+        if kwargs:
+            rank = {name: i for i, name in enumerate(order)}
+            keys = sorted(kwargs, key=lambda k: rank.get(k, len(rank)))
+            node["kwargs"] = {key: kwargs[key] for key in keys}
+        return node
 
 
 class AwsRunnable(AwsSerializable, PooledAbatch):
@@ -419,13 +516,17 @@ class AwsClientFields(BaseModel):
 
     def client_settings(self) -> dict[str, Any]:
         """The fields a client is built from, by name (see ``CLIENT_SETTINGS``)."""
-        return {name: getattr(self, name) for name in CLIENT_SETTINGS}
+        settings = {name: getattr(self, name) for name in CLIENT_SETTINGS}
+        fields = type(self).model_fields
+        settings.update({name: getattr(self, name) for name in BEDROCK_SETTINGS if name in fields})
+        return settings
 
     def _secret_values(self) -> list[str | None]:
         return [
             _plain(self.aws_access_key_id),
             _plain(self.aws_secret_access_key),
             _plain(self.aws_session_token),
+            _plain(getattr(self, "bedrock_api_key", None)),
         ]
 
     def aws_call(self, operation: str, service: str | None = None, **params: Any) -> Any:

@@ -23,15 +23,16 @@ import copy
 import logging
 import math
 import warnings
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Literal, Self
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from runwire.errors import ProviderError, ProviderSetupError
 from runwire.providers.aws.client import (
     AwsClientFields,
     AwsRunnable,
+    env_secret,
     iterate_in_aws_thread,
     run_in_aws_thread,
 )
@@ -52,7 +53,7 @@ from runwire.runtime.models.inputs import to_messages
 from runwire.schema.coerce import get_buffer_string
 from runwire.schema.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 
-__all__ = ["ChatBedrockConverse", "estimate_tokens"]
+__all__ = ["ChatBedrockConverse", "effort_fields", "estimate_tokens"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,42 @@ _SERVICE = "bedrock-runtime"
 _CHARS_PER_TOKEN = 4
 _INFERENCE = ("maxTokens", "temperature", "topP", "stopSequences")
 _PASSTHROUGH = ("promptVariables", "performanceConfig", "serviceTier", "outputConfig")
+_HEADER_EVENTS = (
+    "before-send.bedrock-runtime.Converse",
+    "before-send.bedrock-runtime.ConverseStream",
+)
 _IGNORED_CALL_ARGS = frozenset(("stream", "disableStreaming"))
 _CAMEL_ALIASES = {"stop": "stopSequences", "guardrails": "guardrailConfig"}
+
+
+ReasoningEffort = Literal["none", "low", "medium", "high", "xhigh", "max"]
+
+_EFFORT_FAMILIES: tuple[tuple[Callable[[str], bool], Callable[[str], dict[str, Any]]], ...] = (
+    (
+        lambda m: m.startswith("amazon.nova-2"),
+        lambda e: {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": e}},
+    ),
+    (
+        lambda m: "claude" in m,
+        lambda e: {"thinking": {"type": "adaptive"}, "output_config": {"effort": e}},
+    ),
+    (lambda m: m.startswith("openai.gpt-oss"), lambda e: {"reasoning_effort": e}),
+    (lambda m: m.startswith("openai.gpt-"), lambda e: {"reasoning": {"effort": e}}),
+    (
+        lambda m: m.startswith(("moonshot.", "moonshotai.", "zai.glm-")),
+        lambda e: {"reasoning_effort": e},
+    ),
+)
+"""(base model test, request fields of an effort): langchain-aws's translation table."""
+
+
+def effort_fields(base_model: str, effort: str) -> dict[str, Any]:
+    """``reasoning_effort`` as the model family's request fields ({} when it has none)."""
+    model = base_model.lower()
+    for matches, fields in _EFFORT_FAMILIES:
+        if matches(model):
+            return fields(effort)
+    return {}
 
 
 def _camel(name: str) -> str:
@@ -94,6 +129,44 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
     ``with_structured_output``, usage with cache details, and ``count_tokens``.
     """
 
+    lc_kwarg_order: ClassVar[tuple[str, ...]] = (
+        "name",
+        "disable_streaming",
+        "output_version",
+        "model_id",
+        "base_model_id",
+        "system",
+        "max_tokens",
+        "stop_sequences",
+        "temperature",
+        "top_p",
+        "region_name",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "bedrock_api_key",
+        "provider",
+        "streaming",
+        "endpoint_url",
+        "default_headers",
+        "config",
+        "timeout",
+        "max_retries",
+        "guardrail_config",
+        "additional_model_request_fields",
+        "reasoning_effort",
+        "additional_model_response_field_paths",
+        "supports_tool_choice_values",
+        "performance_config",
+        "service_tier",
+        "output_config",
+        "request_metadata",
+        "guard_last_turn_only",
+        "raw_blocks",
+    )
+    """langchain-aws's field order (what its files list kwargs in)."""
+    lc_secret_ids: ClassVar[dict[str, str]] = {"bedrock_api_key": "AWS_BEARER_TOKEN_BEDROCK"}
+
     client: Any = Field(default=None, exclude=True)
     """The bedrock-runtime boto3 client (built from the fields below when not given)."""
     bedrock_client: Any = Field(default=None, exclude=True)
@@ -114,25 +187,50 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
     """Sampling temperature, 0 to 1."""
     top_p: float | None = None
     """Nucleus sampling mass, 0 to 1."""
+    bedrock_api_key: SecretStr | None = Field(
+        default_factory=env_secret("AWS_BEARER_TOKEN_BEDROCK"), alias="api_key"
+    )
+    """A Bedrock API key: bearer auth instead of AWS keys; defaults to
+    AWS_BEARER_TOKEN_BEDROCK (this client only, the environment is left alone)."""
     provider: str = ""
     """The model provider (``anthropic``, ``amazon``...); read from the model id when
     empty, required for ARNs."""
+    streaming: bool = False
+    """Stream on ``invoke`` too (the answer is the summed stream)."""
     endpoint_url: str | None = Field(default=None, alias="base_url")
     """Endpoint to call instead of AWS's bedrock-runtime endpoint."""
+    default_headers: Mapping[str, str] | None = None
+    """HTTP headers added to every Converse and ConverseStream request."""
+    timeout: int | None = None
+    """Connect and read timeout in seconds, merged over ``config``."""
+    max_retries: int | None = None
+    """Retry attempts (botocore ``retries.max_attempts``), merged over ``config``."""
     guardrail_config: dict[str, Any] | None = Field(default=None, alias="guardrails")
     """Converse ``guardrailConfig`` (``guardrailIdentifier``, ``guardrailVersion``, ``trace``)."""
     additional_model_request_fields: dict[str, Any] | None = None
     """Model parameters beyond ``inferenceConfig`` (``{"thinking": {...}}``, ``top_k``...)."""
+    reasoning_effort: ReasoningEffort | None = None
+    """Reasoning effort, sent in ``additionalModelRequestFields`` in the model family's
+    own terms (see :func:`effort_fields`); explicit additional fields win."""
     additional_model_response_field_paths: list[str] | None = None
     """JSON pointers of extra model response fields to return."""
     supports_tool_choice_values: list[Literal["auto", "any", "tool"]] | None = None
     """The ``tool_choice`` kinds the model takes; inferred from the model id when unset."""
+    performance_config: Mapping[str, Any] | None = None
+    """Converse ``performanceConfig``, e.g. ``{"latency": "optimized"}``."""
+    service_tier: Literal["priority", "default", "flex", "reserved"] | None = None
+    """Bedrock service tier (sent as ``serviceTier: {"type": ...}``)."""
+    output_config: dict[str, Any] | None = None
+    """Converse ``outputConfig`` (native JSON schema output on the models that have it)."""
     request_metadata: dict[str, str] | None = None
     """Key-value pairs to filter invocation logs by."""
     guard_last_turn_only: bool = False
     """Apply the guardrail to the last user turn only (its text as ``guardContent``)."""
     raw_blocks: list[dict[str, Any]] | None = None
     """Converse messages sent as they are, instead of the input messages."""
+
+    _headed: set[int] = PrivateAttr(default_factory=set)
+    """Ids of the clients ``default_headers`` are registered on."""
 
     @model_validator(mode="after")
     def _check_fields(self) -> Self:
@@ -302,6 +400,7 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
         call = {_camel(k): v for k, v in kwargs.items() if _camel(k) not in _IGNORED_CALL_ARGS}
         turns, system = self._turns(messages)
         fields = {
+            **self._effort_fields(call.pop("reasoningEffort", None) or self.reasoning_effort),
             **(self.additional_model_request_fields or {}),
             **(call.pop("additionalModelRequestFields", None) or {}),
         }
@@ -317,9 +416,15 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
             or self.additional_model_response_field_paths,
             "requestMetadata": call.pop("requestMetadata", None) or self.request_metadata,
         }
+        tier = call.pop("serviceTier", None) or self.service_tier
+        params["serviceTier"] = {"type": tier} if isinstance(tier, str) else tier
+        params["performanceConfig"] = call.pop("performanceConfig", None) or (
+            dict(self.performance_config) if self.performance_config else None
+        )
+        params["outputConfig"] = call.pop("outputConfig", None) or self.output_config
         if call:
             for name in _PASSTHROUGH:
-                params[name] = call.pop(name, None)
+                params.setdefault(name, call.pop(name, None))
         if call:
             raise ValueError(
                 f"ChatBedrockConverse got unknown call arguments {sorted(call)}; see the "
@@ -334,6 +439,32 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
             )
             params["messages"] = tool_blocks_as_text(turns)
         return {key: value for key, value in params.items() if value}
+
+    def _effort_fields(self, effort: str | None) -> dict[str, Any]:
+        if not effort:
+            return {}
+        fields = effort_fields(self._base_model(), effort)
+        if not fields:
+            warnings.warn(
+                f"reasoning_effort is not supported for model {self._base_model()}; ignoring.",
+                stacklevel=4,
+            )
+        return fields
+
+    def aws_client(self, service: str | None = None) -> Any:
+        """The boto3 client; ``default_headers`` are added to its Converse requests."""
+        client = super().aws_client(service)
+        if self.default_headers and (service or self.aws_service) == _SERVICE:
+            marker = id(client)
+            if marker not in self._headed:
+                for event in _HEADER_EVENTS:
+                    client.meta.events.register(event, self._add_headers)
+                self._headed.add(marker)
+        return client
+
+    def _add_headers(self, request: Any, **kwargs: Any) -> None:
+        for key, value in (self.default_headers or {}).items():
+            request.headers[key] = value
 
     def _model_name(self) -> str:
         return self.base_model_id or self.model_id

@@ -97,23 +97,38 @@ def blocks_to_content(blocks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
 
 
 def usage_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
-    """Converse ``usage`` as ``usage_metadata``; cache tokens count as input tokens, and
-    appear under ``input_token_details`` when the response reports them."""
+    """Converse ``usage`` as ``usage_metadata``, as langchain-aws writes it: cache tokens
+    count as input tokens, ``input_token_details`` is always there (zeros when nothing
+    was cached), with the per-TTL cache writes of ``cacheDetails``."""
     cache_read = usage.get("cacheReadInputTokens")
     cache_write = usage.get("cacheWriteInputTokens")
     tokens_in = usage.get("inputTokens", 0) + (cache_read or 0) + (cache_write or 0)
     tokens_out = usage.get("outputTokens", 0)
-    out: UsageMetadata = {
+    details: dict[str, int] = {"cache_read": cache_read or 0, "cache_creation": cache_write or 0}
+    by_ttl = {"5m": 0, "1h": 0}
+    for entry in usage.get("cacheDetails") or ():
+        if entry.get("ttl") in by_ttl:
+            by_ttl[entry["ttl"]] += entry.get("inputTokens", 0)
+    if by_ttl["5m"]:
+        details["ephemeral_5m_input_tokens"] = by_ttl["5m"]
+    if by_ttl["1h"]:
+        details["ephemeral_1h_input_tokens"] = by_ttl["1h"]
+    if by_ttl["5m"] + by_ttl["1h"]:
+        details["cache_creation"] = 0
+    return {
         "input_tokens": tokens_in,
         "output_tokens": tokens_out,
+        "input_token_details": details,
         "total_tokens": usage.get("totalTokens", tokens_in + tokens_out),
     }
-    if cache_read is not None or cache_write is not None:
-        out["input_token_details"] = {
-            "cache_read": cache_read or 0,
-            "cache_creation": cache_write or 0,
-        }
-    return out
+
+
+def _thinking_tokens(fields: Any) -> int | None:
+    """Thinking tokens a model reports in ``additionalModelResponseFields`` (``/usage``)."""
+    usage = fields.get("usage") if isinstance(fields, dict) else None
+    details = usage.get("output_tokens_details") if isinstance(usage, dict) else None
+    tokens = details.get("thinking_tokens") if isinstance(details, dict) else None
+    return tokens if isinstance(tokens, int) else None
 
 
 def _tool_calls(content: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -129,7 +144,9 @@ def response_to_message(response: Mapping[str, Any], model_name: str) -> AIMessa
 
     ``response_metadata`` keeps every top-level response key but ``output`` and
     ``usage`` (``stopReason``, ``metrics``, ``ResponseMetadata``, ``trace``,
-    ``additionalModelResponseFields``...), plus ``model_name`` and ``model_provider``.
+    ``additionalModelResponseFields``...), plus ``model_provider`` and ``model_name``;
+    ``metrics.latencyMs`` is a one-item list (langchain-aws's form; stream metadata
+    keeps the number, as there).
     """
     if "output" not in response:
         raise ValueError(
@@ -138,9 +155,15 @@ def response_to_message(response: Mapping[str, Any], model_name: str) -> AIMessa
         )
     blocks = response["output"].get("message", {}).get("content") or []
     metadata = {k: v for k, v in response.items() if k not in ("output", "usage")}
-    metadata["model_name"] = model_name
+    metrics = metadata.get("metrics")
+    if isinstance(metrics, dict) and "latencyMs" in metrics:  # a list, as langchain-aws has it
+        metadata["metrics"] = {**metrics, "latencyMs": [metrics["latencyMs"]]}
     metadata["model_provider"] = "bedrock_converse"
+    metadata["model_name"] = model_name
     usage = usage_metadata(response.get("usage") or {})
+    thinking = _thinking_tokens(response.get("additionalModelResponseFields"))
+    if thinking is not None:  # a part of output_tokens, as langchain-aws counts it
+        usage["output_token_details"] = {"reasoning": thinking}
     if len(blocks) == 1 and blocks[0].keys() == {"text"}:  # the common plain answer
         return AIMessage(
             content=blocks[0]["text"], usage_metadata=usage, response_metadata=metadata

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import runwire
+from interop_probes import probe_label, replay
 from runwire.loader.registry import lookup
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,29 +91,14 @@ def _probe_ids() -> list[Any]:
     params = []
     for name in CASES:
         for index, probe in enumerate(fixture(name)["probes"]):
-            label = probe.get("attr") or probe.get("call")
-            params.append(pytest.param(name, index, id=f"{name}-{index}-{label}"))
+            label = f"{name}-{index}-{probe_label(probe)}"
+            params.append(pytest.param(name, index, id=label))
     return params
 
 
 @pytest.mark.parametrize(("name", "index"), _probe_ids())
 def test_langchain_file_runs_with_langchain_outputs(name: str, index: int) -> None:
-    probe = fixture(name)["probes"][index]
-    obj = load_fixture(name)
-    if "attr" in probe:
-        what = f"{name}: attribute {probe['attr']!r}"
-        try:
-            got = getattr(obj, probe["attr"])
-        except AttributeError as exc:
-            pytest.fail(f"{what} is missing: {exc}")
-    else:
-        what = f"{name}: {probe['call']}(...)"
-        args = runwire.load(probe.get("args", []), allowed_objects="all")
-        kwargs = runwire.load(probe.get("kwargs", {}), allowed_objects="all")
-        method = getattr(obj, probe["call"], None)
-        assert method is not None, f"{what}: {type(obj).__name__} has no {probe['call']}"
-        got = method(*args, **kwargs)
-    assert runwire.dumpd(got, dialect="langchain") == probe["output"], f"{what} differs"
+    replay(name, load_fixture(name), fixture(name)["probes"][index])
 
 
 # coverage: every id LangChain maps loads in runwire, or the doc says why not ----------

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from runwire.runtime.models.fakes import FakeChatModel
+from runwire.runtime.models.structured import RunnableWithStructuredOutput
 from runwire.runtime.parsers_lists import MarkdownListOutputParser, NumberedListOutputParser
 from runwire.runtime.parsers_tools import (
     JsonOutputKeyToolsParser,
@@ -37,4 +39,12 @@ SAMPLES: dict[str, Callable[[], Any]] = {
         key_name="Person", first_tool_only=True
     ),
     "PydanticToolsParser": lambda: PydanticToolsParser(tools=[PERSON_SCHEMA]),
+    "RunnableWithStructuredOutput": lambda: RunnableWithStructuredOutput(
+        model=FakeChatModel(usage=True),
+        json_schema=PERSON_SCHEMA,
+        method="json_schema",
+        include_raw=True,
+        strict=True,
+        check_schema=True,
+    ),
 }

@@ -403,17 +403,25 @@ PROMPT_EXTRA_CLASSES: tuple[ClassEntry, ...] = (
     ),
 )
 """Image, dict, few-shot and structured prompts, chat message templates, prompt values."""
-PARSER_EXTRA_CLASSES: tuple[ClassEntry, ...] = tuple(
+PARSER_EXTRA_CLASSES: tuple[ClassEntry, ...] = (
     # LangChain writes these as not_implemented: runwire ids only
-    ClassEntry(name, _PARSERS, "core", f"runwire.runtime.{module}")
-    for name, module in (
-        ("NumberedListOutputParser", "parsers_lists"),
-        ("MarkdownListOutputParser", "parsers_lists"),
-        ("XMLOutputParser", "parsers_xml"),
-        ("JsonOutputToolsParser", "parsers_tools"),
-        ("JsonOutputKeyToolsParser", "parsers_tools"),
-        ("PydanticToolsParser", "parsers_tools"),
-    )
+    *(
+        ClassEntry(name, _PARSERS, "core", f"runwire.runtime.{module}")
+        for name, module in (
+            ("NumberedListOutputParser", "parsers_lists"),
+            ("MarkdownListOutputParser", "parsers_lists"),
+            ("XMLOutputParser", "parsers_xml"),
+            ("JsonOutputToolsParser", "parsers_tools"),
+            ("JsonOutputKeyToolsParser", "parsers_tools"),
+            ("PydanticToolsParser", "parsers_tools"),
+        )
+    ),
+    ClassEntry(
+        "RunnableWithStructuredOutput",
+        ("runwire", "models"),
+        "core",
+        "runwire.runtime.models.structured",
+    ),
 )
 """List, XML and tool-call parsers, structured output."""
 HISTORY_CLASSES: tuple[ClassEntry, ...] = (

@@ -12,10 +12,11 @@ ids, a closing empty chunk marked ``chunk_position="last"``, ``disable_streaming
 from __future__ import annotations
 
 import uuid
+import warnings
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -25,6 +26,9 @@ from runwire.runtime.config import RunnableConfig, ensure_config, new_run_id
 from runwire.runtime.models.inputs import to_messages
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.schema.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
+
+if TYPE_CHECKING:
+    from runwire.runtime.models.structured import RunnableWithStructuredOutput
 
 __all__ = ["BaseChatModel", "BaseLanguageModel", "ModelCall"]
 
@@ -357,33 +361,77 @@ class BaseChatModel(BaseLanguageModel):
         )
 
     def with_structured_output(
-        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
-    ) -> Runnable[Any, Any]:
+        self,
+        schema: Any = None,
+        *,
+        include_raw: bool = False,
+        method: Literal["function_calling", "json_mode", "json_schema"] | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> RunnableWithStructuredOutput:
         """This model answering with ``schema``: a pydantic instance, or a dict.
 
         ``schema`` is a pydantic class (output: an instance), a TypedDict, a JSON
-        Schema with a ``title`` or an OpenAI tool dict (output: a dict). The schema is
-        bound as the one tool the model must call. With ``include_raw`` the output is
-        ``{"raw": AIMessage, "parsed": ..., "parsing_error": exception or None}``.
+        Schema with a ``title`` or an OpenAI tool dict (output: a dict). By default
+        (``method="function_calling"``) the schema is bound as the one tool the model
+        must call; ``"json_mode"``/``"json_schema"`` work on models that implement them
+        (``_bind_structured_output``). With ``include_raw`` the output is ``{"raw":
+        AIMessage, "parsed": ..., "parsing_error": exception or None}``. The result is
+        serializable: see :mod:`runwire.runtime.models.structured`.
         """
-        kwargs.pop("method", None)
-        kwargs.pop("strict", None)
-        if kwargs:
-            raise ValueError(f"with_structured_output got unsupported arguments {sorted(kwargs)}")
+        from runwire.runtime.models.structured import structured_output
+
+        return structured_output(
+            self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
+        )
+
+    def _structured_tool_choice(self, name: str) -> Any:
+        """The ``tool_choice`` that makes the model call the structured-output tool.
+
+        ``"any"``; a model that lists the choices it supports (``tool_choice_values()``,
+        as Bedrock Converse does) gets the tool by name when it can, else ``"any"``,
+        else no forced choice (with a warning: the output is ``None`` when the model
+        answers without calling the tool).
+        """
+        values = getattr(self, "tool_choice_values", None)
+        if values is None:
+            return "any"
+        supported = values()
+        if "tool" in supported:
+            return name
+        if "any" in supported:
+            return "any"
+        warnings.warn(
+            f"{type(self).__name__} model does not support forced tool use: structured "
+            "output relies on the model choosing to call the tool, and is None when it "
+            "does not",
+            stacklevel=4,
+        )
+        return None
+
+    def _bind_structured_output(self, spec: RunnableWithStructuredOutput) -> Runnable[Any, Any]:
+        """This model set up to answer as ``spec`` asks (its parser is added by ``spec``).
+
+        The base does ``function_calling`` through ``bind_tools``; a model that can do
+        ``json_mode`` or ``json_schema`` overrides this for those methods.
+        """
+        if spec.method != "function_calling":
+            raise NotImplementedError(
+                f"with_structured_output(method={spec.method!r}) is not implemented for "
+                f"{type(self).__name__} in runwire: use method='function_calling' (the default)"
+            )
         if type(self).bind_tools is BaseChatModel.bind_tools:
             raise NotImplementedError(
                 f"with_structured_output is not available for {type(self).__name__}: "
                 "it needs tool calling (bind_tools)"
             )
-        from runwire.runtime.models.tools import ToolCallOutputParser
-
-        parser = ToolCallOutputParser(schema, include_raw=include_raw)
-        model = self.bind_tools(
-            [schema],
-            tool_choice="any",
-            ls_structured_output_format={
+        kwargs: dict[str, Any] = {
+            "tool_choice": self._structured_tool_choice(str(spec.name_of_answer)),
+            "ls_structured_output_format": {
                 "kwargs": {"method": "function_calling"},
-                "schema": schema,
+                "schema": spec.tool,
             },
-        )
-        return model | parser
+        }
+        if spec.strict is not None:
+            kwargs["strict"] = spec.strict
+        return self.bind_tools([spec.tool], **kwargs)

@@ -84,6 +84,9 @@ class FakeChatModel(BaseChatModel):
       the last human message names a bound tool as a word, or ``tool_choice`` forces
       one, the reply is a call of that tool whose args are the first JSON object in the
       message (else ``{}``). Text replies only consume ``responses``.
+    - ``response_format`` (a call kwarg, bound by ``with_structured_output`` with
+      ``method="json_mode"``/``"json_schema"``): without ``responses``, the reply is the
+      first JSON object in the last human message (else ``{}``), as JSON text.
     """
 
     responses: list[str] = Field(default_factory=list)
@@ -112,6 +115,19 @@ class FakeChatModel(BaseChatModel):
         """A copy of this model with ``tools`` bound (provider-only kwargs are ignored)."""
         specs = [_tool_spec(tool) for tool in tools]
         return self.model_copy(update={"tools": specs, "tool_choice": tool_choice})
+
+    def _bind_structured_output(self, spec: Any) -> Any:
+        """``json_mode``/``json_schema`` too: bound ``response_format``, the reply is JSON."""
+        if spec.method == "function_calling":
+            return super()._bind_structured_output(spec)
+        response_format: dict[str, Any] = {"type": "json_object"}
+        if spec.method == "json_schema":
+            name = spec.name_of_answer
+            response_format = {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": spec.json_schema, "strict": spec.strict},
+            }
+        return self.bind(response_format=response_format)
 
     def _tools_requested(self, kwargs: dict[str, Any]) -> bool:
         return bool(self.tools) or bool(kwargs.get("tools"))
@@ -160,6 +176,8 @@ class FakeChatModel(BaseChatModel):
             args = _json_object_in(prompt)
             call = {"name": spec["name"], "args": args, "id": f"call_{count}"}
             text, out_text = "", json.dumps(args)
+        elif kwargs.get("response_format") and not self.responses:
+            text = out_text = json.dumps(_json_object_in(prompt))
         else:
             text = out_text = self._text_reply(messages, stop)
         extras: dict[str, Any] = {

@@ -408,6 +408,10 @@ class SqliteChatHistoryStore(BaseChatHistoryStore):
 
 
 _SERDE: list[LcJsonSerializer] = []
+_DAMAGED = (
+    "the history was edited or damaged (runwire reads only the lc JSON messages it wrote); "
+    "clear the session or restore the file"
+)
 
 
 def _serde() -> LcJsonSerializer:
@@ -425,7 +429,7 @@ def _read_row(row_id: int, raw: Any, session_id: str) -> BaseMessage:
     if not isinstance(data, bytes):
         raise ManifestError(
             f"stored message {row_id} of session {str(session_id)[:80]!r} is not text",
-            hint="the history was edited or damaged; clear the session",
+            hint=_DAMAGED,
         )
     try:
         message = _serde().loads(data)
@@ -433,12 +437,12 @@ def _read_row(row_id: int, raw: Any, session_id: str) -> BaseMessage:
         raise ManifestError(
             f"stored message {row_id} of session {str(session_id)[:80]!r}: {exc.message}",
             path=exc.path,
-            hint=exc.hint or "the history was edited or damaged; clear the session",
+            hint=_DAMAGED,
         ) from None
     if not isinstance(message, BaseMessage):
         raise ManifestError(
             f"stored message {row_id} of session {str(session_id)[:80]!r} is a "
             f"{type(message).__name__}, not a message",
-            hint="the history was edited or damaged; clear the session",
+            hint=_DAMAGED,
         )
     return message

@@ -123,6 +123,10 @@ class _StringMessagePromptTemplate(BaseMessagePromptTemplate):
 
     prompt: StringPromptTemplate | list[BlockTemplate]
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
+    additional_options: dict[str, Any] | None = Field(default=None, exclude=True)
+    """Read and dropped: LangChain.js writes it, langchain-core ignores it."""
+
+    lc_data_fields = frozenset({"additional_options"})
 
     message_class: ClassVar[type[BaseMessage]]
 
@@ -365,6 +369,9 @@ class ChatPromptTemplate(BaseChatPromptTemplate):
     """Message templates, placeholders, fixed messages and nested chat prompts."""
     validate_template: bool = False
     """Check that the given ``input_variables`` equal the inferred ones."""
+    template_format: PromptTemplateFormat | None = Field(default=None, exclude=True)
+    """How ``(role, template)`` pairs and strings among ``messages`` are read (default
+    f-string); used while constructing, then dropped (None), as in LangChain."""
 
     @property
     def sync_is_cheap(self) -> bool:  # type: ignore[override]
@@ -386,7 +393,7 @@ class ChatPromptTemplate(BaseChatPromptTemplate):
             return values
         # template_format is how message representations are read (LangChain's
         # constructor argument, which LangChain.js also writes): used here, never stored
-        template_format = values.get("template_format", "f-string")
+        template_format = values.get("template_format") or "f-string"
         if template_format not in TEMPLATE_FORMATS:
             raise ValueError(
                 f"template_format must be one of {sorted(TEMPLATE_FORMATS)}, "

@@ -55,7 +55,10 @@ class ImagePromptTemplate(BasePromptTemplate):
     template_format: PromptTemplateFormat = "f-string"
     """``"f-string"`` (default), ``"mustache"`` or ``"jinja2"``."""
 
-    lc_data_fields = frozenset({"template"})
+    additional_content_fields: dict[str, Any] | None = Field(default=None, exclude=True)
+    """Read and dropped, as langchain-core does (LangChain.js writes it)."""
+
+    lc_data_fields = frozenset({"template", "additional_content_fields"})
 
     @property
     def sync_is_cheap(self) -> bool:  # type: ignore[override]

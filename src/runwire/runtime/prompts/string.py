@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.prompts.base import BasePromptTemplate
@@ -75,8 +75,12 @@ class PromptTemplate(StringPromptTemplate):
     """``"f-string"`` (default), ``"mustache"`` or ``"jinja2"``."""
     validate_template: bool = False
     """Check at construction that the given ``input_variables`` cover the template."""
+    additional_content_fields: dict[str, Any] | None = Field(default=None, exclude=True)
+    """Read and dropped: LangChain.js writes a content block's other keys here, and
+    langchain-core ignores them (never stored, never written)."""
 
     lc_positional = "template"
+    lc_data_fields = frozenset({"additional_content_fields"})
 
     @property
     def sync_is_cheap(self) -> bool:  # type: ignore[override]

@@ -26,10 +26,10 @@ call that fails, or a stream not read to the end, appends nothing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 from runwire.runtime.base import Runnable, child
 from runwire.runtime.config import RunnableConfig
@@ -66,6 +66,36 @@ _LANGCHAIN_HINT = (
     "write runnable: <the wrapped chain> and history: {_type: InMemoryChatHistoryStore} "
     "(or SqliteChatHistoryStore with a path) instead of bound and get_session_history"
 )
+
+
+_SPEC_ITEMS: list[dict[str, Any]] = [
+    {"type": "string", "title": "Id", "minLength": 1},
+    {"title": "Annotation", "description": "str, int, float or bool (null: str)"},
+    {"type": ["string", "null"], "title": "Name"},
+    {"type": ["string", "null"], "title": "Description"},
+    {"title": "Default"},
+    {"type": "boolean", "title": "Is Shared"},
+    {"type": ["array", "null"], "items": {"type": "string"}, "title": "Dependencies"},
+]
+_SPECS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "anyOf": [
+            {"type": "array", "prefixItems": _SPEC_ITEMS, "minItems": 1, "maxItems": 7},
+            {
+                "type": "object",
+                "properties": {
+                    key: item
+                    for key, item in zip(ConfigurableFieldSpec._fields, _SPEC_ITEMS, strict=True)
+                },
+                "required": ["id"],
+                "additionalProperties": False,
+            },
+        ]
+    },
+}
+"""What a file may write as ``history_factory_config``: LangChain's lists, or objects."""
 
 
 class _Refused(ValueError):
@@ -131,9 +161,9 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
     """The output dict's key of the reply messages (when the output is a dict)."""
     history_messages_key: str | None = None
     """The input dict's key the history goes in (else it goes before the new messages)."""
-    history_factory_config: list[ConfigurableFieldSpec] = Field(
-        default_factory=lambda: [SESSION_ID_SPEC]
-    )
+    history_factory_config: Annotated[
+        list[ConfigurableFieldSpec], WithJsonSchema(_SPECS_SCHEMA)
+    ] = Field(default_factory=lambda: [SESSION_ID_SPEC])
     """The ``config["configurable"]`` keys that name a session (``session_id``)."""
     get_session_history: Any = Field(default=None, exclude=True)
     """Python only: LangChain's factory (session keys -> a chat message history), used

@@ -561,3 +561,22 @@ def test_the_langchain_dialect_writes_langchains_id() -> None:
     assert data["id"] == ["langchain", "schema", "runnable", "RunnableWithMessageHistory"]
     back = runwire.load(data, allowed_objects="all")
     assert back == wrap(FakeChatModel())
+
+
+def test_the_runtime_docs_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "runtime.md").read_text()
+    section = text.split("## Chat history", 1)[1]
+    yaml_text = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runwire.yaml").write_text("")
+    (tmp_path / "chat.yaml").write_text(yaml_text)
+    chain = runwire.load_file(tmp_path / "chat.yaml")
+    out = chain.invoke({"role": "terse", "question": "hi"}, {"configurable": {"user_id": "ann"}})
+    assert out.content == "hi"
+    assert kinds(chain.history.session("ann").messages) == [
+        ("HumanMessage", "hi"),
+        ("AIMessage", "hi"),
+    ]
+    assert (tmp_path / "chats.db").exists()

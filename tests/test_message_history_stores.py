@@ -384,3 +384,19 @@ def test_relative_paths_are_fixed_at_load_time(project: Path) -> None:
     store.session("s").add_user_message("hi")
     assert (project / "fixed.db").exists()
     assert not (elsewhere / "fixed.db").exists()
+
+
+def test_deep_copies_have_their_own_lock_and_keep_trust(project: Path, store: object) -> None:
+    import copy
+
+    store.session("s").add_user_message("before")  # type: ignore[attr-defined]
+    clone = copy.deepcopy(store)
+    assert clone == store
+    clone.session("s").add_user_message("after")
+    shared = isinstance(store, SqliteChatHistoryStore)  # one file: both see the row
+    assert len(store.session("s").messages) == (2 if shared else 1)  # type: ignore[attr-defined]
+    untrusted = runwire.load({**sqlite_node("c.db")})
+    twin = copy.deepcopy(untrusted)
+    (project / "c.db").symlink_to(project.parent / "victim.db")
+    with pytest.raises(ValueError, match="outside the working directory"):
+        twin.get_messages("s")

@@ -178,6 +178,14 @@ class InMemoryChatHistoryStore(BaseChatHistoryStore):
     _sessions: dict[str, list[BaseMessage]] = PrivateAttr(default_factory=dict)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> InMemoryChatHistoryStore:
+        """A store with a copy of every session (and its own lock)."""
+        clone = self.model_copy()
+        with self._lock:
+            sessions = {key: list(messages) for key, messages in self._sessions.items()}
+        clone.__pydantic_private__ = {"_sessions": sessions, "_lock": threading.Lock()}
+        return clone
+
     def get_messages(self, session_id: str) -> list[BaseMessage]:
         with self._lock:
             return list(self._sessions.get(session_id, ()))
@@ -312,6 +320,13 @@ class SqliteChatHistoryStore(BaseChatHistoryStore):
 
     def __repr__(self) -> str:
         return f"SqliteChatHistoryStore(path={self.path!r}, table={self.table!r})"
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> SqliteChatHistoryStore:
+        """The same file and trust, with a connection and lock of its own."""
+        clone = self.model_copy()
+        private = dict(self.__pydantic_private__ or {})
+        clone.__pydantic_private__ = {**private, "_conn": None, "_lock": threading.RLock()}
+        return clone
 
     # -- the connection ------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

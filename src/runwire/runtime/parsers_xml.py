@@ -88,6 +88,7 @@ class _Tree:
         parser.EntityDeclHandler = self._entity
         parser.UnparsedEntityDeclHandler = self._entity
         parser.ExternalEntityRefHandler = self._external
+        parser.SkippedEntityHandler = self._skipped
         self.parser = parser
         self.stack: list[_Element] = []
         self.root: _Element | None = None
@@ -119,6 +120,15 @@ class _Tree:
 
     def _external(self, *args: Any) -> int:
         raise _Refused("external entities are not allowed")
+
+    def _skipped(self, name: str, is_parameter_entity: bool) -> None:
+        # a reference expat cannot expand (declared, if at all, in an external subset that
+        # is never read): an error, worded as ElementTree words it
+        parser = self.parser
+        raise expat.ExpatError(
+            f"undefined entity &{name};: line {parser.CurrentLineNumber}, "
+            f"column {parser.CurrentColumnNumber}"
+        )
 
     def feed(self, text: str, final: bool = False) -> None:
         """Parse more text; raises ``expat.ExpatError`` or ``_Refused``."""

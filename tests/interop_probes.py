@@ -5,10 +5,21 @@ A probe is ``{"attr": name, "output": ...}`` (an attribute read),
 ``{"dump": "langchain", "output": ...}`` (LangChain's ``dumpd`` of the object). Arguments
 and outputs are LangChain's ``dumpd`` forms: arguments are loaded with runwire, results
 are compared through ``runwire.dumpd(..., dialect="langchain")``.
+
+A call with ``bedrock`` runs with the model's bedrock-runtime client stubbed (botocore's
+Stubber) to give the response LangChain got; the request runwire sends must equal the
+``request`` LangChain sent (an InvokeModel body compared as JSON; empty parameters, such
+as LangChain's ``"system": []`` and ``"inferenceConfig": {}``, mean the same to Bedrock as
+absent ones and are dropped), and run ids, which are random, are compared by their form
+(``lc_run--<uuid>``) only.
 """
 
 from __future__ import annotations
 
+import copy
+import io
+import json
+import re
 from typing import Any
 
 import pytest
@@ -38,7 +49,104 @@ def replay(name: str, obj: Any, probe: dict[str, Any]) -> None:
         method = getattr(obj, probe["call"], None)
         assert method is not None, f"{what}: {type(obj).__name__} has no {probe['call']}"
         try:
-            got = method(*args, **kwargs)
+            if "bedrock" in probe:
+                got, sent = _with_bedrock(obj, probe["bedrock"], lambda: method(*args, **kwargs))
+                want_sent = _request(probe["request"])
+                diff = first_difference(_request(sent), want_sent)
+                assert not diff, f"{what}: the Bedrock request differs at {diff}"
+            else:
+                got = method(*args, **kwargs)
+        except AssertionError:
+            raise
         except Exception as exc:
             pytest.fail(f"{what} raised {type(exc).__name__}: {exc}")
-    assert runwire.dumpd(got, dialect="langchain") == probe["output"], f"{what} differs"
+    out, want = runwire.dumpd(got, dialect="langchain"), probe["output"]
+    if "bedrock" in probe:
+        out, want = _run_ids(out), _run_ids(want)
+    diff = first_difference(out, want)
+    assert not diff, f"{what} differs at {diff}"
+
+
+def first_difference(got: Any, want: Any, path: str = "$") -> str:
+    """Where two JSON values first differ, as ``path: runwire ... != LangChain ...``."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        for key in [*want, *(k for k in got if k not in want)]:
+            if key not in got or key not in want:
+                side = "runwire lacks" if key not in got else "LangChain lacks"
+                return f"{path}.{key}: {side} it"
+            found = first_difference(got[key], want[key], f"{path}.{key}")
+            if found:
+                return found
+        return ""
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        for index, (g, w) in enumerate(zip(got, want, strict=True)):
+            found = first_difference(g, w, f"{path}[{index}]")
+            if found:
+                return found
+        return ""
+    if got == want and type(got) is type(want):
+        return ""
+    return f"{path}: runwire {_short(got)} != LangChain {_short(want)}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+_RUN_ID = re.compile(r"^lc_run--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _run_ids(value: Any) -> Any:
+    """Run ids (``lc_run--<random uuid>-<n>``) with the uuid replaced by ``<uuid>``."""
+    if isinstance(value, dict):
+        return {k: _run_ids(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_run_ids(v) for v in value]
+    if isinstance(value, str):
+        return _RUN_ID.sub("lc_run--<uuid>", value)
+    return value
+
+
+def _request(params: dict[str, Any]) -> dict[str, Any]:
+    """Request parameters without empty ones (absent and empty mean the same to Bedrock)."""
+    out = {k: v for k, v in params.items() if v not in ({}, [])}
+    if isinstance(out.get("body"), dict):
+        out["body"] = _request(out["body"])
+    return out
+
+
+def _stub_response(reply: dict[str, Any]) -> dict[str, Any]:
+    from botocore.response import StreamingBody
+
+    if reply["operation"] == "converse":
+        return copy.deepcopy(reply["response"])  # the caller's parser may change it in place
+    raw = json.dumps(reply["body"]).encode()
+    return {
+        "body": StreamingBody(io.BytesIO(raw), len(raw)),
+        "contentType": "application/json",
+        "ResponseMetadata": {"HTTPHeaders": reply["headers"]},
+    }
+
+
+def _with_bedrock(obj: Any, reply: dict[str, Any], call: Any) -> tuple[Any, dict[str, Any]]:
+    """Run ``call`` with a stubbed bedrock-runtime client given to the model (or the
+    model a binding wraps); returns (result, request parameters sent)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "bedrock-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    sent: dict[str, Any] = {}
+    client.meta.events.register(
+        "provide-client-params.bedrock-runtime.*", lambda params, **_: sent.update(params)
+    )
+    getattr(obj, "bound", obj).client = client
+    with Stubber(client) as stubber:
+        stubber.add_response(reply["operation"], _stub_response(reply))
+        got = call()
+        stubber.assert_no_pending_responses()
+    if isinstance(sent.get("body"), str | bytes):
+        sent["body"] = json.loads(sent["body"])
+    return got, sent

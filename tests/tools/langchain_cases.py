@@ -22,12 +22,18 @@ CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 
 @dataclass
 class Probe:
-    """A method call (``call``) or attribute read (``attr``) on the loaded object."""
+    """A method call (``call``) or attribute read (``attr``) on the loaded object.
+
+    ``bedrock`` stubs the model's bedrock-runtime client for the call: ``operation``
+    (``converse`` or ``invoke_model``) answers ``response`` (for ``invoke_model``, the
+    JSON ``body`` and the HTTP ``headers``); the request LangChain sent is recorded.
+    """
 
     call: str | None = None
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     attr: str | None = None
+    bedrock: dict[str, Any] | None = None
 
 
 @dataclass
@@ -40,6 +46,46 @@ class Case:
 
 def invoke(value: Any, **config: Any) -> Probe:
     return Probe("invoke", (value,), {"config": config} if config else {})
+
+
+def converse_reply(*content: dict[str, Any], stop: str = "end_turn") -> Probe:
+    """An ``invoke("hello")`` answered by a Converse response."""
+    response = {
+        "output": {"message": {"role": "assistant", "content": list(content)}},
+        "stopReason": stop,
+        "usage": {"inputTokens": 12, "outputTokens": 3, "totalTokens": 15},
+        "metrics": {"latencyMs": 100},
+    }
+    return Probe("invoke", ("hello",), bedrock={"operation": "converse", "response": response})
+
+
+def invoke_model_reply(body: dict[str, Any], value: Any = "hello") -> Probe:
+    """An ``invoke(value)`` answered by an InvokeModel response with token-count headers."""
+    headers = {"x-amzn-bedrock-input-token-count": "12", "x-amzn-bedrock-output-token-count": "3"}
+    reply = {"operation": "invoke_model", "body": body, "headers": headers}
+    return Probe("invoke", (value,), bedrock=reply)
+
+
+CLAUDE_TEXT = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "content": [{"type": "text", "text": "hi there"}],
+    "stop_reason": "end_turn",
+    "usage": {"input_tokens": 12, "output_tokens": 3},
+}
+CLAUDE_TOOL = {
+    **CLAUDE_TEXT,
+    "content": [
+        {"type": "text", "text": "let me look"},
+        {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": "x"}},
+    ],
+    "stop_reason": "tool_use",
+}
+TITAN_TEXT = {
+    "inputTextTokenCount": 12,
+    "results": [{"tokenCount": 3, "outputText": "hi there", "completionReason": "FINISH"}],
+}
 
 
 def attrs(*names: str) -> list[Probe]:
@@ -517,7 +563,11 @@ def cases() -> list[Case]:
             lambda: _history(chat),
         ),
         # AWS Bedrock --------------------------------------------------------------
-        Case("chat_bedrock_converse", lambda: converse(), [*model_attrs, *attrs("provider")]),
+        Case(
+            "chat_bedrock_converse",
+            lambda: converse(),
+            [*model_attrs, *attrs("provider"), converse_reply({"text": "hi there"})],
+        ),
         Case(
             "chat_bedrock_converse_full",
             lambda: converse(
@@ -530,14 +580,29 @@ def cases() -> list[Case]:
                 performance_config={"latency": "optimized"},
                 **bedrock_keys(),
             ),
-            [*model_attrs, *attrs("temperature", "max_tokens", "top_p", "stop_sequences")],
+            [
+                *model_attrs,
+                *attrs("temperature", "max_tokens", "top_p", "stop_sequences"),
+                converse_reply({"text": "fine"}, stop="max_tokens"),
+            ],
             AWS_SECRETS,
         ),
         Case(
             "chat_bedrock_converse_tools",
             lambda: converse().bind_tools(tools),
+            [
+                converse_reply(
+                    {"text": "let me look"},
+                    {"toolUse": {"toolUseId": "tu_1", "name": "lookup", "input": {"q": "x"}}},
+                    stop="tool_use",
+                )
+            ],
         ),
-        Case("chat_bedrock", lambda: chat_bedrock(), [*model_attrs, *attrs("model_kwargs")]),
+        Case(
+            "chat_bedrock",
+            lambda: chat_bedrock(),
+            [*model_attrs, *attrs("model_kwargs"), invoke_model_reply(CLAUDE_TEXT)],
+        ),
         Case(
             "chat_bedrock_full",
             lambda: chat_bedrock(
@@ -550,8 +615,21 @@ def cases() -> list[Case]:
             [*model_attrs, *attrs("model_kwargs", "temperature", "max_tokens", "streaming")],
             AWS_SECRETS,
         ),
-        Case("chat_bedrock_tools", lambda: chat_bedrock().bind_tools(tools)),
-        Case("bedrock_llm", lambda: bedrock_llm(), [*model_attrs, *attrs("model_kwargs")]),
+        Case(
+            "chat_bedrock_tools",
+            lambda: chat_bedrock().bind_tools(tools),
+            [invoke_model_reply(CLAUDE_TOOL)],
+        ),
+        Case(
+            "chat_bedrock_system",
+            lambda: chat_bedrock(temperature=0.1, max_tokens=50),
+            [invoke_model_reply(CLAUDE_TEXT, [m.SystemMessage("be brief"), m.HumanMessage("hi")])],
+        ),
+        Case(
+            "bedrock_llm",
+            lambda: bedrock_llm(),
+            [*model_attrs, *attrs("model_kwargs"), invoke_model_reply(TITAN_TEXT)],
+        ),
         Case(
             "bedrock_llm_full",
             lambda: bedrock_llm(
@@ -560,7 +638,11 @@ def cases() -> list[Case]:
                 model_kwargs={"topP": 0.9},
                 **bedrock_keys(),
             ),
-            [*model_attrs, *attrs("model_kwargs", "temperature", "max_tokens")],
+            [
+                *model_attrs,
+                *attrs("model_kwargs", "temperature", "max_tokens"),
+                invoke_model_reply(TITAN_TEXT),
+            ],
             AWS_SECRETS,
         ),
         Case(

@@ -53,14 +53,56 @@ def _run(obj: Any, probe: Probe) -> dict[str, Any]:
 
     if probe.attr is not None:
         return {"attr": probe.attr, "output": dumpd(getattr(obj, probe.attr))}
-    out = getattr(obj, probe.call)(*probe.args, **probe.kwargs)
     record: dict[str, Any] = {"call": probe.call}
     if probe.args:
         record["args"] = dumpd(list(probe.args))
     if probe.kwargs:
         record["kwargs"] = dumpd(probe.kwargs)
+    if probe.bedrock is None:
+        out = getattr(obj, probe.call)(*probe.args, **probe.kwargs)
+    else:
+        out, request = _with_bedrock(obj, probe)
+        record["bedrock"] = probe.bedrock
+        record["request"] = request
     record["output"] = dumpd(out)
     return record
+
+
+def stub_response(reply: dict[str, Any]) -> dict[str, Any]:
+    """The botocore Stubber response of a probe's ``bedrock`` reply."""
+    import copy
+    import io
+
+    from botocore.response import StreamingBody
+
+    if reply["operation"] == "converse":
+        return copy.deepcopy(reply["response"])  # the caller's parser may change it in place
+    raw = json.dumps(reply["body"]).encode()
+    return {
+        "body": StreamingBody(io.BytesIO(raw), len(raw)),
+        "contentType": "application/json",
+        "ResponseMetadata": {"HTTPHeaders": reply["headers"]},
+    }
+
+
+def _with_bedrock(obj: Any, probe: Probe) -> tuple[Any, dict[str, Any]]:
+    """Run the probe with the model's client stubbed; (output, request parameters)."""
+    from botocore.stub import Stubber
+
+    client = getattr(obj, "bound", obj).client
+    sent: dict[str, Any] = {}
+    event, key = "provide-client-params.bedrock-runtime.*", "fixture-capture"
+    client.meta.events.register(event, lambda params, **_: sent.update(params), unique_id=key)
+    try:
+        with Stubber(client) as stubber:
+            stubber.add_response(probe.bedrock["operation"], stub_response(probe.bedrock))
+            out = getattr(obj, probe.call)(*probe.args, **probe.kwargs)
+            stubber.assert_no_pending_responses()
+    finally:
+        client.meta.events.unregister(event, unique_id=key)
+    if isinstance(sent.get("body"), str | bytes):
+        sent["body"] = json.loads(sent["body"])
+    return out, sent
 
 
 def write_cases(out: Path) -> tuple[list[str], dict[str, str]]:

@@ -306,45 +306,6 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
                     spec["toolSpec"]["strict"] = strict
         return self.bind(tools=specs, tool_choice=self._tool_choice(tool_choice), **kwargs)
 
-    def with_structured_output(
-        self, schema: Any, *, include_raw: bool = False, **kwargs: Any
-    ) -> Runnable[Any, Any]:
-        """This model answering with ``schema`` (pydantic class, TypedDict, JSON Schema or
-        OpenAI tool dict) through a forced tool call.
-
-        The tool is forced by name when the model supports ``tool`` choices, else by
-        ``any``; a model supporting neither is only offered the tool (with a warning),
-        and the output is ``None`` when it answers without calling it.
-        """
-        from runwire.runtime.models.tools import ToolCallOutputParser
-
-        method = kwargs.pop("method", None) or "function_calling"
-        strict = kwargs.pop("strict", None)
-        if method != "function_calling":
-            raise NotImplementedError(
-                f"with_structured_output(method={method!r}) is not implemented for "
-                "ChatBedrockConverse in runwire: use method='function_calling' (the default)"
-            )
-        if kwargs:
-            raise ValueError(f"with_structured_output got unsupported arguments {sorted(kwargs)}")
-        parser = ToolCallOutputParser(schema, include_raw=include_raw)
-        supported = self.tool_choice_values()
-        choice = parser.key_name if "tool" in supported else "any" if "any" in supported else None
-        if choice is None:
-            warnings.warn(
-                f"model {self._base_model()} does not support forced tool use: structured "
-                "output relies on the model choosing to call the tool, and is None when it "
-                "does not",
-                stacklevel=2,
-            )
-        model = self.bind_tools(
-            [schema],
-            tool_choice=choice,
-            strict=strict,
-            ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
-        )
-        return model | parser
-
     # -- requests -------------------------------------------------------------------------
     def _turns(self, messages: list[BaseMessage]) -> tuple[list[dict[str, Any]], list[Any]]:
         if self.raw_blocks is not None:

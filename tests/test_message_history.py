@@ -454,6 +454,22 @@ def test_a_yaml_manifest_runs_with_a_sqlite_history(
     assert [s.id for s in again.config_specs] == ["user_id"]
 
 
+def test_wire_form_keys_and_order() -> None:
+    node = runwire.dumpd(
+        wrap(FakeChatModel(), input_messages_key="q", output_messages_key="o"),
+        dialect="langchain",
+    )
+    assert node["name"] == "RunnableWithMessageHistory"
+    assert list(node["kwargs"]) == [
+        "runnable",
+        "history",
+        "input_messages_key",
+        "output_messages_key",
+        "history_factory_config",
+    ]
+    assert node["kwargs"]["history"]["id"] == ["runwire", "history", "InMemoryChatHistoryStore"]
+
+
 def test_history_factory_config_in_langchains_list_form() -> None:
     node = runwire.dumpd(wrap(RunnableLambda(lambda m: "x")))  # lambda: not_implemented runnable
     spec = node["kwargs"]["history_factory_config"][0]

@@ -400,3 +400,16 @@ def test_deep_copies_have_their_own_lock_and_keep_trust(project: Path, store: ob
     (project / "c.db").symlink_to(project.parent / "victim.db")
     with pytest.raises(ValueError, match="outside the working directory"):
         twin.get_messages("s")
+
+
+def test_wire_forms() -> None:
+    assert runwire.dumpd(InMemoryChatHistoryStore()) == {
+        "lc": 1,
+        "type": "constructor",
+        "id": ["runwire", "history", "InMemoryChatHistoryStore"],
+        "kwargs": {},
+    }
+    store = SqliteChatHistoryStore(path="chats/h.db", table="t", timeout=1)
+    assert runwire.dumpd(store, dialect="langchain") == sqlite_node(
+        "chats/h.db", table="t", timeout=1.0
+    )

@@ -211,6 +211,27 @@ def cases() -> list[Case]:
             ),
             [*ai_attrs, *attrs("tool_call_chunks")],
         ),
+        Case(
+            "ai_message_reasoning_v1",
+            lambda: m.AIMessage(
+                content=[
+                    {"type": "reasoning", "reasoning": "think"},
+                    {"type": "text", "text": "answer"},
+                ],
+                response_metadata={"output_version": "v1", "model_provider": "bedrock_converse"},
+            ),
+            ai_attrs,
+        ),
+        Case(
+            "human_message_v1_image",
+            lambda: m.HumanMessage(
+                [
+                    {"type": "text", "text": "see"},
+                    {"type": "image", "url": "https://example.com/a.png"},
+                ]
+            ),
+            msg_attrs,
+        ),
         Case("human_message", lambda: m.HumanMessage("hello", id="h1"), msg_attrs),
         Case("human_message_blocks", lambda: m.HumanMessage(blocks), msg_attrs),
         Case("human_message_chunk", lambda: m.HumanMessageChunk("hel"), msg_attrs),
@@ -368,6 +389,44 @@ def cases() -> list[Case]:
                 ]
             ),
             [invoke({"thing": "it", "img": "https://example.com/i.png"})],
+        ),
+        Case(
+            "chat_prompt_template_cache_control",
+            lambda: ChatPromptTemplate.from_messages(
+                [
+                    (
+                        "system",
+                        [
+                            {
+                                "type": "text",
+                                "text": "Know {topic}.",
+                                "cache_control": {"type": "ephemeral"},
+                            }
+                        ],
+                    ),
+                    ("human", "{q}"),
+                ]
+            ),
+            [invoke({"topic": "tides", "q": "when?"})],
+        ),
+        Case(
+            "chat_prompt_template_dict_block",
+            lambda: ChatPromptTemplate.from_messages(
+                [
+                    (
+                        "human",
+                        [
+                            {
+                                "type": "image",
+                                "source_type": "base64",
+                                "data": "{source_data}",
+                                "metadata": {"cache_control": {"type": "{cache_type}"}},
+                            }
+                        ],
+                    )
+                ]
+            ),
+            [invoke({"source_data": "aGk=", "cache_type": "ephemeral"})],
         ),
         Case(
             "messages_placeholder",

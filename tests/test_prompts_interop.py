@@ -174,7 +174,12 @@ def read(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-LITERAL = ["langchain_js_mustache_conditionals", "dict_prompt_legacy_id", "chat_prompt_value"]
+LITERAL = [
+    "langchain_js_mustache_conditionals",
+    "langchain_image_prompt_old",
+    "dict_prompt_legacy_id",
+    "chat_prompt_value",
+]
 """Fixtures written by hand from LangChain's own tests (not by ``BUILDERS``)."""
 ALL = [*BUILDERS, *LITERAL]
 
@@ -241,6 +246,55 @@ def test_langchain_loads_runwires_langchain_dialect(name: str) -> None:
         assert dumpd(theirs) == fixture.get("dumped_by_langchain", fixture["file"])
         if fixture.get("input"):
             assert dumpd(theirs.invoke(fixture["input"])) == fixture["output"]
+
+
+NOT_LOADABLE: dict[str, str] = {
+    "BasePromptTemplate": "abstract base class: LangChain cannot build one either",
+    "StringPromptTemplate": "abstract base class: LangChain cannot build one either",
+    "BaseChatPromptTemplate": "abstract base class: LangChain cannot build one either",
+    "BaseMessagePromptTemplate": "abstract base class: LangChain cannot build one either",
+    "BaseStringMessagePromptTemplate": "abstract base class: LangChain cannot build one either",
+    "PromptValue": "abstract base class: LangChain cannot build one either",
+    "pipeline": "a module, not a class (PipelinePromptTemplate was removed in langchain-core 1.x)",
+}
+"""Prompt entries of langchain_core.load.mapping that runwire does not load, and why."""
+
+
+def _mapping_prompt_entries() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    from langchain_core.load import mapping
+
+    found = []
+    for table in vars(mapping).values():
+        if isinstance(table, dict) and all(isinstance(k, tuple) for k in table):
+            for key, target in table.items():
+                if target[:2] in (
+                    ("langchain_core", "prompts"),
+                    ("langchain_core", "prompt_values"),
+                ):
+                    found.append((key, target))
+    return found
+
+
+def test_every_prompt_id_of_langchains_mapping_loads_or_is_listed() -> None:
+    pytest.importorskip("langchain_core")
+    import importlib
+    import inspect
+
+    from runwire.schema.ids import id_table
+
+    entries = _mapping_prompt_entries()
+    assert len(entries) > 40
+    for key, target in entries:
+        if target[-1] in NOT_LOADABLE:
+            try:
+                cls = getattr(importlib.import_module(".".join(target[:-1])), target[-1])
+            except (ImportError, AttributeError):  # gone from langchain-core
+                continue
+            assert inspect.isabstract(cls), target
+            continue
+        entry = id_table.by_id.get(key)
+        assert entry is not None, f"{key} is neither loaded nor listed in NOT_LOADABLE"
+        assert entry.name == target[-1] or key[-1] == "_DictMessagePromptTemplate"
 
 
 def write_fixtures() -> None:

@@ -314,3 +314,62 @@ def test_structured_prompt_with_a_pydantic_schema_runs_but_is_not_a_file() -> No
 
         theirs = dumpd(LCStructuredPrompt([("human", "{q}")], Answer))
     assert theirs["kwargs"]["schema_"]["type"] == "not_implemented"
+
+
+# -- cases from langchain-core's own tests (prompts/test_image.py, test_dict.py, ...) ---
+@pytest.mark.parametrize(
+    "node",
+    [
+        image_node(
+            template={"url": "https://example.com/{image.__class__.__name__}.png"},
+            input_variables=["image"],
+            template_format="f-string",
+        ),
+        ctor(
+            ["langchain_core", "prompts", "dict", "DictPromptTemplate"],
+            template={"output": "{message.additional_kwargs[secret]}"},
+            template_format="f-string",
+        ),
+        ctor(
+            ["langchain_core", "prompts", "message", "_DictMessagePromptTemplate"],
+            template={"output": "{name.__class__.__name__}"},
+            template_format="f-string",
+        ),
+    ],
+)
+def test_loading_refuses_attribute_access_in_templates(node: dict[str, Any]) -> None:
+    with pytest.raises(ManifestError, match="attribute access"):
+        runwire.load(node)
+
+
+def test_image_block_with_type_image_is_an_image_template() -> None:
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", [{"type": "image", "image_url": "{img}"}])]
+    )
+    back = runwire.loads(runwire.dumps(prompt, dialect="langchain"))
+    assert back == prompt
+    assert back.format_messages(img="https://e.com/i.png")[0].content == [
+        {"type": "image_url", "image_url": {"url": "https://e.com/i.png"}}
+    ]
+
+
+def test_structured_prompt_kwargs_and_template_format_as_langchains_tests() -> None:
+    schema = {
+        "name": "yo",
+        "description": "a structured output",
+        "parameters": {"name": {"type": "string"}, "value": {"type": "integer"}},
+    }
+    prompt = StructuredPrompt([("human", "I'm very structured, how about you?")], schema, value=7)
+    assert prompt.structured_output_kwargs == {"value": 7}
+    model = RecordingModel()
+    assert isinstance(prompt | model, RunnableSequence)
+    assert model.__dict__["calls"] == [(schema, {"value": 7})]
+    back = runwire.loads(runwire.dumps(prompt))
+    assert back.model_dump() == prompt.model_dump()
+    mustache = StructuredPrompt(
+        [("human", "hi {{person.name}}")],
+        schema={"type": "object", "properties": {}, "title": "foo"},
+        template_format="mustache",
+    )
+    assert mustache.messages[0].prompt.template_format == "mustache"
+    assert mustache.input_variables == ["person"]

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import orjson
@@ -129,7 +130,58 @@ def test_sqlite_file_is_created_on_first_use_not_at_load(tmp_path: Path) -> None
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT session_id, message FROM runwire_messages").fetchall()
     assert rows[0][0] == "s"
-    assert orjson.loads(rows[0][1])["id"] == ["runwire", "messages", "HumanMessage"]
+    assert orjson.loads(rows[0][1])["id"] == ["langchain", "schema", "messages", "HumanMessage"]
+
+
+def test_a_message_that_would_not_read_back_is_refused_on_write(tmp_path: Path) -> None:
+    from runwire.errors import NotSerializableError
+    from runwire.schema.messages import ToolMessage
+
+    store = SqliteChatHistoryStore(path=str(tmp_path / "h.db"))
+    odd = ToolMessage(content="r", tool_call_id="c", artifact=object())
+    with pytest.raises(NotSerializableError, match="would not read back"):
+        store.session("s").add_messages([HumanMessage("q"), odd])
+    assert store.get_messages("s") == []  # nothing of the batch was written
+
+
+def test_langchain_reads_the_rows_and_runwire_reads_langchains(tmp_path: Path) -> None:
+    pytest.importorskip("langchain_core")
+    from langchain_core import messages as lcm
+    from langchain_core.load import dumps as lc_dumps
+    from langchain_core.load import loads as lc_loads
+
+    path = str(tmp_path / "h.db")
+    ours = [
+        HumanMessage("q", additional_kwargs={"payload": ENVELOPE}),
+        AIMessage("", tool_calls=[{"name": "t", "args": {"x": 1}, "id": "c1"}], id="a1"),
+        AIMessageChunk(content="chunk"),
+        SystemMessage("sys"),
+    ]
+    store = SqliteChatHistoryStore(path=path)
+    store.session("s").add_messages(ours)
+    with sqlite3.connect(path) as conn:
+        rows = [r[0] for r in conn.execute("SELECT message FROM runwire_messages ORDER BY id")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LangChain's loads is "beta"
+        theirs = [lc_loads(row, allowed_objects="messages") for row in rows]
+    assert [type(m).__name__ for m in theirs] == [type(m).__name__ for m in ours]
+    assert theirs[0].additional_kwargs == {"payload": ENVELOPE}
+    assert theirs[1].tool_calls[0]["args"] == {"x": 1}
+    # and the other way: rows LangChain wrote
+    written = [
+        lcm.HumanMessage("from lc", additional_kwargs={"payload": ENVELOPE}),
+        lcm.AIMessage("reply", id="r1"),
+    ]
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO runwire_messages (session_id, message) VALUES ('lc', ?)",
+            [(lc_dumps(m),) for m in written],
+        )
+    back = store.get_messages("lc")
+    assert back == [
+        HumanMessage("from lc", additional_kwargs={"payload": ENVELOPE}),
+        AIMessage("reply", id="r1"),
+    ]
 
 
 def test_sqlite_messages_survive_a_new_store_and_keep_every_field(tmp_path: Path) -> None:

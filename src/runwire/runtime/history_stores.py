@@ -15,8 +15,9 @@ in a worker thread unless a store overrides them. ``store.session(session_id)`` 
 
 :class:`InMemoryChatHistoryStore` keeps sessions in the process. :class:`SqliteChatHistoryStore`
 keeps them in a SQLite file (stdlib ``sqlite3``, WAL mode, shared by threads and
-processes): each message is a row of runwire's lc JSON, read back through the safe
-loader (``LcJsonSerializer``), so a tampered row is a ``ManifestError``, never an object
+processes): each message is a row of lc JSON in LangChain's dialect (so
+``langchain_core.load.loads`` reads it as well), read back through the safe loader
+(``LcJsonSerializer``), so a tampered row is a ``ManifestError``, never an object
 of an unregistered class, and dicts shaped like lc nodes inside messages stay data.
 """
 
@@ -258,7 +259,7 @@ def _check_inside(target: Path, base: Path, shown: str) -> None:
 
 
 class SqliteChatHistoryStore(BaseChatHistoryStore):
-    """Sessions in a SQLite file, one row per message in runwire's lc JSON.
+    """Sessions in a SQLite file, one row per message in lc JSON (LangChain's dialect).
 
     Shared safely by threads (one connection behind a lock) and processes (WAL mode,
     waits up to ``timeout`` seconds for another writer). The file and its table are
@@ -384,11 +385,7 @@ class SqliteChatHistoryStore(BaseChatHistoryStore):
         return [_read_row(row_id, raw, session_id) for row_id, raw in rows]
 
     def add_messages(self, session_id: str, messages: Sequence[BaseMessage]) -> None:
-        serde = _serde()
-        rows = [
-            (str(session_id), serde.dumps(message).decode())
-            for message in _check_messages(messages)
-        ]
+        rows = [(str(session_id), _write_row(m)) for m in _check_messages(messages)]
         if not rows:
             return
         with self._lock:
@@ -436,6 +433,24 @@ def _serde() -> LcJsonSerializer:
 
         _SERDE.append(LcJsonSerializer())
     return _SERDE[0]
+
+
+def _write_row(message: BaseMessage) -> str:
+    """A message as one row: lc JSON in LangChain's dialect (``langchain_core.load.loads``
+    reads it too), refused now if it would not read back (an object LangChain cannot
+    serialize in ``artifact``, say)."""
+    from runwire.errors import NotSerializableError
+    from runwire.schema.dump import dumps
+
+    text = dumps(message, dialect="langchain")
+    try:
+        _serde().loads(text.encode())
+    except ManifestError as exc:
+        raise NotSerializableError(
+            f"a {type(message).__name__} that would not read back cannot be stored: {exc.message}",
+            hint="keep message fields to JSON values (and messages or documents)",
+        ) from None
+    return text
 
 
 def _read_row(row_id: int, raw: Any, session_id: str) -> BaseMessage:

@@ -112,7 +112,7 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
         from runwire.runtime.models.chat import BaseChatModel
 
         if not isinstance(value, BaseChatModel):
-            raise TypeError(
+            raise ValueError(
                 f"model must be a chat model, got {type(value).__name__}: structured output "
                 "wraps a chat model (ChatBedrockConverse, FakeChatModel, ...)"
             )
@@ -162,8 +162,13 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
 
     @property
     def tool(self) -> Any:
-        """What is bound as the tool: the pydantic class, else the JSON Schema."""
-        return self.pydantic_schema or self.json_schema
+        """What is bound as the tool: the pydantic class, else the schema as an OpenAI tool
+        dict (the one form every provider's ``bind_tools`` reads)."""
+        if self.pydantic_schema is not None:
+            return self.pydantic_schema
+        from runwire.runtime.models.tools import convert_to_openai_tool
+
+        return convert_to_openai_tool(self.json_schema)
 
     @property
     def InputType(self) -> Any:

@@ -394,6 +394,27 @@ def test_a_python_session_factory_works_and_is_not_serializable() -> None:
     assert len(store.get_messages("u/c")) == 2
 
 
+def test_python_factories_follow_langchains_parameter_rules() -> None:
+    store = InMemoryChatHistoryStore()
+    shared = store.session("only")
+    no_params = RunnableWithMessageHistory(
+        runnable=RunnableLambda(lambda m: "ok"), get_session_history=lambda: shared
+    )
+    no_params.invoke("hi")  # no parameters: no session key needed
+    assert len(shared.messages) == 2
+
+    def wrong(*, user_id: str, thread: str) -> Any:
+        return shared
+
+    mismatched = RunnableWithMessageHistory(
+        runnable=RunnableLambda(lambda m: "ok"),
+        get_session_history=wrong,
+        history_factory_config=TWO_KEYS,
+    )
+    with pytest.raises(ValueError, match="do not match parameter names"):
+        mismatched.invoke("hi", {"configurable": {"user_id": "u", "conversation_id": "c"}})
+
+
 def test_exactly_one_history_source() -> None:
     with pytest.raises(ValueError, match="exactly one of history"):
         RunnableWithMessageHistory(runnable=RunnableLambda(lambda m: "ok"))

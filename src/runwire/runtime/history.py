@@ -260,8 +260,10 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
         """The history object of the session the config names (LangChain's checks)."""
         configurable = config.get("configurable") or {}
         expected = [spec.id for spec in self.history_factory_config]
+        factory = self.get_session_history
+        params = _parameter_names(factory) if factory is not None else expected
         missing = set(expected) - set(configurable)
-        if missing:
+        if missing and params:
             example = {"configurable": dict.fromkeys(sorted(missing), "[your-value-here]")}
             raise ValueError(
                 f"Missing keys {sorted(missing)} in config['configurable'] "
@@ -269,12 +271,18 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
                 "When using via .invoke() or .stream(), pass in a config; "
                 f"e.g., chain.invoke({ {self.input_messages_key: 'foo'} }, {example})"
             )
-        values = [configurable[key] for key in expected]
-        if self.history is None:
-            if len(values) == 1:
-                return self.get_session_history(values[0])
-            return self.get_session_history(**dict(zip(expected, values, strict=True)))
-        return self.history.session(_session_key(values))
+        if factory is None:
+            return self.history.session(  # type: ignore[union-attr]
+                _session_key([configurable[key] for key in expected])
+            )
+        if len(expected) == 1:
+            return factory(configurable[expected[0]]) if params else factory()
+        if set(expected) != set(params):
+            raise ValueError(
+                f"Expected keys {sorted(expected)} do not match parameter "
+                f"names {sorted(params)} of get_session_history."
+            )
+        return factory(**{key: configurable[key] for key in expected})
 
     # -- messages in and out (LangChain's rules) ---------------------------------------
     def _input_messages(self, value: Any) -> list[BaseMessage]:
@@ -405,6 +413,13 @@ def _session_key(values: list[Any]) -> str:
         return orjson.dumps(values).decode()
     except TypeError:
         raise ValueError("session keys in config['configurable'] must be JSON values") from None
+
+
+def _parameter_names(factory: Any) -> list[str]:
+    """The parameter names of a Python session factory (LangChain's rule)."""
+    import inspect
+
+    return list(inspect.signature(factory).parameters)
 
 
 def _one(chunks: Iterator[Any]) -> Any:

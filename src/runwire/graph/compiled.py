@@ -80,8 +80,14 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         return _model(self.get_output_jsonschema(), self.plan.output)
 
     def get_graph(self, config: Any = None, *, xray: int | bool = False) -> Any:
-        """Drawing graphs is not implemented in runwire."""
-        raise NotImplementedError("CompiledStateGraph.get_graph is not implemented in runwire")
+        """The graph's nodes and edges as a drawable ``Graph`` (``.draw_mermaid()``)."""
+        from runwire.graph.drawing import graph_of
+
+        if xray:
+            raise NotImplementedError(
+                "get_graph(xray=...) (subgraphs drawn inside) is not implemented"
+            )
+        return graph_of(self.builder, self.interrupt_before_nodes, self.interrupt_after_nodes)
 
     # -- running -----------------------------------------------------------------------
     def _prepare(

@@ -238,3 +238,22 @@ def test_sums_and_buffer_strings_match_langchain() -> None:
     ]
     ours_messages = [FunctionMessage("18C", name="w"), ChatMessage("x", role="Judge")]
     assert get_buffer_string(ours_messages) == lc.get_buffer_string(lc_messages)
+
+
+def test_chat_prompt_values_hold_the_new_messages() -> None:
+    value = runwire.loads(CASES["prompt_value_messages"], allowed_objects="all")
+    assert [type(m) for m in value.messages] == [ChatMessage, FunctionMessage, HumanMessage]
+    assert runwire.dumps(value, dialect="langchain") == compact(CASES["prompt_value_messages"])
+    assert value.to_string() == json.loads(RESULTS["prompt_value_string"])
+
+
+DATA_CASES = sorted(set(CASES) - {"router", "binding_base", "each_base", "core_id_router"})
+
+
+@pytest.mark.parametrize("name", DATA_CASES)
+def test_model_dump_matches_langchain(name: str) -> None:
+    """LangServe sends these objects as their ``model_dump()``: same keys, same order."""
+    ours = runwire.loads(CASES[name], allowed_objects="all").model_dump()
+    theirs = lc_load(CASES[name]).model_dump()
+    assert ours == theirs
+    assert list(ours) == list(theirs)

@@ -36,6 +36,7 @@ from langchain_core.outputs import (
     Generation,
     GenerationChunk,
 )
+from langchain_core.prompt_values import ChatPromptValue
 from langchain_core.prompts import PromptTemplate
 from langchain_core.runnables import RouterRunnable, RunnablePassthrough
 from langchain_core.runnables.base import RunnableBindingBase, RunnableEachBase
@@ -96,6 +97,13 @@ def cases() -> dict[str, str]:
             config={"tags": ["t"]},
         ),
         "each_base": RunnableEachBase(bound=PromptTemplate.from_template("<{a}>")),
+        "prompt_value_messages": ChatPromptValue(
+            messages=[
+                ChatMessage(content="a", role="Critic"),
+                FunctionMessage(content="b", name="f"),
+                HumanMessage("c"),
+            ]
+        ),
     }
     texts = {name: dumps(obj) for name, obj in objects.items()}
     texts["legacy_schema_ai"] = _legacy(AIMessage("old"), ["langchain", "schema", "AIMessage"])
@@ -167,6 +175,13 @@ def results() -> dict[str, str]:
             tool="t", tool_input="i", log="l", message_log=[AIMessage("m")]
         ).messages,
         "finish_messages": AgentFinish({"output": 1}, "done").messages,
+        "prompt_value_string": ChatPromptValue(
+            messages=[
+                ChatMessage(content="a", role="Critic"),
+                FunctionMessage(content="b", name="f"),
+                HumanMessage("c"),
+            ]
+        ).to_string(),
     }
     return {name: dumps(value) for name, value in values.items()}
 

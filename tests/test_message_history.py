@@ -415,6 +415,20 @@ def test_python_factories_follow_langchains_parameter_rules() -> None:
         mismatched.invoke("hi", {"configurable": {"user_id": "u", "conversation_id": "c"}})
 
 
+def test_langchains_positional_call_shape() -> None:
+    store = InMemoryChatHistoryStore()
+    body = RunnableLambda(lambda m: "ok")
+    with_store = RunnableWithMessageHistory(body, store, input_messages_key="q")
+    assert with_store.history is store and with_store.input_messages_key == "q"
+    with_factory = RunnableWithMessageHistory(body, store.session)
+    with_factory.invoke("hi", S1)
+    assert len(store.get_messages("s1")) == 2
+    with pytest.raises(TypeError, match="'runnable' twice"):
+        RunnableWithMessageHistory(body, store, runnable=body)
+    with pytest.raises(TypeError, match="at most 2 positional"):
+        RunnableWithMessageHistory(body, store, "extra")
+
+
 def test_exactly_one_history_source() -> None:
     with pytest.raises(ValueError, match="exactly one of history"):
         RunnableWithMessageHistory(runnable=RunnableLambda(lambda m: "ok"))

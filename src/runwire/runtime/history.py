@@ -179,6 +179,21 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
     def is_lc_serializable(cls) -> bool:
         return True
 
+    @classmethod
+    def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """LangChain's call shape: ``(runnable, store_or_factory, **keys)``."""
+        if len(args) > 2:
+            raise TypeError("RunnableWithMessageHistory() takes at most 2 positional arguments")
+        names = ["runnable"]
+        if len(args) == 2:
+            store = isinstance(args[1], BaseChatHistoryStore)
+            names.append("history" if store else "get_session_history")
+        for name, value in zip(names, args, strict=False):
+            if name in kwargs:
+                raise TypeError(f"RunnableWithMessageHistory() got {name!r} twice")
+            kwargs[name] = value
+        return kwargs
+
     @model_validator(mode="before")
     @classmethod
     def _not_langchain_form(cls, data: Any) -> Any:

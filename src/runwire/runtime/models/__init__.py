@@ -17,6 +17,7 @@ __all__ = [
     "Embeddings",
     "FakeChatModel",
     "FakeEmbeddings",
+    "RunnableWithStructuredOutput",
     "ToolCallOutputParser",
     "convert_to_openai_function",
     "convert_to_openai_tool",
@@ -31,6 +32,7 @@ _EXPORTS = {
     "Embeddings": ".embeddings",
     "FakeChatModel": ".fakes",
     "FakeEmbeddings": ".fakes",
+    "RunnableWithStructuredOutput": ".structured",
     "ToolCallOutputParser": ".tools",
     "convert_to_openai_function": ".tools",
     "convert_to_openai_tool": ".tools",
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from runwire.runtime.models.inputs import to_messages
     from runwire.runtime.models.llm import BaseLLM
     from runwire.runtime.models.retriever import BaseRetriever
+    from runwire.runtime.models.structured import RunnableWithStructuredOutput
     from runwire.runtime.models.tools import (
         ToolCallOutputParser,
         convert_to_openai_function,

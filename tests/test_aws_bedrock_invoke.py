@@ -293,6 +293,7 @@ def test_response_parsing_per_family(stubbed: Stubbed, family: str) -> None:
             "total_tokens": expected_usage["total_tokens"],
         },
         "stop_reason": stop_reason,
+        **({} if family == "anthropic" else {"thinking": {}}),
         "model_id": MODELS[family],
     }
     assert message.additional_kwargs == llm_output

@@ -45,6 +45,8 @@ _CONVERSE_FIELDS = frozenset(
         "top_p",
         "additional_model_response_field_paths",
         "request_metadata",
+        "performance_config",
+        "service_tier",
     )
 )
 """model_kwargs that are ChatBedrockConverse fields of the same name."""
@@ -210,6 +212,8 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
             output["usage"] = _llm_usage(usage)
             usage = {"input_token_details": {"cache_read": 0, "cache_creation": 0}, **usage}
         output["stop_reason"] = reply.stop_reason
+        if reply.blocks is None:  # langchain-aws keeps its empty "thinking" off Anthropic
+            output["thinking"] = {}
         output["model_id"] = self.model_id
         metadata = {**output, "model_provider": "bedrock", "model_name": self.model_id}
         metadata.update(reply.extras)

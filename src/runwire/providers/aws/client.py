@@ -358,13 +358,14 @@ class AwsSerializable:
     def get_lc_namespace(cls) -> list[str]:
         return ["runwire", "providers", "aws"]
 
-    lc_kwarg_order: ClassVar[tuple[str, ...]] = ()
+    lc_kwarg_order: ClassVar[tuple[str, ...]]
     """The order langchain-aws writes this class's kwargs in (its field order); kwargs
-    not listed follow in their own order. Empty: runwire's field order."""
+    not listed follow in their own order. Unset: runwire's field order. (Declared
+    without a value here, so a base listed after this one can set it.)"""
 
     def to_json(self) -> Any:
         node = super().to_json()  # type: ignore[misc]
-        order = self.lc_kwarg_order
+        order = getattr(self, "lc_kwarg_order", ())
         kwargs = node.get("kwargs") if order else None
         if kwargs:
             rank = {name: i for i, name in enumerate(order)}

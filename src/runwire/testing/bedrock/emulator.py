@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -30,8 +31,9 @@ class BedrockEmulator:
     """A local Bedrock (bedrock-runtime and bedrock-agent-runtime) on one HTTP port.
 
     Point a real boto3 client at :attr:`endpoint_url`. Requests must be SigV4-signed
-    with a key pair from ``credentials`` (``require_auth=False`` only checks that an
-    Authorization header is there). Chat calls answer with the next scripted reply
+    with a key pair from ``credentials``, or carry one of ``api_keys`` (Bedrock API
+    keys) as a bearer token (``require_auth=False`` only checks that an Authorization
+    header is there). Chat calls answer with the next scripted reply
     (:meth:`script`), else the default rule (echo the last user text, or call a tool the
     text names); :meth:`fail` injects errors; :attr:`requests` records every
     authenticated request.
@@ -45,6 +47,7 @@ class BedrockEmulator:
         port: int = 0,
         credentials: Mapping[str, str] | None = None,
         *,
+        api_keys: Collection[str] = (),
         require_auth: bool = True,
         latency_ms: int = 100,
         log: Callable[[str], None] | None = None,
@@ -52,6 +55,7 @@ class BedrockEmulator:
     ) -> None:
         self._address = (host, port)
         self._credentials = dict(DEFAULT_CREDENTIALS if credentials is None else credentials)
+        self._api_keys = frozenset(api_keys)
         self.require_auth = require_auth
         self.latency_ms = latency_ms
         """What ``metrics.latencyMs`` and the invocation metrics report (fixed, so
@@ -137,6 +141,10 @@ class BedrockEmulator:
     def secret_of(self, access_key_id: str) -> str | None:
         """The secret of a known access key id, else None."""
         return self._credentials.get(access_key_id)
+
+    def knows_api_key(self, token: str) -> bool:
+        """Whether ``token`` is one of the Bedrock API keys (bearer tokens) it accepts."""
+        return any(hmac.compare_digest(token.encode(), key.encode()) for key in self._api_keys)
 
     # -- scripting -----------------------------------------------------------------------
     def script(self, *replies: Reply | str | Mapping[str, Any]) -> None:

@@ -69,6 +69,7 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str] = field(repr=False)
     access_key_id: str | None
+    """The SigV4 key id; None for a request authenticated by a Bedrock API key."""
     region: str | None = None
     raw: bytes = field(default=b"", repr=False)
 
@@ -197,19 +198,22 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         headers = self._headers_lists()
         secret_of = emulator.secret_of if emulator.require_auth else None
-        try:
-            auth = sigv4.verify(self.command, path, query, headers, raw, secret_of)
-        except sigv4.AuthError as exc:
-            return self._send_error(exc.status, exc.code, exc.message)
+        bearer = (headers.get("authorization") or [""])[0]
+        if bearer.startswith("Bearer "):  # a Bedrock API key
+            if emulator.require_auth and not emulator.knows_api_key(bearer[7:]):
+                return self._send_error(403, "UnrecognizedClientException", sigv4.UNKNOWN_KEY)
+            key_id, region = None, None
+        else:
+            try:
+                auth = sigv4.verify(self.command, path, query, headers, raw, secret_of)
+            except sigv4.AuthError as exc:
+                return self._send_error(exc.status, exc.code, exc.message)
+            key_id, region = auth.access_key_id, auth.region
         body = _json_object(raw)
         if operation == "Rerank" and body is not None:
             model_id = _rerank_model(body)
         flat = {name: ",".join(values) for name, values in headers.items()}
-        emulator.record(
-            RecordedRequest(
-                operation, model_id, body or {}, flat, auth.access_key_id, auth.region, raw
-            )
-        )
+        emulator.record(RecordedRequest(operation, model_id, body or {}, flat, key_id, region, raw))
         fault = emulator.faults.take(operation)
         if fault is not None and not fault.mid_stream:
             return self._send_error(fault.status, fault.code, fault.message)

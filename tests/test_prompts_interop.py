@@ -248,6 +248,34 @@ def test_langchain_loads_runwires_langchain_dialect(name: str) -> None:
             assert dumpd(theirs.invoke(fixture["input"])) == fixture["output"]
 
 
+LANGCHAIN_LOADS = [
+    "ImagePromptTemplate",
+    "DictPromptTemplate",
+    "ChatMessagePromptTemplate",
+    "FewShotPromptWithTemplates",
+    "StructuredPrompt",
+    "ChatPromptValueConcrete",
+]
+"""Samples (tests/samples_prompts.py) LangChain loads from runwire's ``langchain`` dialect.
+Not listed: ImagePromptValue (LangChain writes it but refuses to load it) and the two
+runwire-only few-shot prompts."""
+
+
+@pytest.mark.parametrize("name", LANGCHAIN_LOADS)
+def test_langchain_loads_runwire_samples_and_writes_them_back_the_same(name: str) -> None:
+    pytest.importorskip("langchain_core")
+    from langchain_core.load import dumpd, load
+
+    from samples_prompts import SAMPLES
+
+    ours = runwire.dumpd(SAMPLES[name](), dialect="langchain")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = load(ours, allowed_objects="core")
+        assert dumpd(theirs) == ours
+    assert runwire.load(dumpd(theirs)) == SAMPLES[name]()
+
+
 NOT_LOADABLE: dict[str, str] = {
     "BasePromptTemplate": "abstract base class: LangChain cannot build one either",
     "StringPromptTemplate": "abstract base class: LangChain cannot build one either",

@@ -185,6 +185,20 @@ def test_output_coercion(output: Any, key: str | None, expected: list[tuple[str,
     assert kinds(stored) == [("HumanMessage", "q"), *expected]
 
 
+def test_the_wrapped_runnable_sees_the_session_in_its_config() -> None:
+    seen: list[Any] = []
+
+    def body(messages: Any, config: Any) -> str:
+        seen.append(config["configurable"])
+        return "ok"
+
+    chain = wrap(RunnableLambda(body))
+    chain.invoke("hi", S1)
+    assert seen[0]["session_id"] == "s1"
+    history = seen[0]["message_history"]
+    assert [m.content for m in history.messages] == ["hi", "ok"]  # LangChain's key
+
+
 def test_a_failing_runnable_appends_nothing() -> None:
     def boom(_: Any) -> Any:
         raise RuntimeError("model down")

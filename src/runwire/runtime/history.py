@@ -367,7 +367,7 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
             session = self._session(cfg)
             history = list(session.messages)
             prepared = self._prepare(value, history)
-            output = self.runnable.invoke(prepared, child(cfg), **kwargs)
+            output = self.runnable.invoke(prepared, _inner(cfg, session), **kwargs)
             session.add_messages(self._new_messages(prepared, output, len(history)))
             return output
 
@@ -378,7 +378,7 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
             session = self._session(cfg)
             history = list(await _aget(session))
             prepared = self._prepare(value, history)
-            output = await self.runnable.ainvoke(prepared, child(cfg), **kwargs)
+            output = await self.runnable.ainvoke(prepared, _inner(cfg, session), **kwargs)
             await _aadd(session, self._new_messages(prepared, output, len(history)))
             return output
 
@@ -393,7 +393,7 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
             history = list(session.messages)
             prepared = self._prepare(value, history)
             total: Any = NOTHING
-            for chunk in self.runnable.stream(prepared, child(cfg), **kwargs):
+            for chunk in self.runnable.stream(prepared, _inner(cfg, session), **kwargs):
                 total = chunk if total is NOTHING else add_chunks(total, chunk)
                 yield chunk
             if total is not NOTHING:
@@ -410,7 +410,7 @@ class RunnableWithMessageHistory(RunnableSerializable[Any, Any]):
             history = list(await _aget(session))
             prepared = self._prepare(value, history)
             total: Any = NOTHING
-            async for chunk in self.runnable.astream(prepared, child(cfg), **kwargs):
+            async for chunk in self.runnable.astream(prepared, _inner(cfg, session), **kwargs):
                 total = chunk if total is NOTHING else add_chunks(total, chunk)
                 yield chunk
             if total is not NOTHING:
@@ -428,6 +428,14 @@ def _session_key(values: list[Any]) -> str:
         return orjson.dumps(values).decode()
     except TypeError:
         raise ValueError("session keys in config['configurable'] must be JSON values") from None
+
+
+def _inner(config: RunnableConfig, session: Any) -> RunnableConfig:
+    """The wrapped runnable's config: ``configurable["message_history"]`` is the session's
+    history, as LangChain sets it."""
+    inner = child(config)
+    inner["configurable"] = {**(config.get("configurable") or {}), "message_history": session}
+    return inner
 
 
 def _parameter_names(factory: Any) -> list[str]:

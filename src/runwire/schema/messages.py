@@ -7,6 +7,9 @@ Content, ``additional_kwargs``, ``response_metadata``, tool calls, usage and ext
 are user data (``lc_data_fields``): loading never builds an object inside them, where
 LangChain would. A dict with an ``"lc"`` key there is written escaped and read back as
 that dict; a constructor node there is refused. ``ToolMessage.artifact`` may hold objects.
+
+``BaseMessage``, ``BaseMessageChunk`` and the typed dicts live in
+``runwire.schema.message_base`` and are re-exported here.
 """
 
 from __future__ import annotations

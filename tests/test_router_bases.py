@@ -212,3 +212,21 @@ def test_langchain_loads_what_runwire_writes(name: str) -> None:
         theirs = lc_load.loads(text, allowed_objects="all")
     assert compact(lc_load.dumps(theirs)) == compact(text)
     assert type(theirs).__name__ == type(load(CASES[name])).__name__
+
+
+def test_router_events_are_the_routes_only() -> None:
+    """LangChain's events for a router: the chosen route's, none of the router's own."""
+
+    def f(x: int) -> int:
+        return x * 2
+
+    async def events() -> list[tuple[str, str]]:
+        r = RouterRunnable({"a": RunnableLambda(f)})
+        stream = r.astream_events({"key": "a", "input": 2}, version="v2")
+        return [(e["event"], e["name"]) async for e in stream]
+
+    assert asyncio.run(events()) == [
+        ("on_chain_start", "f"),
+        ("on_chain_stream", "f"),
+        ("on_chain_end", "f"),
+    ]

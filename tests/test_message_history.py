@@ -279,6 +279,38 @@ def test_batch_and_abatch_keep_sessions_apart() -> None:
         ]
 
 
+def test_batch_with_a_chat_model_and_transform_forms() -> None:
+    chain = wrap(FakeChatModel(responses=["x y", "z"]))
+    assert [m.content for m in chain.batch(["a", "b"], [S1, S2])] == ["x y", "z"]
+    streamed = list(chain.transform(iter(["c"]), S1))
+    assert "".join(c.content for c in streamed) == "x y"
+
+    async def main() -> list[Any]:
+        async def one() -> Any:
+            yield "d"
+
+        return [c async for c in chain.atransform(one(), S2)]
+
+    assert "".join(c.content for c in asyncio.run(main())) == "z"
+    assert kinds(chain.history.session("s1").messages) == [  # type: ignore[union-attr]
+        ("HumanMessage", "a"),
+        ("AIMessage", "x y"),
+        ("HumanMessage", "c"),
+        ("AIMessageChunk", "x y"),
+    ]
+    assert len(chain.history.session("s2").messages) == 4  # type: ignore[union-attr]
+
+
+def test_bound_config_and_composition() -> None:
+    chain = wrap(FakeChatModel()) | RunnableLambda(lambda m: m.content.upper())
+    assert chain.invoke("quiet", S1) == "QUIET"
+    bound = wrap(FakeChatModel()).with_config(configurable={"session_id": "fixed"})
+    bound.invoke("one")
+    bound.invoke("two")
+    store = bound.bound.history  # type: ignore[attr-defined]
+    assert [m.content for m in store.session("fixed").messages] == ["one", "one", "two", "two"]
+
+
 def test_concurrent_async_sessions_on_sqlite(tmp_path: Path) -> None:
     chain = RunnableWithMessageHistory(
         runnable=FakeChatModel(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 
 import runwire
 from interop_probes import first_difference, probe_label, replay
+from runwire.errors import ManifestError
 from runwire.loader.registry import lookup
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,6 +97,18 @@ def test_langchain_file_dumps_back_identically(name: str) -> None:
     assert python_json(runwire.dumps(obj, dialect="langchain", pretty=True)) == text
 
 
+@pytest.mark.parametrize("name", CASES)
+def test_langchain_loads_what_runwire_writes(name: str) -> None:
+    """Both ways: LangChain (when installed) loads runwire's output and writes its own text."""
+    lc = pytest.importorskip("langchain_core.load")
+    fx = fixture(name)
+    out = runwire.dumps(load_fixture(name), dialect="langchain")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # loads is "beta"; some classes are deprecated
+        back = lc.loads(out, secrets_map=fx["secrets_map"], allowed_objects="all")
+    assert lc.dumps(back) == fx["text"], f"{name}: LangChain reads runwire's file differently"
+
+
 def _order_difference(out: str, text: str) -> str:
     """The first node whose keys LangChain writes in another order."""
 
@@ -129,6 +143,67 @@ def _probe_ids() -> list[Any]:
 @pytest.mark.parametrize(("name", "index"), _probe_ids())
 def test_langchain_file_runs_with_langchain_outputs(name: str, index: int) -> None:
     replay(name, load_fixture(name), fixture(name)["probes"][index])
+
+
+# files LangChain writes but cannot load itself ----------------------------------------
+
+REFUSED = sorted(p.stem for p in (GENERATED / "refused").glob("*.json"))
+RUNWIRE_REFUSES = {
+    "prompt_template_jinja2": "jinja2 can run code: refused unless allowed, as in LangChain",
+    "few_shot_prompt_template": "LangChain writes it as not_implemented",
+    "runnable_with_message_history": (
+        "LangChain writes the session factory, a Python function, as not_implemented; "
+        "runwire's RunnableWithMessageHistory takes a serializable history store"
+    ),
+}
+"""Files LangChain writes and cannot load that runwire refuses too, with the reason."""
+
+
+EXCEPTION_FIELDS = frozenset({"exceptions_to_handle", "retry_exception_types"})
+
+
+def exception_names(value: Any, key: str = "") -> Any:
+    """LangChain's ``not_implemented`` nodes of builtin exception classes as their names.
+
+    Neither form loads in LangChain; runwire writes the names, which it reads back, in
+    both dialects (docs/runtime.md), so the comparison reads LangChain's form as names.
+    """
+    if isinstance(value, dict):
+        if key in EXCEPTION_FIELDS and value.get("type") == "not_implemented":
+            return value["id"][-1] if value["id"][0] == "builtins" else value
+        return {k: exception_names(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [exception_names(v, key) for v in value]
+    return value
+
+
+@cache
+def refused(name: str) -> dict[str, Any]:
+    return json.loads((GENERATED / "refused" / f"{name}.json").read_text("utf-8"))
+
+
+def test_refusals_are_listed_for_real_files() -> None:
+    assert set(RUNWIRE_REFUSES) <= set(REFUSED)
+    assert {"runnable_with_fallbacks", "runnable_retry", "runnable_branch"} <= set(REFUSED)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_file_langchain_cannot_load(name: str) -> None:
+    """runwire refuses what it lists; everything else it loads, runs and writes back."""
+    fx = refused(name)
+    if name in RUNWIRE_REFUSES:
+        with pytest.raises(ManifestError):
+            runwire.loads(fx["text"], allowed_objects="all", secrets_map=fx["secrets_map"])
+        return
+    try:
+        obj = runwire.loads(fx["text"], allowed_objects="all", secrets_map=fx["secrets_map"])
+    except ManifestError as exc:
+        pytest.fail(f"{name}: runwire refuses it ({exc}); LangChain: {fx['langchain_error']}")
+    out = runwire.dumps(obj, dialect="langchain")
+    where = first_difference(json.loads(out), exception_names(json.loads(fx["text"])))
+    assert not where, f"{name}: the langchain dialect differs from LangChain's text: {where}"
+    for probe in fx["probes"]:
+        replay(name, obj, probe)
 
 
 # coverage: every id LangChain maps loads in runwire, or the doc says why not ----------

@@ -721,14 +721,24 @@ def cases() -> list[Case]:
     ]
 
 
+class SessionStore:
+    """An in-memory history factory whose repr has no address (stable fixture text)."""
+
+    def __init__(self) -> None:
+        self.histories: dict[str, Any] = {}
+
+    def __call__(self, session_id: str) -> Any:
+        from langchain_core.chat_history import InMemoryChatMessageHistory
+
+        return self.histories.setdefault(session_id, InMemoryChatMessageHistory())
+
+    def __repr__(self) -> str:
+        return "SessionStore()"
+
+
 def _history(chain: Any) -> Any:
-    from langchain_core.chat_history import InMemoryChatMessageHistory
     from langchain_core.runnables.history import RunnableWithMessageHistory
 
-    store: dict[str, InMemoryChatMessageHistory] = {}
     return RunnableWithMessageHistory(
-        chain,
-        lambda session_id: store.setdefault(session_id, InMemoryChatMessageHistory()),
-        input_messages_key="question",
-        history_messages_key="history",
+        chain, SessionStore(), input_messages_key="question", history_messages_key="history"
     )

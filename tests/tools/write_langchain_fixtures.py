@@ -5,13 +5,16 @@ test suite::
 
     .venv/bin/python tests/tools/write_langchain_fixtures.py
 
-For every case below it builds the object with LangChain, writes it with
-``langchain_core.load.dumps``, loads that text back with LangChain's own ``loads`` (a
-file LangChain cannot load itself is not a fixture: it is reported and skipped), runs
-the probes on LangChain's loaded object and writes
+For every case (``langchain_cases.py``) it builds the object with LangChain, writes it
+with ``langchain_core.load.dumps``, loads that text back with LangChain's own ``loads``,
+runs the probes on LangChain's loaded object and writes
 ``tests/fixtures/langchain/generated/cases/<name>.json``::
 
     {"name", "class_path", "secrets_map", "text", "probes": [...]}
+
+A file LangChain writes but cannot load itself is not an interop fixture; it goes to
+``generated/refused/<name>.json`` with ``"langchain_error"`` (probes run on the object
+LangChain wrote), so the tests can say what runwire does with it.
 
 ``text`` is the exact text LangChain wrote. A probe is a method call
 (``{"call": "invoke", "args": [...], "kwargs": {...}, "output": ...}``) or an attribute
@@ -28,6 +31,7 @@ import inspect
 import json
 import os
 import pkgutil
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -36,6 +40,8 @@ from typing import Any
 from langchain_cases import Probe, cases  # the script's own directory is on sys.path
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "langchain" / "generated"
+RUN_ID = re.compile(r"(\"lc_run--)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A run id's random uuid, which the fixtures keep as ``lc_run--<uuid>`` (stable files)."""
 MAPPING_TABLES = (
     "SERIALIZABLE_MAPPING",
     "_OG_SERIALIZABLE_MAPPING",
@@ -64,6 +70,7 @@ def _run(obj: Any, probe: Probe) -> dict[str, Any]:
         out, request = _with_bedrock(obj, probe)
         record["bedrock"] = probe.bedrock
         record["request"] = request
+        out = json.loads(RUN_ID.sub(r"\1<uuid>", json.dumps(dumpd(out))))  # random: by form
     record["output"] = dumpd(out)
     return record
 
@@ -105,30 +112,41 @@ def _with_bedrock(obj: Any, probe: Probe) -> tuple[Any, dict[str, Any]]:
     return out, sent
 
 
-def write_cases(out: Path) -> tuple[list[str], dict[str, str]]:
-    """Write one fixture per case LangChain loads back; returns (written, refused)."""
+def write_cases(out: Path, refused_out: Path) -> tuple[list[str], dict[str, str]]:
+    """Write one fixture per case; returns (written, refused).
+
+    A file LangChain loads back goes to ``out`` with the probes run on LangChain's loaded
+    object. A file LangChain writes but cannot load goes to ``refused_out`` with
+    LangChain's error, its probes run on the object LangChain wrote.
+    """
     from langchain_core.load import dumps, loads
 
     out.mkdir(parents=True, exist_ok=True)
+    refused_out.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     refused: dict[str, str] = {}
     for case in cases():
+        built = case.build()
+        text = dumps(built)
+        error = None
         try:
-            text = dumps(case.build())
-            loaded = loads(text, secrets_map=case.secrets_map, allowed_objects="all")
+            obj = loads(text, secrets_map=case.secrets_map, allowed_objects="all")
         except Exception as exc:
-            refused[case.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-            continue
+            error = refused[case.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            obj = built
         record = {
             "name": case.name,
-            "class_path": _class_path(loaded),
+            "class_path": _class_path(obj),
             "secrets_map": case.secrets_map,
             "text": text,
-            "probes": [_run(loaded, p) for p in case.probes],
+            "probes": [_run(obj, p) for p in case.probes],
         }
-        path = out / f"{case.name}.json"
+        if error is not None:
+            record["langchain_error"] = error
+        path = (refused_out if error else out) / f"{case.name}.json"
         path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        written.append(case.name)
+        if error is None:
+            written.append(case.name)
     return written, refused
 
 
@@ -204,15 +222,14 @@ def write_mapping(out: Path) -> int:
 def main() -> int:
     for key in [k for k in os.environ if k.startswith(("AWS_", "BEDROCK_"))]:
         del os.environ[key]  # LangChain reads credentials from the environment: keep files clean
-    cases = OUT / "cases"
-    if cases.exists():
-        shutil.rmtree(cases)
-    written, refused = write_cases(cases)
+    for folder in (OUT / "cases", OUT / "refused"):
+        if folder.exists():
+            shutil.rmtree(folder)
+    written, refused = write_cases(OUT / "cases", OUT / "refused")
     rows = write_mapping(OUT)
     print(f"wrote {len(written)} fixtures and {rows} mapping rows to {OUT}")
     for name, why in refused.items():
-        print(f"  not a fixture (LangChain cannot load its own file): {name}: {why}")
-    (OUT / "refused.json").write_text(json.dumps(refused, indent=1) + "\n", encoding="utf-8")
+        print(f"  refused/{name}.json: LangChain cannot load its own file: {why}")
     return 0
 
 

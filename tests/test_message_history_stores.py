@@ -465,3 +465,26 @@ def test_wire_forms() -> None:
     assert runwire.dumpd(store, dialect="langchain") == sqlite_node(
         "chats/h.db", table="t", timeout=1.0
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
+    store = SqliteChatHistoryStore(path=str(tmp_path / "h.db"))
+    store.session("s").add_user_message("parent")
+    parent_conn = store._conn
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write through the inherited store, report, exit
+        code = 1
+        try:
+            store.session("s").add_user_message("child")
+            code = 0 if store._conn is not parent_conn else 2
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(0)
+    os.close(write)
+    status = os.read(read, 1)
+    os.waitpid(pid, 0)
+    assert status == b"\x00"
+    assert [m.content for m in store.get_messages("s")] == ["parent", "child"]
+    assert store._conn is parent_conn

@@ -283,6 +283,8 @@ class SqliteChatHistoryStore(BaseChatHistoryStore):
     """The working directory an untrusted path must stay in ("" when trusted)."""
     _trust: TrustMark = PrivateAttr(default_factory=TrustMark)
     _conn: sqlite3.Connection | None = PrivateAttr(default=None)
+    _pid: int = PrivateAttr(default=0)
+    """The process that opened ``_conn``: a forked child opens its own."""
     _lock: Any = PrivateAttr(default_factory=threading.RLock)
 
     @field_validator("path")
@@ -332,7 +334,7 @@ class SqliteChatHistoryStore(BaseChatHistoryStore):
     # -- the connection ------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         conn = self._conn
-        if conn is not None:
+        if conn is not None and self._pid == os.getpid():
             return conn
         if self._base:  # untrusted: the file may have become a symlink since the load
             _check_inside(Path(self._file), Path(self._base), self.path)
@@ -361,15 +363,15 @@ class SqliteChatHistoryStore(BaseChatHistoryStore):
                 f"{self.path!r} is not a usable SQLite database ({exc})",
                 hint="name a new file, or a database this store created",
             ) from None
-        self._conn = conn
+        self._conn, self._pid = conn, os.getpid()
         return conn
 
     def close(self) -> None:
         """Close the connection (the next call opens it again)."""
         with self._lock:
-            if self._conn is not None:
+            if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
-                self._conn = None
+            self._conn = None
 
     # -- the interface -------------------------------------------------------------------
     def get_messages(self, session_id: str) -> list[BaseMessage]:

@@ -2,7 +2,8 @@
 
 Each case builds one object with langchain-core / langchain-aws (several per class where
 fields matter); its probes are the calls and attribute reads whose LangChain results
-the fixture records. Imported only by the generator (the ``bench`` extra).
+the fixture records. The Bedrock cases are in ``langchain_cases_aws.py``. Imported only
+by the generator (the ``bench`` extra).
 """
 
 from __future__ import annotations
@@ -10,14 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-AWS_SECRETS = {
-    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEFIXTURE00",
-    "AWS_SECRET_ACCESS_KEY": "fixture-secret-key-not-real",
-    "AWS_SESSION_TOKEN": "fixture-session-token-not-real",
-}
-"""Fake credentials: written by LangChain as secret nodes, given back as ``secrets_map``."""
-CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 @dataclass
@@ -48,52 +41,12 @@ def invoke(value: Any, **config: Any) -> Probe:
     return Probe("invoke", (value,), {"config": config} if config else {})
 
 
-def converse_reply(*content: dict[str, Any], stop: str = "end_turn") -> Probe:
-    """An ``invoke("hello")`` answered by a Converse response."""
-    response = {
-        "output": {"message": {"role": "assistant", "content": list(content)}},
-        "stopReason": stop,
-        "usage": {"inputTokens": 12, "outputTokens": 3, "totalTokens": 15},
-        "metrics": {"latencyMs": 100},
-    }
-    return Probe("invoke", ("hello",), bedrock={"operation": "converse", "response": response})
-
-
-def invoke_model_reply(body: dict[str, Any], value: Any = "hello") -> Probe:
-    """An ``invoke(value)`` answered by an InvokeModel response with token-count headers."""
-    headers = {"x-amzn-bedrock-input-token-count": "12", "x-amzn-bedrock-output-token-count": "3"}
-    reply = {"operation": "invoke_model", "body": body, "headers": headers}
-    return Probe("invoke", (value,), bedrock=reply)
-
-
-CLAUDE_TEXT = {
-    "id": "msg_1",
-    "type": "message",
-    "role": "assistant",
-    "content": [{"type": "text", "text": "hi there"}],
-    "stop_reason": "end_turn",
-    "usage": {"input_tokens": 12, "output_tokens": 3},
-}
-CLAUDE_TOOL = {
-    **CLAUDE_TEXT,
-    "content": [
-        {"type": "text", "text": "let me look"},
-        {"type": "tool_use", "id": "tu_1", "name": "lookup", "input": {"q": "x"}},
-    ],
-    "stop_reason": "tool_use",
-}
-TITAN_TEXT = {
-    "inputTextTokenCount": 12,
-    "results": [{"tokenCount": 3, "outputText": "hi there", "completionReason": "FINISH"}],
-}
-
-
 def attrs(*names: str) -> list[Probe]:
     return [Probe(attr=n) for n in names]
 
 
 def cases() -> list[Case]:
-    from langchain_aws import BedrockLLM, ChatBedrock, ChatBedrockConverse
+    from langchain_cases_aws import aws_cases
     from langchain_core import agents, outputs, prompt_values
     from langchain_core import messages as m
     from langchain_core.documents import Document
@@ -146,31 +99,6 @@ def cases() -> list[Case]:
         "history": [m.HumanMessage("hi"), m.AIMessage("hello")],
         "question": "why?",
     }
-    tools = [
-        {
-            "name": "lookup",
-            "description": "Look a word up.",
-            "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
-        }
-    ]
-
-    def bedrock_keys() -> dict[str, Any]:
-        return {
-            "aws_access_key_id": AWS_SECRETS["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": AWS_SECRETS["AWS_SECRET_ACCESS_KEY"],
-            "aws_session_token": AWS_SECRETS["AWS_SESSION_TOKEN"],
-        }
-
-    def converse(**kw: Any) -> Any:
-        return ChatBedrockConverse(model=CLAUDE, region_name="us-east-1", **kw)
-
-    def chat_bedrock(**kw: Any) -> Any:
-        return ChatBedrock(model_id=CLAUDE, region_name="us-east-1", **kw)
-
-    def bedrock_llm(**kw: Any) -> Any:
-        return BedrockLLM(model_id="amazon.titan-text-express-v1", region_name="us-east-1", **kw)
-
-    model_attrs = attrs("model_id", "region_name")
     return [
         # messages ---------------------------------------------------------------
         Case("ai_message", lambda: m.AIMessage("hi there"), ai_attrs),
@@ -621,103 +549,7 @@ def cases() -> list[Case]:
             "runnable_with_message_history",
             lambda: _history(chat),
         ),
-        # AWS Bedrock --------------------------------------------------------------
-        Case(
-            "chat_bedrock_converse",
-            lambda: converse(),
-            [*model_attrs, *attrs("provider"), converse_reply({"text": "hi there"})],
-        ),
-        Case(
-            "chat_bedrock_converse_full",
-            lambda: converse(
-                temperature=0.2,
-                max_tokens=256,
-                top_p=0.9,
-                stop=["\n\nHuman:"],
-                additional_model_request_fields={"top_k": 5},
-                guardrail_config={"guardrailIdentifier": "g1", "guardrailVersion": "1"},
-                performance_config={"latency": "optimized"},
-                **bedrock_keys(),
-            ),
-            [
-                *model_attrs,
-                *attrs("temperature", "max_tokens", "top_p", "stop_sequences"),
-                converse_reply({"text": "fine"}, stop="max_tokens"),
-            ],
-            AWS_SECRETS,
-        ),
-        Case(
-            "chat_bedrock_converse_tools",
-            lambda: converse().bind_tools(tools),
-            [
-                converse_reply(
-                    {"text": "let me look"},
-                    {"toolUse": {"toolUseId": "tu_1", "name": "lookup", "input": {"q": "x"}}},
-                    stop="tool_use",
-                )
-            ],
-        ),
-        Case(
-            "chat_bedrock",
-            lambda: chat_bedrock(),
-            [*model_attrs, *attrs("model_kwargs"), invoke_model_reply(CLAUDE_TEXT)],
-        ),
-        Case(
-            "chat_bedrock_full",
-            lambda: chat_bedrock(
-                temperature=0.3,
-                max_tokens=100,
-                model_kwargs={"top_k": 3},
-                streaming=True,
-                **bedrock_keys(),
-            ),
-            [*model_attrs, *attrs("model_kwargs", "temperature", "max_tokens", "streaming")],
-            AWS_SECRETS,
-        ),
-        Case(
-            "chat_bedrock_tools",
-            lambda: chat_bedrock().bind_tools(tools),
-            [invoke_model_reply(CLAUDE_TOOL)],
-        ),
-        Case(
-            "chat_bedrock_system",
-            lambda: chat_bedrock(temperature=0.1, max_tokens=50),
-            [invoke_model_reply(CLAUDE_TEXT, [m.SystemMessage("be brief"), m.HumanMessage("hi")])],
-        ),
-        Case(
-            "bedrock_llm",
-            lambda: bedrock_llm(),
-            [*model_attrs, *attrs("model_kwargs"), invoke_model_reply(TITAN_TEXT)],
-        ),
-        Case(
-            "bedrock_llm_full",
-            lambda: bedrock_llm(
-                temperature=0.5,
-                max_tokens=64,
-                model_kwargs={"topP": 0.9},
-                **bedrock_keys(),
-            ),
-            [
-                *model_attrs,
-                *attrs("model_kwargs", "temperature", "max_tokens"),
-                invoke_model_reply(TITAN_TEXT),
-            ],
-            AWS_SECRETS,
-        ),
-        Case(
-            "bedrock_chain",
-            lambda: chat | converse(temperature=0.0) | StrOutputParser(),
-        ),
-        Case(
-            "bedrock_chain_fallbacks",
-            lambda: hello | bedrock_llm().with_fallbacks([chat_bedrock()]),
-        ),
-        Case(
-            "bedrock_configurable_model",
-            lambda: converse().configurable_fields(
-                temperature=ConfigurableField(id="temp", name="Temperature")
-            ),
-        ),
+        *aws_cases(),
     ]
 
 

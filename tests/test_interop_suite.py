@@ -1,7 +1,7 @@
 """The serialized objects of langchain-core's own unit tests behave the same in runwire.
 
 ``fixtures/langchain_suite`` holds every lc object found in langchain-core 1.8.3's
-``tests/unit_tests`` load and prompts tests and its prompt and runnable snapshots
+``tests/unit_tests`` load, prompts and messages tests and its prompt and runnable snapshots
 (extracted by ``tests/tools/extract_langchain_suite.py``, MIT licensed, see the README
 there). Each records whether langchain-core's ``load`` accepts it and, if so, what
 LangChain's object did. Every one LangChain loads must load in runwire and give the same
@@ -27,11 +27,11 @@ SUITE = Path(__file__).parent / "fixtures" / "langchain_suite"
 NAMES = sorted(p.stem for p in SUITE.glob("*.json"))
 
 STRICTER: dict[str, str] = {
-    "test_secret_injection-module-1": (
+    "load-test_secret_injection-module-1": (
         "a bare secret node: LangChain loads it as None, runwire refuses a secret node "
         "outside a declared secret field (docs/security.md)"
     ),
-    "test_secret_injection-test_dict_mimicking_lc_constructor_with_secret-1": (
+    "load-test_secret_injection-test_dict_mimicking_lc_constructor_with_secret-1": (
         "a secret node in AIMessage.additional_kwargs: LangChain resolves it to None, runwire "
         "refuses a secret node outside a declared secret field (docs/security.md)"
     ),
@@ -60,6 +60,7 @@ def test_the_suite_was_extracted() -> None:
     sources = {suite(n)["source"].split(":")[0] for n in NAMES}
     assert "tests/unit_tests/prompts/__snapshots__/test_chat.ambr" in sources
     assert "tests/unit_tests/load/test_serializable.py" in sources
+    assert "tests/unit_tests/messages/test_ai.py" in sources
     assert len(LOADED) >= 15
     assert set(STRICTER) <= set(NAMES), "a STRICTER entry names no fixture"
     assert (SUITE / "README.md").is_file()

@@ -6,11 +6,12 @@ Run by hand (needs the ``bench`` extra: langchain-core), never by the test suite
     tar xzf /tmp/lcsd/langchain_core-1.8.3.tar.gz -C /tmp/lcsd
     .venv/bin/python tests/tools/extract_langchain_suite.py /tmp/lcsd/langchain_core-1.8.3
 
-It reads the literal lc dicts of ``tests/unit_tests/{load,prompts}/*.py`` (module-level
+It reads the literal lc dicts of ``tests/unit_tests/{load,prompts,messages}/*.py`` and
+``tests/unit_tests/test_messages.py`` (module-level
 constants they name are resolved; anything else that is not a literal is skipped) and
 the syrupy snapshots of ``tests/unit_tests/{prompts,runnables}/__snapshots__/*.ambr``
 (amber reprs and JSON strings), keeps the outermost lc nodes (``"lc": 1`` with a
-``type``), and writes one ``tests/fixtures/langchain_suite/<source>-<test>-<n>.json``
+``type``), and writes one ``tests/fixtures/langchain_suite/<area>-<file>-<test>-<n>.json``
 each::
 
     {"source", "test", "data", "langchain_loads", "langchain_error", "probes": [...]}
@@ -33,10 +34,15 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "langchain_suite"
-PY_SOURCES = ("tests/unit_tests/load", "tests/unit_tests/prompts")
+PY_SOURCES = (
+    "tests/unit_tests/load/*.py",
+    "tests/unit_tests/prompts/*.py",
+    "tests/unit_tests/messages/*.py",
+    "tests/unit_tests/test_messages.py",
+)
 SNAPSHOT_SOURCES = (
-    "tests/unit_tests/prompts/__snapshots__",
-    "tests/unit_tests/runnables/__snapshots__",
+    "tests/unit_tests/prompts/__snapshots__/*.ambr",
+    "tests/unit_tests/runnables/__snapshots__/*.ambr",
 )
 
 
@@ -243,34 +249,32 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in text).strip("_")[:80]
 
 
+def _area(source: str) -> str:
+    """The test folder of a source (``load``, ``prompts``...; ``core`` for top-level files)."""
+    folders = [p for p in Path(source).parent.parts if p not in {"tests", "__snapshots__"}]
+    return "core" if folders[-1] == "unit_tests" else folders[-1]
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__)
         return 2
     root = Path(argv[1])
-    found: list[tuple[str, str, Any]] = []
-    for folder in PY_SOURCES:
-        for path in sorted((root / folder).glob("*.py")):
-            found += [
-                (f"{folder}/{path.name}:{line}", test, node)
-                for test, line, node in from_python(path)
-            ]
-    for folder in SNAPSHOT_SOURCES:
-        for path in sorted((root / folder).glob("*.ambr")):
-            found += [
-                (f"{folder}/{path.name}:{line}", test, node)
-                for test, line, node in from_amber(path)
-            ]
+    found: list[tuple[str, str, str, Any]] = []
+    for patterns, extract in ((PY_SOURCES, from_python), (SNAPSHOT_SOURCES, from_amber)):
+        for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
+            source = path.relative_to(root).as_posix()
+            found += [(source, line, test, node) for test, line, node in extract(path)]
     if OUT.exists():
         for old in OUT.glob("*.json"):
             old.unlink()
     OUT.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     loads = 0
-    for source, test, node in found:
-        stem = f"{_slug(Path(source.split(':')[0]).stem)}-{_slug(test)}"
+    for source, line, test, node in found:
+        stem = f"{_area(source)}-{_slug(Path(source).stem)}-{_slug(test)}"
         counts[stem] = counts.get(stem, 0) + 1
-        rec = record(source, test, node)
+        rec = record(f"{source}:{line}", test, node)
         loads += rec["langchain_loads"]
         path = OUT / f"{stem}-{counts[stem]}.json"
         path.write_text(json.dumps(rec, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -339,7 +339,7 @@ def test_list_parser_astreams_items_one_by_one() -> None:
 
 def test_list_parser_format_instructions_and_types() -> None:
     parser = CommaSeparatedListOutputParser()
-    assert "comma-separated" in parser.get_format_instructions()
+    assert "comma separated values" in parser.get_format_instructions()
     assert parser.OutputType == list[str]
     with pytest.raises(NotImplementedError):
         StrOutputParser().get_format_instructions()

@@ -479,4 +479,7 @@ class CommaSeparatedListOutputParser(BaseTransformOutputParser):
         return _ListItems(self)
 
     def get_format_instructions(self) -> str:
-        return "Reply with a list of comma-separated values, e.g. `foo, bar, baz` or `foo,bar,baz`"
+        return (  # LangChain's words: pipelines loaded from its files prompt the same
+            "Your response should be a list of comma separated values, "
+            "eg: `foo, bar, baz` or `foo,bar,baz`"
+        )

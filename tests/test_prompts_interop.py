@@ -197,6 +197,31 @@ def test_fixture_loads_and_dumps_back_as_langchain_wrote_it(name: str) -> None:
     assert runwire.dumpd(obj, dialect="langchain") == want
 
 
+def key_orders(value: Any, out: list[Any]) -> list[Any]:
+    """(class, node keys, kwargs keys) of every constructor node, depth first."""
+    if isinstance(value, dict):
+        if value.get("type") == "constructor":
+            out.append((value["id"][-1], list(value), list(value.get("kwargs", {}))))
+        for item in value.values():
+            key_orders(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            key_orders(item, out)
+    return out
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_fixture_dumps_back_in_langchains_key_order(name: str) -> None:
+    fixture = read(name)
+    obj = runwire.load(fixture["file"])
+    want = fixture.get("dumped_by_langchain", fixture["file"])
+    got = json.loads(runwire.dumps(obj, dialect="langchain"))
+    assert key_orders(got, []) == key_orders(want, [])
+    if fixture.get("input"):
+        out = json.loads(runwire.dumps(obj.invoke(fixture["input"]), dialect="langchain"))
+        assert key_orders(out, []) == key_orders(fixture["output"], [])
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_fixture_round_trips_in_runwire_dialect(name: str) -> None:
     obj = runwire.load(read(name)["file"])

@@ -32,6 +32,7 @@ from runwire.schema.messages import (
     AIMessage,
     AnyMessage,
     BaseMessage,
+    ChatMessage,
     HumanMessage,
     SystemMessage,
 )
@@ -230,18 +231,10 @@ class ChatMessagePromptTemplate(_StringMessagePromptTemplate):
 
     def format(self, **kwargs: Any) -> BaseMessage:
         """The ``ChatMessage``, its content filled in from ``kwargs``."""
-        from runwire.schema import messages
-
-        message_class = getattr(messages, "ChatMessage", None)
-        if message_class is None:
-            raise NotImplementedError(
-                "ChatMessagePromptTemplate formats to a ChatMessage, which this build of "
-                "runwire.schema.messages does not define yet"
-            )
         data: dict[str, Any] = {"content": self.prompt.format(**kwargs), "role": self.role}
         if self.additional_kwargs:
             data["additional_kwargs"] = self.additional_kwargs
-        return message_class.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
+        return ChatMessage.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
 
 
 _ROLE_TEMPLATES: dict[str, type[_StringMessagePromptTemplate]] = {

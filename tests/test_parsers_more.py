@@ -139,6 +139,13 @@ def test_patterns_re2_cannot_run_are_refused_when_built_and_loaded() -> None:
         runwire.load(node, allowed_objects="all")
 
 
+def test_parse_follows_findall_rules_for_groups() -> None:
+    # as LangChain's ``re.findall``: no group gives whole matches, two give tuples
+    assert NumberedListOutputParser(pattern=r"\d+\.").parse("1. a 2. b") == ["1.", "2."]
+    pairs = NumberedListOutputParser(pattern=r"(\d+)\.(\w)").parse("1.a 2.b")
+    assert pairs == [("1", "a"), ("2", "b")]
+
+
 def test_pathological_custom_pattern_is_linear() -> None:
     parser = NumberedListOutputParser(pattern=r"(a|a)*b()")
     assert parser.parse("a" * 50_000) == []  # backtracking engines take forever here

@@ -65,6 +65,12 @@ def test_pydantic_schema_gives_instances() -> None:
     assert asyncio.run(structured.ainvoke(TEXT)) == Person(name="Ann", age=31)
     assert structured.batch([TEXT, TEXT]) == [Person(name="Ann", age=31)] * 2
     assert list(structured.stream(TEXT)) == [Person(name="Ann", age=31)]
+
+    async def astreamed() -> list[Any]:
+        return [out async for out in structured.astream(TEXT)]
+
+    assert asyncio.run(astreamed()) == [Person(name="Ann", age=31)]
+    assert asyncio.run(structured.abatch([TEXT])) == [Person(name="Ann", age=31)]
     with pytest.raises(ValidationError):
         structured.invoke('{"name": "Ann"}')
     assert structured.OutputType is Person

@@ -77,7 +77,7 @@ class ListOutputParser(BaseTransformOutputParser):
         return list[str]
 
     def parse(self, text: str) -> list[str]:
-        return [match.group(1) for match in self._regex.finditer(text)]
+        return self._regex.findall(text)  # as LangChain: ``findall``'s rules for groups
 
     def parse_iter(self, text: str) -> Iterator[Any]:
         """The match of every item in ``text``."""

@@ -39,13 +39,13 @@ class ToolCall(TypedDict):
 
 
 class InvalidToolCall(TypedDict):
-    """A tool call whose arguments could not be parsed."""
+    """A tool call whose arguments could not be parsed (keys in LangChain 1.x's order)."""
 
+    type: NotRequired[Literal["invalid_tool_call"]]
+    id: str | None
     name: str | None
     args: str | None
-    id: str | None
     error: str | None
-    type: NotRequired[Literal["invalid_tool_call"]]
 
 
 class ToolCallChunk(TypedDict):

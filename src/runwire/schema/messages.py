@@ -39,6 +39,7 @@ from runwire.schema.message_base import (
     UsageMetadata,
     _chunk_operands,
 )
+from runwire.schema.nodes import SerializedConstructor, SerializedNotImplemented
 
 __all__ = [
     "AIMessage",
@@ -133,7 +134,10 @@ _CALL_TYPES = {"tool_calls": "tool_call", "invalid_tool_calls": "invalid_tool_ca
 
 
 def _tag(items: list[Any], tag: str) -> list[Any]:
-    """Give each call dict its ``type`` tag, as LangChain's constructors do."""
+    """Give each call dict its ``type`` tag, as LangChain's constructors do: first in an
+    invalid tool call, last in the others (LangChain's key orders, kept on the wire)."""
+    if tag == "invalid_tool_call":
+        return [item if "type" in item else {"type": tag, **item} for item in items]
     for item in items:
         item.setdefault("type", tag)
     return items
@@ -350,6 +354,14 @@ class RemoveMessage(BaseMessage):
             if data.get("id") is None:  # checked here: the id field stays BaseMessage's
                 raise ValueError("RemoveMessage needs the id of the message to remove")
         return data
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        """LangChain always writes ``content`` (``""``), first; so does this."""
+        node = super().to_json()
+        kwargs = node.get("kwargs")
+        if kwargs is not None and "content" not in kwargs:
+            node["kwargs"] = {"content": self.content, **kwargs}  # type: ignore[typeddict-item]
+        return node
 
 
 AnyMessage = (

@@ -257,3 +257,21 @@ def test_model_dump_matches_langchain(name: str) -> None:
     theirs = lc_load(CASES[name]).model_dump()
     assert ours == theirs
     assert list(ours) == list(theirs)
+
+
+LC_INVALID_CALL = (
+    '{"lc":1,"type":"constructor","id":["langchain","schema","messages","AIMessage"],'
+    '"kwargs":{"content":"","type":"ai","invalid_tool_calls":[{"type":"invalid_tool_call",'
+    '"id":"2","name":"f","args":"{","error":null}],"tool_calls":[]}}'
+)
+"""What langchain-core 1.8 writes for ``AIMessage("", invalid_tool_calls=[...])``."""
+
+
+def test_invalid_tool_calls_and_remove_messages_are_written_as_langchain_writes_them() -> None:
+    call = {"name": "f", "args": "{", "id": "2", "error": None}
+    assert runwire.dumps(AIMessage("", invalid_tool_calls=[call]), dialect="langchain") == (
+        LC_INVALID_CALL
+    )
+    assert runwire.dumps(runwire.loads(LC_INVALID_CALL), dialect="langchain") == LC_INVALID_CALL
+    kwargs = runwire.dumpd(RemoveMessage("m-1"), dialect="langchain")["kwargs"]
+    assert list(kwargs.items()) == [("content", ""), ("type", "remove"), ("id", "m-1")]

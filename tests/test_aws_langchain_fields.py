@@ -390,3 +390,23 @@ def test_reasoning_effort_is_sent_and_explicit_fields_win(emu: Any, emulator_cli
             model="meta.llama3-8b-instruct-v1:0", client=emulator_client, reasoning_effort="high"
         ).invoke("hello")
     assert "additionalModelRequestFields" not in sent(emu)
+
+
+def test_chat_stream_metadata_as_langchain_aws_streams_it(emu: Any, emulator_client: Any) -> None:
+    """Anthropic: the stop sequence (None) with the stop reason; other families: Bedrock's
+    invocation metrics; both: input_token_details with the usage."""
+    chunks = list(chat(emulator_client).stream("hello there friend"))
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    assert total.response_metadata["stop_reason"] == "end_turn"
+    assert "stop_sequence" in total.response_metadata
+    assert total.response_metadata["stop_sequence"] is None
+    assert total.usage_metadata["input_token_details"] == {"cache_read": 0, "cache_creation": 0}
+    chunks = list(chat(emulator_client, "meta.llama3-8b-instruct-v1:0").stream("hello there"))
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    metrics = total.response_metadata["amazon-bedrock-invocationMetrics"]
+    assert metrics["outputTokenCount"] == total.usage_metadata["output_tokens"] == 2
+    assert "stop_sequence" not in total.response_metadata

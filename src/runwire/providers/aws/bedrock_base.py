@@ -439,8 +439,11 @@ class BedrockBase(AwsClientFields):
                 elif not seen_usage:
                     piece.usage = _metrics_usage(chunk)
                     seen_usage = piece.usage is not None
-                piece.extras = {k: v for k, v in signals(chunk).items() if k not in seen_extras}
-                seen_extras.update(piece.extras)
+                found = {k: v for k, v in signals(chunk).items() if k not in seen_extras}
+                seen_extras.update(found)
+                piece.extras = {**piece.extras, **found}
+                if fmt.provider != "anthropic" and isinstance(chunk.get(METRICS_KEY), dict):
+                    piece.extras[METRICS_KEY] = chunk[METRICS_KEY]  # as langchain-aws shows it
                 if cutter is not None:
                     piece.text = cutter.feed(piece.text)
                 yield piece

@@ -237,10 +237,13 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
         if piece.stop_reason is not None:
             metadata["stop_reason"] = piece.stop_reason
         metadata.update(piece.extras)
+        usage = piece.usage
+        if usage is not None and "input_token_details" not in usage:
+            usage = {**usage, "input_token_details": {"cache_read": 0, "cache_creation": 0}}
         return AIMessageChunk(
             content=content,
             tool_call_chunks=[piece.tool_call_chunk] if piece.tool_call_chunk else [],
-            usage_metadata=piece.usage,
+            usage_metadata=usage,
             response_metadata=metadata,
         )
 

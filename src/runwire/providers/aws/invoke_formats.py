@@ -154,9 +154,11 @@ def _anthropic_piece(chunk: Body) -> Piece:
         )
     if kind == "message_delta":
         out = (chunk.get("usage") or {}).get("output_tokens")
+        delta = chunk.get("delta") or {}
         return Piece(
-            stop_reason=(chunk.get("delta") or {}).get("stop_reason"),
+            stop_reason=delta.get("stop_reason"),
             usage=usage_dict(0, out) if isinstance(out, int) else None,
+            extras={"stop_sequence": delta.get("stop_sequence")},
         )
     if kind == "content_block_start":
         block = dict(chunk.get("content_block") or {})

@@ -151,6 +151,10 @@ REFUSED = sorted(p.stem for p in (GENERATED / "refused").glob("*.json"))
 RUNWIRE_REFUSES = {
     "prompt_template_jinja2": "jinja2 can run code: refused unless allowed, as in LangChain",
     "few_shot_prompt_template": "LangChain writes it as not_implemented",
+    "chat_bedrock_converse_structured_output": (
+        "LangChain writes langchain-aws's structured-output parser as not_implemented; "
+        "runwire writes with_structured_output in its own dialect"
+    ),
     "runnable_with_message_history": (
         "LangChain writes the session factory, a Python function, as not_implemented; "
         "runwire's RunnableWithMessageHistory takes a serializable history store"

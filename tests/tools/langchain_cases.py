@@ -67,6 +67,7 @@ def cases() -> list[Case]:
     from langchain_core.prompts.structured import StructuredPrompt
     from langchain_core.runnables import (
         ConfigurableField,
+        ConfigurableFieldSingleOption,
         RouterRunnable,
         RunnableBranch,
         RunnableParallel,
@@ -178,6 +179,18 @@ def cases() -> list[Case]:
             [*msg_attrs, *attrs("tool_call_id", "status")],
         ),
         Case(
+            "tool_message_named",
+            lambda: m.ToolMessage(
+                [{"type": "text", "text": "r"}], tool_call_id="c3", name="lookup", id="t1"
+            ),
+            [*msg_attrs, *attrs("tool_call_id")],
+        ),
+        Case(
+            "ai_message_chunk_last",
+            lambda: m.AIMessageChunk("done", chunk_position="last", response_metadata={"a": 1}),
+            ai_attrs,
+        ),
+        Case(
             "tool_message_chunk",
             lambda: m.ToolMessageChunk("4", tool_call_id="call_1"),
             [*msg_attrs, *attrs("tool_call_id")],
@@ -260,6 +273,19 @@ def cases() -> list[Case]:
             "prompt_template_partial",
             lambda: PromptTemplate.from_template("{a} and {b}").partial(a="x"),
             [Probe("format", kwargs={"b": "y"}), invoke({"b": "y"})],
+        ),
+        Case(
+            "prompt_template_typed",
+            lambda: PromptTemplate(
+                template="{a} {b}",
+                input_variables=["a", "b"],
+                input_types={"a": str},
+                partial_variables={"b": "bee"},
+                metadata={"owner": "x"},
+                tags=["t"],
+                name="typed",
+            ),
+            [invoke({"a": "ay"})],
         ),
         Case(
             "prompt_template_mustache",
@@ -539,6 +565,37 @@ def cases() -> list[Case]:
                 invoke({"name": "Lu"}),
                 invoke({"name": "Lu"}, configurable={"which": "bye"}),
             ],
+        ),
+        Case(
+            "runnable_configurable_alternatives_prefixed",
+            lambda: hello.configurable_alternatives(
+                ConfigurableField(id="which"), default_key="hello", prefix_keys=True, bye=bye
+            ),
+            [invoke({"name": "Lu"}, configurable={"which": "bye"})],
+        ),
+        Case(
+            "runnable_configurable_options",
+            lambda: hello.configurable_fields(
+                template=ConfigurableFieldSingleOption(
+                    id="greeting",
+                    options={"hi": "Hi {name}", "yo": "Yo {name}"},
+                    default="hi",
+                )
+            ),
+            [
+                invoke({"name": "Ny"}),
+                invoke({"name": "Ny"}, configurable={"greeting": "yo"}),
+            ],
+        ),
+        Case(
+            "runnable_sequence_named_nested",
+            lambda: (
+                RunnableParallel(
+                    inner=RunnableParallel(n=RunnablePick("name")), name=RunnablePick("name")
+                )
+                | RunnablePick("name")
+            ).with_config(run_name="outer"),
+            [invoke({"name": "Oz"})],
         ),
         Case(
             "router_runnable",

@@ -192,4 +192,56 @@ def aws_cases() -> list[Case]:
                 temperature=ConfigurableField(id="temp", name="Temperature")
             ),
         ),
+        Case(
+            "chat_bedrock_converse_endpoint",
+            lambda: converse(
+                endpoint_url="https://bedrock-runtime.us-west-2.amazonaws.com",
+                disable_streaming=True,
+                request_metadata={"team": "a"},
+                additional_model_response_field_paths=["/stop_sequence"],
+                model_kwargs={"top_k": 2},
+            ),
+            [*model_attrs, *attrs("endpoint_url", "disable_streaming")],
+        ),
+        Case(
+            "chat_bedrock_converse_arn",
+            lambda: ChatBedrockConverse(
+                model="arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x",
+                provider="anthropic",
+                base_model_id="anthropic.claude-3-haiku-20240307-v1:0",
+                region_name="us-east-1",
+            ),
+            attrs("model_id", "provider"),
+        ),
+        Case(
+            "chat_bedrock_guardrails",
+            lambda: chat_bedrock(
+                guardrails={"guardrailIdentifier": "g1", "guardrailVersion": "2", "trace": True},
+            ),
+            [*model_attrs, *attrs("guardrails")],
+        ),
+        Case(
+            "chat_bedrock_beta_converse",
+            lambda: chat_bedrock(beta_use_converse_api=True, temperature=0.2),
+            [
+                *model_attrs,
+                converse_reply({"text": "hi there"}),
+            ],
+        ),
+        Case(
+            "bedrock_llm_streaming_provider",
+            lambda: BedrockLLM(
+                model_id="arn:aws:bedrock:us-east-1:123456789012:custom-model/x",
+                provider="amazon",
+                region_name="us-east-1",
+                streaming=True,
+            ),
+            attrs("model_id", "provider", "streaming"),
+        ),
+        Case(
+            "chat_bedrock_converse_structured_output",
+            lambda: converse().with_structured_output(
+                {"title": "Person", "type": "object", "properties": {"name": {"type": "string"}}}
+            ),
+        ),
     ]

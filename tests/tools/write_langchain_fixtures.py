@@ -65,13 +65,13 @@ def _run(obj: Any, probe: Probe) -> dict[str, Any]:
     if probe.kwargs:
         record["kwargs"] = dumpd(probe.kwargs)
     if probe.bedrock is None:
-        out = getattr(obj, probe.call)(*probe.args, **probe.kwargs)
+        record["output"] = dumpd(getattr(obj, probe.call)(*probe.args, **probe.kwargs))
     else:
         out, request = _with_bedrock(obj, probe)
         record["bedrock"] = probe.bedrock
         record["request"] = request
-        out = json.loads(RUN_ID.sub(r"\1<uuid>", json.dumps(dumpd(out))))  # random: by form
-    record["output"] = dumpd(out)
+        text = RUN_ID.sub(r"\1<uuid>", json.dumps(dumpd(out)))  # the random part: by form
+        record["output"] = json.loads(text)
     return record
 
 

@@ -155,8 +155,34 @@ def test_streams_and_async_run_the_compiled_graph(tmp_path: Path) -> None:
         ({"state": {"n": {"type": "integer", "reducer": "multiply"}}}, "'add_messages', 'add'"),
         ({"routes": {"a": [{"when": "messages[", "to": "END"}]}}, "JMESPath"),
         ({"routes": {"a": [{"to": "END", "send": {"to": "a", "each": "x"}}]}}, "exactly one"),
-        ({"edges": [["START", "a"], ["a", "nowhere"]]}, "nowhere"),
-        ({"input": ["missing"]}, "missing"),
+        ({"edges": [["START", "a"], ["a", "nowhere"]]}, r"\$\.edges\[1\].*'nowhere' is not a node"),
+        ({"input": ["missing"]}, r"\$\.input\[0\].*'missing' is not a state key"),
+        (
+            {"nodes": {"a": {"run": {"_type": "RunnablePassthrough"}, "writes": "zz"}}},
+            r"\$\.nodes\.a\.writes.*'zz' is not a state key",
+        ),
+        ({"routes": {"a": [{"to": "ghost"}]}}, r"\$\.routes\.a\[0\].*'ghost' is not a node"),
+        ({"routes": {"ghost": [{"to": "END"}]}}, r"\$\.routes\.ghost.*'ghost' is not a node"),
+        ({"interrupt_before": ["b"]}, r"\$\.interrupt_before\[0\]"),
+        (
+            {
+                "nodes": {
+                    "a": {"_type": "RunnablePassthrough"},
+                    "b": {"_type": "RunnablePassthrough"},
+                }
+            },
+            r"\$\.nodes\.b.*not reachable from START",
+        ),
+        (
+            {
+                "nodes": {
+                    "a": {"_type": "RunnablePassthrough"},
+                    "b": {"_type": "RunnablePassthrough"},
+                },
+                "edges": [["START", "a"], ["a", "b"], ["b", "a"]],
+            },
+            r"\$\.nodes\.a.*no path reaches END",
+        ),
         ({"nodes": {"a": {"run": {"_type": "RunnablePassthrough"}, "x": 1}}}, "Extra inputs"),
     ],
 )

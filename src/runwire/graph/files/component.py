@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from runwire.graph.builder import StateGraph as GraphBuilder
 from runwire.graph.compiled import CompiledStateGraph
+from runwire.graph.files.checks import graph_problems, raise_problems
 from runwire.graph.files.nodes import MappedNode, NodeFile
 from runwire.graph.files.routes import Route, Router, node_name
 from runwire.graph.files.state import ChannelSpec, state_schema
@@ -128,6 +129,7 @@ class StateGraph(RunnableSerializable[Any, Any]):
     __hash__ = None  # type: ignore[assignment]
 
     def model_post_init(self, context: Any) -> None:
+        raise_problems(type(self).__name__, graph_problems(self.__dict__))
         self._channels = {k: ChannelSpec.model_validate(v) for k, v in self.state.items()}
         self._compiled = self.compile()
 

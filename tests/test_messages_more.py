@@ -275,3 +275,19 @@ def test_invalid_tool_calls_and_remove_messages_are_written_as_langchain_writes_
     assert runwire.dumps(runwire.loads(LC_INVALID_CALL), dialect="langchain") == LC_INVALID_CALL
     kwargs = runwire.dumpd(RemoveMessage("m-1"), dialect="langchain")["kwargs"]
     assert list(kwargs.items()) == [("content", ""), ("type", "remove"), ("id", "m-1")]
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        (["lc_abc", "lc_run-1"], "lc_run-1"),
+        (["lc_abc", "msg_1"], "msg_1"),
+        (["lc_abc", "lc_def"], "lc_abc"),
+        (["lc_run-1", "run-2"], "lc_run-1"),  # runwire: a legacy run- id is generated
+    ],
+)
+def test_chunk_ids_rank_as_in_langchain(ids: list[str], expected: str) -> None:
+    """A provider id, else the first ``lc_run-`` id, else the first other ``lc_`` id.
+    LangChain 1.8 takes older LangChain's ``run-`` ids for provider ids; runwire does not."""
+    total = reduce(operator.add, [runwire.AIMessageChunk("x", id=i) for i in ids])
+    assert total.id == expected

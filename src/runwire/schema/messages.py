@@ -164,6 +164,7 @@ class AIMessage(BaseMessage):
 
 
 _RUN_ID_PREFIXES = ("run-", "lc_run-")
+_GENERATED_ID_PREFIXES = ("run-", "lc_")
 
 
 class AIMessageChunk(AIMessage, BaseMessageChunk):
@@ -276,16 +277,19 @@ class AIMessageChunk(AIMessage, BaseMessageChunk):
 
 
 def _best_chunk_id(ids: Any) -> str | None:
-    """A provider id wins over runwire's generated ``run-`` ids; the first of each kind."""
-    fallback = None
+    """LangChain's rule: the first provider id wins; else the first ``lc_run-`` id, else
+    the first other ``lc_`` id. runwire also counts the legacy ``run-`` ids (older
+    LangChain's) as generated, ranked with ``lc_run-``."""
+    best_rank, chosen = -1, None
     for candidate in ids:
         if not candidate:
             continue
-        if not candidate.startswith(_RUN_ID_PREFIXES):
+        if not candidate.startswith(_GENERATED_ID_PREFIXES):
             return candidate
-        if fallback is None:
-            fallback = candidate
-    return fallback
+        rank = 1 if candidate.startswith(_RUN_ID_PREFIXES) else 0
+        if rank > best_rank:
+            best_rank, chosen = rank, candidate
+    return chosen
 
 
 class ToolMessage(BaseMessage):

@@ -16,6 +16,7 @@ absent ones and are dropped), and run ids, which are random, are compared by the
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import io
 import json
@@ -31,8 +32,11 @@ def probe_label(probe: dict[str, Any]) -> str:
     return str(probe.get("attr") or probe.get("call") or "dump")
 
 
-def replay(name: str, obj: Any, probe: dict[str, Any]) -> None:
-    """Fail, naming the fixture and the probe, unless ``obj`` gives LangChain's output."""
+def replay(name: str, obj: Any, probe: dict[str, Any], *, run_async: bool = False) -> None:
+    """Fail, naming the fixture and the probe, unless ``obj`` gives LangChain's output.
+
+    With ``run_async`` an ``invoke`` probe runs as ``ainvoke`` (same expected output).
+    """
     if "dump" in probe:
         what = f"{name}: dumpd(obj, dialect='langchain')"
         got = obj
@@ -43,11 +47,13 @@ def replay(name: str, obj: Any, probe: dict[str, Any]) -> None:
         except AttributeError as exc:
             pytest.fail(f"{what} is missing: {exc}")
     else:
-        what = f"{name}: {probe['call']}(...)"
+        call = "ainvoke" if run_async and probe["call"] == "invoke" else probe["call"]
+        what = f"{name}: {call}(...)"
         args = runwire.load(probe.get("args", []), allowed_objects="all")
         kwargs = runwire.load(probe.get("kwargs", {}), allowed_objects="all")
-        method = getattr(obj, probe["call"], None)
-        assert method is not None, f"{what}: {type(obj).__name__} has no {probe['call']}"
+        found = getattr(obj, call, None)
+        assert found is not None, f"{what}: {type(obj).__name__} has no {call}"
+        method = (lambda *a, **k: asyncio.run(found(*a, **k))) if call == "ainvoke" else found
         try:
             if "bedrock" in probe:
                 got, sent = _with_bedrock(obj, probe["bedrock"], lambda: method(*args, **kwargs))

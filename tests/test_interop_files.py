@@ -131,10 +131,12 @@ def _order_difference(out: str, text: str) -> str:
     return "spelling only"
 
 
-def _probe_ids() -> list[Any]:
+def _probe_ids(calls: set[str] | None = None) -> list[Any]:
     params = []
     for name in CASES:
         for index, probe in enumerate(fixture(name)["probes"]):
+            if calls is not None and probe.get("call") not in calls:
+                continue
             label = f"{name}-{index}-{probe_label(probe)}"
             params.append(pytest.param(name, index, id=label))
     return params
@@ -143,6 +145,11 @@ def _probe_ids() -> list[Any]:
 @pytest.mark.parametrize(("name", "index"), _probe_ids())
 def test_langchain_file_runs_with_langchain_outputs(name: str, index: int) -> None:
     replay(name, load_fixture(name), fixture(name)["probes"][index])
+
+
+@pytest.mark.parametrize(("name", "index"), _probe_ids(calls={"invoke"}))
+def test_langchain_file_runs_async_with_langchain_outputs(name: str, index: int) -> None:
+    replay(name, load_fixture(name), fixture(name)["probes"][index], run_async=True)
 
 
 # files LangChain writes but cannot load itself ----------------------------------------

@@ -71,17 +71,23 @@ def test_langchain_suite_object_loads(name: str) -> None:
     load(name)
 
 
-def _probes() -> list[Any]:
+def _probes(calls: set[str] | None = None) -> list[Any]:
     return [
         pytest.param(name, i, id=f"{name}-{i}-{probe_label(p)}")
         for name in LOADED
         for i, p in enumerate(suite(name)["probes"])
+        if calls is None or p.get("call") in calls
     ]
 
 
 @pytest.mark.parametrize(("name", "index"), _probes())
 def test_langchain_suite_object_behaves_the_same(name: str, index: int) -> None:
     replay(name, load(name), suite(name)["probes"][index])
+
+
+@pytest.mark.parametrize(("name", "index"), _probes(calls={"invoke"}))
+def test_langchain_suite_object_behaves_the_same_async(name: str, index: int) -> None:
+    replay(name, load(name), suite(name)["probes"][index], run_async=True)
 
 
 @pytest.mark.parametrize("name", sorted(STRICTER))

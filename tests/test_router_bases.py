@@ -230,3 +230,20 @@ def test_router_events_are_the_routes_only() -> None:
         ("on_chain_stream", "f"),
         ("on_chain_end", "f"),
     ]
+
+
+def test_router_in_the_authoring_form(tmp_path: Path) -> None:
+    path = tmp_path / "router.yaml"
+    path.write_text(
+        "_type: RouterRunnable\n"
+        "runnables:\n"
+        "  poem: {_type: PromptTemplate, template: 'A poem about {topic}'}\n"
+        "  same: {_type: RunnablePassthrough}\n"
+        "  each: {_type: RunnableEachBase, bound: {_type: RunnablePassthrough}}\n",
+        encoding="utf-8",
+    )
+    r = runwire.load_file(path)
+    assert type(r) is RouterRunnable
+    assert r.invoke({"key": "poem", "input": {"topic": "sea"}}).to_string() == "A poem about sea"
+    assert r.invoke({"key": "each", "input": [1, 2]}) == [1, 2]
+    assert load(runwire.dumps(r)) == r

@@ -602,3 +602,78 @@ def test_langchain_writes_these_parsers_as_not_implemented(factory: Any) -> None
     from langchain_core.load import dumpd
 
     assert dumpd(factory(lc_parsers))["type"] == "not_implemented"
+
+
+# -- refusals ----------------------------------------------------------------------------
+REFUSAL_MESSAGES: dict[str, dict[str, Any]] = {
+    "block": {"content": [{"type": "refusal", "refusal": "no way"}]},
+    "block_with_text": {
+        "content": [
+            {"type": "text", "text": "{}"},
+            {"type": "refusal", "refusal": "nope", "extras": {"category": "c"}},
+        ]
+    },
+    "stop_reason": {
+        "content": "{}",
+        "response_metadata": {
+            "stop_reason": "refusal",
+            "stop_details": {"explanation": "bad", "category": "cyber"},
+        },
+    },
+    "stop_reason_bare": {"content": "{}", "response_metadata": {"stop_reason": "refusal"}},
+    "additional_kwargs": {"content": "{}", "additional_kwargs": {"refusal": "I can't"}},
+    "plain": {"content": "{}"},
+}
+PROVIDERS = [None, "anthropic", "bedrock", "bedrock_converse", "openai", "groq", "somebody"]
+
+
+def _with_provider(message: dict[str, Any], provider: str | None) -> dict[str, Any]:
+    metadata = dict(message.get("response_metadata", {}))
+    if provider is not None:
+        metadata["model_provider"] = provider
+    return {**message, "response_metadata": metadata}
+
+
+def test_refusals_raise_model_refusal_error() -> None:
+    from runwire.runtime.parsers import JsonOutputParser
+    from runwire.runtime.parsers_refusal import ModelRefusalError
+
+    refused = AIMessage(
+        "",
+        tool_calls=CALLS,
+        response_metadata={
+            "stop_reason": "refusal",
+            "model_provider": "anthropic",
+            "stop_details": {"explanation": "bad", "category": "cyber"},
+        },
+    )
+    for parser in (
+        JsonOutputToolsParser(),
+        JsonOutputKeyToolsParser(key_name="Person"),
+        PydanticToolsParser(tools=[Person]),
+        JsonOutputParser(),
+    ):
+        with pytest.raises(ModelRefusalError, match=r"\(category='cyber'\): bad") as caught:
+            parser.invoke(refused)
+        assert caught.value.raw_message is refused
+    chunks = [AIMessageChunk("{"), AIMessageChunk([{"type": "refusal", "refusal": "no"}])]
+    with pytest.raises(ModelRefusalError, match=r"output: no$"):
+        streamed(JsonOutputParser(), chunks)
+    assert JsonOutputParser().invoke("{}") == {}  # text has no refusal to look for
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("kind", list(REFUSAL_MESSAGES))
+def test_refusals_are_found_as_langchain_finds_them(kind: str, provider: str | None) -> None:
+    pytest.importorskip("langchain_core")
+    from langchain_core.messages import AIMessage as LcAIMessage
+    from langchain_core.output_parsers import JsonOutputParser as LcJson
+    from langchain_core.output_parsers.openai_tools import JsonOutputToolsParser as LcTools
+
+    from runwire.runtime.parsers import JsonOutputParser
+
+    message = _with_provider(REFUSAL_MESSAGES[kind], provider)
+    for ours, theirs in ((JsonOutputParser(), LcJson()), (JsonOutputToolsParser(), LcTools())):
+        mine = _outcome(lambda ours=ours: ours.invoke(AIMessage(**message)))
+        lc = _outcome(lambda theirs=theirs: theirs.invoke(LcAIMessage(**message)))
+        assert mine == lc

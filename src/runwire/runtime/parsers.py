@@ -155,8 +155,12 @@ class BaseOutputParser(RunnableSerializable[Any, Any]):
         """Instructions for the model on how to format its output."""
         raise NotImplementedError(f"{type(self).__name__} has no format instructions")
 
+    def _input_text(self, value: Any) -> str:
+        """The text of one input (or streamed chunk): a string or a message."""
+        return _text_of(value)
+
     def _parse_input(self, value: Any, config: RunnableConfig) -> Any:
-        return self.parse(_text_of(value))
+        return self.parse(self._input_text(value))
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         return self._call_with_config(self._parse_input, input, config)
@@ -181,7 +185,7 @@ class BaseTransformOutputParser(BaseOutputParser):
     def _transform(self, chunks: Iterator[Any], config: RunnableConfig) -> Iterator[Any]:
         state = self._stream_state()
         for chunk in chunks:
-            yield from state.feed(_text_of(chunk))
+            yield from state.feed(self._input_text(chunk))
         yield from state.close()
 
     async def _atransform(
@@ -189,7 +193,7 @@ class BaseTransformOutputParser(BaseOutputParser):
     ) -> AsyncIterator[Any]:
         state = self._stream_state()
         async for chunk in chunks:
-            for out in state.feed(_text_of(chunk)):
+            for out in state.feed(self._input_text(chunk)):
                 yield out
         for out in state.close():
             yield out
@@ -284,6 +288,13 @@ class JsonOutputParser(BaseTransformOutputParser):
 
     def parse(self, text: str) -> Any:
         return parse_json_markdown(text.strip())
+
+    def _input_text(self, value: Any) -> str:
+        if isinstance(value, BaseMessage):  # as LangChain: a refusal is not bad JSON
+            from runwire.runtime.parsers_refusal import raise_if_refused
+
+            raise_if_refused(value)
+        return _text_of(value)
 
     def _parse_partial(self, text: str) -> Any:
         """The value so far, or ``None`` while nothing can be read yet."""

@@ -5,7 +5,7 @@ is refused); its ``tool_calls`` are read, else the legacy OpenAI-style
 ``additional_kwargs["tool_calls"]``; each call becomes ``{"type": <tool name>, "args":
 {...}}`` (plus ``"id"`` with ``return_id``). Streaming sums the message chunks and
 yields the partial result every time it changes (arguments parsed as far as they
-have arrived).
+have arrived). A model that refused raises ``ModelRefusalError`` (see ``parsers_refusal``).
 
 ``PydanticToolsParser`` checks each call against its tool's schema. In a file its
 tools are JSON Schemas (each titled with the tool name), never Python classes: built
@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.parsers import BaseOutputParser, OutputParserException, PydanticOutputParser
+from runwire.runtime.parsers_refusal import raise_if_refused
 from runwire.runtime.tracing import add_chunks
 from runwire.schema.merge import parse_partial_json
 from runwire.schema.messages import AIMessage, BaseMessage
@@ -150,6 +151,7 @@ class JsonOutputToolsParser(BaseOutputParser):
     def _calls(self, message: BaseMessage, partial: bool) -> list[dict[str, Any]] | None:
         """The message's calls as ``{"args", "type"[, "id"]}``; ``None`` when it has no
         ``tool_calls`` at all (not even legacy ones)."""
+        raise_if_refused(message)
         if isinstance(message, AIMessage) and message.tool_calls:
             calls = [dict(call) for call in message.tool_calls]
             if not self.return_id:

@@ -291,3 +291,27 @@ def test_chunk_ids_rank_as_in_langchain(ids: list[str], expected: str) -> None:
     LangChain 1.8 takes older LangChain's ``run-`` ids for provider ids; runwire does not."""
     total = reduce(operator.add, [runwire.AIMessageChunk("x", id=i) for i in ids])
     assert total.id == expected
+
+
+def test_chunks_of_different_kinds_add_as_in_langchain() -> None:
+    """langchain-core's own test_message_chunks cases across kinds."""
+    ai = runwire.AIMessageChunk
+    assert ChatMessageChunk("I am", role="User") + ai(" indeed.") == ChatMessageChunk(
+        "I am indeed.", role="User"
+    )
+    assert ai("I am") + ChatMessageChunk(" indeed.", role="User") == ai("I am indeed.")
+    rich = ai(
+        "I am",
+        id="a1",
+        response_metadata={"x": 1},
+        usage_metadata={"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+        tool_call_chunks=[{"name": "f", "args": "{}", "id": "1", "index": 0}],
+    )
+    total = rich + HumanMessageChunk(" x", id="h")
+    want = (
+        '{"lc":1,"type":"constructor","id":["langchain","schema","messages","AIMessageChunk"],'
+        '"kwargs":{"content":"I am x","response_metadata":{"x":1},"type":"AIMessageChunk",'
+        '"id":"a1","tool_calls":[],"invalid_tool_calls":[]}}'
+    )  # what langchain-core 1.8 writes for the same sum: tool chunks and usage dropped
+    assert runwire.dumps(total, dialect="langchain") == want
+    assert operator.add(ai("a"), [HumanMessageChunk("b"), ai("c")]).content == "abc"

@@ -114,6 +114,10 @@ class BaseMessageChunk(BaseMessage):
 
     def __add__(self, other: Any) -> BaseMessageChunk:  # type: ignore[override]
         others = _chunk_operands(self, other)
+        return self._concat(others, self._merged_extras(others))
+
+    def _concat(self, others: list[BaseMessageChunk], extras: dict[str, Any]) -> BaseMessageChunk:
+        """This chunk's kind with the contents, kwargs and metadata of all merged."""
         return type(self)(
             id=self.id,
             type=self.type,
@@ -124,7 +128,7 @@ class BaseMessageChunk(BaseMessage):
             response_metadata=merge_dicts(
                 self.response_metadata, *(o.response_metadata for o in others)
             ),
-            **self._merged_extras(others),
+            **extras,
         )
 
     def _merged_extras(self, others: list[BaseMessageChunk]) -> dict[str, Any]:

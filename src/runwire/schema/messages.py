@@ -263,6 +263,9 @@ class AIMessageChunk(AIMessage, BaseMessageChunk):
 
     def __add__(self, other: Any) -> BaseMessageChunk:  # type: ignore[override]
         others = _chunk_operands(self, other)
+        if not all(isinstance(o, AIMessageChunk) for o in others):
+            # LangChain: with another kind of chunk, tool call chunks and usage are dropped
+            return self._concat(others, BaseMessageChunk._merged_extras(self, others))
         extras = self._merged_extras(others)
         return type(self)(
             content=merge_content(self.content, *(o.content for o in others)),

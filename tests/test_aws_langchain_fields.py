@@ -410,3 +410,22 @@ def test_chat_stream_metadata_as_langchain_aws_streams_it(emu: Any, emulator_cli
     metrics = total.response_metadata["amazon-bedrock-invocationMetrics"]
     assert metrics["outputTokenCount"] == total.usage_metadata["output_tokens"] == 2
     assert "stop_sequence" not in total.response_metadata
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected"),
+    [
+        ("amazon.titan-embed-text-v2:0", {"dimensions": 256}),
+        ("cohere.embed-v4:0", {"output_dimension": 256}),
+        ("cohere.embed-english-v3", {}),
+    ],
+)
+def test_embeddings_dimensions_under_each_model_key(
+    model_id: str, expected: dict[str, Any], emu: Any, emulator_client: Any
+) -> None:
+    from runwire.providers.aws.embeddings import BedrockEmbeddings
+
+    model = BedrockEmbeddings(model_id=model_id, client=emulator_client, dimensions=256)
+    model.embed_query("hello")
+    body = sent(emu)
+    assert {k: body[k] for k in ("dimensions", "output_dimension") if k in body} == expected

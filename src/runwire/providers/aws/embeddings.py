@@ -4,7 +4,7 @@ Each provider is a row of :data:`FORMATS`: how many texts one call takes, the re
 body for a batch, and how to read the vectors back.
 
 - amazon (Titan text v1/v2): one text per call, ``{"inputText": ...}``; Titan v2's
-  ``dimensions`` and ``normalize`` go in ``model_kwargs``.
+  ``dimensions`` is the field of that name, its own ``normalize`` goes in ``model_kwargs``.
 - cohere (Embed v3/v4): up to 96 texts per call, ``input_type`` ``search_document``
   for documents and ``search_query`` for queries.
 
@@ -116,6 +116,9 @@ class BedrockEmbeddings(AwsSerializable, Serializable, Embeddings, AwsClientFiel
     """The model's provider (amazon, cohere); inferred from ``model_id`` when unset."""
     normalize: bool = False
     """Scale every returned vector to unit length."""
+    dimensions: int | None = None
+    """Output vector size, on the models that take one: Titan v2's ``dimensions``,
+    Cohere Embed v4's ``output_dimension`` (other Cohere models have none)."""
 
     aws_service: ClassVar[str] = "bedrock-runtime"
 
@@ -130,10 +133,20 @@ class BedrockEmbeddings(AwsSerializable, Serializable, Embeddings, AwsClientFiel
             )
         return found
 
+    def _dimensions(self) -> dict[str, Any]:
+        """``dimensions`` under the model's key (langchain-aws's rule)."""
+        if self.dimensions is None:
+            return {}
+        if "cohere.embed-v4" in self.model_id:
+            return {"output_dimension": self.dimensions}
+        if provider_of(self.model_id, self.provider) == "cohere":
+            return {}
+        return {"dimensions": self.dimensions}
+
     def _bodies(self, texts: list[str], input_type: str) -> list[tuple[int, dict[str, Any]]]:
         """(number of texts, request body) of every call needed for ``texts``."""
         fmt = self._format()
-        extra = self.model_kwargs or {}
+        extra = {**self._dimensions(), **(self.model_kwargs or {})}
         cleaned = [_clean(text) for text in texts]
         return [
             (len(batch), {**fmt.body(batch, input_type), **extra})

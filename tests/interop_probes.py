@@ -17,25 +17,30 @@ absent ones and are dropped), and run ids, which are random, are compared by the
 from __future__ import annotations
 
 import asyncio
-import copy
-import io
+import functools
 import json
+import operator
 import re
 from typing import Any
 
 import pytest
 
 import runwire
+from bedrock_stubs import stubbed
 
 
 def probe_label(probe: dict[str, Any]) -> str:
     return str(probe.get("attr") or probe.get("call") or "dump")
 
 
-def replay(name: str, obj: Any, probe: dict[str, Any], *, run_async: bool = False) -> None:
+def replay(
+    name: str, obj: Any, probe: dict[str, Any], *, run_async: bool = False, total: bool = False
+) -> None:
     """Fail, naming the fixture and the probe, unless ``obj`` gives LangChain's output.
 
-    With ``run_async`` an ``invoke`` probe runs as ``ainvoke`` (same expected output).
+    With ``run_async`` an ``invoke`` probe runs as ``ainvoke`` (same expected output);
+    with ``total`` a ``stream`` probe's chunks are added up and compared with LangChain's
+    sum (``"total"``) instead of chunk by chunk.
     """
     if "dump" in probe:
         what = f"{name}: dumpd(obj, dialect='langchain')"
@@ -54,6 +59,8 @@ def replay(name: str, obj: Any, probe: dict[str, Any], *, run_async: bool = Fals
         found = getattr(obj, call, None)
         assert found is not None, f"{what}: {type(obj).__name__} has no {call}"
         method = (lambda *a, **k: asyncio.run(found(*a, **k))) if call == "ainvoke" else found
+        if call == "stream":
+            method = lambda *a, **k: list(found(*a, **k))  # noqa: E731 - read the whole stream
         try:
             if "bedrock" in probe:
                 got, sent = _with_bedrock(obj, probe["bedrock"], lambda: method(*args, **kwargs))
@@ -66,7 +73,9 @@ def replay(name: str, obj: Any, probe: dict[str, Any], *, run_async: bool = Fals
             raise
         except Exception as exc:
             pytest.fail(f"{what} raised {type(exc).__name__}: {exc}")
-    out, want = runwire.dumpd(got, dialect="langchain"), probe["output"]
+    if total:
+        got = functools.reduce(operator.add, got)
+    out, want = runwire.dumpd(got, dialect="langchain"), probe["total" if total else "output"]
     if "bedrock" in probe:
         out, want = _run_ids(out), _run_ids(want)
     diff = first_difference(out, want)
@@ -84,15 +93,19 @@ def first_difference(got: Any, want: Any, path: str = "$") -> str:
             if found:
                 return found
         return ""
-    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        for index, (g, w) in enumerate(zip(got, want, strict=True)):
+    if isinstance(got, list) and isinstance(want, list):
+        for index, (g, w) in enumerate(zip(got, want, strict=False)):
             found = first_difference(g, w, f"{path}[{index}]")
             if found:
-                return found
-        return ""
+                return found if len(got) == len(want) else f"{found} ({_lengths(got, want)})"
+        return "" if len(got) == len(want) else f"{path}: {_lengths(got, want)}"
     if got == want and type(got) is type(want):
         return ""
     return f"{path}: runwire {_short(got)} != LangChain {_short(want)}"
+
+
+def _lengths(got: list[Any], want: list[Any]) -> str:
+    return f"runwire gives {len(got)} items, LangChain {len(want)}"
 
 
 def _short(value: Any) -> str:
@@ -122,37 +135,15 @@ def _request(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _stub_response(reply: dict[str, Any]) -> dict[str, Any]:
-    from botocore.response import StreamingBody
-
-    if reply["operation"] == "converse":
-        return copy.deepcopy(reply["response"])  # the caller's parser may change it in place
-    raw = json.dumps(reply["body"]).encode()
-    return {
-        "body": StreamingBody(io.BytesIO(raw), len(raw)),
-        "contentType": "application/json",
-        "ResponseMetadata": {"HTTPHeaders": reply["headers"]},
-    }
-
-
 def _with_bedrock(obj: Any, reply: dict[str, Any], call: Any) -> tuple[Any, dict[str, Any]]:
     """Run ``call`` with a stubbed bedrock-runtime client given to the model (or the
     model a binding wraps); returns (result, request parameters sent)."""
     import boto3
-    from botocore.stub import Stubber
 
     client = boto3.client(
         "bedrock-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
     )
-    sent: dict[str, Any] = {}
-    client.meta.events.register(
-        "provide-client-params.bedrock-runtime.*", lambda params, **_: sent.update(params)
-    )
     getattr(obj, "bound", obj).client = client
-    with Stubber(client) as stubber:
-        stubber.add_response(reply["operation"], _stub_response(reply))
+    with stubbed(client, reply) as sent:
         got = call()
-        stubber.assert_no_pending_responses()
-    if isinstance(sent.get("body"), str | bytes):
-        sent["body"] = json.loads(sent["body"])
     return got, sent

@@ -147,6 +147,12 @@ def test_langchain_file_runs_with_langchain_outputs(name: str, index: int) -> No
     replay(name, load_fixture(name), fixture(name)["probes"][index])
 
 
+@pytest.mark.parametrize(("name", "index"), _probe_ids(calls={"stream"}))
+def test_langchain_file_streams_to_langchain_total(name: str, index: int) -> None:
+    """The streamed chunks add up to LangChain's (chunk boundaries are checked above)."""
+    replay(name, load_fixture(name), fixture(name)["probes"][index], total=True)
+
+
 @pytest.mark.parametrize(("name", "index"), _probe_ids(calls={"invoke"}))
 def test_langchain_file_runs_async_with_langchain_outputs(name: str, index: int) -> None:
     replay(name, load_fixture(name), fixture(name)["probes"][index], run_async=True)

@@ -37,6 +37,93 @@ def invoke_model_reply(body: dict[str, Any], value: Any = "hello") -> Probe:
     return Probe("invoke", (value,), bedrock=reply)
 
 
+def stream_reply(operation: str, key: str, items: list[Any], value: Any = "hello") -> Probe:
+    """A ``stream(value)`` answered by a streaming operation (``events`` or ``chunks``)."""
+    return Probe("stream", (value,), bedrock={"operation": operation, key: items})
+
+
+CONVERSE_TEXT_EVENTS = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "hi"}, "contentBlockIndex": 0}},
+    {"contentBlockDelta": {"delta": {"text": " there"}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {"messageStop": {"stopReason": "end_turn"}},
+    {
+        "metadata": {
+            "usage": {"inputTokens": 12, "outputTokens": 3, "totalTokens": 15},
+            "metrics": {"latencyMs": 100},
+        }
+    },
+]
+CONVERSE_TOOL_EVENTS = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "let me look"}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {
+        "contentBlockStart": {
+            "start": {"toolUse": {"toolUseId": "tu_1", "name": "lookup"}},
+            "contentBlockIndex": 1,
+        }
+    },
+    {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"q": '}}, "contentBlockIndex": 1}},
+    {"contentBlockDelta": {"delta": {"toolUse": {"input": '"x"}'}}, "contentBlockIndex": 1}},
+    {"contentBlockStop": {"contentBlockIndex": 1}},
+    {"messageStop": {"stopReason": "tool_use"}},
+    {
+        "metadata": {
+            "usage": {"inputTokens": 12, "outputTokens": 3, "totalTokens": 15},
+            "metrics": {"latencyMs": 100},
+        }
+    },
+]
+CLAUDE_STREAM = [
+    {
+        "type": "message_start",
+        "message": {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": "claude-3-haiku-20240307",
+            "stop_reason": None,
+            "usage": {"input_tokens": 12, "output_tokens": 1},
+        },
+    },
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " there"}},
+    {"type": "content_block_stop", "index": 0},
+    {
+        "type": "message_delta",
+        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+        "usage": {"output_tokens": 3},
+    },
+    {
+        "type": "message_stop",
+        "amazon-bedrock-invocationMetrics": {
+            "inputTokenCount": 12,
+            "outputTokenCount": 3,
+            "invocationLatency": 100,
+            "firstByteLatency": 50,
+        },
+    },
+]
+TITAN_STREAM = [
+    {"outputText": "hi", "index": 0, "totalOutputTextTokenCount": 1, "completionReason": None},
+    {
+        "outputText": " there",
+        "index": 0,
+        "totalOutputTextTokenCount": 3,
+        "completionReason": "FINISH",
+        "inputTextTokenCount": 12,
+        "amazon-bedrock-invocationMetrics": {
+            "inputTokenCount": 12,
+            "outputTokenCount": 3,
+            "invocationLatency": 100,
+            "firstByteLatency": 50,
+        },
+    },
+]
 CLAUDE_TEXT = {
     "id": "msg_1",
     "type": "message",
@@ -99,7 +186,12 @@ def aws_cases() -> list[Case]:
         Case(
             "chat_bedrock_converse",
             lambda: converse(),
-            [*model_attrs, *attrs("provider"), converse_reply({"text": "hi there"})],
+            [
+                *model_attrs,
+                *attrs("provider"),
+                converse_reply({"text": "hi there"}),
+                stream_reply("converse_stream", "events", CONVERSE_TEXT_EVENTS),
+            ],
         ),
         Case(
             "chat_bedrock_converse_full",
@@ -128,13 +220,19 @@ def aws_cases() -> list[Case]:
                     {"text": "let me look"},
                     {"toolUse": {"toolUseId": "tu_1", "name": "lookup", "input": {"q": "x"}}},
                     stop="tool_use",
-                )
+                ),
+                stream_reply("converse_stream", "events", CONVERSE_TOOL_EVENTS),
             ],
         ),
         Case(
             "chat_bedrock",
             lambda: chat_bedrock(),
-            [*model_attrs, *attrs("model_kwargs"), invoke_model_reply(CLAUDE_TEXT)],
+            [
+                *model_attrs,
+                *attrs("model_kwargs"),
+                invoke_model_reply(CLAUDE_TEXT),
+                stream_reply("invoke_model_with_response_stream", "chunks", CLAUDE_STREAM),
+            ],
         ),
         Case(
             "chat_bedrock_full",
@@ -161,7 +259,12 @@ def aws_cases() -> list[Case]:
         Case(
             "bedrock_llm",
             lambda: bedrock_llm(),
-            [*model_attrs, *attrs("model_kwargs"), invoke_model_reply(TITAN_TEXT)],
+            [
+                *model_attrs,
+                *attrs("model_kwargs"),
+                invoke_model_reply(TITAN_TEXT),
+                stream_reply("invoke_model_with_response_stream", "chunks", TITAN_STREAM),
+            ],
         ),
         Case(
             "bedrock_llm_full",

@@ -26,9 +26,11 @@ serializable classes with its class path and whether LangChain can import it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
+import operator
 import os
 import pkgutil
 import re
@@ -38,6 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from langchain_cases import Probe, cases  # the script's own directory is on sys.path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bedrock_stubs import stubbed
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "langchain" / "generated"
 RUN_ID = re.compile(r"(\"lc_run--)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -72,43 +77,18 @@ def _run(obj: Any, probe: Probe) -> dict[str, Any]:
         record["request"] = request
         text = RUN_ID.sub(r"\1<uuid>", json.dumps(dumpd(out)))  # the random part: by form
         record["output"] = json.loads(text)
+        if probe.call == "stream":  # the chunks added up, as a caller sees the answer
+            total = functools.reduce(operator.add, out)
+            record["total"] = json.loads(RUN_ID.sub(r"\1<uuid>", json.dumps(dumpd(total))))
     return record
-
-
-def stub_response(reply: dict[str, Any]) -> dict[str, Any]:
-    """The botocore Stubber response of a probe's ``bedrock`` reply."""
-    import copy
-    import io
-
-    from botocore.response import StreamingBody
-
-    if reply["operation"] == "converse":
-        return copy.deepcopy(reply["response"])  # the caller's parser may change it in place
-    raw = json.dumps(reply["body"]).encode()
-    return {
-        "body": StreamingBody(io.BytesIO(raw), len(raw)),
-        "contentType": "application/json",
-        "ResponseMetadata": {"HTTPHeaders": reply["headers"]},
-    }
 
 
 def _with_bedrock(obj: Any, probe: Probe) -> tuple[Any, dict[str, Any]]:
     """Run the probe with the model's client stubbed; (output, request parameters)."""
-    from botocore.stub import Stubber
-
-    client = getattr(obj, "bound", obj).client
-    sent: dict[str, Any] = {}
-    event, key = "provide-client-params.bedrock-runtime.*", "fixture-capture"
-    client.meta.events.register(event, lambda params, **_: sent.update(params), unique_id=key)
-    try:
-        with Stubber(client) as stubber:
-            stubber.add_response(probe.bedrock["operation"], stub_response(probe.bedrock))
-            out = getattr(obj, probe.call)(*probe.args, **probe.kwargs)
-            stubber.assert_no_pending_responses()
-    finally:
-        client.meta.events.unregister(event, unique_id=key)
-    if isinstance(sent.get("body"), str | bytes):
-        sent["body"] = json.loads(sent["body"])
+    with stubbed(getattr(obj, "bound", obj).client, probe.bedrock) as sent:
+        out = getattr(obj, probe.call)(*probe.args, **probe.kwargs)
+        if probe.call == "stream":
+            out = list(out)
     return out, sent
 
 

@@ -23,7 +23,7 @@ import pytest
 import runwire
 from interop_probes import first_difference, probe_label, replay
 from runwire.errors import ManifestError
-from runwire.loader.registry import lookup
+from runwire.loader.registry import class_for, lookup
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = Path(__file__).parent / "fixtures" / "langchain" / "generated"
@@ -259,6 +259,7 @@ def test_every_langchain_id_loads_or_is_documented(row: dict[str, Any]) -> None:
     if entry is not None:
         want = ALIASED.get(".".join(ident), row["class_path"].rsplit(".", 1)[-1])
         assert entry.name == want, f"{'.'.join(ident)} loads as {entry.name}, LangChain's {want}"
+        assert issubclass(class_for(entry), runwire.Serializable), f"{entry.name} is no class"
         return
     reason = not_loaded_table().get(row["class_path"])
     assert reason, (

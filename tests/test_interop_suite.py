@@ -1,13 +1,14 @@
 """The serialized objects of langchain-core's own unit tests behave the same in runwire.
 
 ``fixtures/langchain_suite`` holds every lc object found in langchain-core 1.8.3's
-``tests/unit_tests`` load, prompts and messages tests and its prompt and runnable snapshots
+``tests/unit_tests`` load, prompts and messages tests and its prompt and runnable snapshots,
+and the serialized models of langchain-aws 1.9.1's unit-test snapshots
 (extracted by ``tests/tools/extract_langchain_suite.py``, MIT licensed, see the README
 there). Each records whether langchain-core's ``load`` accepts it and, if so, what
 LangChain's object did. Every one LangChain loads must load in runwire and give the same
 outputs (prompts: formatted output; messages: fields; everything: LangChain's dump);
-every one LangChain refuses, runwire refuses too (runwire is never looser), except the
-few listed below where runwire reads what LangChain wrote but cannot read back.
+every one LangChain refuses, runwire refuses too (runwire is never looser). The few that
+LangChain loads and runwire refuses on purpose are listed in STRICTER with the reason.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def test_the_suite_was_extracted() -> None:
     assert "tests/unit_tests/prompts/__snapshots__/test_chat.ambr" in sources
     assert "tests/unit_tests/load/test_serializable.py" in sources
     assert "tests/unit_tests/messages/test_ai.py" in sources
+    assert "langchain-aws/tests/unit_tests/__snapshots__/test_standard.ambr" in sources
     assert len(LOADED) >= 15
     assert set(STRICTER) <= set(NAMES), "a STRICTER entry names no fixture"
     assert (SUITE / "README.md").is_file()

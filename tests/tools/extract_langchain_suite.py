@@ -1,17 +1,22 @@
-"""Extract every serialized lc object from langchain-core's own unit tests.
+"""Extract every serialized lc object from langchain-core's (and langchain-aws's) unit tests.
 
 Run by hand (needs the ``bench`` extra: langchain-core), never by the test suite::
 
     .venv/bin/pip download --no-deps --no-binary :all: langchain-core==1.8.3 -d /tmp/lcsd
     tar xzf /tmp/lcsd/langchain_core-1.8.3.tar.gz -C /tmp/lcsd
-    .venv/bin/python tests/tools/extract_langchain_suite.py /tmp/lcsd/langchain_core-1.8.3
+    .venv/bin/pip download --no-deps --no-binary :all: langchain-aws==1.9.1 -d /tmp/lcsd
+    tar xzf /tmp/lcsd/langchain_aws-1.9.1.tar.gz -C /tmp/lcsd
+    .venv/bin/python tests/tools/extract_langchain_suite.py \\
+        /tmp/lcsd/langchain_core-1.8.3 /tmp/lcsd/langchain_aws-1.9.1
 
 It reads the literal lc dicts of ``tests/unit_tests/{load,prompts,messages}/*.py`` and
 ``tests/unit_tests/test_messages.py`` (module-level
 constants they name are resolved; anything else that is not a literal is skipped) and
 the syrupy snapshots of ``tests/unit_tests/{prompts,runnables}/__snapshots__/*.ambr``
 (amber reprs and JSON strings), keeps the outermost lc nodes (``"lc": 1`` with a
-``type``), and writes one ``tests/fixtures/langchain_suite/<area>-<file>-<test>-<n>.json``
+``type``); from langchain-aws's sdist (the optional second argument) its syrupy
+snapshots (``tests/unit_tests/**/__snapshots__``: the standard tests' ``test_serdes``).
+It writes one ``tests/fixtures/langchain_suite/<area>-<file>-<test>-<n>.json``
 each::
 
     {"source", "test", "data", "langchain_loads", "langchain_error", "probes": [...]}
@@ -249,22 +254,36 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in text).strip("_")[:80]
 
 
+AWS_PREFIX = "langchain-aws/"
+"""Sources from langchain-aws's sdist are named with this prefix."""
+AWS_SNAPSHOT_SOURCES = ("tests/unit_tests/**/__snapshots__/*.ambr",)
+
+
 def _area(source: str) -> str:
-    """The test folder of a source (``load``, ``prompts``...; ``core`` for top-level files)."""
-    folders = [p for p in Path(source).parent.parts if p not in {"tests", "__snapshots__"}]
-    return "core" if folders[-1] == "unit_tests" else folders[-1]
+    """The test folder of a source (``load``, ``prompts``...; ``core`` for top-level files),
+    ``aws_<folder>`` for langchain-aws's."""
+    path = source.removeprefix(AWS_PREFIX)
+    folders = [p for p in Path(path).parent.parts if p not in {"tests", "__snapshots__"}]
+    area = "core" if folders[-1] == "unit_tests" else folders[-1]
+    return f"aws_{area}" if source.startswith(AWS_PREFIX) else area
+
+
+def _sources(root: Path, prefix: str, py: tuple[str, ...], snapshots: tuple[str, ...]) -> Any:
+    """(source, line, test, lc node) of every object under one sdist's tests."""
+    for patterns, extract in ((py, from_python), (snapshots, from_amber)):
+        for path in sorted({p for pattern in patterns for p in root.glob(pattern)}):
+            source = prefix + path.relative_to(root).as_posix()
+            for test, line, node in extract(path):
+                yield source, line, test, node
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         print(__doc__)
         return 2
-    root = Path(argv[1])
-    found: list[tuple[str, str, str, Any]] = []
-    for patterns, extract in ((PY_SOURCES, from_python), (SNAPSHOT_SOURCES, from_amber)):
-        for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
-            source = path.relative_to(root).as_posix()
-            found += [(source, line, test, node) for test, line, node in extract(path)]
+    found = list(_sources(Path(argv[1]), "", PY_SOURCES, SNAPSHOT_SOURCES))
+    if len(argv) == 3:
+        found += _sources(Path(argv[2]), AWS_PREFIX, (), AWS_SNAPSHOT_SOURCES)
     if OUT.exists():
         for old in OUT.glob("*.json"):
             old.unlink()
@@ -278,7 +297,7 @@ def main(argv: list[str]) -> int:
         loads += rec["langchain_loads"]
         path = OUT / f"{stem}-{counts[stem]}.json"
         path.write_text(json.dumps(rec, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {len(found)} objects ({loads} load in langchain-core) to {OUT}")
+    print(f"wrote {len(found)} objects ({loads} load in LangChain) to {OUT}")
     return 0
 
 

@@ -98,6 +98,15 @@ def test_langchain_file_dumps_back_identically(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
+def test_runwire_dialect_keeps_the_langchain_file(name: str) -> None:
+    """Through runwire's own dialect and back, the object still writes LangChain's text."""
+    fx = fixture(name)
+    own = runwire.dumps(load_fixture(name))
+    again = runwire.loads(own, allowed_objects="all", secrets_map=fx["secrets_map"])
+    assert python_json(runwire.dumps(again, dialect="langchain")) == fx["text"], name
+
+
+@pytest.mark.parametrize("name", CASES)
 def test_langchain_loads_what_runwire_writes(name: str) -> None:
     """Both ways: LangChain (when installed) loads runwire's output and writes its own text."""
     lc = pytest.importorskip("langchain_core.load")

@@ -24,4 +24,43 @@ def _state_graph() -> Any:
     )
 
 
-SAMPLES: dict[str, Callable[[], Any]] = {"StateGraph": _state_graph}
+def _tool() -> Any:
+    from runwire.runtime.passthrough import RunnablePick
+    from runwire.runtime.tool import Tool
+
+    return Tool(
+        name="get_weather",
+        description="Weather for a city.",
+        args_schema={"type": "object", "properties": {"city": {"type": "string"}}},
+        runnable=RunnablePick(keys="city"),
+        response_format="content",
+        return_direct=True,
+    )
+
+
+def _tool_node() -> Any:
+    from runwire.graph.prebuilt import ToolNode
+
+    return ToolNode(tools=[_tool()], handle_tool_errors="try again", messages_key="history")
+
+
+def _react_agent() -> Any:
+    from runwire.graph.agents import ReactAgent
+    from runwire.runtime.models.fakes import FakeChatModel
+
+    return ReactAgent(
+        model=FakeChatModel(),
+        tools=[_tool()],
+        prompt="Be brief.",
+        response_format={"title": "Answer", "type": "object", "properties": {}},
+        max_iterations=4,
+        interrupt_before=["tools"],
+    )
+
+
+SAMPLES: dict[str, Callable[[], Any]] = {
+    "StateGraph": _state_graph,
+    "Tool": _tool,
+    "ToolNode": _tool_node,
+    "ReactAgent": _react_agent,
+}

@@ -22,7 +22,13 @@ from pydantic import Field, PrivateAttr
 
 from runwire.runtime.models.chat import BaseChatModel
 from runwire.runtime.models.embeddings import Embeddings
-from runwire.schema.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from runwire.schema.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from runwire.schema.serializable import Serializable
 
 __all__ = ["FakeChatModel", "FakeEmbeddings"]
@@ -36,6 +42,17 @@ def _last_human_text(messages: list[BaseMessage]) -> str:
         if isinstance(message, HumanMessage):
             return message.text
     return ""
+
+
+def _tool_results(messages: list[BaseMessage]) -> str | None:
+    """The text of the tool results that end the conversation (one per line), or None
+    when it does not end with tool results."""
+    results: list[str] = []
+    for message in reversed(messages):
+        if not isinstance(message, ToolMessage):
+            break
+        results.append(message.text)
+    return "\n".join(reversed(results)) if results else None
 
 
 def _json_object_in(text: str) -> dict[str, Any]:
@@ -74,7 +91,8 @@ class FakeChatModel(BaseChatModel):
     """A chat model that replies deterministically.
 
     - ``responses``: replies, cycled call after call; when empty, the model echoes the
-      text of the last human message.
+      text of the last human message (or, when the conversation ends with tool
+      results, their text).
     - ``chunk_size``: streaming splits a reply into pieces of that many characters
       (0: word by word, each word with its trailing whitespace).
     - ``usage``: add ``usage_metadata`` (whitespace-separated tokens in and out).
@@ -83,7 +101,8 @@ class FakeChatModel(BaseChatModel):
     - ``tools``/``tool_choice`` (set by ``bind_tools``, or passed as call kwargs): when
       the last human message names a bound tool as a word, or ``tool_choice`` forces
       one, the reply is a call of that tool whose args are the first JSON object in the
-      message (else ``{}``). Text replies only consume ``responses``.
+      message (else ``{}``); never right after tool results (so an agent loop ends).
+      Text replies only consume ``responses``.
     - ``response_format`` (a call kwarg, bound by ``with_structured_output`` with
       ``method="json_mode"``/``"json_schema"``): without ``responses``, the reply is the
       first JSON object in the last human message (else ``{}``), as JSON text.
@@ -156,7 +175,8 @@ class FakeChatModel(BaseChatModel):
             state["_index"] = index + 1  # type: ignore[index]
             text = self.responses[index % len(self.responses)]
         else:
-            text = _last_human_text(messages)
+            results = _tool_results(messages)
+            text = _last_human_text(messages) if results is None else results
         for word in stop or ():
             cut = text.find(word)
             if cut != -1:
@@ -169,7 +189,8 @@ class FakeChatModel(BaseChatModel):
         """(text, tool call or None, message extras) of the next reply."""
         state = self.__pydantic_private__
         count = state["_call_count"] = state["_call_count"] + 1  # type: ignore[index]
-        prompt = _last_human_text(messages)
+        # after tool results, never call a tool again on the strength of the question
+        prompt = _last_human_text(messages) if _tool_results(messages) is None else ""
         spec = self._pick_tool(prompt, kwargs)
         call = None
         if spec is not None:

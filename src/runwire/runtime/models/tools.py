@@ -172,6 +172,9 @@ def _from_function(func: Callable[..., Any]) -> dict[str, Any]:
 
 def convert_to_openai_function(tool: Any) -> dict[str, Any]:
     """A tool definition as ``{"name", "description", "parameters"}`` (OpenAI function form)."""
+    as_function = getattr(tool, "as_openai_function", None)
+    if callable(as_function):  # a runwire Tool
+        return dict(as_function())
     if isinstance(tool, dict):
         if "name" in tool and "input_schema" in tool:  # Anthropic
             out = {"name": tool["name"], "parameters": tool["input_schema"]}

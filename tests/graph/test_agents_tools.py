@@ -213,7 +213,6 @@ def test_max_iterations_bounds_the_model_calls() -> None:
 
 def test_an_agent_over_the_bedrock_emulator_calls_tools_then_answers(bedrock: Any) -> None:
     from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET
-
     from runwire.providers.aws import ChatBedrockConverse
 
     model = ChatBedrockConverse(

@@ -277,6 +277,22 @@ def test_every_langchain_id_loads_or_is_documented(row: dict[str, Any]) -> None:
     )
 
 
+def test_every_concrete_langchain_class_has_a_file() -> None:
+    """The generator wrote a file of every class LangChain can build, unless runwire lists
+    the class as one it does not load (a fixture of it could only fail)."""
+    written = {fixture(n)["class_path"] for n in CASES} | {
+        refused(n)["class_path"] for n in REFUSED
+    }
+    missing = sorted(
+        row["class_path"]
+        for row in MAPPING
+        if row["status"] == "class"
+        and row["resolved"] not in written
+        and row["class_path"] not in not_loaded_table()
+    )
+    assert not missing, f"add cases to tests/tools/langchain_cases*.py for {missing}"
+
+
 def test_documented_classes_really_do_not_load() -> None:
     """The doc's table lists only classes LangChain maps and runwire loads under no id."""
     by_path: dict[str, list[list[str]]] = {}

@@ -56,7 +56,7 @@ MAPPING_TABLES = (
 
 
 def _class_path(obj: Any) -> str:
-    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+    return _class_path_of(type(obj))
 
 
 def _run(obj: Any, probe: Probe) -> dict[str, Any]:
@@ -130,26 +130,28 @@ def write_cases(out: Path, refused_out: Path) -> tuple[list[str], dict[str, str]
     return written, refused
 
 
-def _importable(path: tuple[str, ...]) -> tuple[str, bool]:
-    """(status, concrete) of a mapping target: imported class, abstract, or why not."""
+ABSTRACT = frozenset({"PromptValue", "DynamicRunnable", "StringPromptTemplate"})
+"""Mapped classes that are bases LangChain never instantiates (besides ``Base*``)."""
+
+
+def _importable(path: tuple[str, ...]) -> tuple[str, str | None]:
+    """(status, the class's own module path) of a mapping target.
+
+    status is ``class``, ``abstract``, ``not a class`` or why it is ``not importable``.
+    """
     try:
         module = importlib.import_module(".".join(path[:-1]))
         cls = getattr(module, path[-1])
     except Exception as exc:
-        return f"not importable: {type(exc).__name__}", False
+        return f"not importable: {type(exc).__name__}", None
     if not inspect.isclass(cls):
-        return "not a class", False
-    abstract = (
-        inspect.isabstract(cls)
-        or path[-1].startswith("Base")
-        or path[-1]
-        in {
-            "PromptValue",
-            "DynamicRunnable",
-            "StringPromptTemplate",
-        }
-    )
-    return ("abstract" if abstract else "class"), not abstract
+        return "not a class", None
+    abstract = inspect.isabstract(cls) or path[-1].startswith("Base") or path[-1] in ABSTRACT
+    return ("abstract" if abstract else "class"), _class_path_of(cls)
+
+
+def _class_path_of(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _aws_classes() -> dict[tuple[str, ...], str]:
@@ -179,22 +181,14 @@ def write_mapping(out: Path) -> int:
     from langchain_core.load import mapping
 
     rows = []
-    for table in MAPPING_TABLES:
-        for ident, target in getattr(mapping, table).items():
-            status, _ = _importable(target)
-            rows.append(
-                {
-                    "table": table,
-                    "id": list(ident),
-                    "class_path": ".".join(target),
-                    "status": status,
-                }
-            )
-    for ident, path in _aws_classes().items():
-        status, _ = _importable(tuple(path.split(".")))
-        rows.append(
-            {"table": "langchain_aws", "id": list(ident), "class_path": path, "status": status}
-        )
+    targets = [(t, i, ".".join(p)) for t in MAPPING_TABLES for i, p in getattr(mapping, t).items()]
+    targets += [("langchain_aws", i, p) for i, p in _aws_classes().items()]
+    for table, ident, path in targets:
+        status, resolved = _importable(tuple(path.split(".")))
+        row = {"table": table, "id": list(ident), "class_path": path, "status": status}
+        if resolved is not None:
+            row["resolved"] = resolved  # where the class is defined (mapped paths may alias)
+        rows.append(row)
     (out / "mapping.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return len(rows)
 

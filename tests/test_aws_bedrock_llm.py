@@ -131,10 +131,14 @@ def test_family_selection_and_unsupported_models() -> None:
     assert format_for("amazon", "nova-pro-v1:0").name == "amazon-nova"
     names = [row.name for row in FORMATS]
     assert len(names) == len(set(names))
-    with pytest.raises(NotImplementedError, match=r"Jamba.*beta_use_converse_api=True"):
-        format_for("ai21", "jamba-1-5-large-v1:0")
-    with pytest.raises(NotImplementedError, match=r"'writer' is not supported.*anthropic"):
-        format_for("writer", "palmyra-x5-v1:0")
+    assert format_for("ai21", "jamba-1-5-large-v1:0").name == "ai21-jamba"
+    assert format_for("ai21", "j2-ultra-v1").name == "ai21-j2"
+    assert format_for("mistral", "mistral-large-2407-v1:0").name == "mistral-large-2"
+    assert format_for("writer", "palmyra-x5-v1:0").name == "writer-palmyra"
+    with pytest.raises(NotImplementedError, match=r"Command R.*beta_use_converse_api=True"):
+        format_for("cohere", "command-r-plus-v1:0")
+    with pytest.raises(NotImplementedError, match=r"'stability' is not supported.*anthropic"):
+        format_for("stability", "sd3-large-v1:0")
     arn = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc"
     with pytest.raises(ValueError, match="provider"):
         BedrockLLM(model=arn)._format()

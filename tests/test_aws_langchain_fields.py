@@ -429,3 +429,89 @@ def test_embeddings_dimensions_under_each_model_key(
     model.embed_query("hello")
     body = sent(emu)
     assert {k: body[k] for k in ("dimensions", "output_dimension") if k in body} == expected
+
+
+# -- chat-completions and Writer families over InvokeModel ----------------------------------
+CHAT_COMPLETIONS = {
+    "openai.gpt-oss-120b-1:0": "max_completion_tokens",
+    "qwen.qwen3-32b-v1:0": "max_tokens",
+    "ai21.jamba-1-5-large-v1:0": "max_tokens",
+    "mistral.mistral-large-2407-v1:0": "max_tokens",
+    "us.mistral.pixtral-large-2502-v1:0": "max_tokens",
+}
+
+
+@pytest.mark.parametrize("model_id", sorted(CHAT_COMPLETIONS))
+def test_chat_completions_families(model_id: str, emu: Any, emulator_client: Any) -> None:
+    model = chat(emulator_client, model_id, temperature=0.2, max_tokens=50)
+    prompt = [SystemMessage("Be brief."), HumanMessage("hello there friend")]
+    message = model.invoke(prompt, stop=["END"])
+    assert sent(emu) == {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hello there friend"},
+        ],
+        "temperature": 0.2,
+        CHAT_COMPLETIONS[model_id]: 50,
+        "stop": ["END"],
+    }
+    assert message.content == "hello there friend"
+    assert message.response_metadata["stop_reason"] == "stop"
+    assert message.usage_metadata["output_tokens"] == 3
+    chunks = list(model.stream(prompt))
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    assert total.content == "hello there friend"
+    assert total.response_metadata["stop_reason"] == "stop"
+    assert total.usage_metadata["output_tokens"] == 3
+    assert BedrockLLM(model_id=model_id, client=emulator_client).invoke("hi there") == "hi there"
+    assert sent(emu)["messages"] == [{"role": "user", "content": "hi there"}]
+
+
+def test_chat_completions_tool_history_and_tool_calls(emu: Any, emulator_client: Any) -> None:
+    from runwire.schema.messages import AIMessage, ToolMessage
+
+    call = {"name": "lookup", "args": {"q": "x"}, "id": "call_1", "type": "tool_call"}
+    history = [
+        HumanMessage("find x"),
+        AIMessage("", tool_calls=[call]),
+        ToolMessage("found", tool_call_id="call_1"),
+    ]
+    emu.script(Reply(text="", tool_use={"name": "lookup", "input": {"q": "y"}, "id": "call_2"}))
+    message = chat(emulator_client, "openai.gpt-oss-120b-1:0").invoke(history)
+    assert sent(emu)["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"q": "x"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "found", "tool_call_id": "call_1"},
+    ]
+    assert message.tool_calls == [
+        {"name": "lookup", "args": {"q": "y"}, "id": "call_2", "type": "tool_call"}
+    ]
+
+
+def test_writer_prompt_and_done_chunk(emu: Any, emulator_client: Any) -> None:
+    model = chat(emulator_client, "writer.palmyra-x5-v1:0")
+    message = model.invoke([SystemMessage("Be brief."), HumanMessage("hello there friend")])
+    assert sent(emu)["prompt"] == "<<SYS>> Be brief. <</SYS>>\n[INST] hello there friend [/INST]"
+    assert message.content == "hello there friend"
+    llm = BedrockLLM(model_id="writer.palmyra-x5-v1:0", client=_WriterStream())
+    assert list(llm.stream("hi")) == ["one ", "two"]  # what follows "[DONE]" is not read
+
+
+class _WriterStream:
+    """A client whose stream is Writer's: text chunks, then a ``"[DONE]"`` chunk."""
+
+    def invoke_model_with_response_stream(self, **params: Any) -> dict[str, Any]:
+        texts = [b'{"choices": [{"text": "one "}]}', b'{"choices": [{"text": "two"}]}']
+        chunks = [*texts, b'"[DONE]"', b'{"choices": [{"text": "never"}]}']
+        return {"body": [{"chunk": {"bytes": chunk}} for chunk in chunks]}

@@ -353,6 +353,58 @@ TEXTS: dict[str, str] = {
   },
   "name": "ChatBedrock"
 }""",
+    "chat_openai": r"""{
+  "lc": 1,
+  "type": "constructor",
+  "id": [
+    "langchain",
+    "chat_models",
+    "bedrock",
+    "ChatBedrock"
+  ],
+  "kwargs": {
+    "region_name": "us-east-1",
+    "aws_access_key_id": {
+      "lc": 1,
+      "type": "secret",
+      "id": [
+        "AWS_ACCESS_KEY_ID"
+      ]
+    },
+    "aws_secret_access_key": {
+      "lc": 1,
+      "type": "secret",
+      "id": [
+        "AWS_SECRET_ACCESS_KEY"
+      ]
+    },
+    "model_id": "openai.gpt-oss-120b-1:0",
+    "model_kwargs": {},
+    "endpoint_url": "http://127.0.0.1:8",
+    "provider_stop_sequence_key_name_map": {
+      "anthropic": "stop_sequences",
+      "amazon": "stopSequences",
+      "ai21": "stop_sequences",
+      "cohere": "stop_sequences",
+      "mistral": "stop_sequences"
+    },
+    "provider_stop_reason_key_map": {
+      "anthropic": "stop_reason",
+      "amazon": "completionReason",
+      "ai21": "finishReason",
+      "cohere": "finish_reason",
+      "mistral": "stop_reason"
+    },
+    "guardrails": {
+      "trace": null,
+      "guardrailIdentifier": null,
+      "guardrailVersion": null
+    },
+    "temperature": 0.2,
+    "max_tokens": 50
+  },
+  "name": "ChatBedrock"
+}""",
     "converse": r"""{
   "lc": 1,
   "type": "constructor",
@@ -594,6 +646,57 @@ TEXTS: dict[str, str] = {
   },
   "name": "BedrockLLM"
 }""",
+    "llm_writer": r"""{
+  "lc": 1,
+  "type": "constructor",
+  "id": [
+    "langchain",
+    "llms",
+    "bedrock",
+    "BedrockLLM"
+  ],
+  "kwargs": {
+    "region_name": "us-east-1",
+    "aws_access_key_id": {
+      "lc": 1,
+      "type": "secret",
+      "id": [
+        "AWS_ACCESS_KEY_ID"
+      ]
+    },
+    "aws_secret_access_key": {
+      "lc": 1,
+      "type": "secret",
+      "id": [
+        "AWS_SECRET_ACCESS_KEY"
+      ]
+    },
+    "model_id": "writer.palmyra-x5-v1:0",
+    "endpoint_url": "http://127.0.0.1:8",
+    "provider_stop_sequence_key_name_map": {
+      "anthropic": "stop_sequences",
+      "amazon": "stopSequences",
+      "ai21": "stop_sequences",
+      "cohere": "stop_sequences",
+      "mistral": "stop_sequences"
+    },
+    "provider_stop_reason_key_map": {
+      "anthropic": "stop_reason",
+      "amazon": "completionReason",
+      "ai21": "finishReason",
+      "cohere": "finish_reason",
+      "mistral": "stop_reason"
+    },
+    "guardrails": {
+      "trace": null,
+      "guardrailIdentifier": null,
+      "guardrailVersion": null
+    },
+    "temperature": 0.2,
+    "max_tokens": 50
+  },
+  "name": "BedrockLLM"
+}""",
 }
 
 INPUTS: dict[str, Any] = {
@@ -603,11 +706,13 @@ INPUTS: dict[str, Any] = {
     "chat_llama3": [["human", "hello there friend"]],
     "chat_mistral_kwargs": [["human", "hello there friend"]],
     "chat_nova": [["system", "Answer in kind."], ["human", "hello there friend"]],
+    "chat_openai": [["system", "Answer in kind."], ["human", "hello there friend"]],
     "converse": [["system", "Answer in kind."], ["human", "hello there friend"]],
     "converse_fields": [["system", "Answer in kind."], ["human", "hello there friend"]],
     "llm_cohere_stop_map": "hello there friend",
     "llm_llama3": "hello there friend",
     "llm_titan": "hello there friend",
+    "llm_writer": "hello there friend",
 }
 
 OUTPUTS: dict[str, Any] = {
@@ -783,6 +888,45 @@ OUTPUTS: dict[str, Any] = {
             "total_tokens": 9,
         },
     },
+    "chat_openai": {
+        "additional_kwargs": {
+            "model_id": "openai.gpt-oss-120b-1:0",
+            "stop_reason": None,
+            "thinking": {},
+            "usage": {
+                "cache_read_input_tokens": 0,
+                "cache_write_input_tokens": 0,
+                "completion_tokens": 3,
+                "prompt_tokens": 6,
+                "total_tokens": 9,
+            },
+        },
+        "content": "hello there friend",
+        "invalid_tool_calls": [],
+        "name": None,
+        "response_metadata": {
+            "model_id": "openai.gpt-oss-120b-1:0",
+            "model_name": "openai.gpt-oss-120b-1:0",
+            "model_provider": "bedrock",
+            "stop_reason": None,
+            "thinking": {},
+            "usage": {
+                "cache_read_input_tokens": 0,
+                "cache_write_input_tokens": 0,
+                "completion_tokens": 3,
+                "prompt_tokens": 6,
+                "total_tokens": 9,
+            },
+        },
+        "tool_calls": [],
+        "type": "ai",
+        "usage_metadata": {
+            "input_token_details": {"cache_creation": 0, "cache_read": 0},
+            "input_tokens": 6,
+            "output_tokens": 3,
+            "total_tokens": 9,
+        },
+    },
     "converse": {
         "additional_kwargs": {},
         "content": "hello there friend",
@@ -826,6 +970,7 @@ OUTPUTS: dict[str, Any] = {
     "llm_cohere_stop_map": "hello there friend",
     "llm_llama3": "hello there friend",
     "llm_titan": "hello there friend",
+    "llm_writer": "hello there friend",
 }
 
 REQUESTS: dict[str, Any] = {
@@ -886,6 +1031,18 @@ REQUESTS: dict[str, Any] = {
         "headers": {},
         "operation": "Converse",
     },
+    "chat_openai": {
+        "body": {
+            "max_completion_tokens": 50,
+            "messages": [
+                {"content": "Answer in kind.", "role": "system"},
+                {"content": "hello there friend", "role": "user"},
+            ],
+            "temperature": 0.2,
+        },
+        "headers": {},
+        "operation": "InvokeModel",
+    },
     "converse": {
         "body": {
             "messages": [{"content": [{"text": "hello there friend"}], "role": "user"}],
@@ -934,6 +1091,11 @@ REQUESTS: dict[str, Any] = {
         "headers": {},
         "operation": "InvokeModel",
     },
+    "llm_writer": {
+        "body": {"max_tokens": 50, "prompt": "hello there friend", "temperature": 0.2},
+        "headers": {},
+        "operation": "InvokeModel",
+    },
 }
 
 
@@ -947,6 +1109,10 @@ KEPT_DIFFERENCES: dict[str, dict[str, str]] = {
         "request": "runwire renders Meta's documented Llama 3 template (a blank line after "
         "each header); langchain-aws leaves it out",
         "usage": "the emulator counts the words of the rendered prompt",
+    },
+    "chat_openai": {
+        "stop_reason": "langchain-aws reads a top-level stop_reason chat completions lack "
+        "(None); runwire reads choices[0].finish_reason",
     },
     "chat_mistral_kwargs": {
         "request": "runwire starts Mistral prompts with <s> (Mistral's template)",
@@ -1074,7 +1240,8 @@ def test_kept_differences_are_real(emulator: Any) -> None:
         emulator.reset()
         load(TEXTS[name], emulator.endpoint_url).invoke([tuple(m) for m in INPUTS[name]])
         assert request_of(emulator)["body"]["prompt"] != REQUESTS[name]["body"]["prompt"]
-    assert OUTPUTS["chat_mistral_kwargs"]["response_metadata"]["stop_reason"] is None
+    for name in ("chat_mistral_kwargs", "chat_openai"):
+        assert OUTPUTS[name]["response_metadata"]["stop_reason"] is None
 
 
 @pytest.mark.parametrize(("ident", "cls"), sorted(LEGACY_IDS.items()))

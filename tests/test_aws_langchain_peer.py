@@ -63,6 +63,14 @@ FIXTURE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "ChatBedrock",
         {"model_id": "us.amazon.nova-lite-v1:0", "temperature": 0.3, "max_tokens": 100},
     ),
+    "chat_openai": (
+        "ChatBedrock",
+        {"model_id": "openai.gpt-oss-120b-1:0", "temperature": 0.2, "max_tokens": 50},
+    ),
+    "llm_writer": (
+        "BedrockLLM",
+        {"model_id": "writer.palmyra-x5-v1:0", "temperature": 0.2, "max_tokens": 50},
+    ),
     "converse": ("ChatBedrockConverse", {"model": CLAUDE}),
     "converse_fields": (
         "ChatBedrockConverse",

@@ -57,6 +57,7 @@ METRICS_KEY = "amazon-bedrock-invocationMetrics"
 GUARDRAIL_INTERVENED = "GUARDRAIL_INTERVENED"
 _TRACE_VALUES = ("ENABLED", "DISABLED", "ENABLED_FULL")
 _INVOKE = "invoke_model"
+_DONE = b'"[DONE]"'
 _INVOKE_STREAM = "invoke_model_with_response_stream"
 
 
@@ -430,6 +431,8 @@ class BedrockBase(AwsClientFields):
                 payload = (event or {}).get("chunk")
                 if not payload:
                     continue
+                if (payload.get("bytes") or b"").strip() == _DONE:  # Writer's end of stream
+                    break
                 chunk = self._decode(payload.get("bytes") or b"", "InvokeModelWithResponseStream")
                 piece = fmt.read_chunk(chunk)
                 if reason_key is not None and chunk.get(reason_key) is not None:

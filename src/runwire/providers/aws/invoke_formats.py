@@ -23,6 +23,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from runwire.providers.aws.invoke_chat_completions import (
+    chat_completion_chunk,
+    chat_completion_reply,
+    openai_chat,
+    openai_prompt,
+    writer_chat,
+)
 from runwire.providers.aws.invoke_prompts import (
     CONVERSE_HINT,
     Body,
@@ -277,6 +284,17 @@ def _listed_piece(key: str, reason: str) -> Callable[[Body], Piece]:
     return read
 
 
+def _chat_reply(body: Body) -> Reply:
+    text, calls, reason, tokens = chat_completion_reply(body)
+    return Reply(text, tool_calls=calls, stop_reason=reason, usage=tokens and usage_dict(*tokens))
+
+
+def _chat_piece(chunk: Body) -> Piece:
+    text, call, reason, tokens = chat_completion_chunk(chunk)
+    usage = tokens and usage_dict(*tokens)
+    return Piece(text, tool_call_chunk=call, stop_reason=reason, usage=usage)
+
+
 # -- the table ----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class InvokeFormat:
@@ -329,6 +347,23 @@ def _llama(name: str, marker: str | None, render_chat: Callable[..., Body]) -> I
     )
 
 
+def _chat_completions(
+    name: str, provider: str, marker: str | None, max_key: str = "max_tokens"
+) -> InvokeFormat:
+    """A chat-completions row (OpenAI's message shape, ``choices`` answers)."""
+    return InvokeFormat(
+        name=name,
+        provider=provider,
+        marker=marker,
+        render_chat=openai_chat,
+        render_prompt=openai_prompt,
+        read_response=_chat_reply,
+        read_chunk=_chat_piece,
+        stop_key="stop",
+        renames=MappingProxyType({"max_tokens": max_key}),
+    )
+
+
 FORMATS: tuple[InvokeFormat, ...] = (
     InvokeFormat(
         name="anthropic-messages",
@@ -371,6 +406,8 @@ FORMATS: tuple[InvokeFormat, ...] = (
     _llama("meta-llama4", "llama4", _LLAMA4),
     _llama("meta-llama2", "llama2", llama2_chat),
     _llama("meta-llama3", None, _LLAMA3),
+    _chat_completions("mistral-large-2", "mistral", "large-2407"),
+    _chat_completions("mistral-pixtral", "mistral", "pixtral"),
     InvokeFormat(
         name="mistral",
         provider="mistral",
@@ -393,6 +430,7 @@ FORMATS: tuple[InvokeFormat, ...] = (
         renames=MappingProxyType({"top_p": "p", "top_k": "k"}),
         stream_flag=MappingProxyType({"stream": True}),
     ),
+    _chat_completions("ai21-jamba", "ai21", "jamba"),
     InvokeFormat(
         name="ai21-j2",
         provider="ai21",
@@ -414,14 +452,23 @@ FORMATS: tuple[InvokeFormat, ...] = (
         read_chunk=_listed_piece("choices", "stop_reason"),
         stop_key="stop",
     ),
+    _chat_completions("openai-gpt-oss", "openai", None, "max_completion_tokens"),
+    _chat_completions("qwen", "qwen", None),
+    InvokeFormat(
+        name="writer-palmyra",
+        provider="writer",
+        marker=None,
+        render_chat=writer_chat,
+        render_prompt=prompt_as("prompt"),
+        read_response=_listed("choices", "stop_reason"),
+        read_chunk=_listed_piece("choices", "stop_reason"),
+        stop_key="stop",
+    ),
 )
 """Every supported family; rows with a marker come before their provider's default."""
 
 NOT_IMPLEMENTED: tuple[tuple[str, str, str], ...] = (
-    ("ai21", "jamba", "AI21 Jamba models take a chat-completions body over InvokeModel"),
     ("cohere", "command-r", "Cohere Command R models take a chat body (message, chat_history)"),
-    ("mistral", "large-2407", "Mistral Large 2 (24.07) takes a chat-completions body"),
-    ("mistral", "pixtral", "Pixtral models take a chat-completions body"),
     ("amazon", "embed", "embedding models are served by BedrockEmbeddings"),
     ("cohere", "embed", "embedding models are served by BedrockEmbeddings"),
 )

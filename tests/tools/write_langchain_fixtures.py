@@ -21,7 +21,8 @@ LangChain wrote), so the tests can say what runwire does with it.
 (``{"attr": "content", "output": ...}``); arguments and outputs are LangChain's
 ``dumpd`` forms, so the test side needs no LangChain. ``mapping.json`` beside the cases
 lists every id of ``langchain_core.load.mapping``'s tables and of langchain-aws's
-serializable classes with its class path and whether LangChain can import it.
+serializable classes with its class path, whether LangChain can import it (``status``:
+class, abstract, not importable...) and where the class is defined (``resolved``).
 """
 
 from __future__ import annotations

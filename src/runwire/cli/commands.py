@@ -308,24 +308,41 @@ def _write_atomically(path: Path, text: str) -> None:
 
 # -- run -------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
+    from runwire.cli import graphs
     from runwire.cli.output import write_result, write_stream
 
     try:
         pipeline = _build(args)
         value = _json_arg(args.input, "--input")
         config = _json_arg(args.config, "--config")
+        threaded = args.thread or args.resume is not None or args.stream_mode
+        if threaded and not graphs.is_graph(pipeline):
+            raise UsageError("--thread, --resume and --stream-mode run graph files")
+        if args.resume is not None:
+            args.resume = _json_arg(args.resume, "--resume")
     except (ManifestError, UsageError) as exc:
         return _error(exc)
     try:
-        if args.stream:
+        if threaded:
+            for result in graphs.run_graph(args, pipeline, value, config, _project_root(args)):
+                write_result(result)
+        elif args.stream:
             write_stream(pipeline.stream(value, config))
         else:
             write_result(pipeline.invoke(value, config))
+    except UsageError as exc:
+        return _error(exc)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the pipeline failed: say so, no traceback
         return _error(f"error: {type(exc).__name__}: {exc}")
     return 0
+
+
+def _project_root(args: argparse.Namespace) -> Path:
+    from runwire.loader.source import find_root
+
+    return Path(args.root) if args.root else find_root(Path(args.file))
 
 
 # -- batch -----------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from runwire.cli import commands
+from runwire.cli import commands, graphs
+from runwire.cli.graphs import GRAPH_MODES
 from runwire.errors import RunwireError
 
 __all__ = ["build_parser", "describe_failure", "main", "run"]
@@ -48,6 +49,24 @@ def _manifest_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="folder includes must stay inside (default: nearest folder up with .git, "
         "pyproject.toml or runwire.yaml)",
+    )
+
+
+def _thread_options(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """--thread and --checkpoints: a graph thread kept in SQLite."""
+    parser.add_argument(
+        "--thread",
+        default=None,
+        required=required,
+        metavar="ID",
+        help="graphs: the thread to run or show (its checkpoints are kept)",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        default=None,
+        metavar="FILE",
+        help="the SQLite file of the threads (default: .runwire/checkpoints.sqlite under "
+        "the project root)",
     )
 
 
@@ -91,8 +110,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_option(run)
     run.add_argument("--stream", action="store_true", help="print chunks as they come")
+    _thread_options(run)
+    run.add_argument(
+        "--resume",
+        default=None,
+        metavar="JSON",
+        help="continue the interrupted --thread with Command(resume=JSON)",
+    )
+    run.add_argument(
+        "--stream-mode",
+        action="append",
+        choices=GRAPH_MODES,
+        metavar="MODE",
+        help="graphs: print [mode, chunk] lines of this stream mode (repeatable: "
+        + ", ".join(GRAPH_MODES)
+        + ")",
+    )
     _manifest_options(run)
     run.set_defaults(run=commands.cmd_run)
+
+    state = _command(
+        sub,
+        "state",
+        "show a graph thread's state",
+        "Load the graph FILE and print the latest state of --thread (values, next nodes,\n"
+        "interrupts), or with --history every checkpoint, newest first.",
+    )
+    state.add_argument("file", metavar="FILE")
+    _thread_options(state, required=True)
+    state.add_argument("--history", action="store_true", help="every checkpoint, newest first")
+    _manifest_options(state)
+    state.set_defaults(run=graphs.cmd_state)
+
+    picture = _command(
+        sub,
+        "graph",
+        "print a graph file as Mermaid",
+        "Load the graph FILE and print its nodes and edges as a Mermaid flowchart.",
+    )
+    picture.add_argument("file", metavar="FILE")
+    _manifest_options(picture)
+    picture.set_defaults(run=graphs.cmd_graph)
 
     batch = _command(
         sub,

@@ -124,6 +124,18 @@ TITAN_STREAM = [
         },
     },
 ]
+LLAMA_TEXT = {
+    "generation": "hi there",
+    "prompt_token_count": 12,
+    "generation_token_count": 3,
+    "stop_reason": "stop",
+}
+MISTRAL_TEXT = {"outputs": [{"text": "hi there", "stop_reason": "stop"}]}
+PROVIDER_MODELS = {
+    "llama": ("meta.llama3-8b-instruct-v1:0", LLAMA_TEXT),
+    "mistral": ("mistral.mistral-7b-instruct-v0:2", MISTRAL_TEXT),
+}
+"""Other providers behind InvokeModel: model id and a reply."""
 CLAUDE_TEXT = {
     "id": "msg_1",
     "type": "message",
@@ -180,6 +192,11 @@ def aws_cases() -> list[Case]:
 
     def bedrock_llm(**kw: Any) -> Any:
         return BedrockLLM(model_id="amazon.titan-text-express-v1", region_name="us-east-1", **kw)
+
+    def chat_bedrock_model(model_id: str) -> Any:
+        return ChatBedrock(
+            model_id=model_id, region_name="us-east-1", max_tokens=50, temperature=0.1
+        )
 
     model_attrs = attrs("model_id", "region_name")
     return [
@@ -346,5 +363,33 @@ def aws_cases() -> list[Case]:
             lambda: converse().with_structured_output(
                 {"title": "Person", "type": "object", "properties": {"name": {"type": "string"}}}
             ),
+        ),
+        *(
+            Case(
+                f"chat_bedrock_{name}",
+                lambda model_id=model_id: chat_bedrock_model(model_id),
+                [invoke_model_reply(body, [m.SystemMessage("be brief"), m.HumanMessage("hi")])],
+            )
+            for name, (model_id, body) in PROVIDER_MODELS.items()
+        ),
+        *(
+            Case(
+                f"bedrock_llm_{name}",
+                lambda model_id=model_id: BedrockLLM(
+                    model_id=model_id, region_name="us-east-1", max_tokens=50
+                ),
+                [invoke_model_reply(body)],
+            )
+            for name, (model_id, body) in PROVIDER_MODELS.items()
+        ),
+        Case(
+            "chat_bedrock_titan_chat",
+            lambda: chat_bedrock_model("amazon.titan-text-express-v1"),
+            [invoke_model_reply(TITAN_TEXT, [m.SystemMessage("be brief"), m.HumanMessage("hi")])],
+        ),
+        Case(
+            "chat_bedrock_nova",
+            lambda: chat_bedrock_model("amazon.nova-lite-v1:0"),
+            [converse_reply({"text": "hi there"})],
         ),
     ]

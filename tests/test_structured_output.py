@@ -261,36 +261,60 @@ def test_in_a_sequence_from_a_file() -> None:
 
 
 # -- Bedrock through the emulator ---------------------------------------------------------
-def test_bedrock_invoke_api_structured_output_round_trips(aws_env: Any) -> None:
+# Keys are passed explicitly, not through the environment (``aws_env``): the first dump of a
+# class fixes its field defaults, and an environment-derived key default would then make
+# later dumps of key-less samples write secret nodes.
+def _bedrock_keys() -> dict[str, Any]:
+    from pydantic import SecretStr
+
+    from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET
+
+    return {
+        "region_name": "us-east-1",
+        "aws_access_key_id": SecretStr(EMULATOR_KEY_ID),
+        "aws_secret_access_key": SecretStr(EMULATOR_SECRET),
+    }
+
+
+def _loaded(structured: Any) -> Any:
+    from conftest import SAMPLE_SECRETS
+
+    text = runwire.dumps(structured)
+    return runwire.loads(text, allowed_objects="all", trusted=True, secrets_map=SAMPLE_SECRETS)
+
+
+def test_bedrock_invoke_api_structured_output_round_trips(bedrock: Any) -> None:
     from runwire.providers.aws import ChatBedrock
 
     model = ChatBedrock(
         model="anthropic.claude-3-haiku-20240307-v1:0",
-        endpoint_url=aws_env.endpoint_url,
+        endpoint_url=bedrock.endpoint_url,
         beta_use_converse_api=False,
+        **_bedrock_keys(),
     )
     structured = model.with_structured_output(Person, include_raw=True)
     assert structured.invoke(TEXT)["parsed"] == Person(name="Ann", age=31)
-    loaded = runwire.loads(runwire.dumps(structured), allowed_objects="all", trusted=True)
-    out = loaded.invoke(TEXT)
+    out = _loaded(structured).invoke(TEXT)
     assert out["parsed"] == ANN and out["parsing_error"] is None
-    body = aws_env.requests[-1].body
+    body = bedrock.requests[-1].body
     assert body["tool_choice"] == {"type": "any"}
     assert [t["name"] for t in body["tools"]] == ["Person"]
 
 
-def test_bedrock_converse_structured_output_round_trips(aws_env: Any) -> None:
+def test_bedrock_converse_structured_output_round_trips(bedrock: Any) -> None:
     from runwire.providers.aws import ChatBedrockConverse
 
     model = ChatBedrockConverse(
-        model="anthropic.claude-3-haiku-20240307-v1:0", endpoint_url=aws_env.endpoint_url
+        model="anthropic.claude-3-haiku-20240307-v1:0",
+        endpoint_url=bedrock.endpoint_url,
+        **_bedrock_keys(),
     )
     structured = model.with_structured_output(PERSON_SCHEMA)
     assert structured.invoke(TEXT) == ANN
-    loaded = runwire.loads(runwire.dumps(structured), allowed_objects="all", trusted=True)
+    loaded = _loaded(structured)
     assert loaded.invoke(TEXT) == ANN
     assert list(loaded.stream(TEXT))[-1] == ANN
-    choice = aws_env.requests[-1].body["toolConfig"]["toolChoice"]
+    choice = bedrock.requests[-1].body["toolConfig"]["toolChoice"]
     assert choice == {"tool": {"name": "person"}}
 
 
@@ -358,3 +382,63 @@ def test_langchain_cannot_keep_structured_output_in_a_file() -> None:
 
     node = dumpd(_lc_model(ANN).with_structured_output(Person))
     assert "not_implemented" in json.dumps(node)
+
+
+# -- langchain-aws's repair of stringified arguments --------------------------------------
+class Basket(BaseModel):
+    items: list[str]
+    meta: dict[str, int]
+    note: str
+
+
+class RepairingFake(FakeChatModel):
+    """A fake standing in for a Bedrock model: structured output repairs arguments."""
+
+    structured_output_repairs_args = True
+
+
+STRINGIFIED = {"items": '{"items": ["a", "b"]}', "meta": '{"x": 1}', "note": '["kept"]'}
+REPAIRED = {"items": ["a", "b"], "meta": {"x": 1}, "note": '["kept"]'}
+
+
+def test_bedrock_models_repair_stringified_arguments() -> None:
+    from runwire.providers.aws import ChatBedrock, ChatBedrockConverse
+
+    assert ChatBedrock.structured_output_repairs_args
+    assert ChatBedrockConverse.structured_output_repairs_args
+    assert not FakeChatModel.structured_output_repairs_args
+    text = json.dumps(STRINGIFIED)
+    assert RepairingFake().with_structured_output(Basket).invoke(text) == Basket(**REPAIRED)
+    schema = {"title": "Basket", **Basket.model_json_schema()}
+    dicts = RepairingFake().with_structured_output(schema, include_raw=True).invoke(text)
+    assert dicts["parsed"] == REPAIRED
+    assert dicts["raw"].tool_calls[0]["args"] == STRINGIFIED  # the raw reply is untouched
+    assert FakeChatModel().with_structured_output(schema).invoke(text) == STRINGIFIED
+    with pytest.raises(ValidationError):
+        FakeChatModel().with_structured_output(Basket).invoke(text)
+
+
+@pytest.mark.parametrize("schema", [Basket, "json"])
+def test_repair_matches_langchain_aws(schema: Any) -> None:
+    pytest.importorskip("langchain_aws")
+    from langchain_aws.function_calling import (
+        _RepairingJsonOutputKeyToolsParser,
+        _RepairingPydanticToolsParser,
+    )
+    from langchain_core.messages import AIMessage as LcAIMessage
+
+    properties = Basket.model_json_schema()["properties"]
+    if schema == "json":
+        schema = {"title": "Basket", **Basket.model_json_schema()}
+        theirs = _RepairingJsonOutputKeyToolsParser(
+            key_name="Basket", first_tool_only=True, schema_properties=properties
+        )
+    else:
+        theirs = _RepairingPydanticToolsParser(
+            tools=[Basket], first_tool_only=True, schema_properties=properties
+        )
+    call = {"name": "Basket", "args": STRINGIFIED, "id": "1"}
+    expected = theirs.invoke(LcAIMessage(content="", tool_calls=[call]))
+    assert (
+        RepairingFake().with_structured_output(schema).invoke(json.dumps(STRINGIFIED)) == expected
+    )

@@ -35,6 +35,7 @@ __all__ = [
     "JsonOutputToolsParser",
     "PydanticToolsParser",
     "parse_tool_calls",
+    "repair_stringified_args",
     "tool_schema",
 ]
 
@@ -95,6 +96,44 @@ def parse_tool_calls(
     if errors:
         raise OutputParserException("\n\n".join(errors))
     return calls
+
+
+def repair_stringified_args(message: BaseMessage, properties: dict[str, Any] | None) -> Any:
+    """``message`` with tool-call arguments a model sent as JSON strings unwrapped.
+
+    langchain-aws's structured output does this for Bedrock models: an argument whose
+    declared type (in ``properties``) is ``object``/``array`` but that arrived as a string
+    holding that JSON (or ``{key: that}``) is replaced by the decoded value.
+    """
+    if not properties or not isinstance(message, AIMessage) or not message.tool_calls:
+        return message
+    calls = [
+        {**call, "args": _repaired_args(call["args"], properties)} for call in message.tool_calls
+    ]
+    if calls == message.tool_calls:
+        return message
+    return message.model_copy(update={"tool_calls": calls})
+
+
+def _repaired_args(args: Any, properties: dict[str, Any]) -> Any:
+    if not isinstance(args, dict):
+        return args
+    repaired: dict[str, Any] = {}
+    for key, value in args.items():
+        declared = (properties.get(key) or {}).get("type")
+        repaired[key] = value
+        if not isinstance(value, str) or declared not in ("array", "object"):
+            continue
+        try:
+            loaded = json.loads(value)
+        except json.JSONDecodeError:
+            continue
+        expected: type = list if declared == "array" else dict
+        if isinstance(loaded, expected):
+            repaired[key] = loaded
+        elif isinstance(loaded, dict) and isinstance(loaded.get(key), expected):
+            repaired[key] = loaded[key]
+    return repaired
 
 
 def tool_schema(tool: Any) -> dict[str, Any]:

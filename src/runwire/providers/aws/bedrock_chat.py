@@ -93,6 +93,7 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
     ``bedrock-runtime`` client.
     """
 
+    structured_output_repairs_args: ClassVar[bool] = True  # as langchain-aws
     lc_kwarg_order: ClassVar[tuple[str, ...]] = (
         *BASE_KWARG_ORDER,
         "disable_streaming",

@@ -166,6 +166,7 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
     )
     """langchain-aws's field order (what its files list kwargs in)."""
     lc_secret_ids: ClassVar[dict[str, str]] = {"bedrock_api_key": "AWS_BEARER_TOKEN_BEDROCK"}
+    structured_output_repairs_args: ClassVar[bool] = True  # as langchain-aws
 
     client: Any = Field(default=None, exclude=True)
     """The bedrock-runtime boto3 client (built from the fields below when not given)."""

@@ -16,7 +16,7 @@ import warnings
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -134,6 +134,10 @@ class BaseChatModel(BaseLanguageModel):
     are passed to the call."""
     output_version: str | None = None
     """LangChain's content format switch; runwire keeps provider content (``None``/``"v0"``)."""
+
+    structured_output_repairs_args: ClassVar[bool] = False
+    """``with_structured_output`` unwraps object/array arguments the model sent as JSON
+    strings (langchain-aws does this for its Bedrock models)."""
 
     @property
     def OutputType(self) -> Any:

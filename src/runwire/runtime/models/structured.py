@@ -23,6 +23,7 @@ not check dict schemas either).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
@@ -60,6 +61,21 @@ class _WithRaw(Runnable[Any, Any]):
         except Exception as exc:
             return {"raw": message, "parsed": None, "parsing_error": exc}
         return {"raw": message, "parsed": parsed, "parsing_error": None}
+
+
+def _repairing(base: type) -> type:
+    """``base`` (a tool-call parser) repairing stringified arguments first (langchain-aws)."""
+    from runwire.runtime.parsers_tools import repair_stringified_args
+
+    class Repairing(base):  # type: ignore[misc, valid-type]
+        schema_properties: dict[str, Any] | None = Field(default=None, exclude=True)
+
+        def parse_result(self, message: Any, *, partial: bool = False) -> Any:
+            message = repair_stringified_args(message, self.schema_properties)
+            return super().parse_result(message, partial=partial)
+
+    Repairing.__name__ = Repairing.__qualname__ = f"Repairing{base.__name__}"
+    return Repairing
 
 
 def _schema_of(schema: Any) -> tuple[dict[str, Any] | None, type[BaseModel] | None]:
@@ -145,11 +161,18 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
     def _tools_parser(self) -> Runnable[Any, Any]:
         from runwire.runtime.parsers_tools import JsonOutputKeyToolsParser, PydanticToolsParser
 
+        extra: dict[str, Any] = {}
+        pydantic_parser: type = PydanticToolsParser
+        key_parser: type = JsonOutputKeyToolsParser
+        if self.model.structured_output_repairs_args:
+            pydantic_parser, key_parser = _REPAIRING[0](), _REPAIRING[1]()
+            parameters = self.tool_spec().get("parameters") or {}
+            extra["schema_properties"] = parameters.get("properties") or None
         if self.pydantic_schema is not None:
-            return PydanticToolsParser(tools=[self.pydantic_schema], first_tool_only=True)
+            return pydantic_parser(tools=[self.pydantic_schema], first_tool_only=True, **extra)
         if self.check_schema:
-            return PydanticToolsParser(tools=[self.json_schema], first_tool_only=True)
-        return JsonOutputKeyToolsParser(key_name=self.name_of_answer, first_tool_only=True)
+            return pydantic_parser(tools=[self.json_schema], first_tool_only=True, **extra)
+        return key_parser(key_name=self.name_of_answer, first_tool_only=True, **extra)
 
     def _json_parser(self) -> Runnable[Any, Any]:
         from runwire.runtime.parsers import JsonOutputParser, PydanticOutputParser
@@ -159,6 +182,12 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
         if self.check_schema and self.json_schema is not None:
             return PydanticOutputParser(json_schema=self.json_schema)
         return JsonOutputParser()
+
+    def tool_spec(self) -> dict[str, Any]:
+        """The tool as ``{"name", "description", "parameters"}``."""
+        from runwire.runtime.models.tools import convert_to_openai_function
+
+        return convert_to_openai_function(self.tool)
 
     @property
     def tool(self) -> Any:
@@ -214,6 +243,23 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
     ) -> AsyncIterator[Any]:
         async for out in self._chain.atransform(input, config, **kwargs):
             yield out
+
+
+@cache
+def _repairing_pydantic() -> type:
+    from runwire.runtime.parsers_tools import PydanticToolsParser
+
+    return _repairing(PydanticToolsParser)
+
+
+@cache
+def _repairing_key() -> type:
+    from runwire.runtime.parsers_tools import JsonOutputKeyToolsParser
+
+    return _repairing(JsonOutputKeyToolsParser)
+
+
+_REPAIRING = (_repairing_pydantic, _repairing_key)
 
 
 def structured_output(

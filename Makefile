@@ -16,6 +16,8 @@ run: $(STAMP)
 	$(BIN)/runwire validate configs
 	$(BIN)/runwire emulate bedrock -- \
 	  $(BIN)/runwire run configs/quickstart.yaml --input @configs/inputs/quickstart.json
+	$(BIN)/runwire emulate bedrock -- \
+	  $(BIN)/runwire run configs/agent.yaml --input @configs/inputs/agent.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

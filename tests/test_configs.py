@@ -74,21 +74,24 @@ def _paths(files: tuple[str, ...] | list[str]) -> list[Path]:
 
 QUICKSTART = CONFIGS / "quickstart.yaml"
 """Runs against the Bedrock emulator, so it is tested on its own below."""
+AGENT = CONFIGS / "agent.yaml"
+"""The tool-calling agent: the Bedrock emulator too."""
+ON_EMULATOR = (QUICKSTART.name, AGENT.name)
 
 
 def test_every_top_level_config_is_covered() -> None:
     top = {p.name for p in CONFIGS.iterdir() if p.suffix in (".yaml", ".yml")}
-    assert top == {files[0] for files in PIPELINES} | {QUICKSTART.name}
+    assert top == {files[0] for files in PIPELINES} | set(ON_EMULATOR)
     assert len(RUNS) >= 6
 
 
-@pytest.mark.parametrize("files", [*PIPELINES, (QUICKSTART.name,)], ids="+".join)
+@pytest.mark.parametrize("files", [*PIPELINES, *((n,) for n in ON_EMULATOR)], ids="+".join)
 def test_config_is_valid(files: tuple[str, ...]) -> None:
     manifest = Manifest.read(_paths(files))
     assert validate_manifest(manifest, env={}) == []
 
 
-@pytest.mark.parametrize("files", [*PIPELINES, (QUICKSTART.name,)], ids="+".join)
+@pytest.mark.parametrize("files", [*PIPELINES, *((n,) for n in ON_EMULATOR)], ids="+".join)
 def test_config_snapshot(files: tuple[str, ...], manifest_snapshot: Any) -> None:
     pipeline = load_file(_paths(files), env={})
     manifest_snapshot(pipeline)
@@ -141,6 +144,20 @@ def test_quickstart_runs_against_the_bedrock_emulator(aws_env: Any) -> None:
     assert sent.body["system"] == [{"text": "You are a concise assistant. Answer in one sentence."}]
     assert sent.body["inferenceConfig"] == {"maxTokens": 256, "temperature": 0}
     assert sent.access_key_id == EMULATOR_KEY_ID
+
+
+def test_the_agent_calls_its_tool_on_the_bedrock_emulator(aws_env: Any) -> None:
+    question = json.loads((CONFIGS / "inputs" / "agent.json").read_text())
+    agent = load_file(AGENT, env={"BEDROCK_ENDPOINT_URL": aws_env.endpoint_url})
+    out = agent.invoke(question)
+    ai, tool, answer = out["messages"][1:]
+    assert [(c["name"], c["args"]) for c in ai.tool_calls] == [("lookup_order", {"order_id": "A17"})]
+    assert tool.content == "Order A17 shipped on Monday and arrives on Thursday."
+    assert answer.text == tool.content  # the emulator answers with the tool's result
+    first, second = (r.body for r in aws_env.requests)
+    assert first["system"] == [{"text": agent.prompt}]
+    assert [t["toolSpec"]["name"] for t in first["toolConfig"]["tools"]] == ["lookup_order"]
+    assert second["messages"][-1]["content"][0]["toolResult"]["toolUseId"] == ai.tool_calls[0]["id"]
 
 
 def test_quickstart_without_an_endpoint_means_aws_itself(monkeypatch: Any) -> None:

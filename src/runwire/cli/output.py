@@ -164,6 +164,35 @@ def _print_pretty_json(data: Any, stream: TextIO) -> None:
     Console(file=stream).print_json(data=data)
 
 
+def _is_conversation(value: Any) -> bool:
+    """A graph state holding ``messages`` (an agent's output)."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("messages"), list):
+        return False
+    from runwire.schema.messages import BaseMessage
+
+    return bool(value["messages"]) and all(isinstance(m, BaseMessage) for m in value["messages"])
+
+
+def _message_line(message: Any) -> str:
+    """One message as a transcript line: who, then the text or the tool calls."""
+    who = message.type if message.type != "tool" else f"tool {message.name or ''}".strip()
+    calls = [
+        f"-> {c['name']}({orjson.dumps(c['args']).decode()})"
+        for c in getattr(message, "tool_calls", None) or ()
+    ]
+    text = message.text.strip()
+    return redact(f"{who}: " + "  ".join(filter(None, [text, *calls])))
+
+
+def _print_conversation(value: Mapping[str, Any], out: TextIO) -> None:
+    """An agent's state on a terminal: the conversation as a transcript, then the rest."""
+    for message in value["messages"]:
+        out.write(_message_line(message) + "\n")
+    rest = {k: v for k, v in value.items() if k != "messages"}
+    if rest:
+        _print_pretty_json(to_jsonable(rest), out)
+
+
 def write_result(value: Any, *, stream: TextIO | None = None, pretty: bool | None = None) -> None:
     """Print one output to ``stream`` (default ``sys.stdout``).
 
@@ -173,6 +202,8 @@ def write_result(value: Any, *, stream: TextIO | None = None, pretty: bool | Non
     out, pretty = _resolve(stream, pretty)
     if pretty and isinstance(value, str):
         out.write(value if value.endswith("\n") else value + "\n")
+    elif pretty and _is_conversation(value):
+        _print_conversation(value, out)
     elif pretty:
         _print_pretty_json(to_jsonable(value), out)
     else:

@@ -47,10 +47,13 @@ class ToolArgumentsError(ToolException):
 
 
 def tool_content(output: Any) -> Any:
-    """A tool result as message content: text and content blocks as they are, anything
-    else as JSON (``str()`` when it is not JSON), as LangChain writes it."""
+    """A tool result as message content: text and content blocks as they are, a prompt
+    value as its text, anything else as JSON (``str()`` when it is not JSON), as
+    LangChain writes it (LangChain writes a prompt value's repr)."""
     if isinstance(output, str):
         return output
+    if callable(getattr(output, "to_string", None)):  # a prompt value: a template tool
+        return str(output.to_string())
     if isinstance(output, list) and all(isinstance(x, str | dict) for x in output):
         return output
     try:

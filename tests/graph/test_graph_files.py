@@ -198,3 +198,14 @@ def test_bad_graph_files_are_clear_errors(
     doc.update(change)
     with pytest.raises(ManifestError, match=message):
         _load(tmp_path, json.dumps(doc))  # JSON is YAML too
+
+
+def test_the_docs_graph_file_example_loads_and_runs(tmp_path: Path) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "graph.md").read_text()
+    (block,) = re.findall(r"```yaml\n(# graph-file example.*?)```", doc, flags=re.S)
+    graph = _load(tmp_path, block)
+    out = graph.invoke({"topic": "owls"})
+    assert _contents(out["messages"]) == ["first draft", "second draft"]
+    assert set(out) == {"messages"}

@@ -38,9 +38,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 
 from runwire.errors import ProviderError, ProviderSetupError
 from runwire.providers.aws.endpoints import UNTRUSTED_CONFIG, is_aws_endpoint
+from runwire.providers.aws.sessions import (
+    bearer_client,
+    botocore_config,
+    botocore_session,
+    with_limits,
+)
 from runwire.providers.aws.threads import (
     PooledAbatch,
-    _max_workers,
     aws_executor,
     iterate_in_aws_thread,
     run_in_aws_thread,
@@ -63,8 +68,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-_USER_AGENT = "runwire"
 
 
 def env_secret(name: str) -> Callable[[], SecretStr | None]:
@@ -91,46 +94,6 @@ def _plain(secret: SecretStr | str | None) -> str | None:
     if secret is None:
         return None
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-
-
-def _botocore_config(config: Any) -> Any:
-    """The botocore ``Config`` for a client: runwire's pool size, then the user's options."""
-    from botocore.config import Config
-
-    base = Config(max_pool_connections=_max_workers(), user_agent_extra=_USER_AGENT)
-    if config is None:
-        return base
-    if isinstance(config, dict):
-        try:
-            config = Config(**config)
-        except TypeError as exc:
-            raise ProviderSetupError(f"config is not a valid botocore Config: {exc}") from None
-    if not isinstance(config, Config):
-        raise ProviderSetupError(
-            f"config must be a botocore Config or a mapping of its options, "
-            f"not {type(config).__name__}"
-        )
-    return base.merge(config)
-
-
-_loader: Any = None
-
-
-def _botocore_session() -> Any:
-    """A fresh botocore session sharing one data loader, so service models load once.
-
-    Each client gets its own session (sessions are not thread-safe and hold the
-    credentials), but parsing the service JSON is what makes building a client slow.
-    """
-    global _loader
-    import botocore.session
-
-    session = botocore.session.get_session()
-    if _loader is None:
-        _loader = session.get_component("data_loader")
-    else:
-        session.register_component("data_loader", _loader)
-    return session
 
 
 def build_client(
@@ -161,9 +124,9 @@ def build_client(
     key, secret = _plain(aws_access_key_id), _plain(aws_secret_access_key)
     token = _plain(aws_session_token)
     api_key = _plain(bedrock_api_key)
-    config = _with_limits(config, timeout, max_retries)
+    config = with_limits(config, timeout, max_retries)
     if api_key:
-        return _bearer_client(service, owner, api_key, region_name, endpoint_url, config)
+        return bearer_client(service, owner, api_key, region_name, endpoint_url, config)
     if not ambient and (credentials_profile_name or not (key and secret)):
         raise ProviderSetupError(
             f"{owner} was loaded from an untrusted manifest, so it gets no ambient AWS "
@@ -191,17 +154,17 @@ def build_client(
     try:
         if credentials_profile_name:
             session = boto3.Session(
-                botocore_session=_botocore_session(), profile_name=credentials_profile_name
+                botocore_session=botocore_session(), profile_name=credentials_profile_name
             )
         elif key:
             session = boto3.Session(
-                botocore_session=_botocore_session(),
+                botocore_session=botocore_session(),
                 aws_access_key_id=key,
                 aws_secret_access_key=secret,
                 aws_session_token=token,
             )
         else:
-            session = boto3.Session(botocore_session=_botocore_session())
+            session = boto3.Session(botocore_session=botocore_session())
         region = (
             region_name
             or os.environ.get("AWS_REGION")
@@ -212,7 +175,7 @@ def build_client(
             raise ProviderSetupError(
                 f"{owner}: no AWS region; set region_name, or AWS_REGION / AWS_DEFAULT_REGION"
             )
-        client_config = _botocore_config(config)
+        client_config = botocore_config(config)
         if not ambient:  # SigV4 with the given keys, never a bearer token from the environment
             from botocore.config import Config
 
@@ -221,75 +184,6 @@ def build_client(
             service, region_name=region, endpoint_url=endpoint_url or None, config=client_config
         )
     except BotoCoreError as exc:  # ProfileNotFound and friends
-        raise ProviderSetupError(f"{owner}: {exc}") from None
-
-
-def _with_limits(config: Any, timeout: int | None, max_retries: int | None) -> Any:
-    """``config`` with ``timeout`` and ``max_retries`` merged over it (a mapping stays one)."""
-    limits: dict[str, Any] = {}
-    if timeout is not None:
-        limits.update(connect_timeout=timeout, read_timeout=timeout)
-    if max_retries is not None:
-        limits["retries"] = {"max_attempts": max_retries}
-    if not limits:
-        return config
-    if config is None or isinstance(config, dict):
-        return {**(config or {}), **limits}
-    from botocore.config import Config
-
-    return config.merge(Config(**limits)) if isinstance(config, Config) else config
-
-
-class _StaticToken:
-    """A botocore token provider that always answers one bearer token."""
-
-    METHOD = "static"
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __repr__(self) -> str:
-        return "<StaticToken ***>"
-
-    def load_token(self, **kwargs: Any) -> Any:
-        from botocore.tokens import FrozenAuthToken
-
-        return FrozenAuthToken(self._token)
-
-
-def _bearer_client(
-    service: str,
-    owner: str,
-    api_key: str,
-    region_name: str | None,
-    endpoint_url: str | None,
-    config: Any,
-) -> Any:
-    """A client that signs with HTTP bearer auth (a Bedrock API key), keys ignored."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
-
-    register_secret(api_key)
-    region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise ProviderSetupError(
-            f"{owner}: no AWS region; set region_name, or AWS_REGION / AWS_DEFAULT_REGION"
-        )
-    core = _botocore_session()
-    chain = core.get_component("token_provider")
-    try:
-        chain._providers.insert(0, _StaticToken(api_key))  # botocore has no public hook
-    except AttributeError:
-        raise ProviderSetupError(
-            f"{owner}: this botocore cannot take a Bedrock API key (no token provider chain)"
-        ) from None
-    client_config = _botocore_config(config).merge(Config(auth_scheme_preference="httpBearerAuth"))
-    try:
-        return boto3.Session(botocore_session=core).client(
-            service, region_name=region, endpoint_url=endpoint_url or None, config=client_config
-        )
-    except BotoCoreError as exc:
         raise ProviderSetupError(f"{owner}: {exc}") from None
 
 

@@ -23,7 +23,7 @@ import copy
 import logging
 import math
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
@@ -36,6 +36,7 @@ from runwire.providers.aws.client import (
     iterate_in_aws_thread,
     run_in_aws_thread,
 )
+from runwire.providers.aws.converse_effort import ReasoningEffort, effort_fields
 from runwire.providers.aws.converse_messages import apply_guard_last_turn, to_converse
 from runwire.providers.aws.converse_responses import event_to_chunk, response_to_message
 from runwire.providers.aws.converse_tools import (
@@ -67,36 +68,6 @@ _HEADER_EVENTS = (
 )
 _IGNORED_CALL_ARGS = frozenset(("stream", "disableStreaming"))
 _CAMEL_ALIASES = {"stop": "stopSequences", "guardrails": "guardrailConfig"}
-
-
-ReasoningEffort = Literal["none", "low", "medium", "high", "xhigh", "max"]
-
-_EFFORT_FAMILIES: tuple[tuple[Callable[[str], bool], Callable[[str], dict[str, Any]]], ...] = (
-    (
-        lambda m: m.startswith("amazon.nova-2"),
-        lambda e: {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": e}},
-    ),
-    (
-        lambda m: "claude" in m,
-        lambda e: {"thinking": {"type": "adaptive"}, "output_config": {"effort": e}},
-    ),
-    (lambda m: m.startswith("openai.gpt-oss"), lambda e: {"reasoning_effort": e}),
-    (lambda m: m.startswith("openai.gpt-"), lambda e: {"reasoning": {"effort": e}}),
-    (
-        lambda m: m.startswith(("moonshot.", "moonshotai.", "zai.glm-")),
-        lambda e: {"reasoning_effort": e},
-    ),
-)
-"""(base model test, request fields of an effort): langchain-aws's translation table."""
-
-
-def effort_fields(base_model: str, effort: str) -> dict[str, Any]:
-    """``reasoning_effort`` as the model family's request fields ({} when it has none)."""
-    model = base_model.lower()
-    for matches, fields in _EFFORT_FAMILIES:
-        if matches(model):
-            return fields(effort)
-    return {}
 
 
 def _camel(name: str) -> str:

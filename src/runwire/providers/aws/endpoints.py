@@ -16,9 +16,9 @@ __all__ = ["UNTRUSTED_CONFIG", "endpoint_prefix", "is_aws_endpoint"]
 @cache
 def endpoint_prefix(service: str) -> str:
     """The host prefix of ``service``'s AWS endpoints (``runtime.sagemaker``), from botocore."""
-    from runwire.providers.aws.client import _botocore_session
+    from runwire.providers.aws.sessions import botocore_session
 
-    session = _botocore_session()
+    session = botocore_session()
     try:
         model = session.get_component("data_loader").load_service_model(service, "service-2")
     except Exception:  # an unknown service: its name is the best guess

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 import runwire
@@ -144,6 +148,27 @@ def test_parse_follows_findall_rules_for_groups() -> None:
     assert NumberedListOutputParser(pattern=r"\d+\.").parse("1. a 2. b") == ["1.", "2."]
     pairs = NumberedListOutputParser(pattern=r"(\d+)\.(\w)").parse("1.a 2.b")
     assert pairs == [("1", "a"), ("2", "b")]
+
+
+LIST_ALPHABET = "-*. \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000a1\u0663\U0001d7ce9\ud800"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=LIST_ALPHABET, max_size=40))
+def test_default_patterns_match_what_python_re_matches(text: str) -> None:
+    """The defaults run on RE2, translated to match exactly what LangChain's ``re`` does."""
+    numbered, markdown = NumberedListOutputParser(), MarkdownListOutputParser()
+    assert numbered.parse(text) == re.findall(numbered.pattern, text)
+    assert markdown.parse(text) == re.findall(markdown.pattern, text, re.MULTILINE)
+
+
+def test_default_patterns_take_linear_time() -> None:
+    # on Python's re, LangChain's defaults take minutes on these
+    started = time.perf_counter()
+    assert MarkdownListOutputParser().parse("\n" * 400_000 + "- a") == ["a"]
+    assert NumberedListOutputParser().parse("1" * 400_000) == []
+    assert streamed(MarkdownListOutputParser(), ["\n" * 100_000] * 4) == []
+    assert time.perf_counter() - started < 5
 
 
 def test_pathological_custom_pattern_is_linear() -> None:

@@ -58,7 +58,14 @@ def _react_agent() -> Any:
     )
 
 
+def _ask_human() -> Any:
+    from runwire.graph.prebuilt import AskHuman
+
+    return AskHuman(question="Send this reply?")
+
+
 SAMPLES: dict[str, Callable[[], Any]] = {
+    "AskHuman": _ask_human,
     "StateGraph": _state_graph,
     "Tool": _tool,
     "ToolNode": _tool_node,

@@ -77,21 +77,24 @@ QUICKSTART = CONFIGS / "quickstart.yaml"
 AGENT = CONFIGS / "agent.yaml"
 """The tool-calling agent: the Bedrock emulator too."""
 ON_EMULATOR = (QUICKSTART.name, AGENT.name)
+APPROVAL = CONFIGS / "approval.yaml"
+"""A graph that waits for a person: it runs with a thread, tested below."""
+OWN_TESTS = (*ON_EMULATOR, APPROVAL.name)
 
 
 def test_every_top_level_config_is_covered() -> None:
     top = {p.name for p in CONFIGS.iterdir() if p.suffix in (".yaml", ".yml")}
-    assert top == {files[0] for files in PIPELINES} | set(ON_EMULATOR)
+    assert top == {files[0] for files in PIPELINES} | set(OWN_TESTS)
     assert len(RUNS) >= 6
 
 
-@pytest.mark.parametrize("files", [*PIPELINES, *((n,) for n in ON_EMULATOR)], ids="+".join)
+@pytest.mark.parametrize("files", [*PIPELINES, *((n,) for n in OWN_TESTS)], ids="+".join)
 def test_config_is_valid(files: tuple[str, ...]) -> None:
     manifest = Manifest.read(_paths(files))
     assert validate_manifest(manifest, env={}) == []
 
 
-@pytest.mark.parametrize("files", [*PIPELINES, *((n,) for n in ON_EMULATOR)], ids="+".join)
+@pytest.mark.parametrize("files", [*PIPELINES, *((n,) for n in OWN_TESTS)], ids="+".join)
 def test_config_snapshot(files: tuple[str, ...], manifest_snapshot: Any) -> None:
     pipeline = load_file(_paths(files), env={})
     manifest_snapshot(pipeline)
@@ -151,13 +154,34 @@ def test_the_agent_calls_its_tool_on_the_bedrock_emulator(aws_env: Any) -> None:
     agent = load_file(AGENT, env={"BEDROCK_ENDPOINT_URL": aws_env.endpoint_url})
     out = agent.invoke(question)
     ai, tool, answer = out["messages"][1:]
-    assert [(c["name"], c["args"]) for c in ai.tool_calls] == [("lookup_order", {"order_id": "A17"})]
+    assert [(c["name"], c["args"]) for c in ai.tool_calls] == [
+        ("lookup_order", {"order_id": "A17"})
+    ]
     assert tool.content == "Order A17 shipped on Monday and arrives on Thursday."
     assert answer.text == tool.content  # the emulator answers with the tool's result
     first, second = (r.body for r in aws_env.requests)
     assert first["system"] == [{"text": agent.prompt}]
     assert [t["toolSpec"]["name"] for t in first["toolConfig"]["tools"]] == ["lookup_order"]
     assert second["messages"][-1]["content"][0]["toolResult"]["toolUseId"] == ai.tool_calls[0]["id"]
+
+
+@pytest.mark.parametrize(("answer", "sent"), [("yes", True), ("no", False)])
+def test_the_approval_graph_waits_for_a_person(answer: str, sent: bool) -> None:
+    from runwire.graph import Command
+    from runwire.graph.checkpoint import InMemorySaver
+
+    request = json.loads((CONFIGS / "inputs" / "approval.json").read_text())
+    graph = load_file(APPROVAL, env={}).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "r"}}
+    paused = graph.invoke(request, config)
+    (asked,) = paused["__interrupt__"]
+    assert asked.value["question"] == "Send this reply to the customer?"
+    assert graph.get_state(config).next == ("review",)
+    done = graph.invoke(Command(resume=answer), config)
+    texts = [m.content for m in done["messages"]]
+    assert texts[0].startswith("Your refund was approved")
+    assert (texts[-1] == "Sent to the customer.") is sent
+    assert done["decision"] == answer
 
 
 def test_quickstart_without_an_endpoint_means_aws_itself(monkeypatch: Any) -> None:

@@ -1,5 +1,5 @@
-"""LangGraph's prebuilt tool pieces: ``ToolNode`` runs a model's tool calls,
-``tools_condition`` routes to it while the model asks for tools.
+"""Prebuilt nodes: ``ToolNode`` runs a model's tool calls, ``tools_condition`` routes to
+it while the model asks for tools (LangGraph's), ``AskHuman`` pauses for a person.
 
 ``ToolNode`` is a registered component (a graph file's ``{_type: ToolNode, tools:
 [...]}``) whose tools are runwire ``Tool``s: it reads the last AI message of the state's
@@ -23,7 +23,7 @@ from runwire.runtime.serializable import RunnableSerializable
 from runwire.runtime.tool import Tool, ToolArgumentsError
 from runwire.schema.messages import AIMessage, ToolMessage
 
-__all__ = ["ToolNode", "tools_condition"]
+__all__ = ["AskHuman", "ToolNode", "tools_condition"]
 
 
 def _last_ai(messages: Any) -> AIMessage | None:
@@ -152,3 +152,30 @@ class ToolNode(RunnableSerializable[Any, Any]):
             return self._output(done, as_list)
 
         return await self._acall_with_config(run, input, config)
+
+
+class AskHuman(RunnableSerializable[Any, Any]):
+    """A node that stops the graph for a person and returns their answer.
+
+    Calls ``interrupt({"question": question, "input": <its input>})``: the run pauses
+    (the thread needs a checkpointer) and ``Command(resume=answer)`` (``runwire run
+    --thread ID --resume JSON``) continues it, the node returning ``answer``. Graph files
+    use it where Python code would call ``interrupt()``.
+    """
+
+    question: str = Field(max_length=4000)
+    """What the person is asked (shown in the interrupt's value)."""
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["runwire", "graph"]
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """The person's answer (the graph pauses until there is one)."""
+        from runwire.graph.context import interrupt
+
+        return interrupt({"question": self.question, "input": input})

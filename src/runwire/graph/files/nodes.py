@@ -3,7 +3,7 @@
 ``reads`` picks the runnable's input from the state: a key (its value), a list of keys
 (a dict of them) or ``{input_key: state_key}``; absent, the whole state. ``writes``
 turns its output into the update: a key (``{key: output}``; an ``array`` key gets
-``[output]`` unless the output is already a list), a list of keys (picked from a dict
+``[output]``, a list as is, a chat prompt's messages), a list of keys (picked from a dict
 output) or ``{state_key: output_key}``; absent, the output is the update itself (a dict,
 a ``Command`` or a list of ``Send``, as a LangGraph node returns).
 """
@@ -75,7 +75,8 @@ class MappedNode(Runnable[Any, Any]):
         if isinstance(writes, str):
             spec = self.channels.get(writes)
             if spec is not None and spec.type == "array" and not isinstance(output, list):
-                output = [output]
+                to_messages = getattr(output, "to_messages", None)  # a chat prompt's value
+                output = list(to_messages()) if callable(to_messages) else [output]
             return {writes: output}
         if not isinstance(output, Mapping):
             raise InvalidUpdateError(

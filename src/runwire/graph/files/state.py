@@ -2,8 +2,8 @@
 
 ``{messages: {type: array, reducer: add_messages}, attempts: {type: integer, default: 0,
 reducer: add}}`` becomes a TypedDict state schema with ``Annotated`` reducers, the same
-thing a LangGraph user writes in Python. ``default`` is what nodes, routes and the
-output see while a key is unset.
+thing a LangGraph user writes in Python. ``default`` is what nodes (through ``reads``)
+and routes see while a key is unset; the output leaves unset keys out.
 """
 
 from __future__ import annotations

@@ -230,3 +230,35 @@ def test_an_agent_over_the_bedrock_emulator_calls_tools_then_answers(bedrock: An
     assert (call["name"], call["args"]) == ("get_weather", {"city": "Paris"})
     assert out["messages"][2].content == "Paris"
     assert out["messages"][3].text == "Paris"  # the emulator answers with the tool result
+
+
+def test_several_tool_calls_in_one_turn_run_together(bedrock: Any) -> None:
+    from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET
+    from runwire.providers.aws import ChatBedrockConverse
+    from runwire.testing.bedrock.replies import Reply
+
+    bedrock.script(
+        Reply(
+            tool_use=[
+                {"name": "get_weather", "input": {"city": "Paris"}},
+                {"name": "get_weather", "input": {"city": "Rome"}},
+            ]
+        ),
+        Reply(text="Paris and Rome are sunny."),
+    )
+    model = ChatBedrockConverse(
+        model="anthropic.claude-3-haiku-20240307-v1:0",
+        region_name="us-east-1",
+        endpoint_url=bedrock.endpoint_url,
+        aws_access_key_id=EMULATOR_KEY_ID,
+        aws_secret_access_key=EMULATOR_SECRET,
+    )
+    agent = create_react_agent(model, [weather()])
+    out = agent.invoke({"messages": [HumanMessage("Weather in Paris and Rome?")]})
+    kinds = [type(m).__name__ for m in out["messages"]]
+    assert kinds == ["HumanMessage", "AIMessage", "ToolMessage", "ToolMessage", "AIMessage"]
+    assert [m.content for m in out["messages"][2:4]] == ["Paris", "Rome"]
+    # both results went back to the model in one user turn, in call order
+    results = bedrock.requests[-1].body["messages"][-1]["content"]
+    assert [r["toolResult"]["content"][0]["text"] for r in results] == ["Paris", "Rome"]
+    assert out["messages"][-1].text == "Paris and Rome are sunny."

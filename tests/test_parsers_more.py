@@ -171,6 +171,17 @@ def test_default_patterns_take_linear_time() -> None:
     assert time.perf_counter() - started < 5
 
 
+def test_streaming_a_long_text_without_items_is_linear() -> None:
+    prose = "word " * 100_000
+    items = "".join(f"{i}. item {i}\n" for i in range(300))
+    text = prose + items
+    started = time.perf_counter()
+    out = streamed(NumberedListOutputParser(), pieces(text, 4))
+    assert time.perf_counter() - started < 5  # rescanning every chunk: about a minute
+    assert out == [[item] for item in NumberedListOutputParser().parse(text)]
+    assert len(out) == 300
+
+
 def test_pathological_custom_pattern_is_linear() -> None:
     parser = NumberedListOutputParser(pattern=r"(a|a)*b()")
     assert parser.parse("a" * 50_000) == []  # backtracking engines take forever here
@@ -294,6 +305,13 @@ def test_xml_depth_and_size_are_bounded() -> None:
         XMLOutputParser().parse(big)
     with pytest.raises(OutputParserException, match="longer than"):
         streamed(XMLOutputParser(), pieces(big, 1_000_000))
+
+
+def test_xml_stream_with_a_long_preamble_is_linear() -> None:
+    text = "x" * 1_000_000 + "<a>1</a>"
+    started = time.perf_counter()
+    assert streamed(XMLOutputParser(), pieces(text, 4)) == [{"a": "1"}]
+    assert time.perf_counter() - started < 5
 
 
 def test_xml_encoding_declaration_search_is_linear() -> None:

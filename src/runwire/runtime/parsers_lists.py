@@ -60,20 +60,37 @@ def _found(text: str, match: Any, groups: int) -> Any:
     return tuple(_group(text, match, i) or "" for i in range(1, groups + 1))
 
 
+_RESCAN_FREELY = 4096
+"""Buffered characters up to which every chunk rescans the buffer (as LangChain does)."""
+
+
 class _MatchItems(_StreamState):
-    """LangChain's list streaming: every complete match but the last, then the rest."""
+    """LangChain's list streaming: every complete match but the last, then the rest.
+
+    An item that is not the last cannot change as text arrives (the next one has begun),
+    so the items and their order are LangChain's however often the buffer is scanned.
+    Past ``_RESCAN_FREELY`` characters without an item, the buffer is scanned again only
+    once it has grown by an eighth, so a long text without items costs linear time
+    instead of quadratic (items may then come out a few chunks later than LangChain's).
+    """
 
     def __init__(self, parser: ListOutputParser) -> None:
         self.parser = parser
         self.buffer = ""
+        self.scanned = 0
 
     def feed(self, text: str) -> Iterable[Any]:
         self.buffer += text
+        size = len(self.buffer)
+        if size > _RESCAN_FREELY and size < self.scanned + self.scanned // 8:
+            return ()
         matches = list(self.parser.parse_iter(self.buffer))[:-1]
         if not matches:
+            self.scanned = size
             return ()
         items = [[_group(self.buffer, match, 1)] for match in matches]
         self.buffer = self.buffer[matches[-1].end() :]
+        self.scanned = 0
         return items
 
     def close(self) -> Iterable[Any]:

@@ -191,9 +191,8 @@ class _XMLStream(_StreamState):
         self.buffer += text
         if not self.started:
             match = _XML_START.search(self.buffer)
-            if match is None:
-                if len(self.buffer) > MAX_XML_CHARS:
-                    self.buffer = self.buffer[-1:]
+            if match is None:  # text before the XML is dropped: keep what a start needs
+                self.buffer = self.buffer[-1:]
                 return ()
             self.buffer = self.buffer[match.start() :]
             self.started = True

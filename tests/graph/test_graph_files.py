@@ -209,3 +209,14 @@ def test_the_docs_graph_file_example_loads_and_runs(tmp_path: Path) -> None:
     out = graph.invoke({"topic": "owls"})
     assert _contents(out["messages"]) == ["first draft", "second draft"]
     assert set(out) == {"messages"}
+
+
+def test_yaml_to_wire_to_compact_yaml_and_back_is_the_same_graph(tmp_path: Path) -> None:
+    from runwire.loader.rewrite import format_text
+
+    graph = _load(tmp_path, AGENT)
+    wire = runwire.dumps(graph, pretty=True, sort_keys=True)
+    compact = format_text(wire, yaml=True, mode="compact")
+    assert compact.startswith("_type: StateGraph\n")
+    again = _load(tmp_path, compact, "compact.yaml")
+    assert runwire.dumps(again, pretty=True, sort_keys=True) == wire

@@ -262,3 +262,21 @@ def test_several_tool_calls_in_one_turn_run_together(bedrock: Any) -> None:
     results = bedrock.requests[-1].body["messages"][-1]["content"]
     assert [r["toolResult"]["content"][0]["text"] for r in results] == ["Paris", "Rome"]
     assert out["messages"][-1].text == "Paris and Rome are sunny."
+
+
+def test_a_retriever_is_a_tool_of_one_query_argument() -> None:
+    from runwire.runtime.models.retriever import BaseRetriever
+    from runwire.schema.documents import Document
+
+    class Faq(BaseRetriever):
+        def _get_relevant_documents(self, query: str) -> list[Document]:
+            return [Document(f"{query}: 2 days"), Document(f"{query}: free over $50")]
+
+    search = Tool(
+        name="search_faq",
+        description="Search the FAQ.",
+        args_schema={"type": "object", "properties": {"query": {"type": "string"}}},
+        runnable=Faq(),
+    )
+    message = search.invoke(_call("search_faq", {"query": "shipping"}, "s"))
+    assert message.content == "shipping: 2 days\n\nshipping: free over $50"

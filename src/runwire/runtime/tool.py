@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 from runwire.runtime.base import Runnable, child
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.serializable import RunnableSerializable
+from runwire.schema.documents import Document
 from runwire.schema.messages import ToolMessage
 
 __all__ = ["Tool", "ToolArgumentsError", "ToolException", "tool_content"]
@@ -48,12 +49,14 @@ class ToolArgumentsError(ToolException):
 
 def tool_content(output: Any) -> Any:
     """A tool result as message content: text and content blocks as they are, a prompt
-    value as its text, anything else as JSON (``str()`` when it is not JSON), as
-    LangChain writes it (LangChain writes a prompt value's repr)."""
+    value as its text, documents as their texts (a blank line apart, as LangChain's
+    retriever tool writes them), anything else as JSON (``str()`` when it is not JSON)."""
     if isinstance(output, str):
         return output
     if callable(getattr(output, "to_string", None)):  # a prompt value: a template tool
         return str(output.to_string())
+    if isinstance(output, list) and output and all(isinstance(d, Document) for d in output):
+        return "\n\n".join(d.page_content for d in output)  # a retriever's documents
     if isinstance(output, list) and all(isinstance(x, str | dict) for x in output):
         return output
     try:
@@ -72,7 +75,8 @@ class Tool(RunnableSerializable[Any, Any]):
     args_schema: dict[str, Any] = Field(default_factory=lambda: dict(_EMPTY_ARGS))
     """JSON Schema of the arguments (an object)."""
     runnable: Runnable[Any, Any]
-    """What runs: it gets the arguments dict."""
+    """What runs: it gets the arguments dict (a runnable taking a string, such as a
+    retriever, gets the one argument's value)."""
     return_direct: bool = False
     """An agent stops after this tool and answers with its result."""
     response_format: Literal["content", "content_and_artifact"] = "content"
@@ -145,12 +149,20 @@ class Tool(RunnableSerializable[Any, Any]):
             artifact=artifact,
         )
 
+    def _runnable_input(self, args: dict[str, Any]) -> Any:
+        """The arguments dict; its one value for a runnable taking a string (a retriever
+        given ``{query: ...}``)."""
+        if len(args) == 1 and self.runnable.InputType is str:
+            return next(iter(args.values()))
+        return args
+
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run on arguments (the result) or on a tool call (a ``ToolMessage``)."""
 
         def run(value: Any, cfg: RunnableConfig) -> Any:
             args, call = self._arguments(value)
-            return self._result(self.runnable.invoke(args, child(cfg)), call)
+            output = self.runnable.invoke(self._runnable_input(args), child(cfg))
+            return self._result(output, call)
 
         return self._call_with_config(run, input, config, run_type="tool")
 
@@ -159,6 +171,7 @@ class Tool(RunnableSerializable[Any, Any]):
 
         async def run(value: Any, cfg: RunnableConfig) -> Any:
             args, call = self._arguments(value)
-            return self._result(await self.runnable.ainvoke(args, child(cfg)), call)
+            output = await self.runnable.ainvoke(self._runnable_input(args), child(cfg))
+            return self._result(output, call)
 
         return await self._acall_with_config(run, input, config, run_type="tool")

@@ -47,6 +47,12 @@ def _lc_message(name: str, module: str) -> tuple[Id, ...]:
     legacy: tuple[Id, ...] = (
         (("langchain", "schema", name),) if name in _LEGACY_SCHEMA_MESSAGES else ()
     )
+    return (
+        ("langchain", "schema", "messages", name),
+        ("langchain_core", "messages", module, name),
+        ("langchain_core", "messages", name),
+        *legacy,
+    )
 
 
 _MESSAGES: Id = ("runwire", "messages")
@@ -443,6 +449,15 @@ HISTORY_CLASSES: tuple[ClassEntry, ...] = (
 )
 """RunnableWithMessageHistory and its serializable history stores."""
 
+GRAPH_FILE_CLASSES: tuple[ClassEntry, ...] = (
+    # graphs as files (runwire only: LangChain cannot load a graph)
+    ClassEntry("StateGraph", ("runwire", "graph"), "core", "runwire.graph.files.component"),
+    ClassEntry("ToolNode", ("runwire", "graph"), "core", "runwire.graph.prebuilt"),
+    ClassEntry("AskHuman", ("runwire", "graph"), "core", "runwire.graph.prebuilt"),
+    ClassEntry("ReactAgent", ("runwire", "graph"), "core", "runwire.graph.agents"),
+    ClassEntry("Tool", ("runwire", "tools"), "core", "runwire.runtime.tool"),
+)
+
 
 class IdTable:
     """Lookup over the entries: by id (runwire or LangChain) and by short name."""
@@ -493,5 +508,6 @@ id_table = IdTable(
     + PROMPT_EXTRA_CLASSES
     + PARSER_EXTRA_CLASSES
     + HISTORY_CLASSES
+    + GRAPH_FILE_CLASSES
 )
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

@@ -482,6 +482,20 @@ def test_pydantic_tools_parser_schema_safety() -> None:
         PydanticToolsParser(tools=[remote])
 
 
+def test_tool_schemas_are_data_never_objects() -> None:
+    from runwire.errors import NotAllowedError
+
+    node = runwire.dumpd(PydanticToolsParser(tools=[PERSON_SCHEMA]))
+    node["kwargs"]["tools"][0]["properties"]["name"] = {
+        "lc": 1,
+        "type": "constructor",
+        "id": ["runwire", "output_parsers", "XMLOutputParser"],
+        "kwargs": {},
+    }
+    with pytest.raises(NotAllowedError, match="holds user data"):
+        runwire.load(node, allowed_objects="all")
+
+
 def test_tool_schema_forms() -> None:
     assert tool_schema(PERSON_SCHEMA) is PERSON_SCHEMA
     assert tool_schema(Person)["title"] == "Person"

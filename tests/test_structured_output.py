@@ -251,6 +251,20 @@ def test_a_schema_with_an_outside_ref_is_refused_when_loaded() -> None:
         runwire.load(node, allowed_objects="all")
 
 
+def test_the_schema_is_data_never_objects() -> None:
+    from runwire.errors import NotAllowedError
+
+    node = runwire.dumpd(FakeChatModel().with_structured_output(PERSON_SCHEMA))
+    fake = {"lc": 1, "type": "constructor", "id": ["runwire", "models", "FakeChatModel"]}
+    node["kwargs"]["json_schema"]["properties"]["age"] = {**fake, "kwargs": {}}
+    with pytest.raises(NotAllowedError, match="holds user data"):
+        runwire.load(node, allowed_objects="all")
+    lc_key = {**PERSON_SCHEMA, "properties": {"lc": {"type": "integer"}}}  # a property "lc"
+    structured = FakeChatModel().with_structured_output(lc_key)
+    assert round_trip(structured) == structured
+    assert round_trip(structured).invoke('{"lc": 1}') == {"lc": 1}
+
+
 def test_in_a_sequence_from_a_file() -> None:
     from runwire.runtime.prompts import ChatPromptTemplate
 

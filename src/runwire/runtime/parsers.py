@@ -282,6 +282,8 @@ class JsonOutputParser(BaseTransformOutputParser):
     json_schema: dict[str, Any] | None = None
     """JSON Schema of the expected output, for ``get_format_instructions``."""
 
+    lc_data_fields = frozenset({"json_schema"})
+
     @classmethod
     def is_lc_serializable(cls) -> bool:
         return True

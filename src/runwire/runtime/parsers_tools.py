@@ -297,6 +297,8 @@ class PydanticToolsParser(JsonOutputToolsParser):
 
     _checkers: dict[str, Any] = PrivateAttr(default_factory=dict)
 
+    lc_data_fields = frozenset({"tools"})
+
     @model_validator(mode="before")
     @classmethod
     def _schemas_from_classes(cls, data: Any) -> Any:

@@ -239,6 +239,8 @@ class XMLOutputParser(BaseTransformOutputParser):
     parser: Literal["defusedxml", "xml"] = "defusedxml"
     """LangChain's choice of parser; in runwire both are the same hardened parser."""
 
+    lc_data_fields = frozenset({"tags"})
+
     @classmethod
     def is_lc_serializable(cls) -> bool:
         return True

@@ -63,6 +63,7 @@ class _WithRaw(Runnable[Any, Any]):
         return {"raw": message, "parsed": parsed, "parsing_error": None}
 
 
+@cache
 def _repairing(base: type) -> type:
     """``base`` (a tool-call parser) repairing stringified arguments first (langchain-aws)."""
     from runwire.runtime.parsers_tools import repair_stringified_args
@@ -113,6 +114,8 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
     """The class answers are validated into (not part of the wire form)."""
 
     _chain: Any = PrivateAttr(default=None)
+
+    lc_data_fields = frozenset({"json_schema"})
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -165,7 +168,7 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
         pydantic_parser: type = PydanticToolsParser
         key_parser: type = JsonOutputKeyToolsParser
         if self.model.structured_output_repairs_args:
-            pydantic_parser, key_parser = _REPAIRING[0](), _REPAIRING[1]()
+            pydantic_parser, key_parser = _repairing(pydantic_parser), _repairing(key_parser)
             parameters = self.tool_spec().get("parameters") or {}
             extra["schema_properties"] = parameters.get("properties") or None
         if self.pydantic_schema is not None:
@@ -243,23 +246,6 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
     ) -> AsyncIterator[Any]:
         async for out in self._chain.atransform(input, config, **kwargs):
             yield out
-
-
-@cache
-def _repairing_pydantic() -> type:
-    from runwire.runtime.parsers_tools import PydanticToolsParser
-
-    return _repairing(PydanticToolsParser)
-
-
-@cache
-def _repairing_key() -> type:
-    from runwire.runtime.parsers_tools import JsonOutputKeyToolsParser
-
-    return _repairing(JsonOutputKeyToolsParser)
-
-
-_REPAIRING = (_repairing_pydantic, _repairing_key)
 
 
 def structured_output(

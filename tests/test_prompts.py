@@ -530,8 +530,6 @@ def test_content_block_templates() -> None:
     assert prompt.input_variables == ["extra", "thing"]
     (message,) = prompt.format_messages(thing="this", extra="")
     assert message.content == [{"type": "text", "text": "Look at this"}]  # empty blocks dropped
-    with pytest.raises(NotImplementedError, match="image content-block"):
-        HumanMessagePromptTemplate.from_template([{"image_url": "{url}"}])
     with pytest.raises(ValueError, match="not supported for a list"):
         HumanMessagePromptTemplate.from_template(["{a}"], partial_variables={"a": 1})
 

@@ -38,6 +38,8 @@ DENIED_CONFIGURABLE_FIELDS: tuple[tuple[str, str], ...] = (
     ("equals", "client"),
     ("equals", "config"),
     ("equals", "credentials_profile_name"),
+    ("equals", "history"),  # a chat history store: where conversations are kept
+    ("equals", "path"),  # a file a component opens (a SQLite history)
     ("equals", "region_name"),
     ("prefix", "aws_"),
     ("contains", "api_key"),

@@ -21,7 +21,9 @@ from pydantic import BaseModel, RootModel, SecretStr, ValidationError
 
 from runwire.runtime.prompts.values import ChatPromptValueConcrete, StringPromptValue
 from runwire.schema import messages as _m
+from runwire.schema.agents import AgentAction, AgentActionMessageLog, AgentFinish
 from runwire.schema.documents import Document
+from runwire.schema.outputs import ChatGeneration, ChatGenerationChunk, Generation
 
 __all__ = [
     "WELL_KNOWN",
@@ -49,9 +51,19 @@ WELL_KNOWN: dict[str, type[BaseModel]] = {
         _m.AIMessageChunk,
         _m.SystemMessageChunk,
         _m.ToolMessageChunk,
+        _m.ChatMessage,
+        _m.ChatMessageChunk,
+        _m.FunctionMessage,
+        _m.FunctionMessageChunk,
         Document,
         StringPromptValue,
         ChatPromptValueConcrete,
+        AgentAction,
+        AgentFinish,
+        AgentActionMessageLog,
+        ChatGeneration,
+        Generation,
+        ChatGenerationChunk,
     )
 }
 """The ``type`` tag of each object LangServe sends by value -> the runwire class."""

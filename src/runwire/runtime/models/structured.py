@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_valid
 
 from runwire.runtime.base import Runnable
 from runwire.runtime.config import RunnableConfig
+from runwire.runtime.models.chat import BaseChatModel
 from runwire.runtime.serializable import RunnableSerializable
 
 __all__ = ["RunnableWithStructuredOutput", "StructuredMethod"]
@@ -97,8 +98,8 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
     written in a file. Calls go to the model and its parser (no run of its own).
     """
 
-    model: Any
-    """The chat model (a ``BaseChatModel``)."""
+    model: BaseChatModel
+    """The chat model."""
     json_schema: dict[str, Any] | None = None
     """The answer's JSON Schema, titled with its name (the tool name for
     ``function_calling``); may be left out for ``json_mode``."""
@@ -125,11 +126,9 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
     def get_lc_namespace(cls) -> list[str]:
         return ["runwire", "models"]
 
-    @field_validator("model")
+    @field_validator("model", mode="before")
     @classmethod
     def _chat_model(cls, value: Any) -> Any:
-        from runwire.runtime.models.chat import BaseChatModel
-
         if not isinstance(value, BaseChatModel):
             raise ValueError(
                 f"model must be a chat model, got {type(value).__name__}: structured output "

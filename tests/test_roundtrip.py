@@ -207,3 +207,24 @@ def test_nested_declared_secret_round_trips(id_table_snapshot: object) -> None:
     assert FAKE_SECRET not in text
     back = runwire.loads(text, secrets_map={"NESTED_TOKEN": FAKE_SECRET}, **LOAD_TEST_CLASSES)
     assert back == obj
+
+
+def test_a_default_read_from_the_environment_is_read_at_each_dump(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A class first written while AWS keys were in the environment must not keep that
+    environment's defaults for later objects (the write rule compares with the default)."""
+    from runwire.providers.aws import ChatBedrock
+    from runwire.schema.serializable import _PLANS
+
+    _PLANS.pop(ChatBedrock, None)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    runwire.dumps(ChatBedrock(model=model, region="us-east-1"))  # the plan is made now
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    keyless = ChatBedrock(model=model, region="us-east-1")
+    assert keyless.aws_access_key_id is None
+    kwargs = json.loads(runwire.dumps(keyless))["kwargs"]
+    assert "aws_access_key_id" not in kwargs and "aws_secret_access_key" not in kwargs

@@ -39,14 +39,29 @@ def _mentions_secret(annotation: Any) -> bool:
     return any(_mentions_secret(arg) for arg in typing.get_args(annotation))
 
 
+@dataclass(frozen=True, slots=True)
+class FactoryDefault:
+    """A field's default made by a factory that may read the world (the environment):
+    called each time an object is written, as LangChain does, never cached."""
+
+    factory: Any
+
+    def value(self) -> Any:
+        """The default now (unset when the factory fails)."""
+        try:
+            return self.factory()
+        except Exception:
+            return PydanticUndefined
+
+
 def _field_default(field: FieldInfo) -> Any:
     if field.default is not PydanticUndefined:
         return field.default
-    if field.default_factory is not None:
-        try:
-            return field.default_factory()  # type: ignore[call-arg]
-        except Exception:
-            return PydanticUndefined
+    factory = field.default_factory
+    if factory in (dict, list, tuple, set, frozenset):
+        return factory()  # type: ignore[misc]
+    if factory is not None:
+        return FactoryDefault(factory)
     return PydanticUndefined
 
 
@@ -287,6 +302,8 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
         kwargs: dict[str, Any] = {}
         for name, required, default, empty_factory in plan.written:
             value = values.get(name)
+            if type(default) is FactoryDefault:
+                default = default.value()
             if required:
                 kwargs[name] = value
             elif value is None:  # the common unset optional field

@@ -370,7 +370,7 @@ def test_stream_is_one_chat_model_run_with_a_stream_event_per_chunk() -> None:
     run_ = handler.runs[0]
     assert run_.inputs == {"messages": [[HumanMessage(content="question")]]}
     assert run_.tags == ["t"]
-    assert chunks[0].id == f"lc_run-{run_.id}"
+    assert chunks[0].id == f"lc_run--{run_.id}"  # LangChain's "-".join(("lc_run-", id))
 
 
 def test_astream_callbacks() -> None:
@@ -386,11 +386,11 @@ def test_invoke_streams_for_handlers_that_want_tokens() -> None:
     reply = model.invoke("q", {"callbacks": [quiet]})
     assert quiet.streamed() == []
     assert quiet.events[-1] == ("end", reply)
-    assert reply.id == f"lc_run-{quiet.runs[0].id}-0"
+    assert reply.id == f"lc_run--{quiet.runs[0].id}-0"
     reply = model.invoke("q", {"callbacks": [loud]})
     assert [c.content for c in loud.streamed()] == ["a ", "b", ""]
     assert type(reply) is AIMessage and reply.content == "a b"
-    assert reply.id == f"lc_run-{loud.runs[0].id}"
+    assert reply.id == f"lc_run--{loud.runs[0].id}"
     areply = run(model.ainvoke("q", {"callbacks": [Recorder(wants_streaming=True)]}))
     assert type(areply) is AIMessage and areply.content == "a b"
 
@@ -423,8 +423,8 @@ def test_run_name_and_run_id_from_config() -> None:
     rid = uuid.uuid4()
     reply = FakeChatModel().invoke("q", {"callbacks": [handler], "run_name": "m", "run_id": rid})
     assert handler.runs[0].name == "m"
-    assert reply.id == f"lc_run-{rid}-0"
-    assert FakeChatModel().invoke("q", {"run_id": rid}).id == f"lc_run-{rid}-0"
+    assert reply.id == f"lc_run--{rid}-0"
+    assert FakeChatModel().invoke("q", {"run_id": rid}).id == f"lc_run--{rid}-0"
 
 
 # -- prompt-less chains ----------------------------------------------------------------

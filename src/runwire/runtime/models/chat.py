@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseChatModel", "BaseLanguageModel", "ModelCall"]
 
-_ID_PREFIX = "lc_run-"
+_ID_PREFIX = "lc_run--"  # LangChain joins "lc_run-" and the run id with "-"
 _TRACING_KWARGS = ("ls_structured_output_format", "structured_output_format")
 
 

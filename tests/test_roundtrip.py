@@ -22,12 +22,32 @@ from conftest import (
 )
 from runwire.errors import UnknownIdError
 from runwire.loader.registry import allowed_ids, class_for, register
-from runwire.schema.ids import id_table
+from runwire.schema.ids import LANGCHAIN_NOT_IMPLEMENTED, id_table
 from runwire.schema.serializable import Serializable
 
 allowed_ids("all")  # loads the runwire.components entry points, if any, before listing
 ENTRY_NAMES = [entry.name for entry in id_table.entries]
 SAMPLED = [name for name in ENTRY_NAMES if name in SAMPLES]
+
+
+def _constructor_names(data: Any) -> set[str]:
+    """Short names of every class in wire data (its runwire-dialect constructor nodes)."""
+    if isinstance(data, list):
+        return set().union(*(_constructor_names(v) for v in data))
+    if not isinstance(data, dict):
+        return set()
+    found = set().union(*(_constructor_names(v) for v in data.values()))
+    if data.get("type") == "constructor":
+        entry = id_table.by_id.get(tuple(data["id"]))
+        if entry is not None:
+            found.add(entry.name)
+    return found
+
+
+def stubbed_in_langchain(name: str) -> bool:
+    """Whether the sample is, or holds, a class LangChain writes as not_implemented."""
+    return bool(_constructor_names(runwire.dumpd(sample(name))) & LANGCHAIN_NOT_IMPLEMENTED.keys())
+
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -56,6 +76,8 @@ def test_sample_is_an_instance_of_its_registered_class(name: str) -> None:
 def test_round_trip(name: str, option: str) -> None:
     obj = sample(name)
     opts = OPTIONS[option]
+    if opts.get("dialect") == "langchain" and stubbed_in_langchain(name):
+        pytest.skip("written as not_implemented for LangChain: see the dialect test")
     text = runwire.dumps(obj, **opts)
     back = runwire.loads(text, allowed_objects="all", secrets_map=SAMPLE_SECRETS)
     assert type(back) is type(obj)
@@ -68,6 +90,19 @@ def test_dialects_write_the_expected_ids(name: str) -> None:
     entry = id_table.by_name[name]
     obj = sample(name)
     assert runwire.dumpd(obj)["id"] == list(entry.id)
+    if name in LANGCHAIN_NOT_IMPLEMENTED:  # as LangChain writes the class it cannot load
+        stub = runwire.dumpd(obj, dialect="langchain")
+        assert stub == {
+            "lc": 1,
+            "type": "not_implemented",
+            "id": list(LANGCHAIN_NOT_IMPLEMENTED[name]),
+            "repr": repr(obj),
+            "name": obj.get_name(),
+        }
+        assert not entry.langchain
+        return
+    if stubbed_in_langchain(name):
+        return  # it holds a stubbed object: the lines below compare whole trees
     expected = list(entry.langchain[0]) if entry.langchain else list(entry.id)
     assert runwire.dumpd(obj, dialect="langchain")["id"] == expected
     # the two dialects differ only in constructor ids
@@ -114,7 +149,7 @@ def test_dumps_is_deterministic_across_equal_objects() -> None:
 
 
 def test_containers_of_every_sample_round_trip() -> None:
-    objs = [sample(name) for name in SAMPLED]
+    objs = [sample(name) for name in SAMPLED if not stubbed_in_langchain(name)]
     value = {"history": objs, "first": objs[0], "n": len(objs), "nested": [[objs[-1]]]}
     for dialect in ("runwire", "langchain"):
         text = runwire.dumps(value, dialect=dialect)

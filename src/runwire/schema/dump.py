@@ -30,6 +30,18 @@ def _to_langchain(ident: list[str]) -> list[str]:
     return id_table.langchain_id(ident) or ident
 
 
+def _langchain_not_implemented(obj: Serializable, node: dict[str, Any]) -> dict[str, Any] | None:
+    """The not_implemented node LangChain writes for ``obj``'s class, if it writes one."""
+    ident = id_table.langchain_not_implemented(node["id"])
+    if ident is None:
+        return None
+    out: dict[str, Any] = {"lc": 1, "type": "not_implemented", "id": ident, "repr": repr(obj)}
+    get_name = getattr(obj, "get_name", None)
+    if callable(get_name):
+        out["name"] = get_name()
+    return out
+
+
 _RENAMERS: dict[str, Callable[[list[str]], list[str]] | None] = {
     "runwire": None,
     "langchain": _to_langchain,
@@ -79,6 +91,9 @@ def _serialize_dict(obj: dict[Any, Any], rename: Callable[[list[str]], list[str]
 def _serialize_object(obj: Serializable, rename: Callable[[list[str]], list[str]] | None) -> Any:
     node: dict[str, Any] = obj.to_json()  # type: ignore[assignment]
     if rename is not None:
+        stub = _langchain_not_implemented(obj, node)
+        if stub is not None:
+            return stub
         node["id"] = rename(node["id"])
     if node["type"] == "constructor":
         plan = class_plan(type(obj))
@@ -129,9 +144,12 @@ class _FastDump:
             self.nodes += 1
             return not_implemented_node(obj)
         node: dict[str, Any] = obj.to_json()  # type: ignore[assignment]
-        if self.rename is not None:
-            node["id"] = self.rename(node["id"])
         self.nodes += 1
+        if self.rename is not None:
+            stub = _langchain_not_implemented(obj, node)
+            if stub is not None:
+                return stub
+            node["id"] = self.rename(node["id"])
         if node["type"] == "constructor":
             plan = class_plan(type(obj))
             if plan.nested_secrets:  # the exact path places nested secret nodes

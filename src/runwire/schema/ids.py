@@ -458,6 +458,31 @@ GRAPH_FILE_CLASSES: tuple[ClassEntry, ...] = (
     ClassEntry("Tool", ("runwire", "tools"), "core", "runwire.runtime.tool"),
 )
 
+LANGCHAIN_NOT_IMPLEMENTED: dict[str, Id] = {
+    # runwire writes and loads these; LangChain writes them as not_implemented (a class
+    # it does not serialize, or has not at all), so the ``langchain`` dialect does too
+    **{
+        name: ("langchain_core", "prompts", "few_shot", name)
+        for name in ("FewShotPromptTemplate", "FewShotChatMessagePromptTemplate")
+    },
+    **{
+        name: ("langchain_core", "output_parsers", "list", name)
+        for name in ("NumberedListOutputParser", "MarkdownListOutputParser")
+    },
+    "XMLOutputParser": ("langchain_core", "output_parsers", "xml", "XMLOutputParser"),
+    **{
+        name: ("langchain_core", "output_parsers", "openai_tools", name)
+        for name in ("JsonOutputToolsParser", "JsonOutputKeyToolsParser", "PydanticToolsParser")
+    },
+    "Tool": ("langchain_core", "tools", "structured", "StructuredTool"),
+    "ToolNode": ("langgraph", "prebuilt", "tool_node", "ToolNode"),
+    "StateGraph": ("langgraph", "graph", "state", "CompiledStateGraph"),
+    "ReactAgent": ("langgraph", "graph", "state", "CompiledStateGraph"),
+    "AskHuman": ("runwire", "graph", "prebuilt", "AskHuman"),
+}
+"""Short name -> the id of the not_implemented node the ``langchain`` dialect writes for
+it (LangChain's class path, or runwire's where LangChain has no such class)."""
+
 
 class IdTable:
     """Lookup over the entries: by id (runwire or LangChain) and by short name."""
@@ -491,6 +516,15 @@ class IdTable:
         if entry.langchain:
             self._to_langchain[entry.id] = list(entry.langchain[0])
         self.version += 1
+
+    def langchain_not_implemented(self, runwire_id: list[str]) -> list[str] | None:
+        """The id of the not_implemented node the ``langchain`` dialect writes for a
+        runwire id, when LangChain cannot load that class (see LANGCHAIN_NOT_IMPLEMENTED)."""
+        entry = self.by_id.get(tuple(runwire_id))
+        if entry is None or entry.id != tuple(runwire_id):
+            return None
+        ident = LANGCHAIN_NOT_IMPLEMENTED.get(entry.name)
+        return list(ident) if ident is not None else None
 
     def langchain_id(self, runwire_id: list[str]) -> list[str] | None:
         """The id the ``langchain`` dialect writes for a runwire id, if LangChain has one."""

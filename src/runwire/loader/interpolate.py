@@ -96,7 +96,7 @@ PLAIN_NAMES: frozenset[str] = frozenset({"PWD", "OLDPWD"})
 """Names that are never credential-shaped (the shell's working directories)."""
 
 BUILTIN_SECRET_IDS: frozenset[str] = frozenset(
-    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"}
 )
 """The secret ids of runwire's own classes (a test keeps this equal to the registry's)."""
 

@@ -500,3 +500,11 @@ def test_problem_is_a_frozen_value() -> None:
     assert problem.hint == ""
     with pytest.raises(dataclasses.FrozenInstanceError):
         problem.kind = "other"  # type: ignore[misc]
+
+
+def test_a_binding_base_is_looked_through_like_a_binding() -> None:
+    from runwire.runtime.binding import RunnableBindingBase
+
+    [problem] = check_pipeline(model() | RunnableBindingBase(bound=chat_prompt()))
+    assert problem.kind == "prompt-variables"
+    assert "step 0 (FakeChatModel) outputs an AIMessage" in problem.message

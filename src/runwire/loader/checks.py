@@ -35,7 +35,7 @@ from runwire.loader.shapes import (
     quoted_keys,
 )
 from runwire.runtime.base import Runnable
-from runwire.runtime.binding import RunnableBinding
+from runwire.runtime.binding import RunnableBindingBase
 from runwire.runtime.configurable import RunnableConfigurableAlternatives as Alternatives
 from runwire.runtime.configurable import RunnableConfigurableFields as ConfigurableFields
 from runwire.runtime.fallbacks import RunnableWithFallbacks
@@ -115,7 +115,7 @@ def iter_nodes(root: Any, paths: Mapping[int, Path] | None = None) -> Iterator[N
 
 # -- the sequence check ------------------------------------------------------------------
 _UNWRAP: tuple[tuple[type, str], ...] = (
-    (RunnableBinding, "bound"),
+    (RunnableBindingBase, "bound"),  # RunnableBinding too
     (ConfigurableFields, "default"),
     (Alternatives, "default"),
     (RunnableWithFallbacks, "runnable"),
@@ -188,7 +188,7 @@ class _Checker:
             (RunnablePassthrough, self._through_passthrough),
             (RunnableAssign, self._through_assign),
             (RunnablePick, _through_pick),
-            (RunnableBinding, self._through_binding),
+            (RunnableBindingBase, self._through_binding),
             (ConfigurableFields, lambda step, shape: self.output(step.default, shape)),
         )
         """Steps whose output depends on their input's shape: (class, output of a shape)."""
@@ -231,7 +231,7 @@ class _Checker:
             return ObjectShape(None, merged, incoming.required | keys, open=False)
         return ObjectShape(None, added, frozenset(keys), open=True)
 
-    def _through_binding(self, step: RunnableBinding[Any, Any], incoming: Shape) -> Shape:
+    def _through_binding(self, step: RunnableBindingBase[Any, Any], incoming: Shape) -> Shape:
         if step.custom_output_type is not None:
             return self.declared(step, "output")
         return self.output(step.bound, incoming)

@@ -323,7 +323,10 @@ STREAM_EVENTS: list[dict[str, Any]] = [
 
 
 def test_stream_events_add_up() -> None:
-    chunks = [c for c in map(event_to_chunk, STREAM_EVENTS) if c is not None]
+    every = [c for c in map(event_to_chunk, STREAM_EVENTS) if c is not None]
+    # the message start and each block stop are empty chunks, as langchain-aws yields them
+    chunks = [c for c in every if c.content != []]
+    assert len(every) > len(chunks)
     assert chunks[0].content == [
         {"type": "reasoning_content", "reasoning_content": {"text": "th"}, "index": 0}
     ]
@@ -331,8 +334,8 @@ def test_stream_events_add_up() -> None:
     assert start.tool_call_chunks == [
         {"name": "GetWeather", "id": "tu1", "args": None, "index": 2, "type": "tool_call_chunk"}
     ]
-    total = chunks[0]
-    for chunk in chunks[1:]:
+    total = every[0]
+    for chunk in every[1:]:
         total = total + chunk
     assert isinstance(total, AIMessageChunk)
     assert total.content == [

@@ -232,7 +232,7 @@ class ChatBedrock(AwsRunnable, BaseChatModel, BedrockBase):
             content = [piece.block]
         elif blocks:
             content = []
-        metadata: dict[str, Any] = {}
+        metadata: dict[str, Any] = {"model_provider": "bedrock"}  # every chunk, as langchain-aws
         if first:
             metadata = {"model_name": self.model_id, "model_provider": "bedrock"}
         if piece.stop_reason is not None:

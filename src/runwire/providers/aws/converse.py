@@ -423,11 +423,10 @@ class ChatBedrockConverse(AwsRunnable, BaseChatModel, AwsClientFields):
                 if chunk is None:
                     continue
                 if "metadata" in event:
-                    chunk.response_metadata.update(
-                        ResponseMetadata=response.get("ResponseMetadata", {}),
-                        model_name=self._model_name(),
-                        model_provider="bedrock_converse",
-                    )
+                    chunk.response_metadata["model_name"] = self._model_name()
+                    if response.get("ResponseMetadata"):
+                        chunk.response_metadata["ResponseMetadata"] = response["ResponseMetadata"]
+                chunk.response_metadata["model_provider"] = "bedrock_converse"
                 yield chunk
         finally:
             close = getattr(events, "close", None)

@@ -198,8 +198,12 @@ def event_to_chunk(event: Mapping[str, Any]) -> AIMessageChunk | None:
 
     Content blocks carry their ``index``; tool-use starts and input deltas also come as
     ``tool_call_chunks`` with that index. ``messageStop`` brings ``stopReason``, the
-    ``metadata`` event the usage, metrics and trace.
+    ``metadata`` event the usage, metrics and trace. As langchain-aws: the message start
+    and each block's stop are empty chunks, and the stop and metadata chunks have ``""``
+    as content.
     """
+    if "messageStart" in event or "contentBlockStop" in event:
+        return AIMessageChunk(content=[])
     if "contentBlockStart" in event:
         start = event["contentBlockStart"]
         if "toolUse" not in start.get("start", {}):
@@ -209,16 +213,21 @@ def event_to_chunk(event: Mapping[str, Any]) -> AIMessageChunk | None:
         delta = event["contentBlockDelta"]
         body = delta["delta"]
         if "toolUse" in body:
-            block: dict[str, Any] = {"type": "tool_use", "input": body["toolUse"].get("input", "")}
+            # as langchain-aws: the delta's keys, then the (absent) tool use id
+            block: dict[str, Any] = {
+                "type": "tool_use",
+                "input": body["toolUse"].get("input", ""),
+                "id": None,
+            }
         elif "citation" in body:
             block = {"type": "text", "text": "", "citations": [body["citation"]]}
         else:
             block = _block_out(body)[0]
         return _indexed(block, delta["contentBlockIndex"])
     if "messageStop" in event:
-        return AIMessageChunk(content=[], response_metadata=dict(event["messageStop"]))
+        return AIMessageChunk(content="", response_metadata=dict(event["messageStop"]))
     if "metadata" in event:
         meta = dict(event["metadata"])
         usage = usage_metadata(meta.pop("usage", {}))
-        return AIMessageChunk(content=[], response_metadata=meta, usage_metadata=usage)
+        return AIMessageChunk(content="", response_metadata=meta, usage_metadata=usage)
     return None

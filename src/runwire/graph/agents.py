@@ -34,6 +34,7 @@ from runwire.runtime.config import RunnableConfig
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.runtime.tool import Tool
 from runwire.schema.messages import AIMessage, SystemMessage
+from runwire.schema.serializable import FieldsEqual
 
 __all__ = ["AgentState", "ReactAgent", "create_react_agent"]
 
@@ -139,7 +140,7 @@ def create_react_agent(
     )
 
 
-class ReactAgent(RunnableSerializable[Any, Any]):
+class ReactAgent(FieldsEqual, RunnableSerializable[Any, Any]):
     """A ReAct agent written as data (see the module docstring)."""
 
     model: Runnable[Any, Any]
@@ -164,12 +165,6 @@ class ReactAgent(RunnableSerializable[Any, Any]):
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["runwire", "graph"]
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when the files are (the compiled graph aside)."""
-        return type(other) is type(self) and self.__dict__ == other.__dict__
-
-    __hash__ = None  # type: ignore[assignment]
 
     def model_post_init(self, context: Any) -> None:
         self._graph = self.compile()

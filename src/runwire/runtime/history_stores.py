@@ -36,7 +36,7 @@ from pydantic import PrivateAttr, field_validator
 
 from runwire.errors import ManifestError
 from runwire.schema.messages import BaseMessage
-from runwire.schema.serializable import Serializable
+from runwire.schema.serializable import FieldsEqual, Serializable
 from runwire.schema.trust import TrustMark, UntrustedValueError, current_trust
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _check_messages(messages: Sequence[Any]) -> list[BaseMessage]:
     return out
 
 
-class BaseChatHistoryStore(Serializable, ABC):
+class BaseChatHistoryStore(FieldsEqual, Serializable, ABC):
     """The messages of many sessions; subclasses implement the three sync methods."""
 
     @classmethod
@@ -72,14 +72,6 @@ class BaseChatHistoryStore(Serializable, ABC):
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["runwire", "history"]
-
-    def __eq__(self, other: object) -> bool:
-        """Stores are equal when their settings are (not their locks, caches or contents)."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return self.__dict__ == other.__dict__  # type: ignore[union-attr]
-
-    __hash__ = None  # type: ignore[assignment]
 
     @abstractmethod
     def get_messages(self, session_id: str) -> list[BaseMessage]:

@@ -22,6 +22,7 @@ from runwire.runtime.config import RunnableConfig
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.schema.merge import parse_partial_json
 from runwire.schema.messages import AnyMessage, BaseMessage
+from runwire.schema.serializable import FieldsEqual
 
 __all__ = [
     "BaseOutputParser",
@@ -312,7 +313,7 @@ class JsonOutputParser(BaseTransformOutputParser):
         return _SCHEMA_INSTRUCTIONS.format(schema=_reduced_schema(self.json_schema))
 
 
-class PydanticOutputParser(JsonOutputParser):
+class PydanticOutputParser(FieldsEqual, JsonOutputParser):
     """Parses JSON and checks it against a schema: a model instance, or a validated dict.
 
     Built from a class (``PydanticOutputParser(pydantic_object=Model)``) it returns
@@ -356,12 +357,6 @@ class PydanticOutputParser(JsonOutputParser):
 
             self._validator = schema_validator(self.json_schema)
         return self
-
-    def __eq__(self, other: object) -> bool:
-        # the cached validator is not part of the value
-        return type(other) is type(self) and self.__dict__ == other.__dict__
-
-    __hash__ = None  # type: ignore[assignment]
 
     @property
     def OutputType(self) -> Any:

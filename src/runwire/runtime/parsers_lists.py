@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from pydantic import PrivateAttr, model_validator
 
 from runwire.runtime.parsers import BaseTransformOutputParser, _StreamState
+from runwire.schema.serializable import FieldsEqual
 
 __all__ = ["ListOutputParser", "MarkdownListOutputParser", "NumberedListOutputParser"]
 
@@ -97,7 +98,7 @@ class _MatchItems(_StreamState):
         return [[item] for item in self.parser.parse(self.buffer)]
 
 
-class ListOutputParser(BaseTransformOutputParser):
+class ListOutputParser(FieldsEqual, BaseTransformOutputParser):
     """Base of the regex list parsers: ``pattern`` with one group, the item."""
 
     pattern: str
@@ -123,12 +124,6 @@ class ListOutputParser(BaseTransformOutputParser):
         pattern = self._translated_default() if self.pattern == self._default else self.pattern
         self._regex = compile_pattern(("(?m)" if self._multiline else "") + pattern)
         return self
-
-    def __eq__(self, other: object) -> bool:
-        # the compiled regex is not part of the value
-        return type(other) is type(self) and self.__dict__ == other.__dict__
-
-    __hash__ = None  # type: ignore[assignment]
 
     @property
     def OutputType(self) -> Any:

@@ -29,6 +29,7 @@ from runwire.runtime.parsers_refusal import raise_if_refused
 from runwire.runtime.tracing import add_chunks
 from runwire.schema.merge import parse_partial_json
 from runwire.schema.messages import AIMessage, BaseMessage
+from runwire.schema.serializable import FieldsEqual
 
 __all__ = [
     "JsonOutputKeyToolsParser",
@@ -280,7 +281,7 @@ class JsonOutputKeyToolsParser(JsonOutputToolsParser):
         return mine if self.return_id else [call["args"] for call in mine]
 
 
-class PydanticToolsParser(JsonOutputToolsParser):
+class PydanticToolsParser(FieldsEqual, JsonOutputToolsParser):
     """Tool calls checked against their tools' schemas: instances, or checked dicts.
 
     ``tools`` takes pydantic classes (the output is an instance of the called tool's
@@ -322,12 +323,6 @@ class PydanticToolsParser(JsonOutputToolsParser):
             checkers[_tool_name(model)] = model
         self._checkers = checkers
         return self
-
-    def __eq__(self, other: object) -> bool:
-        # the checkers are derived from the tools, not part of the value
-        return type(other) is type(self) and self.__dict__ == other.__dict__
-
-    __hash__ = None  # type: ignore[assignment]
 
     @property
     def OutputType(self) -> Any:

@@ -210,6 +210,17 @@ def _replace_secrets(kwargs: dict[str, Any], secrets: dict[str, str]) -> dict[st
     return result
 
 
+class FieldsEqual:
+    """Equality by class and field values only: what an object derives and caches in
+    private attributes (a compiled regex, a validator, a built graph, a lock) is not part
+    of its value. Put it before the pydantic base: ``class X(FieldsEqual, Serializable)``."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class _SerializableMeta(type(BaseModel)):  # type: ignore[misc]
     """Lets a class take its main field positionally (``HumanMessage("hi")``).
 

@@ -38,11 +38,12 @@ from runwire.graph.files.state import ChannelSpec, state_schema
 from runwire.runtime.base import Runnable
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.serializable import RunnableSerializable
+from runwire.schema.serializable import FieldsEqual
 
 __all__ = ["StateGraph"]
 
 
-class StateGraph(RunnableSerializable[Any, Any]):
+class StateGraph(FieldsEqual, RunnableSerializable[Any, Any]):
     """A state graph written as data (see the module docstring for the format)."""
 
     state: dict[str, dict[str, Any]]
@@ -121,12 +122,6 @@ class StateGraph(RunnableSerializable[Any, Any]):
             if len(edge) != 2:
                 raise ValueError(f"an edge is [source, target], got {edge!r}")
         return edges
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when the files are: same class and fields (the compiled graph aside)."""
-        return type(other) is type(self) and self.__dict__ == other.__dict__
-
-    __hash__ = None  # type: ignore[assignment]
 
     def model_post_init(self, context: Any) -> None:
         raise_problems(type(self).__name__, graph_problems(self.__dict__))

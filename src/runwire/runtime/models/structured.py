@@ -32,6 +32,7 @@ from runwire.runtime.base import Runnable
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.models.chat import BaseChatModel
 from runwire.runtime.serializable import RunnableSerializable
+from runwire.schema.serializable import FieldsEqual
 
 __all__ = ["RunnableWithStructuredOutput", "StructuredMethod"]
 
@@ -91,7 +92,7 @@ def _schema_of(schema: Any) -> tuple[dict[str, Any] | None, type[BaseModel] | No
     return tool_schema(schema), None
 
 
-class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
+class RunnableWithStructuredOutput(FieldsEqual, RunnableSerializable[Any, Any]):
     """A chat model whose answer is parsed into ``json_schema``'s shape.
 
     Made by ``model.with_structured_output(schema, method=..., include_raw=...)`` or
@@ -144,12 +145,6 @@ class RunnableWithStructuredOutput(RunnableSerializable[Any, Any]):
             raise ValueError("json_schema needs a 'title': the name of the answer (tool name)")
         self._chain = self.model._bind_structured_output(self) | self._parser()
         return self
-
-    def __eq__(self, other: object) -> bool:
-        # the chain is derived from the fields, not part of the value
-        return type(other) is type(self) and self.__dict__ == other.__dict__
-
-    __hash__ = None  # type: ignore[assignment]
 
     @property
     def name_of_answer(self) -> str | None:

@@ -111,6 +111,8 @@ def test_langchain_loads_what_runwire_writes(name: str) -> None:
     """Both ways: LangChain (when installed) loads runwire's output and writes its own text."""
     lc = pytest.importorskip("langchain_core.load")
     fx = fixture(name)
+    if '"langchain_aws"' in fx["text"] or "bedrock" in fx["text"]:
+        pytest.importorskip("langchain_aws")  # LangChain imports it to build these classes
     out = runwire.dumps(load_fixture(name), dialect="langchain")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loads is "beta"; some classes are deprecated

@@ -102,6 +102,8 @@ class ClassPlan:
     has_attributes: bool
     """The class overrides ``lc_attributes``."""
     has_extras: bool
+    has_factory_defaults: bool = False
+    """Some optional field's default is made by a factory at each write (FactoryDefault)."""
     """The class overrides ``_lc_node_extras``."""
 
 
@@ -163,6 +165,7 @@ def class_plan(cls: type[Serializable]) -> ClassPlan:
         serializable=cls.is_lc_serializable(),
         has_attributes=cls.lc_attributes is not Serializable.lc_attributes,
         has_extras=cls._lc_node_extras is not Serializable._lc_node_extras,
+        has_factory_defaults=any(type(f.default) is FactoryDefault for f in fields),
     )
     _PLANS[cls] = plan
     return plan
@@ -311,10 +314,13 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
             return self.to_json_not_implemented()
         values = self.__dict__
         kwargs: dict[str, Any] = {}
-        for name, required, default, empty_factory in plan.written:
+        written = plan.written
+        if plan.has_factory_defaults:  # defaults read from the world now, not at plan time
+            written = tuple(
+                (n, r, d.value() if type(d) is FactoryDefault else d, e) for n, r, d, e in written
+            )
+        for name, required, default, empty_factory in written:
             value = values.get(name)
-            if type(default) is FactoryDefault:
-                default = default.value()
             if required:
                 kwargs[name] = value
             elif value is None:  # the common unset optional field

@@ -87,4 +87,6 @@ def test_thread_options_need_a_graph(project: Path, capsys: pytest.CaptureFixtur
     assert "graph files" in capsys.readouterr().err
     assert main(["run", "agent.yaml", "--resume", "1"]) == 1
     assert "--thread" in capsys.readouterr().err
-    assert main(["graph", "chain.yaml"]) == 1
+    capsys.readouterr()
+    assert main(["graph", "chain.yaml"]) == 0  # chains are drawn too
+    assert "RunnablePassthroughInput --> RunnablePassthrough;" in capsys.readouterr().out

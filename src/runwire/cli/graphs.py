@@ -120,9 +120,9 @@ def _snapshot(snapshot: Any) -> dict[str, Any]:
 
 
 def graph_of(built: Any) -> str:
-    """The Mermaid text of a graph (or agent) file."""
-    if not callable(getattr(built, "get_graph", None)) or not is_graph(built):
-        raise UsageError("runwire graph draws graph files (_type: StateGraph or ReactAgent)")
+    """The Mermaid text of a graph, agent or chain file."""
+    if not callable(getattr(built, "get_graph", None)):
+        raise UsageError(f"runwire graph draws runnables, not a {type(built).__name__}")
     return str(built.get_graph().draw_mermaid())
 
 

@@ -9,6 +9,7 @@ LangChain's ``Graph.draw_mermaid`` writes for the same nodes and edges.
 
 from __future__ import annotations
 
+import itertools
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from runwire.graph.constants import END, START
 
-__all__ = ["Edge", "Graph", "Node", "graph_of"]
+__all__ = ["Edge", "Graph", "Node", "chain_graph", "graph_of"]
 
 _SAFE_ID = frozenset(string.ascii_letters + string.digits + "_-")
 _MARKDOWN = tuple("*_`")
@@ -194,3 +195,76 @@ def graph_of(
         nodes[END] = Node(END, END)
     ordered = sorted(edges, key=lambda e: (e.source, e.target, e.conditional, e.data or ""))
     return Graph(nodes, ordered)
+
+
+def chain_graph(runnable: Any) -> Graph:
+    """The picture of a chain, as LangChain draws one: ``<Name>Input``, each step,
+    ``<Name>Output``; a sequence in a row, a parallel step fanned out and joined. A name
+    used twice gets ``_1``, ``_2``... in drawing order (a graph has its own ``get_graph``)."""
+    from runwire.runtime.parallel import RunnableParallel
+    from runwire.runtime.sequence import RunnableSequence
+
+    names: list[str] = []  # node k is names[k]
+    edges: list[tuple[int, int]] = []
+
+    def add(name: str) -> int:
+        names.append(name)
+        return len(names) - 1
+
+    def draw(step: Any) -> tuple[list[int], list[int]]:
+        """(entry nodes, exit nodes) of ``step``'s part of the picture."""
+        if isinstance(step, RunnableSequence):
+            parts = [draw(s) for s in step.steps]
+            for (_, exits), (entries, _) in itertools.pairwise(parts):
+                edges.extend((a, b) for a in exits for b in entries)
+            return parts[0][0], parts[-1][1]
+        if isinstance(step, RunnableParallel):
+            label = "Parallel<" + ",".join(step.steps__) + ">"
+            start, end = add(f"{label}Input"), add(f"{label}Output")
+            for branch in step.steps__.values():
+                entries, exits = draw(branch)
+                edges.extend((start, b) for b in entries)
+                edges.extend((a, end) for a in exits)
+            return [start], [end]
+        node = add(step.get_name())
+        return [node], [node]
+
+    head, tail = _end_step(runnable, first=True), _end_step(runnable, first=False)
+    first = -1 if isinstance(head, RunnableParallel) else add(f"{_end_name(head, True)}Input")
+    entries, exits = draw(runnable)
+    if first == -1:  # a parallel step's own input node is the chain's
+        first = entries[0]
+    else:
+        edges[:0] = [(first, b) for b in entries]
+    if isinstance(tail, RunnableParallel):
+        last = exits[0]
+    else:
+        last = add(f"{_end_name(tail, False)}Output")
+        edges.extend((a, last) for a in exits)
+    ids, seen = [], {}
+    for name in names:
+        if names.count(name) == 1:
+            ids.append(name)
+        else:
+            seen[name] = seen.get(name, 0) + 1
+            ids.append(f"{name}_{seen[name]}")
+    nodes = {ids[k]: Node(ids[k], names[k]) for k in (first, *range(len(names)))}
+    nodes[ids[last]] = nodes.pop(ids[last])  # the output node is drawn last
+    return Graph(nodes, [Edge(ids[a], ids[b]) for a, b in edges])
+
+
+def _end_step(runnable: Any, *, first: bool) -> Any:
+    """The first (or last) step of a chain, through nested sequences."""
+    from runwire.runtime.sequence import RunnableSequence
+
+    step = runnable
+    while isinstance(step, RunnableSequence):
+        step = step.steps[0 if first else -1]
+    return step
+
+
+def _end_name(step: Any, first: bool) -> str:
+    """LangChain's name of a chain's input or output node: the first step's name (a
+    prompt's is ``Prompt``) or the last step's."""
+    name = str(step.get_name())
+    return "Prompt" if first and name.endswith("PromptTemplate") else name

@@ -22,6 +22,12 @@ class RunnableSerializable(Serializable, Runnable[Input, Output], Generic[Input,
     def _lc_node_extras(self) -> dict[str, Any]:
         return {"name": self.get_name()}
 
+    def get_graph(self, config: Any = None) -> Any:
+        """The chain as a drawable graph (``.draw_mermaid()``), as LangChain draws it."""
+        from runwire.graph.drawing import chain_graph
+
+        return chain_graph(self)
+
     def configurable_fields(self, **fields: Any) -> RunnableSerializable[Input, Output]:
         """Make fields settable at run time through ``config["configurable"]``."""
         from runwire.runtime.configurable import RunnableConfigurableFields

@@ -76,9 +76,13 @@ def test_stream_modes_print_mode_and_chunk(
 
 
 def test_graph_prints_mermaid(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["graph", "agent.yaml"]) == 0
+    assert main(["graph", "agent.yaml"]) == 0  # piped: Mermaid
     text = capsys.readouterr().out
     assert text.startswith("---\nconfig:") and "\tagent -.-> tools;" in text
+    assert main(["graph", "agent.yaml", "--ascii"]) == 0
+    assert capsys.readouterr().out == (
+        "__start__\n  └─> agent\nagent\n  ├┄> __end__\n  └┄> tools\ntools\n  └─> agent\n__end__\n"
+    )
 
 
 def test_thread_options_need_a_graph(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

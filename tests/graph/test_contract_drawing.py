@@ -103,3 +103,4 @@ def test_a_router_without_declared_destinations_may_go_anywhere(lg):
         graph.compile().get_graph(xray=True)
     with pytest.raises(NotImplementedError, match="draw_mermaid"):
         drawn.draw_mermaid_png()
+    assert drawn.draw_ascii() == ("__start__\n  ├┄> __end__\n  └┄> x\nx\n  └─> __end__\n__end__\n")

@@ -119,11 +119,12 @@ def _snapshot(snapshot: Any) -> dict[str, Any]:
     }
 
 
-def graph_of(built: Any) -> str:
-    """The Mermaid text of a graph, agent or chain file."""
+def graph_of(built: Any, form: str = "mermaid") -> str:
+    """The picture of a graph, agent or chain file: ``mermaid`` or ``ascii`` text."""
     if not callable(getattr(built, "get_graph", None)):
         raise UsageError(f"runwire graph draws runnables, not a {type(built).__name__}")
-    return str(built.get_graph().draw_mermaid())
+    drawn = built.get_graph()
+    return str(drawn.draw_ascii() if form == "ascii" else drawn.draw_mermaid())
 
 
 # -- commands -------------------------------------------------------------------------
@@ -145,8 +146,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """``runwire graph``."""
     from runwire.cli.commands import _build, _error
 
+    form = args.form or ("ascii" if sys.stdout.isatty() else "mermaid")
     try:
-        text = graph_of(_build(args))
+        text = graph_of(_build(args), form)
     except (ManifestError, UsageError) as exc:
         return _error(exc)
     sys.stdout.write(text)

@@ -145,10 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     picture = _command(
         sub,
         "graph",
-        "print a graph file as Mermaid",
-        "Load the graph FILE and print its nodes and edges as a Mermaid flowchart.",
+        "draw a graph, agent or chain",
+        "Load FILE and print its nodes and edges: an outline on a terminal, a Mermaid\n"
+        "flowchart when piped (--mermaid / --ascii choose).",
     )
     picture.add_argument("file", metavar="FILE")
+    form = picture.add_mutually_exclusive_group()
+    form.add_argument("--mermaid", dest="form", action="store_const", const="mermaid")
+    form.add_argument("--ascii", dest="form", action="store_const", const="ascii")
     _manifest_options(picture)
     picture.set_defaults(run=graphs.cmd_graph)
 

@@ -120,8 +120,30 @@ class Graph:
         )
 
     def draw_ascii(self) -> str:
-        """ASCII drawings are not implemented yet."""
-        raise NotImplementedError("draw_ascii is not implemented in runwire: use draw_mermaid()")
+        """A terminal outline: each node (from the first, breadth first; END last) and
+        where it leads, ``─>`` always, ``┄>`` when conditional, with the edge's label."""
+        out: dict[str, list[Edge]] = {}
+        for edge in self.edges:
+            out.setdefault(edge.source, []).append(edge)
+        first = self.first_node()
+        order = [first.id] if first else []
+        for name in [*order, *self.nodes]:
+            if name not in order:
+                order.append(name)
+            for edge in out.get(name, ()):
+                if edge.target not in order:
+                    order.append(edge.target)
+        order.sort(key=lambda name: name == END)  # stable: only END moves, to the end
+        lines = []
+        for name in order:
+            lines.append(name)
+            leaving = out.get(name, [])
+            for i, edge in enumerate(leaving):
+                branch = "└" if i == len(leaving) - 1 else "├"
+                arrow = "┄>" if edge.conditional else "─>"
+                label = f"  ({edge.data})" if edge.data is not None else ""
+                lines.append(f"  {branch}{arrow} {edge.target}{label}")
+        return "\n".join(lines) + "\n"
 
 
 def _safe_id(text: str) -> str:

@@ -165,6 +165,10 @@ def test_streams_and_async_run_the_compiled_graph(tmp_path: Path) -> None:
         ({"routes": {"ghost": [{"to": "END"}]}}, r"\$\.routes\.ghost.*'ghost' is not a node"),
         ({"interrupt_before": ["b"]}, r"\$\.interrupt_before\[0\]"),
         (
+            {"nodes": {"a": {"run": {"_type": "StrOutputParser"}, "writes": "n"}}},
+            r"\$\.nodes\.a\.writes.*writes 'n' \(integer\), but its runnable outputs string",
+        ),
+        (
             {
                 "nodes": {
                     "a": {"_type": "RunnablePassthrough"},

@@ -2,7 +2,8 @@
 
 Run when a ``StateGraph`` component is built (so ``runwire validate`` and every load
 report them with file, line and JSON path): names that are not nodes or state keys,
-nodes no path reaches from START, nodes from which no path reaches END.
+nodes no path reaches from START, nodes from which no path reaches END, a node whose
+runnable declares an output of another JSON type than the state key it writes.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def graph_problems(fields: Mapping[str, Any]) -> list[Problem]:
             for key in state_keys(spec.get(part), writes=part == "writes"):
                 if key not in state:
                     problems.append((("nodes", name, part), f"{key!r} is not a state key"))
+    for name, spec in fields["nodes"].items():
+        problem = _output_mismatch(spec, fields["state"])
+        if problem:
+            problems.append((("nodes", name, "writes"), problem))
     for i, (source, target) in enumerate(fields["edges"]):
         for name in (*_names(source), node_name(target)):
             if name not in known:
@@ -104,6 +109,34 @@ def graph_problems(fields: Mapping[str, Any]) -> list[Problem]:
     for name in sorted(nodes - ending):
         problems.append((("nodes", name), f"from node {name!r} no path reaches END"))
     return problems
+
+
+_FITS: dict[str, frozenset[str]] = {
+    "string": frozenset({"string"}),
+    "integer": frozenset({"integer"}),
+    "number": frozenset({"number", "integer"}),
+    "boolean": frozenset({"boolean"}),
+    "object": frozenset({"object"}),
+}
+"""Channel type -> the output JSON types a node may write to it whole (an ``array``
+channel takes anything: a value that is not a list is written as ``[value]``)."""
+
+
+def _output_mismatch(spec: Any, state: Mapping[str, Any]) -> str | None:
+    """Why a ``{run, writes: key}`` node's declared output cannot go to its channel."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("writes"), str):
+        return None
+    key = spec["writes"]
+    wanted = (state.get(key) or {}).get("type")
+    if wanted not in _FITS:
+        return None
+    try:
+        declared = spec["run"].get_output_jsonschema().get("type")
+    except Exception:  # a runnable that cannot say: nothing to check
+        return None
+    if isinstance(declared, str) and declared not in _FITS[wanted]:
+        return f"writes {key!r} ({wanted}), but its runnable outputs {declared}"
+    return None
 
 
 def raise_problems(title: str, problems: list[Problem]) -> None:

@@ -152,7 +152,11 @@ class InMemorySaver(BaseCheckpointSaver):
         ]
         with self._lock:
             thread = self.writes.setdefault(thread_id, {})
-            stored = dict(thread.get((ns, checkpoint_id), ()))
+            existing = thread.get((ns, checkpoint_id))
+            if existing is None and all(key[1] >= 0 for key, _ in encoded):
+                thread[(ns, checkpoint_id)] = tuple(encoded)  # the usual first writes
+                return
+            stored = dict(existing or ())
             for key, write in encoded:
                 if key[1] >= 0 and key in stored:
                     continue

@@ -8,6 +8,7 @@ boto3 child, one starts the serve mode as a process and stops it with Ctrl-C.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -131,3 +132,39 @@ def test_serve_mode_until_interrupted() -> None:
     assert f"BEDROCK_ENDPOINT_URL={url}" in err
     assert "AWS_ACCESS_KEY_ID=AKIDCLI" in err
     assert secret not in err + out
+
+
+TERM_CHILD = """
+import os, signal, sys, time
+def stop(signum, frame):
+    print("child stopped by", signum, flush=True)
+    sys.exit(3)
+signal.signal(signal.SIGTERM, stop)
+print(os.getpid(), flush=True)
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    time.sleep(0.05)
+sys.exit(9)
+"""
+
+
+def test_sigterm_to_the_wrapper_reaches_the_child_and_nothing_is_orphaned() -> None:
+    process = subprocess.Popen(
+        [*RUNWIRE, "emulate", "bedrock", "--", sys.executable, "-c", TERM_CHILD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        child_pid = int(process.stdout.readline())
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert out == f"child stopped by {int(signal.SIGTERM)}\n", err
+    assert process.returncode == 3  # the child's own status, as for a normal end
+    with pytest.raises(ProcessLookupError):
+        os.kill(child_pid, 0)  # the child is gone, not re-parented and running

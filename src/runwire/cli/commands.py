@@ -452,6 +452,7 @@ def _stderr_line(line: str) -> None:
 def _run_child(command: list[str], endpoint_url: str, key: str, secret: str) -> int:
     """Run ``command`` against the emulator; its exit status (128 + N for signal N)."""
     import os
+    import signal
     import subprocess
 
     env = {
@@ -463,15 +464,35 @@ def _run_child(command: list[str], endpoint_url: str, key: str, secret: str) -> 
     env.pop("AWS_SESSION_TOKEN", None)  # it belongs to other keys
     env.setdefault("AWS_REGION", "us-east-1")
     env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])  # the one boto3 itself reads
+    children: list[subprocess.Popen[bytes]] = []
+    early: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        """Pass the signal on: the child decides, the wrapper waits for it (never
+        leaving it running alone)."""
+        if children:
+            children[0].send_signal(signum)
+        else:
+            early.append(signum)  # before the child exists: given to it once it does
+
+    forwarded = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+    previous = {sig: signal.signal(sig, forward) for sig in forwarded}
     try:
-        child = subprocess.Popen(command, env=env)
-    except OSError as exc:
-        print(f"cannot run {command[0]}: {exc.strerror}", file=sys.stderr)
-        return 127
-    while True:
         try:
-            code = child.wait()
-            break
-        except KeyboardInterrupt:  # the child got it too: wait for it to finish
-            continue
+            child = subprocess.Popen(command, env=env)
+        except OSError as exc:
+            print(f"cannot run {command[0]}: {exc.strerror}", file=sys.stderr)
+            return 127
+        children.append(child)
+        for signum in early:
+            child.send_signal(signum)
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # the child got it too: wait for it to finish
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return code if code >= 0 else 128 - code

@@ -97,3 +97,18 @@ def test_the_committed_manifest_schema_is_current(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == (ROOT / "docs" / "manifest.schema.json").read_text(), (
         "regenerate it: runwire schema manifest > docs/manifest.schema.json"
     )
+
+
+def test_the_readme_langchain_dialect_example_loads_in_langchain() -> None:
+    """The README says langchain_core.load.loads reads its langchain-dialect text."""
+    import warnings
+
+    lc = pytest.importorskip("langchain_core.load")
+    import runwire
+    from runwire.runtime import ChatPromptTemplate
+
+    prompt = ChatPromptTemplate.from_messages([("human", "{question}")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = lc.loads(runwire.dumps(prompt, dialect="langchain"))
+    assert theirs.format_messages(question="hi")[0].content == "hi"

@@ -91,9 +91,11 @@ def _json_arg(text: str | None, what: str) -> Any:
         text = _read_arg_file(text[1:], what)
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
         if what == "--config":
             raise UsageError('--config must be JSON, e.g. --config \'{"tags": ["cli"]}\'') from None
+        if text.lstrip().startswith(("{", "[")):  # meant as JSON: say where it breaks
+            raise UsageError(f"{what} is not valid JSON: {exc}") from None
         return text  # plain text is a string input
 
 
@@ -316,6 +318,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         value = _json_arg(args.input, "--input")
         config = _json_arg(args.config, "--config")
         threaded = args.thread or args.resume is not None or args.stream_mode
+        if value is None and not (args.thread or args.resume is not None):
+            raise UsageError(f"no --input given: {_input_hint(pipeline)}")
+        if isinstance(value, str) and args.input and not args.input.startswith("@"):
+            hint = _input_hint(pipeline)
+            if "takes an object" in hint:  # plain text to a pipeline that wants fields
+                raise UsageError(f"--input is a string, but {hint}")
         if threaded and not graphs.is_graph(pipeline):
             raise UsageError("--thread, --resume and --stream-mode run graph files")
         if args.resume is not None:
@@ -337,6 +345,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     except Exception as exc:  # the pipeline failed: say so, no traceback
         return _error(f"error: {type(exc).__name__}: {exc}")
     return 0
+
+
+def _input_hint(pipeline: Any) -> str:
+    """What the pipeline takes, from its input schema, with an example ``--input``."""
+    try:
+        schema = pipeline.get_input_jsonschema()
+    except Exception:  # a pipeline that cannot say
+        return 'pass one, e.g. --input \'{"question": "..."}\' or --input @input.json'
+    props = schema.get("properties") or {}
+    if props:
+        fields = ", ".join(f"{k} ({(v or {}).get('type', 'any')})" for k, v in props.items())
+        example = "{" + ", ".join(f'"{k}": ...' for k in props) + "}"
+        return f"the pipeline takes an object with {fields}: --input '{example}'"
+    if schema.get("type") == "string":
+        return 'the pipeline takes a string: --input "some text"'
+    return "pass one: JSON, @file.json, or plain text"
 
 
 def _project_root(args: argparse.Namespace) -> Path:

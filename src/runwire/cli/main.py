@@ -340,7 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     is one line on stderr and exit code 1 (with the traceback when ``RUNWIRE_DEBUG=1``).
     """
     args_list, child = _split_child(list(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(args_list)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(args_list)
+    if extra:
+        _refuse_unknown(parser, args.command, extra)
     if child is not None:
         args.child = child
     from runwire.redaction import install_log_redaction, redact
@@ -355,6 +358,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
         print(redact(describe_failure(exc)), file=sys.stderr)
         return 1
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str, extra: list[str]) -> None:
+    """Exit 2 with the command's usage, naming the unknown arguments and the nearest
+    options of that command (``--inputs``: did you mean --input?)."""
+    import difflib
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command_parser = sub.choices[command]
+    options = [o for a in command_parser._actions for o in a.option_strings]
+    hints = []
+    for arg in extra:
+        near = difflib.get_close_matches(arg.split("=", 1)[0], options, n=1, cutoff=0.6)
+        if arg.startswith("-") and near:
+            hints.append(f"{arg} (did you mean {near[0]}?)")
+        else:
+            hints.append(arg)
+    command_parser.error("unrecognized arguments: " + " ".join(hints))
 
 
 def run() -> None:

@@ -177,7 +177,29 @@ class _StreamState:
         return ()
 
 
-class BaseTransformOutputParser(BaseOutputParser):
+class StreamingOutputParser(BaseOutputParser):
+    """A parser that streams its output as input chunks come (``_transform`` and
+    ``_atransform`` say how), each stream one traced run."""
+
+    def _transform(self, chunks: Iterator[Any], config: RunnableConfig) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def _atransform(self, chunks: AsyncIterator[Any], config: RunnableConfig) -> AsyncIterator[Any]:
+        raise NotImplementedError
+
+    def transform(
+        self, input: Iterator[Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        yield from self._transform_with_config(input, self._transform, config)
+
+    async def atransform(
+        self, input: AsyncIterator[Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        async for out in self._atransform_with_config(input, self._atransform, config):
+            yield out
+
+
+class BaseTransformOutputParser(StreamingOutputParser):
     """A parser that streams: each input chunk goes through a ``_StreamState``."""
 
     def _stream_state(self) -> _StreamState:
@@ -197,17 +219,6 @@ class BaseTransformOutputParser(BaseOutputParser):
             for out in state.feed(self._input_text(chunk)):
                 yield out
         for out in state.close():
-            yield out
-
-    def transform(
-        self, input: Iterator[Any], config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[Any]:
-        yield from self._transform_with_config(input, self._transform, config)
-
-    async def atransform(
-        self, input: AsyncIterator[Any], config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[Any]:
-        async for out in self._atransform_with_config(input, self._atransform, config):
             yield out
 
 

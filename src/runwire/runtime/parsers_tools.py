@@ -24,7 +24,11 @@ from typing import Any
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from runwire.runtime.config import RunnableConfig
-from runwire.runtime.parsers import BaseOutputParser, OutputParserException, PydanticOutputParser
+from runwire.runtime.parsers import (
+    OutputParserException,
+    PydanticOutputParser,
+    StreamingOutputParser,
+)
 from runwire.runtime.parsers_refusal import raise_if_refused
 from runwire.runtime.tracing import add_chunks
 from runwire.schema.merge import parse_partial_json
@@ -162,7 +166,7 @@ def _tool_name(tool: type[BaseModel]) -> str:
     return str(tool.model_config.get("title") or tool.__name__)
 
 
-class JsonOutputToolsParser(BaseOutputParser):
+class JsonOutputToolsParser(StreamingOutputParser):
     """Every tool call of a message as ``{"type": name, "args": {...}}`` (a list).
 
     ``first_tool_only`` returns the first call (``None`` without one); ``return_id``
@@ -247,17 +251,6 @@ class JsonOutputToolsParser(BaseOutputParser):
             if changed:
                 last = parsed
                 yield parsed
-
-    def transform(
-        self, input: Iterator[Any], config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[Any]:
-        yield from self._transform_with_config(input, self._transform, config)
-
-    async def atransform(
-        self, input: AsyncIterator[Any], config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[Any]:
-        async for out in self._atransform_with_config(input, self._atransform, config):
-            yield out
 
 
 class JsonOutputKeyToolsParser(JsonOutputToolsParser):

@@ -390,13 +390,21 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
 
 def _area_samples() -> None:
     """Merge the per-area sample tables (tests/samples_*.py) into SAMPLES."""
+    import samples_aws_retrieval
     import samples_data
     import samples_graph
     import samples_history
     import samples_parsers
     import samples_prompts
 
-    for area in (samples_data, samples_prompts, samples_parsers, samples_history, samples_graph):
+    for area in (
+        samples_data,
+        samples_prompts,
+        samples_parsers,
+        samples_history,
+        samples_graph,
+        samples_aws_retrieval,
+    ):
         SAMPLES.update(area.SAMPLES)
 
 

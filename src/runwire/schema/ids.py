@@ -458,6 +458,10 @@ GRAPH_FILE_CLASSES: tuple[ClassEntry, ...] = (
     ClassEntry("Tool", ("runwire", "tools"), "core", "runwire.runtime.tool"),
 )
 
+AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
+    # SageMaker, Kendra, Knowledge Bases and S3 Vectors (issue 19)
+)
+
 LANGCHAIN_NOT_IMPLEMENTED: dict[str, Id] = {
     # runwire writes and loads these; LangChain writes them as not_implemented (a class
     # it does not serialize, or has not at all), so the ``langchain`` dialect does too
@@ -543,5 +547,6 @@ id_table = IdTable(
     + PARSER_EXTRA_CLASSES
     + HISTORY_CLASSES
     + GRAPH_FILE_CLASSES
+    + AWS_RETRIEVAL_CLASSES
 )
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

@@ -1,0 +1,11 @@
+"""Samples of the AWS retrieval and hosting classes (issue 19), merged into ``conftest.SAMPLES``.
+
+Class short name -> factory of a representative instance (see conftest.SAMPLES).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+SAMPLES: dict[str, Callable[[], Any]] = {}

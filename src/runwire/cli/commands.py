@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -428,36 +428,32 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     its exit status."""
     import threading
 
-    from runwire.testing.bedrock import (
-        DEFAULT_ACCESS_KEY_ID,
-        DEFAULT_SECRET_ACCESS_KEY,
-        BedrockEmulator,
-    )
+    from runwire.testing.emulators import EMULATORS, EmulatorOptions
 
+    spec = EMULATORS[args.service]
     if (args.access_key_id is None) != (args.secret_access_key is None):
         print("--access-key-id and --secret-access-key go together", file=sys.stderr)
         return 2
-    key = args.access_key_id or DEFAULT_ACCESS_KEY_ID
-    secret = args.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    options = EmulatorOptions(
+        args.host,
+        args.port,
+        args.access_key_id,
+        args.secret_access_key,
+        log=None if args.child else _stderr_line,  # serve mode logs each request
+    )
     try:
-        log = None if args.child else _stderr_line  # serve mode logs each request
-        emulator = BedrockEmulator(
-            args.host, args.port, {key: secret}, log=log, max_recorded=1000
-        ).start()
+        started = spec.start(options)
     except OSError as exc:
         return _error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
     try:
         if args.child:
-            return _run_child(args.child, emulator.endpoint_url, key, secret)
-        print(f"Bedrock emulator on {emulator.endpoint_url}", flush=True)
-        shown = secret if args.secret_access_key is None else "<the --secret-access-key given>"
+            return _run_child(args.child, started.env, started.unset)
+        print(started.title, flush=True)
+        exports = "".join(f"  export {name}={value}\n" for name, value in started.shown.items())
         print(
-            "Point a client at it:\n"
-            f"  export BEDROCK_ENDPOINT_URL={emulator.endpoint_url}\n"
-            f"  export AWS_ACCESS_KEY_ID={key}\n"
-            f"  export AWS_SECRET_ACCESS_KEY={shown}\n"
-            "  export AWS_REGION=us-east-1\n"
-            "Ctrl-C stops it.",
+            f"Point a client at it:\n{exports}  export AWS_REGION=us-east-1\nCtrl-C stops it."
+            if spec.aws
+            else f"Point a client at it:\n{exports}Ctrl-C stops it.",
             file=sys.stderr,
             flush=True,
         )
@@ -466,26 +462,23 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        emulator.stop()
+        started.emulator.stop()
 
 
 def _stderr_line(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _run_child(command: list[str], endpoint_url: str, key: str, secret: str) -> int:
-    """Run ``command`` against the emulator; its exit status (128 + N for signal N)."""
+def _run_child(command: list[str], extra: Mapping[str, str], unset: Sequence[str]) -> int:
+    """Run ``command`` with the emulator's environment ``extra`` (and without the
+    variables ``unset``); its exit status (128 + N for signal N)."""
     import os
     import signal
     import subprocess
 
-    env = {
-        **os.environ,
-        "BEDROCK_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": key,
-        "AWS_SECRET_ACCESS_KEY": secret,
-    }
-    env.pop("AWS_SESSION_TOKEN", None)  # it belongs to other keys
+    env = {**os.environ, **extra}
+    for name in unset:
+        env.pop(name, None)
     env.setdefault("AWS_REGION", "us-east-1")
     env.setdefault("AWS_DEFAULT_REGION", env["AWS_REGION"])  # the one boto3 itself reads
     children: list[subprocess.Popen[bytes]] = []

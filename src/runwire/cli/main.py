@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from runwire.cli import commands, graphs
 from runwire.cli.graphs import GRAPH_MODES
 from runwire.errors import RunwireError
+from runwire.testing.emulators import EMULATORS
 
 __all__ = ["build_parser", "describe_failure", "main", "run"]
 
@@ -277,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         "runwire emulate bedrock [--host H] [--port N] "
         "[--access-key-id K --secret-access-key S] [-- COMMAND [ARG ...]]"
     )
-    emulate.add_argument("service", choices=("bedrock",))
+    emulate.add_argument("service", choices=tuple(EMULATORS))
     emulate.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     emulate.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     emulate.add_argument("--access-key-id", default=None, metavar="K", help="the key to accept")

@@ -1,0 +1,91 @@
+"""The emulators ``runwire emulate NAME`` can start: one row per service.
+
+Each row starts an emulator on a loopback port and says what a child command gets in
+its environment (endpoint and credentials the emulator accepts) and what the serve-mode
+banner prints. Adding a service is adding a row; the CLI reads only this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["EMULATORS", "EmulatorOptions", "EmulatorSpec", "RunningEmulator", "Started"]
+
+
+class RunningEmulator(Protocol):
+    """What the CLI needs of a started emulator."""
+
+    @property
+    def endpoint_url(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """The command line's choices: address, the credentials to accept (``None``: the
+    emulator's public dummy pair) and a request log (serve mode only)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    log: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    """A started emulator, the environment a child command runs with, and the lines
+    of the serve-mode banner (``shown`` masks credentials the user passed in)."""
+
+    emulator: RunningEmulator
+    env: Mapping[str, str]
+    shown: Mapping[str, str]
+    unset: tuple[str, ...] = ()
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class EmulatorSpec:
+    """One service: its summary and how to start it."""
+
+    summary: str
+    start: Callable[[EmulatorOptions], Started]
+    aws: bool = field(default=True)  # takes --access-key-id / --secret-access-key
+
+
+def _start_bedrock(options: EmulatorOptions) -> Started:
+    from runwire.testing.bedrock import (
+        DEFAULT_ACCESS_KEY_ID,
+        DEFAULT_SECRET_ACCESS_KEY,
+        BedrockEmulator,
+    )
+
+    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
+    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    emulator = BedrockEmulator(
+        options.host, options.port, {key: secret}, log=options.log, max_recorded=1000
+    ).start()
+    env = {
+        "BEDROCK_ENDPOINT_URL": emulator.endpoint_url,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    shown = dict(env)
+    if options.secret_access_key is not None:
+        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
+    return Started(
+        emulator,
+        env,
+        shown,
+        unset=("AWS_SESSION_TOKEN",),  # it belongs to other keys
+        title=f"Bedrock emulator on {emulator.endpoint_url}",
+    )
+
+
+EMULATORS: dict[str, EmulatorSpec] = {
+    "bedrock": EmulatorSpec("Bedrock (bedrock-runtime and bedrock-agent-runtime)", _start_bedrock),
+}
+"""Service name -> how to start its emulator (the choices of ``runwire emulate``)."""

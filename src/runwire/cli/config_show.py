@@ -1,12 +1,20 @@
-"""``runwire config show``: the effective deployment settings and where each came from."""
+"""``runwire config show``: the settings ``runwire serve`` will use and where each came from.
+
+The rows are the settings (init, environment, .env, secrets dir, defaults) with the
+deployment file ``serve`` would read applied under them: a ``server:`` limit in
+runwire.yaml (or its ``environments.<env>`` overlay) wins over a default, and loses to
+a variable, as it does in ``serve``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-__all__ = ["cmd_config_show", "format_table"]
+__all__ = ["cmd_config_show", "format_table", "serve_report"]
 
 _HEADER = ("name", "value", "origin")
 
@@ -19,15 +27,54 @@ def format_table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def cmd_config_show(args: argparse.Namespace) -> int:
-    """Print :func:`runwire.deploy.settings.settings_report` as a table or JSON list."""
+def _deployment_file(settings: Any) -> Path | None:
+    """The deployment file ``serve`` reads when given no target, if it exists."""
+    from runwire.deploy.deployment import DEPLOYMENT_FILE_NAMES
+
+    if settings.deployment is not None:
+        return Path(settings.deployment)
+    found = [Path(name) for name in DEPLOYMENT_FILE_NAMES if Path(name).is_file()]
+    return found[0] if found else None
+
+
+def serve_report() -> list[Any]:
+    """:func:`~runwire.deploy.settings.settings_report` with the deployment file's
+    ``server:`` limits applied where no variable, .env or secret sets them."""
     import orjson
 
-    from runwire.deploy.settings import SettingsError, settings_report
+    from runwire.deploy.deployment import read_deployment
+    from runwire.deploy.settings import SettingOrigin, load_settings, settings_report
+
+    rows = settings_report()
+    settings = load_settings()
+    path = _deployment_file(settings)
+    if path is None:
+        return rows
+    deployment = read_deployment(path, env=settings.env)
+    limits = deployment.server
+    if limits is None:
+        return rows
+    origin = f"{path}" + (f" (environment {settings.env})" if settings.env else "")
+    out = []
+    for row in rows:
+        section, _, name = row.name.partition(".")
+        value = getattr(limits, name, None) if section == "server" else None
+        if value is not None and row.origin == "default":
+            shown = orjson.dumps(value).decode() if not isinstance(value, str) else value
+            row = SettingOrigin(row.name, shown, origin)
+        out.append(row)
+    return out
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """Print :func:`serve_report` as a table or a JSON list."""
+    import orjson
+
+    from runwire.errors import RunwireError
 
     try:
-        rows = settings_report()
-    except SettingsError as exc:
+        rows = serve_report()
+    except RunwireError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     if args.format == "json":

@@ -112,3 +112,19 @@ def test_the_readme_langchain_dialect_example_loads_in_langchain() -> None:
         warnings.simplefilter("ignore")
         theirs = lc.loads(runwire.dumps(prompt, dialect="langchain"))
     assert theirs.format_messages(question="hi")[0].content == "hi"
+
+
+def test_deploy_in_tests_example_runs() -> None:
+    """docs/deploy.md "In tests": create_app on a plain runnable, served for real."""
+    text = (ROOT / "docs/deploy.md").read_text()
+    section = text[text.index("## 7. In tests") : text.index("## Trusting manifests")]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert "create_app({" in block
+    exec(compile(block, "docs/deploy.md", "exec"), {"__name__": "docs_example"})
+
+
+def test_create_app_names_what_it_cannot_serve() -> None:
+    from runwire.deploy import create_app
+
+    with pytest.raises(TypeError, match=r"pipeline 'chat' is a str; expected a runnable"):
+        create_app({"chat": "configs/chat.yaml"})

@@ -9,6 +9,7 @@ Per pipeline ``/<name>/invoke``, ``/batch``, ``/stream``, ``/stream_events`` (PO
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -39,6 +40,24 @@ _ROUTES = (
 )
 
 
+@dataclass(frozen=True)
+class _Served:
+    runnable: Any
+    configurable: frozenset[str] = frozenset()
+
+
+def _served(name: str, pipeline: Any) -> Any:
+    """A pipeline as served: one with ``runnable``, or a plain runnable wrapped."""
+    if hasattr(pipeline, "runnable") and hasattr(pipeline, "configurable"):
+        return pipeline
+    if callable(getattr(pipeline, "invoke", None)) and callable(getattr(pipeline, "ainvoke", None)):
+        return _Served(pipeline)
+    raise TypeError(
+        f"create_app: pipeline {name!r} is a {type(pipeline).__name__}; expected a runnable "
+        "or a runwire.deploy.Pipeline"
+    )
+
+
 def _secret(key: str | SecretStr) -> SecretStr:
     return key if isinstance(key, SecretStr) else SecretStr(key)
 
@@ -55,11 +74,14 @@ def create_app(
     offload: OffloadPolicy = "configurable",
     state: ServerState | None = None,
 ) -> FastAPI:
-    """An app serving ``pipelines`` (name -> an object with ``runnable`` and ``configurable``).
+    """An app serving ``pipelines``: name -> a :class:`~runwire.deploy.pipelines.Pipeline`
+    (or any object with ``runnable`` and ``configurable``), or a plain runnable, served
+    with no configurable id allowed.
 
     ``state`` is shared with the runner, which flips ``draining`` on SIGTERM. The
     limits are those of :class:`~runwire.deploy.settings.ServerSettings`.
     """
+    pipelines = {name: _served(name, pipeline) for name, pipeline in pipelines.items()}
     state = state or ServerState()
     state.pipelines = tuple(pipelines)
     metrics = Metrics()

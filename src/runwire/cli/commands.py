@@ -312,6 +312,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from runwire.cli import graphs
     from runwire.cli.output import write_result, write_stream
+    from runwire.runtime.text_stream import skip_empty_text
 
     try:
         pipeline = _build(args)
@@ -335,7 +336,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             for result in graphs.run_graph(args, pipeline, value, config, _project_root(args)):
                 write_result(result)
         elif args.stream:
-            write_stream(pipeline.stream(value, config))
+            write_stream(skip_empty_text(pipeline.stream(value, config)))
         else:
             write_result(pipeline.invoke(value, config))
     except UsageError as exc:

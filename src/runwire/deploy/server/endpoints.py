@@ -41,6 +41,7 @@ from runwire.redaction import redact
 from runwire.runtime.config import new_run_id
 from runwire.runtime.parsers import OutputParserException
 from runwire.runtime.schemas import config_model
+from runwire.runtime.text_stream import EmptyTextFilter
 
 __all__ = ["PipelineEndpoints", "failure"]
 
@@ -315,9 +316,13 @@ class PipelineEndpoints:
                 chunks = self.offloader.iterate(self.runnable.stream(input_, config))
             else:
                 chunks = self.runnable.astream(input_, config)
+            empty = EmptyTextFilter()  # trailing "" chunks say nothing: not sent
             async with _closing(chunks):
                 async for chunk in chunks:
-                    yield protocol.sse("data", protocol.encode(chunk))
+                    if empty.keep(chunk):
+                        yield protocol.sse("data", protocol.encode(chunk))
+            for chunk in empty.leftover():
+                yield protocol.sse("data", protocol.encode(chunk))
 
         return self._sse(events)
 

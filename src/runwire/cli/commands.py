@@ -168,18 +168,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         }
         print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
     else:
-        for report in reports:
-            shown = report["file"]
-            if "pipeline" in report:
-                env = f" [{report['env']}]" if report["env"] else ""
-                shown = f"{report['deployment']}{env}: {report['pipeline']} ({shown})"
-            if report["ok"]:
-                print(f"ok    {shown}")
-                continue
-            count = len(report["problems"])
-            print(f"FAIL  {shown} ({count} problem{'s' if count > 1 else ''})")
-            for finding in report["problems"]:
-                print(f"  {finding}".replace("\n", "\n  "))
+        from runwire.cli.output import write_validation
+
+        write_validation(reports)  # coloured and aligned on a terminal, else plain text
     return 0 if ok else 1
 
 
@@ -286,12 +277,21 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         if new == text:
             continue
         changed += 1
-        if args.check:
+        if args.diff:  # what would change, as `diff -u` prints it; nothing is written
+            import difflib
+
+            lines = difflib.unified_diff(
+                text.splitlines(keepends=True), new.splitlines(keepends=True), str(path), str(path)
+            )
+            for line in lines:
+                end = "" if line.endswith("\n") else "\n\\ No newline at end of file\n"
+                sys.stdout.write(line + end)
+        elif args.check:
             print(f"would reformat {path}")
         else:
             _write_atomically(path, new)
             print(f"reformatted {path}")
-    return 1 if failed or (args.check and changed) else 0
+    return 1 if failed or ((args.check or args.diff) and changed) else 0
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -2,16 +2,16 @@
 
 Exit codes: 0 success; 1 a manifest was rejected, a check failed, or the pipeline
 raised; 2 bad command-line usage; 130 interrupted. No input makes a command print a
-traceback (see :func:`main`).
+traceback (see :func:`main`) unless ``--debug`` or ``RUNWIRE_DEBUG=1`` asks for one.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from runwire.cli import commands, graphs
 from runwire.cli.graphs import GRAPH_MODES
@@ -87,6 +87,19 @@ def _command(
     )
 
 
+def _later(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose module is imported only when it runs (startup stays fast)."""
+
+    def command(args: argparse.Namespace) -> int:
+        return int(getattr(importlib.import_module(module), name)(args))
+
+    command.__name__ = name
+    return command
+
+
+_DEBUG_HELP = "on a failure, print the traceback too (also RUNWIRE_DEBUG=1)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``runwire`` command."""
     parser = argparse.ArgumentParser(
@@ -96,7 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = _command(
+        sub,
+        "init",
+        "create a project: a pipeline, runwire.yaml, a snapshot test",
+        "Write a starter project into DIR (default: the current folder): a pipeline that\n"
+        "runs offline (prompt -> fake chat model -> text), a runwire.yaml serving it, a\n"
+        "snapshot test with its stored snapshot, a .env.example and a README. Existing\n"
+        "files are never overwritten: if one is in the way nothing is written.",
+    )
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR")
+    init.set_defaults(run=_later("runwire.cli.init", "cmd_init"))
 
     run = _command(
         sub,
@@ -205,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a file would change"
     )
+    fmt.add_argument(
+        "--diff",
+        action="store_true",
+        help="change nothing; print a unified diff of the changes, exit 1 if there are any",
+    )
     fmt.set_defaults(run=commands.cmd_fmt)
 
     schema = _command(
@@ -284,6 +315,35 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--access-key-id", default=None, metavar="K", help="the key to accept")
     emulate.add_argument("--secret-access-key", default=None, metavar="S", help="its secret")
     emulate.set_defaults(run=commands.cmd_emulate, child=[])
+
+    types = _command(
+        sub,
+        "types",
+        "list the _types a manifest can name, or show one",
+        "Without NAME: every registered _type (classes and authoring helpers) with its\n"
+        "group, runwire id and LangChain id. With NAME: that class's fields (type,\n"
+        "default, alias, secret) and its documentation.",
+    )
+    types.add_argument("name", nargs="?", default=None, metavar="NAME")
+    types.set_defaults(run=_later("runwire.cli.types_table", "cmd_types"))
+
+    completion = _command(
+        sub,
+        "completion",
+        "print a shell completion script",
+        "Print a completion script for SHELL, generated from this command's options:\n"
+        '  bash: eval "$(runwire completion bash)"   (or save it under\n'
+        "        ~/.local/share/bash-completion/completions/runwire)\n"
+        "  zsh:  runwire completion zsh > ~/.zfunc/_runwire   (~/.zfunc on your fpath)\n"
+        "  tcsh: eval `runwire completion tcsh`",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"))
+    completion.set_defaults(run=_later("runwire.cli.completion", "cmd_completion"))
+
+    for command_parser in sub.choices.values():  # `runwire run ... --debug` works too
+        command_parser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+        )
     return parser
 
 
@@ -296,7 +356,8 @@ def _version() -> str:
 def _split_child(argv: list[str]) -> tuple[list[str], list[str] | None]:
     """``runwire emulate ... -- COMMAND ARGS``: the child command is cut off before
     parsing (argparse mishandles ``--`` after a sub-command)."""
-    if argv[:1] == ["emulate"] and "--" in argv:
+    command = next((arg for arg in argv if not arg.startswith("-")), None)  # after --debug
+    if command == "emulate" and "--" in argv:
         cut = argv.index("--")
         return argv[:cut], argv[cut + 1 :]
     return argv, None
@@ -338,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code.
 
     No input makes a command print a traceback: an exception a command does not handle
-    is one line on stderr and exit code 1 (with the traceback when ``RUNWIRE_DEBUG=1``).
+    is one line on stderr and exit code 1, after its traceback with ``--debug`` or
+    ``RUNWIRE_DEBUG=1`` (failures a command reports itself show theirs too).
     """
     args_list, child = _split_child(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
@@ -350,13 +412,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from runwire.redaction import install_log_redaction, redact
 
     install_log_redaction()  # a provider's warning never prints a secret either
+    from runwire.cli.output import debug_enabled, set_debug, traceback_text
+
+    set_debug(args.debug)
     try:
         return int(args.run(args))
     except BrokenPipeError:
         raise  # the reader went away: run() handles it
     except Exception as exc:  # the one place every unhandled failure is worded
-        if os.environ.get("RUNWIRE_DEBUG", "").lower() in ("1", "true", "yes"):
-            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+        if debug_enabled():
+            print(traceback_text(exc), file=sys.stderr, end="")
         print(redact(describe_failure(exc)), file=sys.stderr)
         return 1
 

@@ -7,7 +7,12 @@ messages, documents and prompt values become their full ``model_dump`` (every fi
 
 :func:`write_error` prints a failure for people; it and exception values in outputs
 pass through :func:`runwire.redaction.redact`, so no registered secret value is
-printed in any form (escaped, encoded, truncated).
+printed in any form (escaped, encoded, truncated). With ``--debug`` (or
+``RUNWIRE_DEBUG=1``, see :func:`debug_enabled`) it prints the traceback of the
+exception being handled first, masked the same way.
+
+:func:`write_validation` prints ``runwire validate``'s report: plain text in a pipe,
+coloured and aligned on a terminal unless ``NO_COLOR`` is set.
 
 rich is imported only when something is printed for a terminal.
 """
@@ -17,9 +22,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import io
 import math
+import os
 import sys
-from collections.abc import AsyncIterable, Iterable, Mapping
+import traceback
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from enum import Enum
 from types import TracebackType
 from typing import Any, TextIO
@@ -32,13 +40,18 @@ from runwire.redaction import redact
 __all__ = [
     "ChunkWriter",
     "awrite_stream",
+    "debug_enabled",
     "error_text",
     "json_line",
+    "set_debug",
     "to_jsonable",
+    "traceback_text",
+    "use_color",
     "write_chunk",
     "write_error",
     "write_result",
     "write_stream",
+    "write_validation",
 ]
 
 # orjson writes integers of at most 64 bits; larger ones become decimal strings.
@@ -142,10 +155,37 @@ def error_text(error: BaseException | str) -> str:
     return redact(text)
 
 
+_DEBUG = [False]
+_DEBUG_VALUES = ("1", "true", "yes", "on")
+
+
+def set_debug(on: bool) -> None:
+    """Turn tracebacks on or off for this process (the ``--debug`` option)."""
+    _DEBUG[0] = bool(on)
+
+
+def debug_enabled() -> bool:
+    """True with ``--debug`` or when ``RUNWIRE_DEBUG`` is ``1``/``true``/``yes``/``on``."""
+    return _DEBUG[0] or os.environ.get("RUNWIRE_DEBUG", "").strip().lower() in _DEBUG_VALUES
+
+
+def traceback_text(exc: BaseException) -> str:
+    """The traceback of ``exc`` (its causes included), secret values masked."""
+    return redact("".join(traceback.format_exception(exc)))
+
+
 def write_error(error: BaseException | str, *, stream: TextIO | None = None) -> None:
     """Print a failure (see :func:`error_text`) on a line of its own to ``stream``
-    (default ``sys.stderr``)."""
+    (default ``sys.stderr``).
+
+    In debug mode (:func:`debug_enabled`) the traceback of ``error``, or of the
+    exception being handled when ``error`` is a string, is printed before it.
+    """
     out = sys.stderr if stream is None else stream
+    if debug_enabled():
+        exc = error if isinstance(error, BaseException) else sys.exc_info()[1]
+        if exc is not None:
+            out.write(traceback_text(exc))
     out.write(error_text(error) + "\n")
     out.flush()
 
@@ -294,3 +334,88 @@ async def awrite_stream(
     with ChunkWriter(stream=stream, pretty=pretty) as writer:
         async for chunk in chunks:
             writer.write(chunk)
+
+
+def use_color(stream: TextIO | None = None) -> bool:
+    """Colour for ``stream`` (default ``sys.stdout``): a terminal, and ``NO_COLOR`` unset
+    (https://no-color.org: any non-empty value turns colour off)."""
+    out = sys.stdout if stream is None else stream
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def _report_title(report: Mapping[str, Any]) -> str:
+    """What a validate report is about: the file, or the pipeline of a deployment."""
+    shown = str(report["file"])
+    if "pipeline" in report:
+        env = f" [{report['env']}]" if report["env"] else ""
+        shown = f"{report['deployment']}{env}: {report['pipeline']} ({shown})"
+    return shown
+
+
+def _count(problems: Sequence[Any]) -> str:
+    return f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+
+
+def _plain_validation(reports: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+    for report in reports:
+        if report["ok"]:
+            out.write(f"ok    {_report_title(report)}\n")
+            continue
+        out.write(f"FAIL  {_report_title(report)} ({_count(report['problems'])})\n")
+        for finding in report["problems"]:
+            out.write(f"  {finding}".replace("\n", "\n  ") + "\n")
+
+
+def _where(finding: Any) -> str:
+    where = finding.file or "<manifest>"
+    return where if finding.line is None else f"{where}:{finding.line}:{finding.column}"
+
+
+def _color_validation(reports: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+    """The same report for people: status in colour, each file's problems in aligned
+    columns (location, phase, JSON path), the message and hint indented below."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(file=out, highlight=False, soft_wrap=True)
+    for report in reports:
+        title = escape(_report_title(report))
+        if report["ok"]:
+            console.print(f"[bold green]ok[/]    {title}")
+            continue
+        problems = report["problems"]
+        console.print(f"[bold red]FAIL[/]  [bold]{title}[/] [red]({_count(problems)})[/]")
+        width = max(len(_where(f)) for f in problems)
+        phase_width = max(len(str(f.phase)) for f in problems)
+        for finding in problems:
+            where = escape(_where(finding).ljust(width))
+            phase = escape(str(finding.phase).ljust(phase_width))
+            console.print(
+                f"  [cyan]{where}[/]  [magenta]{phase}[/]  [bold]{escape(finding.path)}[/]"
+            )
+            console.print(f"      {escape(finding.message)}")
+            if finding.hint:
+                console.print(f"      [dim]hint: {escape(finding.hint)}[/]")
+
+
+def write_validation(
+    reports: Sequence[Mapping[str, Any]], *, stream: TextIO | None = None, color: bool | None = None
+) -> None:
+    """Print ``runwire validate``'s reports: ``{"file", "ok", "problems": [Finding]}``,
+    plus ``deployment``/``env``/``pipeline`` for a deployment's pipelines.
+
+    Plain (a pipe, or ``NO_COLOR``): ``ok    FILE`` or ``FAIL  FILE (N problems)``
+    with each problem indented below. Coloured (:func:`use_color`): the same facts,
+    each problem's location, phase and JSON path in aligned columns. Secret values are
+    masked in both.
+    """
+    out = sys.stdout if stream is None else stream
+    color = use_color(out) if color is None else color
+    buffer = io.StringIO()
+    if color:
+        _color_validation(reports, buffer)
+    else:
+        _plain_validation(reports, buffer)
+    out.write(redact(buffer.getvalue()))
+    out.flush()

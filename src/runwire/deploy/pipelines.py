@@ -193,9 +193,7 @@ def build_pipeline(
             trusted=spec.trusted is not False,
             allowed_endpoints=spec.allowed_endpoints,
         )
-        missing = [
-            ref for ref in _secret_refs(manifest.data, (), "the manifest") if ref[0] not in secrets
-        ]
+        missing = _secret_problems(manifest, name, secrets)
     except SecretSourceError as exc:
         raise _refused_secret(exc, manifest, spec.path, name) from None
     except ManifestError as exc:
@@ -211,17 +209,8 @@ def build_pipeline(
             file=_shown(spec.path),
             pipeline=name,
         )
-    for secret, parts, owner in missing:  # optional fields: the loader let them be unset
-        file, line, column = manifest.source.locate(parts)
-        raise DeploymentError(
-            f"{prefix}secret {secret} for field {parts[-1]!r} of {owner} is not set",
-            path=parts,
-            hint=_HINTS[MissingSecretError],
-            file=file,
-            line=line,
-            column=column,
-            pipeline=name,
-        )
+    if missing:  # optional fields: the loader let them be unset
+        raise missing[0]
     _check_configurable(deployment, name, runnable, spec.configurable)
     return Pipeline(name, runnable, frozenset(spec.configurable), spec.path)
 
@@ -229,10 +218,61 @@ def build_pipeline(
 def build_pipelines(
     deployment: Deployment, secrets: Mapping[str, str], *, env: Mapping[str, str] | None = None
 ) -> dict[str, Pipeline]:
-    """Every pipeline of ``deployment``, built (stops at the first one that fails)."""
+    """Every pipeline of ``deployment``, built (stops at the first one that fails, but
+    names every secret that is not set, of every pipeline, at once)."""
+    missing = [
+        problem
+        for name in deployment.pipelines
+        for problem in _missing_secrets(deployment, name, secrets)
+    ]
+    if missing:
+        first, *more = missing
+        if more:
+            listed = "".join(
+                f"\n  {problem.location}: {problem.path}: {problem.message}" for problem in more
+            )
+            first.message += f"; {len(more)} more secret(s) are not set:{listed}"
+            first.hint = first.hint.replace("provide it", "provide them", 1)
+        raise first
     return {
         name: build_pipeline(deployment, name, secrets, env=env) for name in deployment.pipelines
     }
+
+
+def _missing_secrets(
+    deployment: Deployment, name: str, secrets: Mapping[str, str]
+) -> list[DeploymentError]:
+    """An error per secret node of pipeline ``name`` that ``secrets`` does not have (a
+    manifest that cannot be read is left to :func:`build_pipeline` to report)."""
+    from runwire.loader.files import Manifest
+
+    spec = deployment.pipelines[name]
+    try:
+        manifest = Manifest.read([_shown(p) for p in (spec.path, *spec.overlays)])
+        return _secret_problems(manifest, name, secrets)
+    except RunwireError:  # a secret source's refusal too: the build reports it
+        return []
+
+
+def _secret_problems(manifest: Any, name: str, secrets: Mapping[str, str]) -> list[DeploymentError]:
+    """An error per secret node of ``manifest`` (pipeline ``name``) not in ``secrets``."""
+    problems = []
+    for secret, parts, owner in _secret_refs(manifest.data, (), "the manifest"):
+        if secret in secrets:
+            continue
+        file, line, column = manifest.source.locate(parts)
+        problems.append(
+            DeploymentError(
+                f"pipeline {name}: secret {secret} for field {parts[-1]!r} of {owner} is not set",
+                path=parts,
+                hint=_HINTS[MissingSecretError],
+                file=file,
+                line=line,
+                column=column,
+                pipeline=name,
+            )
+        )
+    return problems
 
 
 def _refused_secret(

@@ -448,7 +448,11 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         return _error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
     try:
         if args.child:
-            return _run_child(args.child, started.env, started.unset)
+            code = _run_child(args.child, started.env, started.unset)
+            report = started.report() if started.report is not None else ""
+            if report:
+                print(report, file=sys.stderr, flush=True)
+            return code
         print(started.title, flush=True)
         exports = "".join(f"  export {name}={value}\n" for name, value in started.shown.items())
         print(

@@ -7,9 +7,10 @@ banner prints. Adding a service is adding a row; the CLI reads only this table.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["EMULATORS", "EmulatorOptions", "EmulatorSpec", "RunningEmulator", "Started"]
 
@@ -45,6 +46,8 @@ class Started:
     shown: Mapping[str, str]
     unset: tuple[str, ...] = ()
     title: str = ""
+    report: Callable[[], str] | None = None
+    """After a child command: a line saying what the emulator answered (or ``""``)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,21 @@ def _start_bedrock(options: EmulatorOptions) -> Started:
         shown,
         unset=("AWS_SESSION_TOKEN",),  # it belongs to other keys
         title=f"Bedrock emulator on {emulator.endpoint_url}",
+        report=lambda: _bedrock_report(emulator.requests),
+    )
+
+
+def _bedrock_report(requests: list[Any]) -> str:
+    """Where the answers came from: the calls the Bedrock emulator answered, by
+    operation and model."""
+    if not requests:
+        return ""
+    counts = Counter(f"{r.operation} {r.model_id}".rstrip() for r in requests)
+    calls = ", ".join(f"{n} x {what}" for what, n in sorted(counts.items()))
+    return (
+        f"(answered by runwire's Bedrock emulator: {calls}; it replies with the last user "
+        "message or tool result, or calls a tool the message names. Unset "
+        "BEDROCK_ENDPOINT_URL and give AWS credentials to ask Amazon Bedrock.)"
     )
 
 

@@ -14,8 +14,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from runwire.graph.channels import MISSING
+from runwire.graph.checkpoint.base import new_checkpoint_id
 from runwire.graph.constants import BRANCH_PREFIX, ERROR, INTERRUPT, PULL, RESUME, START, TASKS
-from runwire.graph.tasks import Task, checkpoint_id, now_iso, task_id
+from runwire.graph.tasks import Task, now_iso, task_id
 from runwire.graph.types import Send
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class Persistence:
         now = time.time_ns()
         return {
             "v": 4,
-            "id": checkpoint_id(self.step, now),
+            "id": new_checkpoint_id(self.step, now),
             "ts": now_iso(now),
             "channel_values": values,
             "channel_versions": dict(self.versions),

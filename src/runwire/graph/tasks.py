@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime
-from random import getrandbits
 from typing import Any
 
 from runwire.graph.constants import PULL, PUSH
 from runwire.graph.types import Interrupt, PregelTask
 
-__all__ = ["ParentLink", "Task", "checkpoint_id", "now_iso", "task_id"]
+__all__ = ["ParentLink", "Task", "now_iso", "task_id"]
 
 
 class Task:
@@ -89,26 +88,6 @@ def task_id(checkpoint: str, ns: str, path: tuple[Any, ...]) -> str:
     text = f"{checkpoint}|{ns}|{path!r}".encode()
     h = hashlib.blake2b(text, digest_size=16).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_last = [0]
-
-
-def checkpoint_id(step: int, now_ns: int | None = None) -> str:
-    """A time-ordered id (UUID version 6 layout, as LangGraph's), increasing per process;
-    ``now_ns`` is the time to stamp it with (``time.time_ns()`` by default)."""
-    ticks = (time.time_ns() if now_ns is None else now_ns) // 100 + 0x01B21DD213814000
-    if ticks <= _last[0]:
-        ticks = _last[0] + 1
-    _last[0] = ticks
-    # time_high-time_mid-6time_low-variant|step-random node (one format: a step a graph takes)
-    return "%08x-%04x-6%03x-%04x-%012x" % (
-        ticks >> 28,
-        (ticks >> 12) & 0xFFFF,
-        ticks & 0xFFF,
-        (step & 0x3FFF) | 0x8000,
-        getrandbits(48),
-    )
 
 
 _second: tuple[int, str] = (-1, "")

@@ -132,23 +132,25 @@ _id_lock = threading.Lock()
 _last_tick = 0
 
 
-def new_checkpoint_id(step: int | None = None) -> str:
+def new_checkpoint_id(step: int | None = None, now_ns: int | None = None) -> str:
     """A version-6 UUID as text: its string order is its creation order.
 
-    Time comes first (in 100 ns ticks, strictly increasing within the process), then
-    ``step`` as the clock sequence (LangGraph passes the superstep; random if ``None``),
-    then random bits.
+    Time comes first (``now_ns``, else now, in 100 ns ticks, strictly increasing within
+    the process), then ``step`` as the clock sequence (LangGraph passes the superstep;
+    random if ``None``), then random bits. The engine stamps every step with one.
     """
     global _last_tick
-    tick = time.time_ns() // 100 + _UUID_EPOCH
+    tick = (time.time_ns() if now_ns is None else now_ns) // 100 + _UUID_EPOCH
     with _id_lock:
         if tick <= _last_tick:
             tick = _last_tick + 1
         _last_tick = tick
     seq = random.getrandbits(14) if step is None else step & 0x3FFF
-    h = f"{(tick >> 12) & 0xFFFF_FFFF_FFFF:012x}6{tick & 0xFFF:03x}{0x8000 | seq:04x}"
-    node = f"{random.getrandbits(48):012x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{node}"
+    # time_high-time_mid-6time_low-variant|sequence-random node, formatted in one step
+    return (
+        f"{tick >> 28:08x}-{(tick >> 12) & 0xFFFF:04x}-6{tick & 0xFFF:03x}-"
+        f"{0x8000 | seq:04x}-{random.getrandbits(48):012x}"
+    )
 
 
 _COUNTS = tuple(f"{i:032}." for i in range(257))

@@ -390,6 +390,7 @@ SAMPLES: dict[str, Callable[[], Serializable]] = {
 
 def _area_samples() -> None:
     """Merge the per-area sample tables (tests/samples_*.py) into SAMPLES."""
+    import samples_aws_data
     import samples_aws_retrieval
     import samples_data
     import samples_graph
@@ -404,6 +405,7 @@ def _area_samples() -> None:
         samples_history,
         samples_graph,
         samples_aws_retrieval,
+        samples_aws_data,
     ):
         SAMPLES.update(area.SAMPLES)
 

@@ -462,6 +462,10 @@ AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
     # SageMaker, Kendra, Knowledge Bases and S3 Vectors (issue 19)
 )
 
+AWS_DATA_CLASSES: tuple[ClassEntry, ...] = (
+    # MemoryDB vector store and semantic cache, Neptune graphs and QA chains (issue 20)
+)
+
 LANGCHAIN_NOT_IMPLEMENTED: dict[str, Id] = {
     # runwire writes and loads these; LangChain writes them as not_implemented (a class
     # it does not serialize, or has not at all), so the ``langchain`` dialect does too
@@ -547,6 +551,7 @@ id_table = IdTable(
     + PARSER_EXTRA_CLASSES
     + HISTORY_CLASSES
     + GRAPH_FILE_CLASSES
+    + AWS_DATA_CLASSES
     + AWS_RETRIEVAL_CLASSES
 )
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

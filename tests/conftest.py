@@ -395,6 +395,7 @@ def _area_samples() -> None:
     import samples_data
     import samples_graph
     import samples_history
+    import samples_http_providers
     import samples_parsers
     import samples_prompts
 

@@ -462,6 +462,24 @@ AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
     # SageMaker, Kendra, Knowledge Bases and S3 Vectors (issue 19)
 )
 
+HTTP_PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
+    # providers over plain HTTP (issue 18): OCI Data Science vLLM deployments
+    ClassEntry(
+        "ChatOCIModelDeploymentVLLM",
+        ("runwire", "providers", "oci"),
+        "providers",
+        "runwire.providers.oci.vllm",
+        (
+            (
+                "langchain_community",
+                "chat_models",
+                "oci_data_science",
+                "ChatOCIModelDeploymentVLLM",
+            ),
+        ),
+    ),
+)
+
 AWS_DATA_CLASSES: tuple[ClassEntry, ...] = (
     # MemoryDB vector store and semantic cache, Neptune graphs and QA chains (issue 20)
 )
@@ -553,5 +571,6 @@ id_table = IdTable(
     + GRAPH_FILE_CLASSES
     + AWS_DATA_CLASSES
     + AWS_RETRIEVAL_CLASSES
+    + HTTP_PROVIDER_CLASSES
 )
 """The process-wide table: built-ins plus what ``runwire.register`` adds."""

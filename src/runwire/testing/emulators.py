@@ -103,7 +103,25 @@ def _bedrock_report(requests: list[Any]) -> str:
     )
 
 
+def _start_oci_vllm(options: EmulatorOptions) -> Started:
+    from runwire.testing.oci_vllm import DEFAULT_TOKEN, OCIVllmEmulator
+
+    emulator = OCIVllmEmulator(
+        options.host, options.port, [DEFAULT_TOKEN], log=options.log, max_recorded=1000
+    ).start()
+    env = {"OCI_LLM_ENDPOINT": emulator.predict_url, "OCI_LLM_BEARER_TOKEN": DEFAULT_TOKEN}
+    return Started(
+        emulator,
+        env,
+        dict(env),
+        title=f"OCI Data Science vLLM deployment emulator on {emulator.predict_url}",
+    )
+
+
 EMULATORS: dict[str, EmulatorSpec] = {
     "bedrock": EmulatorSpec("Bedrock (bedrock-runtime and bedrock-agent-runtime)", _start_bedrock),
+    "oci-vllm": EmulatorSpec(
+        "OCI Data Science model deployment serving vLLM's chat API", _start_oci_vllm, aws=False
+    ),
 }
 """Service name -> how to start its emulator (the choices of ``runwire emulate``)."""

@@ -407,6 +407,7 @@ def _area_samples() -> None:
         samples_graph,
         samples_aws_retrieval,
         samples_aws_data,
+        samples_http_providers,
     ):
         SAMPLES.update(area.SAMPLES)
 

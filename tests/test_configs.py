@@ -79,7 +79,9 @@ AGENT = CONFIGS / "agent.yaml"
 ON_EMULATOR = (QUICKSTART.name, AGENT.name)
 APPROVAL = CONFIGS / "approval.yaml"
 """A graph that waits for a person: it runs with a thread, tested below."""
-OWN_TESTS = (*ON_EMULATOR, APPROVAL.name)
+RAG_KB = "rag_kb.yaml"
+"""Knowledge Bases RAG on the Bedrock emulator: run in tests/test_aws_knowledge_bases.py."""
+OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB)
 
 
 def test_every_top_level_config_is_covered() -> None:

@@ -459,7 +459,25 @@ GRAPH_FILE_CLASSES: tuple[ClassEntry, ...] = (
 )
 
 AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
-    # SageMaker, Kendra, Knowledge Bases and S3 Vectors (issue 19)
+    # SageMaker, Kendra, Knowledge Bases and S3 Vectors (issue 19). langchain-aws writes
+    # its retrievers as not_implemented; their module paths still load here
+    ClassEntry(
+        "AmazonKnowledgeBasesRetriever",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.knowledge_bases",
+        (
+            ("langchain_aws", "retrievers", "bedrock", "AmazonKnowledgeBasesRetriever"),
+            ("langchain_aws", "retrievers", "AmazonKnowledgeBasesRetriever"),
+            ("langchain_community", "retrievers", "AmazonKnowledgeBasesRetriever"),
+        ),
+    ),
+    ClassEntry(
+        "FormatDocuments",
+        ("runwire", "documents"),
+        "core",
+        "runwire.runtime.format_documents",
+    ),
 )
 
 HTTP_PROVIDER_CLASSES: tuple[ClassEntry, ...] = (

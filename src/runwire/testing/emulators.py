@@ -7,12 +7,37 @@ banner prints. Adding a service is adding a row; the CLI reads only this table.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["EMULATORS", "EmulatorOptions", "EmulatorSpec", "RunningEmulator", "Started"]
+if TYPE_CHECKING:
+    from runwire.testing.corpus.documents import Corpus
+
+__all__ = [
+    "CORPUS_ENV",
+    "EMULATORS",
+    "EmulatorOptions",
+    "EmulatorSpec",
+    "RunningEmulator",
+    "Started",
+]
+
+CORPUS_ENV = "RUNWIRE_EMULATOR_CORPUS"
+"""A JSONL corpus file the retrieval emulators serve instead of runwire's own corpus
+(Knowledge Bases as ``RUNWIREKB1`` in the Bedrock emulator, the Kendra index)."""
+
+
+def _corpus() -> Corpus | None:
+    """The corpus named by ``RUNWIRE_EMULATOR_CORPUS``, or None (the default corpus)."""
+    path = os.environ.get(CORPUS_ENV)
+    if not path:
+        return None
+    from runwire.testing.corpus.documents import load_corpus
+
+    return load_corpus(path)
 
 
 class RunningEmulator(Protocol):
@@ -65,16 +90,24 @@ def _start_bedrock(options: EmulatorOptions) -> Started:
         DEFAULT_SECRET_ACCESS_KEY,
         BedrockEmulator,
     )
+    from runwire.testing.bedrock.knowledge_bases import DEFAULT_KNOWLEDGE_BASE_ID
 
     key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
     secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    corpus = _corpus()
     emulator = BedrockEmulator(
-        options.host, options.port, {key: secret}, log=options.log, max_recorded=1000
+        options.host,
+        options.port,
+        {key: secret},
+        log=options.log,
+        max_recorded=1000,
+        knowledge_bases=None if corpus is None else {DEFAULT_KNOWLEDGE_BASE_ID: corpus},
     ).start()
     env = {
         "BEDROCK_ENDPOINT_URL": emulator.endpoint_url,
         "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": secret,
+        "KNOWLEDGE_BASE_ID": DEFAULT_KNOWLEDGE_BASE_ID,
     }
     shown = dict(env)
     if options.secret_access_key is not None:
@@ -119,7 +152,10 @@ def _start_oci_vllm(options: EmulatorOptions) -> Started:
 
 
 EMULATORS: dict[str, EmulatorSpec] = {
-    "bedrock": EmulatorSpec("Bedrock (bedrock-runtime and bedrock-agent-runtime)", _start_bedrock),
+    "bedrock": EmulatorSpec(
+        "Bedrock (bedrock-runtime, and bedrock-agent-runtime with Knowledge Bases)",
+        _start_bedrock,
+    ),
     "oci-vllm": EmulatorSpec(
         "OCI Data Science model deployment serving vLLM's chat API", _start_oci_vllm, aws=False
     ),

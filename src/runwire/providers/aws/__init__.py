@@ -1,4 +1,4 @@
-"""AWS providers: Bedrock chat models, completion models, embeddings and rerank.
+"""AWS providers: Bedrock chat models, completion models, embeddings, rerank and retrievers.
 
 Classes are loaded on first use, so importing this package imports neither boto3 nor
 the provider modules.
@@ -14,6 +14,7 @@ _EXPORTS: dict[str, str] = {
     "BedrockLLM": "runwire.providers.aws.bedrock_llm",
     "BedrockEmbeddings": "runwire.providers.aws.embeddings",
     "BedrockRerank": "runwire.providers.aws.rerank",
+    "AmazonKnowledgeBasesRetriever": "runwire.providers.aws.knowledge_bases",
     "AwsClientFields": "runwire.providers.aws.client",
     "build_client": "runwire.providers.aws.client",
 }

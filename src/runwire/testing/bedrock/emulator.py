@@ -5,14 +5,18 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runwire.testing.bedrock.faults import Fault, Faults
 from runwire.testing.bedrock.operations import OPERATIONS
 from runwire.testing.bedrock.replies import Reply, Script
 from runwire.testing.bedrock.server import EmulatorServer, RecordedRequest
+
+if TYPE_CHECKING:
+    from runwire.testing.corpus.documents import Corpus
 
 __all__ = [
     "DEFAULT_ACCESS_KEY_ID",
@@ -36,7 +40,9 @@ class BedrockEmulator:
     header is there). Chat calls answer with the next scripted reply
     (:meth:`script`), else the default rule (echo the last user text, or call a tool the
     text names); :meth:`fail` injects errors; :attr:`requests` records every
-    authenticated request.
+    authenticated request. Knowledge Bases Retrieve searches ``knowledge_bases`` (id ->
+    corpus; default: runwire's own corpus as ``RUNWIREKB1``), see
+    :meth:`add_knowledge_base`.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -52,6 +58,7 @@ class BedrockEmulator:
         latency_ms: int = 100,
         log: Callable[[str], None] | None = None,
         max_recorded: int | None = None,
+        knowledge_bases: Mapping[str, Corpus] | None = None,
     ) -> None:
         self._address = (host, port)
         self._credentials = dict(DEFAULT_CREDENTIALS if credentials is None else credentials)
@@ -68,6 +75,7 @@ class BedrockEmulator:
         """The last ``max_recorded`` requests (all of them when None): a long-running
         emulator keeps a bounded history."""
         self._lock = threading.Lock()
+        self._knowledge_bases = None if knowledge_bases is None else dict(knowledge_bases)
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -145,6 +153,36 @@ class BedrockEmulator:
     def knows_api_key(self, token: str) -> bool:
         """Whether ``token`` is one of the Bedrock API keys (bearer tokens) it accepts."""
         return any(hmac.compare_digest(token.encode(), key.encode()) for key in self._api_keys)
+
+    # -- knowledge bases -----------------------------------------------------------------
+    @property
+    def knowledge_bases(self) -> dict[str, Corpus]:
+        """Knowledge base id -> corpus (the default one until another is added)."""
+        if self._knowledge_bases is None:
+            from runwire.testing.bedrock.knowledge_bases import DEFAULT_KNOWLEDGE_BASE_ID
+            from runwire.testing.corpus.documents import default_corpus
+
+            self._knowledge_bases = {DEFAULT_KNOWLEDGE_BASE_ID: default_corpus()}
+        return self._knowledge_bases
+
+    def add_knowledge_base(
+        self, knowledge_base_id: str, corpus: Corpus | str | Path | Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Serve ``corpus`` (a Corpus, a JSONL path, or records) as ``knowledge_base_id``,
+        next to the ones already served (a first call keeps the default one too)."""
+        from runwire.testing.bedrock.knowledge_bases import KNOWLEDGE_BASE_ID
+        from runwire.testing.corpus.documents import Corpus, load_corpus
+
+        if not KNOWLEDGE_BASE_ID.match(knowledge_base_id):
+            raise ValueError(
+                f"a knowledge base id is 10 letters or digits, not {knowledge_base_id!r}"
+            )
+        if isinstance(corpus, str | Path):
+            corpus = load_corpus(corpus)
+        elif not isinstance(corpus, Corpus):
+            corpus = Corpus.from_records(corpus)
+        with self._lock:
+            self.knowledge_bases[knowledge_base_id] = corpus
 
     # -- scripting -----------------------------------------------------------------------
     def script(self, *replies: Reply | str | Mapping[str, Any]) -> None:

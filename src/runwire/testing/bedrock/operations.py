@@ -21,6 +21,7 @@ from runwire.testing.bedrock.embeddings import (
 )
 from runwire.testing.bedrock.faults import validation_error
 from runwire.testing.bedrock.formats import format_for, response_body, stream_chunks
+from runwire.testing.bedrock.knowledge_bases import retrieve_response
 from runwire.testing.bedrock.replies import Answer, Prompt, Script, answer, count_words
 from runwire.testing.bedrock.rerank import rerank_response
 
@@ -40,6 +41,8 @@ class Call:
     consume: bool = True
     """False for a request that fails mid-stream: it peeks at the script."""
     latency_ms: int = 100
+    knowledge_bases: Mapping[str, Any] = field(default_factory=dict)
+    """Knowledge base id -> its corpus (Retrieve)."""
 
 
 @dataclass
@@ -157,6 +160,12 @@ def rerank(call: Call) -> Result:
     return Result(body=rerank_response(call.body))
 
 
+# -- Retrieve (Knowledge Bases) --------------------------------------------------------
+def retrieve(call: Call) -> Result:
+    """Retrieve (bedrock-agent-runtime): the knowledge base named in the path."""
+    return Result(body=retrieve_response(call.knowledge_bases, call.model_id, call.body))
+
+
 OPERATIONS: dict[str, Callable[[Call], Result]] = {
     "Converse": converse,
     "ConverseStream": converse_stream,
@@ -164,5 +173,6 @@ OPERATIONS: dict[str, Callable[[Call], Result]] = {
     "InvokeModelWithResponseStream": invoke_stream,
     "CountTokens": count_tokens,
     "Rerank": rerank,
+    "Retrieve": retrieve,
 }
 """Operation name -> its implementation."""

@@ -1,12 +1,13 @@
 """The HTTP side of the emulator: a threading HTTP/1.1 server on loopback.
 
 Routes (POST): ``/model/{modelId}/invoke``, ``/invoke-with-response-stream``,
-``/converse``, ``/converse-stream``, ``/count-tokens`` (bedrock-runtime) and
-``/rerank`` (bedrock-agent-runtime). Each request is read whole, authenticated
-(SigV4), recorded, checked against the injected failures and answered: JSON bodies
-with a Content-Length, streams as ``application/vnd.amazon.eventstream`` messages in
-chunked transfer encoding, errors in the AWS rest-json shape (``x-amzn-ErrorType``,
-``{"message": ...}``). Connections are kept alive.
+``/converse``, ``/converse-stream``, ``/count-tokens`` (bedrock-runtime), ``/rerank``
+and ``/knowledgebases/{knowledgeBaseId}/retrieve`` (bedrock-agent-runtime). Each
+request is read whole, authenticated (SigV4), recorded, checked against the injected
+failures and answered: JSON bodies with a Content-Length, streams as
+``application/vnd.amazon.eventstream`` messages in chunked transfer encoding, errors
+in the AWS rest-json shape (``x-amzn-ErrorType``, ``{"message": ...}``). Connections
+are kept alive.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["EmulatorServer", "RecordedRequest", "route"]
 
 _MODEL_ROUTE = re.compile(r"^/model/([^/]+)/([a-z-]+)$")
+_KB_ROUTE = re.compile(r"^/knowledgebases/([^/]+)/retrieve$")
 _MODEL_OPERATIONS = {
     "invoke": "InvokeModel",
     "invoke-with-response-stream": "InvokeModelWithResponseStream",
@@ -76,11 +78,15 @@ class RecordedRequest:
 
 def route(method: str, path: str) -> tuple[str, str] | None:
     """``(operation, model id)`` for a request line, or None. The model id is
-    URL-decoded; Rerank names its model in the body (the id is filled in later)."""
+    URL-decoded; Rerank names its model in the body (the id is filled in later);
+    Retrieve's "model id" is the knowledge base id."""
     if method != "POST":
         return None
     if path == "/rerank":
         return "Rerank", ""
+    knowledge_base = _KB_ROUTE.match(path)
+    if knowledge_base is not None:
+        return "Retrieve", unquote(knowledge_base.group(1))
     match = _MODEL_ROUTE.match(path)
     if match is None or match.group(2) not in _MODEL_OPERATIONS:
         return None
@@ -220,7 +226,15 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             message = "Malformed input request: the body must be a JSON object"
             return self._send_error(400, "ValidationException", message)
-        call = Call(model_id, body, flat, emulator.scripted, fault is None, emulator.latency_ms)
+        call = Call(
+            model_id,
+            body,
+            flat,
+            emulator.scripted,
+            fault is None,
+            emulator.latency_ms,
+            emulator.knowledge_bases if operation == "Retrieve" else {},
+        )
         try:
             result = OPERATIONS[operation](call)
         except ServiceError as exc:

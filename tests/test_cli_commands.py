@@ -267,7 +267,8 @@ def test_check_env_names_unset_variables_and_missing_secrets(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, keyed_model: None
 ) -> None:
     path = write(tmp_path, "keyed.yaml", KEYED)
-    assert cli(capsys, "validate", path) == (0, f"ok    {path}\n", "")  # env not checked
+    # a missing secret is reported by default (issue 17), unset variables with --check-env
+    assert [p["kind"] for p in problems_of(capsys, path)] == ["missing-secret"]
     code, out, _ = cli(capsys, "validate", path, "--check-env")
     assert code == 1
     assert (

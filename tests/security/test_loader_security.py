@@ -146,9 +146,12 @@ def test_env_is_not_read_by_default(registered: list[str], monkeypatch: pytest.M
     refuse(MissingSecretError, node, secrets_from_env=True)
 
 
-def test_missing_optional_secret_loads_as_none(registered: list[str]) -> None:
-    obj = runwire.load(probe(token=secret("RUNWIRE_UNSET_TOKEN")), **LOAD_TEST_CLASSES)
-    assert obj.token is None
+def test_missing_optional_secret_is_an_error(registered: list[str]) -> None:
+    # a secret a manifest names is meant: an unset optional one is never left None (issue 17)
+    err = refuse(MissingSecretError, probe(token=secret("RUNWIRE_UNSET_TOKEN")))
+    assert err.path == "$.kwargs.token" and "RUNWIRE_UNSET_TOKEN" in str(err)
+    assert registered == []  # nothing is built
+    assert runwire.load(probe(), **LOAD_TEST_CLASSES).token is None
     assert registered == ["Probe"]  # the counter does count what is built
 
 

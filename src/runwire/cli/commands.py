@@ -236,7 +236,9 @@ def _pipeline_findings(deployment: Any, name: str, check_env: bool) -> list[Any]
         manifest = Manifest.read([_relative(p) for p in (spec.path, *spec.overlays)])
     except ManifestError as exc:
         return [finding_of(exc, "structure")]
-    findings = validate_manifest(manifest, check_env=check_env)
+    from runwire.deploy.secrets import deployment_secrets  # serve's secret sources
+
+    findings = validate_manifest(manifest, check_env=check_env, secrets=deployment_secrets())
     if any(f.phase != "environment" for f in findings):
         return findings
     try:

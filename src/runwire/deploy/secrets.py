@@ -62,6 +62,7 @@ __all__ = [
     "SecretSourceError",
     "SecretsDirSource",
     "checked_secret",
+    "deployment_secrets",
     "secret_resolver",
 ]
 
@@ -458,3 +459,17 @@ def secret_resolver(
     source's map (empty when ``None``)."""
     given = explicit if explicit is not None else {}
     return SecretResolver([_BUILDERS[name](settings, given) for name in settings.secrets.order])
+
+
+def deployment_secrets() -> SecretResolver | None:
+    """The resolver ``runwire serve`` would use, from the current settings (for
+    ``runwire validate`` of a deployment), or ``None`` when the settings do not load
+    (the settings check reports that)."""
+    from pydantic import ValidationError
+
+    from runwire.deploy.settings import load_settings
+
+    try:
+        return secret_resolver(load_settings())
+    except (ValidationError, RunwireError, ValueError):
+        return None

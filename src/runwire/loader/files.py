@@ -153,7 +153,7 @@ def load_file(
     root: PathLike | None = None,
     env: Mapping[str, str] | None = None,
     secrets_map: Mapping[str, str] | None = None,
-    secrets_from_env: bool = False,
+    secrets_from_env: bool | None = None,
     allowed_objects: AllowedObjects = "all",
     valid_namespaces: Iterable[str] | None = None,
     init_validator: InitValidator | None = default_init_validator,
@@ -163,14 +163,23 @@ def load_file(
 ) -> Any:
     """Load a YAML or JSON manifest file (authoring or wire form) into objects.
 
+    With the defaults it does what ``runwire run`` does: the file is trusted, and its
+    secrets are read from ``secrets_map`` and then the environment. A file loaded with
+    ``trusted=False`` reads secrets only from ``secrets_map`` (unless
+    ``secrets_from_env=True`` is passed): an untrusted file never picks values from the
+    environment on its own.
+
     Args:
         paths: a file, or several: later files deep-merge over earlier ones.
         sets: ``"dotted.path=value"`` overrides, applied after the files.
         root: the folder includes must stay inside (default: the nearest folder up
             holding ``.git``, ``pyproject.toml`` or ``runwire.yaml``).
         env: where ``${VAR}`` reads from (default ``os.environ``).
-        secrets_map, secrets_from_env, allowed_objects, valid_namespaces,
-            init_validator, limits: as for
+        secrets_map: secret name -> value, asked first.
+        secrets_from_env: read secrets the map does not hold from ``os.environ``;
+            ``None`` (the default) means ``trusted``. A secret the file names that is
+            found nowhere is a ``MissingSecretError`` (naming every missing one).
+        allowed_objects, valid_namespaces, init_validator, limits: as for
             :func:`runwire.load`; ``allowed_objects`` defaults to ``"all"`` here, since
             a file on disk is the deployer's own.
         trusted, allowed_endpoints: as for :func:`runwire.load`, but trusted by default
@@ -180,7 +189,7 @@ def load_file(
     return manifest.build(
         env=env,
         secrets_map=secrets_map,
-        secrets_from_env=secrets_from_env,
+        secrets_from_env=trusted if secrets_from_env is None else secrets_from_env,
         allowed_objects=allowed_objects,
         valid_namespaces=valid_namespaces,
         init_validator=init_validator,

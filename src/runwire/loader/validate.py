@@ -4,8 +4,10 @@
 2. semantics: the pipeline is built (ids known and allowed, secrets only in secret
    fields, kwargs valid) and checked (prompt variables, step compatibility,
    configurable ids);
-3. environment (``check_env``): every ``${VAR}`` without default and every secret the
-   pipeline names is set now. Only names are reported, never values.
+3. environment: every secret the pipeline names is set (always: ``runwire run`` would
+   fail without it, and an unset optional AWS key must never fall back to other
+   credentials unnoticed); with ``check_env``, every ``${VAR}`` without default too.
+   Only names are reported, never values.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from runwire.errors import ManifestError, format_path
 from runwire.loader.files import Manifest
 from runwire.loader.interpolate import is_placeholder
 from runwire.loader.source import Parts, brief, is_secret_node, secret_name
+from runwire.schema.nodes import ESCAPE_KEY
 
 __all__ = [
     "Finding",
@@ -228,7 +231,7 @@ def _semantics(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
     return found
 
 
-def _environment(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
+def _unset_variables(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
     found = []
     for placeholder in manifest.placeholders():
         if placeholder.default is None and placeholder.name not in env:
@@ -241,22 +244,53 @@ def _environment(manifest: Manifest, env: Mapping[str, str]) -> list[Finding]:
                     hint=f"export {placeholder.name}=... before running",
                 )
             )
+    return found
+
+
+def _missing_secrets(
+    manifest: Manifest, secrets: Mapping[str, str], where: str, taken: set[str]
+) -> list[Finding]:
+    """A finding per secret node whose secret ``secrets`` does not hold (nodes at a path
+    ``taken`` by another finding, a misplaced secret, are left to that finding)."""
+    import difflib
+
+    from runwire.errors import RunwireError
+
+    found = []
     for name, parts in _secret_nodes(manifest.data, ()):
-        if not env.get(name):
-            found.append(
-                Finding(
-                    "environment",
-                    "missing-secret",
-                    f"secret {name} is not set in the environment",
-                    **_at(manifest, parts),
-                    hint=f"export {name} (its value is never printed)",
-                )
+        at = _at(manifest, parts)
+        if at["path"] in taken:
+            continue
+        try:
+            value = secrets.get(name)
+        except RunwireError as exc:  # a secret source that cannot answer
+            message = getattr(exc, "message", str(exc))
+            found.append(Finding("environment", "secret-source", message, **at))
+            continue
+        if value:
+            continue
+        hint = f"export {name} (its value is never printed)"
+        known = sorted(k for k in (secrets if isinstance(secrets, dict) else os.environ))
+        near = difflib.get_close_matches(name, [k for k in known if k != name], n=1, cutoff=0.8)
+        if near:
+            hint = f"a misspelling? {near[0]} is set; otherwise {hint}"
+        found.append(
+            Finding(
+                "environment",
+                "missing-secret",
+                f"secret {name} is not set in {where}",
+                **at,
+                hint=hint,
             )
+        )
     return found
 
 
 def _secret_nodes(data: Any, at: Parts) -> Iterator[tuple[str, Parts]]:
+    """(name, path) of every secret node; escaped dicts are data and are skipped."""
     if isinstance(data, dict):
+        if ESCAPE_KEY in data and len(data) == 1:
+            return
         if is_secret_node(data):
             name = secret_name(data)
             if name is not None:
@@ -274,12 +308,15 @@ def validate_manifest(
     *,
     check_env: bool = False,
     env: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Every problem found in a manifest (empty when it is valid).
 
     ``manifest`` is a composed :class:`Manifest`, or a file (or files, as overlays) to
     read. The semantic phase runs only when the structure is sound (its errors would
-    repeat).
+    repeat). Every secret the manifest names must be in ``secrets`` (default: ``env``,
+    where ``runwire run`` reads them; a deployment passes its secret sources);
+    ``check_env`` also requires every ``${VAR}`` without default to be set in ``env``.
     """
     env = os.environ if env is None else env
     if not isinstance(manifest, Manifest):
@@ -290,8 +327,11 @@ def validate_manifest(
     found = _structure(manifest)
     if not found:
         found.extend(_semantics(manifest, env))
+    where = "the environment" if secrets is None else "any secret source"
+    taken = {finding.path for finding in found}
     if check_env:
-        found.extend(_environment(manifest, env))
+        found.extend(_unset_variables(manifest, env))
+    found.extend(_missing_secrets(manifest, env if secrets is None else secrets, where, taken))
     return found
 
 

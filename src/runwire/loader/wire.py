@@ -5,7 +5,8 @@ Stricter than LangChain, never looser:
 - a secret node is resolved only in a kwarg its class declares secret;
 - nothing is built inside a user data field (``lc_data_fields``: message content and
   kwargs, document metadata): a constructor node there is refused, an escaped dict is data;
-- secrets come from ``secrets_map``, and from the environment only when asked;
+- secrets come from ``secrets_map``, and from the environment only when asked; a
+  secret node whose secret is not found is an error, in an optional field too;
 - depth, node count and text size are bounded;
 - every failure is a ``ManifestError`` with the JSON path of the node.
 """
@@ -98,6 +99,7 @@ class _Reviver(SecretFields):
     ) -> None:
         self.secrets_map = secrets_map if secrets_map is not None else {}
         self.secrets_from_env = secrets_from_env
+        self.root: Any = None
         self.allowed = allowed_ids(allowed_objects)
         self.namespaces = (
             DEFAULT_NAMESPACES.union(valid_namespaces) if valid_namespaces else DEFAULT_NAMESPACES
@@ -289,13 +291,10 @@ class _Reviver(SecretFields):
             if type(raw) in _SCALARS or key in plan.raw_fields:
                 values[key] = raw
             elif key in secrets and is_secret_node(raw):
-                field = plan.by_name.get(key)
-                required = field.required if field is not None else False
                 resolved = self.resolve_secret(
-                    raw, key, entry.name, plan_service(cls), required, (kw_path, key)
+                    raw, key, entry.name, plan_service(cls), (kw_path, key)
                 )
-                if resolved is not None:
-                    values[key] = resolved
+                values[key] = self.named(cls, key, raw["id"][0], resolved)
             else:
                 nested = plan.nested_secrets.get(key)
                 if nested and type(raw) is dict:
@@ -399,7 +398,11 @@ def load(
 
     Args:
         obj: the data: a constructor node, or any JSON value holding nodes.
-        secrets_map: secret id -> value, for secret nodes.
+        secrets_map: secret id -> value, for secret nodes. Every secret node (in a
+            field its class declares secret) must find its value: one that is not
+            found, in an optional field too, is a ``MissingSecretError`` naming every
+            missing secret of the data (the AWS key fields would otherwise fall back to
+            other credentials); nothing more is built once one is missing.
         secrets_from_env: also read secrets from ``os.environ`` (off by default).
         allowed_objects: ``"core"`` (messages, documents, runnables, prompts, parsers),
             ``"messages"``, ``"all"`` (providers and registered user classes too), or a
@@ -437,6 +440,7 @@ def load(
         trust = make_trust(trusted, allowed_endpoints)
     except ValueError as exc:
         raise ManifestError(str(exc), hint="fix the allowed_endpoints argument") from None
+    reviver.root = obj
     with trust_scope(trust):
         return reviver.walk(obj, None, 0)
 

@@ -3,6 +3,11 @@
 User dicts that carry an ``"lc"`` key are escaped as ``{"__lc_escaped__": ...}`` so
 they come back as data; values that are not JSON become ``not_implemented`` nodes.
 Same object, same bytes: output is deterministic (and sortable with ``sort_keys``).
+
+A secret is written as a secret node under the name it was loaded with
+(:class:`~runwire.schema.named_secret.NamedSecret`: ``!secret PROD_AWS_SECRET`` stays
+``PROD_AWS_SECRET``) in runwire's dialect; otherwise, and always in the ``langchain``
+dialect, under the field's own secret id (``AWS_SECRET_ACCESS_KEY``), as LangChain does.
 """
 
 from __future__ import annotations
@@ -16,8 +21,20 @@ import orjson
 
 from runwire.errors import NotSerializableError
 from runwire.schema.ids import id_table
-from runwire.schema.nodes import ESCAPE_KEY, escape, needs_escaping, not_implemented_node
-from runwire.schema.serializable import Serializable, _replace_secrets, class_plan
+from runwire.schema.named_secret import secret_id_of
+from runwire.schema.nodes import (
+    ESCAPE_KEY,
+    escape,
+    needs_escaping,
+    not_implemented_node,
+    secret_node,
+)
+from runwire.schema.serializable import (
+    ClassPlan,
+    Serializable,
+    _replace_secrets,
+    class_plan,
+)
 
 __all__ = ["Dialect", "dumpd", "dumps"]
 
@@ -46,6 +63,17 @@ _RENAMERS: dict[str, Callable[[list[str]], list[str]] | None] = {
     "runwire": None,
     "langchain": _to_langchain,
 }
+
+
+def _author_secret_names(obj: Serializable, plan: ClassPlan, kwargs: dict[str, Any]) -> None:
+    """Secret nodes of ``kwargs`` renamed to the names ``obj``'s values were loaded with."""
+    values = obj.__dict__
+    for key in plan.secrets:
+        node = kwargs.get(key)
+        if type(node) is dict and node.get("type") == "secret":
+            name = secret_id_of(values.get(key))
+            if name is not None and node.get("id") != [name]:
+                kwargs[key] = secret_node(name)
 
 
 def _serialize(obj: Any, rename: Callable[[list[str]], list[str]] | None) -> Any:
@@ -99,6 +127,8 @@ def _serialize_object(obj: Serializable, rename: Callable[[list[str]], list[str]
         plan = class_plan(type(obj))
         secrets = plan.secrets
         kwargs = node["kwargs"]
+        if secrets and rename is None:
+            _author_secret_names(obj, plan, kwargs)
         for key, value in kwargs.items():
             kind = type(value)
             if kind is str or kind is int or kind is bool or value is None or key in secrets:
@@ -156,6 +186,8 @@ class _FastDump:
                 raise _Fallback
             if plan.secrets:
                 kwargs = node["kwargs"]
+                if self.rename is None:
+                    _author_secret_names(obj, plan, kwargs)
                 for key in plan.secrets:
                     value = kwargs.get(key)
                     if type(value) is dict and value.get("type") == "secret":

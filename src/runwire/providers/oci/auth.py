@@ -16,6 +16,7 @@ Two kinds:
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Generator
 from typing import Any, Literal
@@ -30,6 +31,7 @@ __all__ = [
     "OCIAuthMode",
     "OCISignerAuth",
     "make_signer",
+    "pem_text",
     "refreshable",
 ]
 
@@ -133,6 +135,22 @@ def _security_token_signer(oci: Any, config: dict[str, Any]) -> Any:
     return oci.auth.signers.SecurityTokenSigner(token, key)
 
 
+def pem_text(private_key: str) -> str:
+    """A private key as PEM text. Secret values are one line, so besides PEM the key may
+    be written with ``\\n`` escapes for its line breaks, or as base64 of the PEM file."""
+    if "-----BEGIN" in private_key:
+        return private_key.replace("\\n", "\n")
+    try:
+        decoded = base64.b64decode(private_key.strip(), validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        decoded = ""
+    if "-----BEGIN" not in decoded:
+        raise ProviderSetupError(
+            "oci_private_key is not a PEM private key (nor base64 of one, nor PEM with \\n escapes)"
+        )
+    return decoded
+
+
 def make_signer(
     mode: OCIAuthMode,
     *,
@@ -159,8 +177,9 @@ def make_signer(
                 "oci_private_key together (or none of them, to read ~/.oci/config)"
             )
         oci = _oci()
+        pem = pem_text(private_key)  # type: ignore[arg-type]
         return oci.signer.Signer(
-            tenancy, user, fingerprint, None, passphrase, private_key_content=private_key
+            tenancy, user, fingerprint, None, passphrase, private_key_content=pem
         )
     if not ambient:
         raise ProviderSetupError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -592,3 +593,20 @@ def test_langserve_stream_and_events(langserve_url: str) -> None:
     with remote(langserve_url, "text") as client:
         schema = client.get_input_jsonschema()
     assert "question" in schema["properties"]
+
+
+# -- docs -------------------------------------------------------------------------------
+def test_the_docs_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).parent.parent / "docs" / "client.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    program = max(blocks, key=len)  # the whole example (the others are one-line imports)
+    exec(compile(program, "docs/client.md", "exec"), {"__name__": "docs_example"})
+    assert "/chat/invoke answered HTTP 422" in capsys.readouterr().out
+
+
+def test_a_trailing_slash_in_the_url_is_the_same_pipeline(base_url: str) -> None:
+    recorder = Recorder()
+    client = RemoteRunnable(f"{base_url}/text/", timeout=TIMEOUT, client_kwargs=recorder.hooks())
+    with client:
+        assert client.invoke(QUESTION) == ANSWER
+    assert [path for path, _ in recorder.requests] == ["/text/invoke"]

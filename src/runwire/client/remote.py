@@ -49,6 +49,7 @@ def _register_secrets(api_key: Any, headers: Any, cookies: Any) -> None:
     for name, value in httpx.Headers(headers or {}).items():
         if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
             register_secret(value)
+            register_secret(value.rpartition(" ")[2])  # the token of "Bearer TOKEN"
     if isinstance(cookies, Mapping):
         for value in cookies.values():
             register_secret(str(value))

@@ -378,7 +378,7 @@ def _color_validation(reports: Sequence[Mapping[str, Any]], out: TextIO) -> None
     from rich.console import Console
     from rich.markup import escape
 
-    console = Console(file=out, highlight=False, soft_wrap=True)
+    console = Console(file=out, force_terminal=True, highlight=False, soft_wrap=True)
     for report in reports:
         title = escape(_report_title(report))
         if report["ok"]:
@@ -394,9 +394,10 @@ def _color_validation(reports: Sequence[Mapping[str, Any]], out: TextIO) -> None
             console.print(
                 f"  [cyan]{where}[/]  [magenta]{phase}[/]  [bold]{escape(finding.path)}[/]"
             )
-            console.print(f"      {escape(finding.message)}")
+            console.print("      " + escape(finding.message).replace("\n", "\n      "))
             if finding.hint:
-                console.print(f"      [dim]hint: {escape(finding.hint)}[/]")
+                hint = escape(finding.hint).replace("\n", "\n      ")
+                console.print(f"      [dim]hint: {hint}[/]")
 
 
 def write_validation(

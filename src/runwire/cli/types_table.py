@@ -106,13 +106,28 @@ def _type_text(annotation: Any) -> str:
     return _DOTTED.sub(lambda m: m.group(1) or "", repr(annotation))
 
 
-def _default_text(plan: Any) -> str:
+def _needed(cls: Any) -> set[str]:
+    """Fields a manifest must give: required in the class's kwargs schema (by name or
+    alias), which leaves out fields a validator derives from others."""
+    from runwire.schema.manifest_schema import kwargs_schema
+
+    schema = kwargs_schema(cls)
+    needed = set(schema.get("required", ()))
+    for part in schema.get("allOf", ()):
+        for choice in part.get("anyOf", ()):
+            needed.update(choice.get("required", ()))
+    return needed
+
+
+def _default_text(plan: Any, needed: set[str]) -> str:
     from pydantic_core import PydanticUndefined
 
     from runwire.schema.serializable import FactoryDefault
 
-    if plan.required:
+    if plan.name in needed:
         return "required"
+    if plan.required:  # required by the model, filled in from other fields when left out
+        return "derived"
     default = plan.default
     if isinstance(default, FactoryDefault):  # never called: it may read the environment
         return f"{getattr(default.factory, '__name__', 'factory')}()"
@@ -137,6 +152,7 @@ def class_detail(entry: Any) -> tuple[list[str], Table]:
 
     cls = class_for(entry)
     plan = class_plan(cls)
+    needed = _needed(cls)
     lines = [f"{entry.name} ({entry.group})", f"id: {'.'.join(entry.id)}"]
     lines += [f"langchain id: {'.'.join(ident)}" for ident in entry.langchain[:1]]
     doc = _first_paragraph(cls.__dict__.get("__doc__"))
@@ -151,7 +167,7 @@ def class_detail(entry: Any) -> tuple[list[str], Table]:
             (
                 field.name,
                 _type_text(info.annotation),
-                _default_text(field),
+                _default_text(field, needed),
                 field.alias or "",
                 field.secret_id or "",
                 _first_paragraph(info.description),

@@ -20,6 +20,7 @@ run: $(STAMP)
 	  $(BIN)/runwire run configs/agent.yaml --input @configs/inputs/agent.json
 
 test: $(STAMP)
+	bash tests/tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -2,18 +2,24 @@
 
 Per pipeline ``/<name>/invoke``, ``/batch``, ``/stream``, ``/stream_events`` (POST) and
 ``/input_schema``, ``/output_schema``, ``/config_schema`` (GET); for the server
-``/healthz``, ``/readyz``, ``/metrics`` and the OpenAPI docs (``/docs``,
-``/openapi.json``). :class:`~runwire.deploy.server.guard.Guard` sits in front of it all.
+``/healthz``, ``/readyz``, ``/metrics`` and the OpenAPI docs (``/docs``, ``/redoc``,
+``/openapi.json``). Each pipeline also has a playground page (``/<name>/playground/``,
+see :mod:`.playground`). :class:`~runwire.deploy.server.guard.Guard` sits in front of it
+all.
+
+The docs pages load Swagger UI and ReDoc from this server (``/docs/static/``), never
+from a CDN, so they work offline: the files come from the ``fastapi-offline`` package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +30,7 @@ from runwire.deploy.server.guard import Guard, ServerState
 from runwire.deploy.server.metrics import CONTENT_TYPE_LATEST, Metrics
 from runwire.deploy.server.offload import Offloader, OffloadPolicy
 from runwire.deploy.server.openapi import add_pipeline_schemas
+from runwire.deploy.server.playground import Playground, public_labels
 from runwire.deploy.server.protocol import encode
 
 __all__ = ["create_app"]
@@ -58,6 +65,22 @@ def _served(name: str, pipeline: Any) -> Any:
     )
 
 
+DOCS_STATIC = "/docs/static"
+"""Where Swagger UI's and ReDoc's files are served (``docs`` is no pipeline name)."""
+
+
+def _public(pipelines: Sequence[str]) -> Callable[[str], tuple[str, str] | None]:
+    """Paths anyone may GET (files that hold no data) -> their metrics labels."""
+    playground = public_labels(pipelines)
+
+    def labels(path: str) -> tuple[str, str] | None:
+        if path.startswith(f"{DOCS_STATIC}/"):
+            return ("-", "docs")
+        return playground(path)
+
+    return labels
+
+
 def _secret(key: str | SecretStr) -> SecretStr:
     return key if isinstance(key, SecretStr) else SecretStr(key)
 
@@ -86,10 +109,11 @@ def create_app(
     state.pipelines = tuple(pipelines)
     metrics = Metrics()
     offloader = Offloader(max_threads=max_concurrency)
-    app = FastAPI(
+    app: FastAPI = FastAPIOffline(
         title="runwire",
         version=__version__,
         description="Pipelines served by runwire over LangServe's protocol.",
+        static_url=DOCS_STATIC,
     )
     endpoints = {
         name: PipelineEndpoints(
@@ -115,6 +139,16 @@ def create_app(
                 name=f"{name}_{route}",
                 response_class=Response,
             )
+
+    playground = Playground(pipelines, keys_required=bool(api_keys))
+    for path in playground.routes:
+        app.add_api_route(
+            path,
+            playground.serve,
+            methods=["GET"],
+            include_in_schema=False,
+            response_class=Response,
+        )
 
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
@@ -154,6 +188,7 @@ def create_app(
         state=state,
         metrics=metrics,
         routes=[route for route, *_ in _ROUTES],
+        public=_public(state.pipelines),
         api_keys=[_secret(key) for key in api_keys],  # masked in reprs
         max_body_bytes=max_body_bytes,
         body_timeout_s=body_timeout_s,

@@ -5,7 +5,9 @@ almost nothing and never reaches a pipeline:
 
 - while draining (after SIGTERM) every new request but health gets 503;
 - with API keys set, every route but ``/healthz`` and ``/readyz`` needs one, sent as
-  ``X-API-Key: KEY`` or ``Authorization: Bearer KEY`` (401 otherwise);
+  ``X-API-Key: KEY`` or ``Authorization: Bearer KEY`` (401 otherwise); the exception
+  is a GET of a ``public`` path: files that hold no data (the playground page, the
+  docs' script and style files), which a browser loads without custom headers;
 - request bodies are read here, up to ``max_body_bytes`` (413 beyond) and within
   ``body_timeout_s`` (408 beyond), *before* the request takes a concurrency slot, so
   clients that send slowly cannot hold the slots;
@@ -113,6 +115,7 @@ class Guard:
         metrics: Metrics,
         routes: Iterable[str] = (),
         api_keys: Sequence[SecretStr] = (),
+        public: Callable[[str], tuple[str, str] | None] | None = None,
         max_body_bytes: int = 1_048_576,
         body_timeout_s: float = 30.0,
         max_concurrency: int = 256,
@@ -125,6 +128,7 @@ class Guard:
         self.body_timeout_s = body_timeout_s
         self.max_concurrency = max_concurrency
         self._labels = route_labels(state.pipelines, routes)
+        self._public = public or _nothing_public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,7 +155,8 @@ class Guard:
                     counted_send, 503, "server is shutting down", [(b"connection", b"close")]
                 )
                 return
-            if self._keys and not self._authorized(scope["headers"]):
+            public = self._public(path) if scope["method"] in ("GET", "HEAD") else None
+            if self._keys and public is None and not self._authorized(scope["headers"]):
                 self.metrics.error("-", "auth")
                 await _answer(
                     counted_send,
@@ -160,7 +165,7 @@ class Guard:
                     [(b"www-authenticate", b"Bearer")],
                 )
                 return
-            labels = self._labels.get(path, UNMATCHED)
+            labels = public or self._labels.get(path, UNMATCHED)
             await self._handle(scope, receive, counted_send, labels[0])
         finally:
             self.metrics.observe(*labels, status, time.perf_counter() - started)
@@ -242,6 +247,10 @@ class Guard:
         except TimeoutError:
             return _TOO_SLOW
         return b"".join(chunks)
+
+
+def _nothing_public(path: str) -> None:
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -81,7 +81,9 @@ APPROVAL = CONFIGS / "approval.yaml"
 """A graph that waits for a person: it runs with a thread, tested below."""
 RAG_KB = "rag_kb.yaml"
 """Knowledge Bases RAG on the Bedrock emulator: run in tests/test_aws_knowledge_bases.py."""
-OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB)
+OCI_VLLM = "oci_vllm.yaml"
+"""On the OCI vLLM emulator: run in tests/test_oci_vllm_config.py."""
+OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB, OCI_VLLM)
 
 
 def test_every_top_level_config_is_covered() -> None:

@@ -610,3 +610,48 @@ def test_a_trailing_slash_in_the_url_is_the_same_pipeline(base_url: str) -> None
     with client:
         assert client.invoke(QUESTION) == ANSWER
     assert [path for path, _ in recorder.requests] == ["/text/invoke"]
+
+
+def test_inside_a_graph_the_threads_configurable_is_sent_unless_replaced(base_url: str) -> None:
+    from typing import TypedDict
+
+    from runwire.graph import END, START, StateGraph
+    from runwire.graph.checkpoint import InMemorySaver
+
+    class State(TypedDict):
+        question: str
+        answer: str
+
+    client = remote(base_url, "text")
+
+    def as_is(state: State) -> dict[str, str]:
+        return {"answer": client.invoke({"question": state["question"]})}
+
+    def replaced(state: State) -> dict[str, str]:
+        answer = client.invoke({"question": state["question"]}, {"configurable": {}})
+        return {"answer": answer}
+
+    thread = {"configurable": {"thread_id": "t1"}}
+    for node, expected in ((as_is, None), (replaced, ANSWER)):
+        builder = StateGraph(State)
+        builder.add_node("ask", node)
+        builder.add_edge(START, "ask")
+        builder.add_edge("ask", END)
+        graph = builder.compile(checkpointer=InMemorySaver())
+        if expected is None:
+            with pytest.raises(RemoteError, match="clients may not set 'thread_id'"):
+                graph.invoke({"question": "q"}, thread)
+        else:
+            assert graph.invoke({"question": "q"}, thread)["answer"] == expected
+    client.close()
+
+
+def test_an_instance_nobody_closed_closes_its_connections_when_collected(base_url: str) -> None:
+    import gc
+
+    client = remote(base_url, "text")
+    client.invoke(QUESTION)
+    sync_client = client.sync_client
+    del client
+    gc.collect()
+    assert sync_client.is_closed

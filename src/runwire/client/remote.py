@@ -7,6 +7,7 @@ langserve, no langchain-core), and composes with local runnables (``remote | par
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +133,8 @@ class RemoteRunnable(Runnable[Any, Any]):
         self.url = url
         self.name = name
         self._transport = Transport(url, options)
+        # connections of an instance nobody closed are closed when it is collected
+        weakref.finalize(self, self._transport.sync_client.close)
 
     def __repr__(self) -> str:
         return f"RemoteRunnable(url={str(public_url(self.url))!r})"

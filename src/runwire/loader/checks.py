@@ -278,7 +278,8 @@ def _mismatch(
             f"step {index} ({step.get_name()}) is missing prompt "
             f"variable{'s' if len(missing) > 1 else ''} {quoted_keys(missing)}: {got}",
             path,
-            "make the step before it output a dict with these keys, e.g. a parallel step "
+            _nearest_keys(missing, produced)
+            or "make the step before it output a dict with these keys, e.g. a parallel step "
             "with one branch per variable, or an assign",
         )
     detail = (
@@ -294,6 +295,24 @@ def _mismatch(
         "reorder the steps, or put one between them that converts the output (e.g. a "
         "StrOutputParser after a model, a parallel step to build a dict)",
     )
+
+
+def _nearest_keys(missing: list[str], produced: Shape) -> str:
+    """``did you mean 'contxt' for 'context'?`` when the keys produced hold a close
+    spelling of a missing variable (one side or the other is misspelt), else ``""``."""
+    import difflib
+
+    if not (isinstance(produced, ObjectShape) and produced.props):
+        return ""
+    keys = sorted(set(produced.props) - set(missing))
+    pairs = []
+    for name in missing:
+        near = difflib.get_close_matches(name, keys, n=1, cutoff=0.7)
+        if near:
+            pairs.append(f"{near[0]!r} for {name!r}")
+    if not pairs:
+        return ""
+    return f"did you mean {', '.join(pairs)}? (rename the key or the prompt variable)"
 
 
 # -- configurable ids --------------------------------------------------------------------

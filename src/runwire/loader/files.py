@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from runwire.errors import FieldValidationError, format_path
 from runwire.loader.authoring import expand
 from runwire.loader.interpolate import Placeholder, interpolate, placeholders
 from runwire.loader.limits import Limits
@@ -35,6 +36,8 @@ class Wire:
     data: Any
     origins: dict[int, Parts]
     source: Source
+    interpolated: Mapping[Parts, list[tuple[str, str]]] = field(default_factory=dict)
+    """Authoring path -> the ``${VAR}``s its string was made from, with their sources."""
 
     def source_path(self, parts: Sequence[str | int]) -> Parts:
         """The path in the authoring file of a path in the wire data."""
@@ -58,8 +61,23 @@ class Wire:
         return file, line, column, shown
 
     def build(self, **options: Any) -> Any:
-        """The objects: :func:`runwire.load` of the data, errors located in the files."""
-        return load(self.data, source=self.source.files[0], locate=self.locate, **options)
+        """The objects: :func:`runwire.load` of the data, errors located in the files.
+
+        A field error on a value made by ``${VAR}`` names the variable and where its
+        value came from (``unable to parse string as a number`` alone does not say).
+        """
+        try:
+            return load(self.data, source=self.source.files[0], locate=self.locate, **options)
+        except FieldValidationError as exc:
+            shown = {format_path(parts): used for parts, used in self.interpolated.items()}
+            used = shown.get(exc.path)
+            if used:
+                sources = "; ".join(f"${{{name}}}: {origin}" for name, origin in used)
+                exc.message = f"{exc.message} (the value comes from {sources})"
+                exc.args = (exc.message,)
+                names = ", ".join(dict.fromkeys(name for name, _ in used))
+                exc.hint = f"set {names} (or the default) to a value of the field's type"
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,21 +115,26 @@ class Manifest:
         *,
         keep_unset: bool = False,
         secret_names: Iterable[str] = (),
+        trusted: bool = True,
     ) -> Wire:
         """Interpolated from ``env`` (default ``os.environ``) and expanded to wire form.
 
-        ``secret_names`` are never interpolated (besides the manifest's own secret nodes).
+        ``secret_names`` are never interpolated (besides the manifest's own secret nodes);
+        an untrusted manifest reads allowlisted variables only.
         """
+        interpolated: dict[Parts, list[tuple[str, str]]] = {}
         data = interpolate(
             self.data,
             os.environ if env is None else env,
             keep_unset=keep_unset,
             locate=self.source.locate,
             secret_names=secret_names,
+            trusted=trusted,
+            record=interpolated,
         )
         origins: dict[int, Parts] = {}
         wire = expand(data, origins=origins, locate=self.source.locate)
-        return Wire(wire, origins, self.source)
+        return Wire(wire, origins, self.source, interpolated)
 
     def build(
         self,
@@ -133,7 +156,8 @@ class Manifest:
         A file is the deployer's own, so it is ``trusted`` unless told otherwise.
         """
         names = tuple(secrets_map) if secrets_map is not None else ()
-        return self.wire(env, keep_unset=keep_unset, secret_names=names).build(
+        wire = self.wire(env, keep_unset=keep_unset, secret_names=names, trusted=trusted)
+        return wire.build(
             secrets_map=secrets_map,
             secrets_from_env=secrets_from_env,
             allowed_objects=allowed_objects,

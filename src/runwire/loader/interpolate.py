@@ -24,8 +24,16 @@ variable that holds a credential must not be read this way. The rule, in order:
    ``REDIS_URL``; ``BEDROCK_ENDPOINT_URL`` is fine). :data:`PLAIN_NAMES` (the shell's
    ``PWD``) are never credential-shaped.
 
+A manifest loaded as **untrusted** (``trusted=False``: someone else's file) reads only
+the allowlist: rule 3 becomes "any other name is refused", so such a file can never
+feed a prompt, a model id or an endpoint from the deployer's environment unless the
+deployer listed the variable (``${VAR:-default}`` included: allowlist the name, or the
+file gets an error, never a silent default).
+
 Whatever the name, a value that is a URL carrying a password (``scheme://user:pass@``)
-is refused too. Errors name the variable, never its value.
+is refused too. Errors name the variable, never its value, and their hint is a change
+that loads: ``!secret NAME`` only in a field its class declares secret (with a name
+that belongs to the field's service), the allowlist only where it admits the name.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ __all__ = [
     "CREDENTIAL_WORDS",
     "DATABASE_WORDS",
     "PLAIN_NAMES",
+    "UNTRUSTED_REASON",
     "InterpolationRefusedError",
     "Placeholder",
     "UnsetVariableError",
@@ -96,8 +105,12 @@ PLAIN_NAMES: frozenset[str] = frozenset({"PWD", "OLDPWD"})
 """Names that are never credential-shaped (the shell's working directories)."""
 
 BUILTIN_SECRET_IDS: frozenset[str] = frozenset(
-    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"}
-)
+    {
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_BEARER_TOKEN_BEDROCK",
+        "OCI_LLM_BEARER_TOKEN", "OCI_CLI_KEY_CONTENT", "OCI_CLI_PASSPHRASE",
+    }
+)  # fmt: skip
 """The secret ids of runwire's own classes (a test keeps this equal to the registry's)."""
 
 _PLACEHOLDER = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -189,16 +202,22 @@ def _registered_secret_ids() -> frozenset[str]:
     return _registered[1]
 
 
+UNTRUSTED_REASON = "the manifest is loaded as untrusted, and it is not on the allowlist"
+"""Why an untrusted manifest may not read a variable (rule 3 for untrusted files)."""
+
+
 def refusal(
     name: str,
     *,
     allow: Iterable[str] = (),
     secret_names: Iterable[str] = (),
+    trusted: bool = True,
 ) -> str | None:
     """Why ``${name}`` may not be interpolated, or ``None`` when it may (the module rule).
 
     ``secret_names`` are the names configured as secrets besides the registered classes'
-    secret ids; ``allow`` the allowlist (names or shell-style patterns).
+    secret ids; ``allow`` the allowlist (names or shell-style patterns); an untrusted
+    manifest (``trusted=False``) reads allowlisted names only.
     """
     if name in set(secret_names):
         return "it is configured as a secret (a secret node's id, or a secrets_map name)"
@@ -206,6 +225,8 @@ def refusal(
         return "it is configured as a secret (the secret id of a registered class's field)"
     if _allowed(name, allow):
         return None
+    if not trusted:
+        return UNTRUSTED_REASON
     reason = _credential_reason(name)
     return None if reason is None else f"its name looks like a credential ({reason})"
 
@@ -258,20 +279,21 @@ def _secret_ids_in(data: Any) -> Iterator[str]:
             stack.extend(value)
 
 
-def _in_secret_field(data: Any, at: Parts) -> bool:
-    """Whether ``at`` is a kwarg its class declares secret (so ``!secret`` works there)."""
+def _secret_field(data: Any, at: Parts) -> tuple[str, str | None] | None:
+    """(the field's own secret id, the service its class sends secrets to) when ``at``
+    is a kwarg its class declares secret (so ``!secret`` works there), else ``None``."""
     from runwire.loader.authoring import TYPE_KEY, resolve_type
     from runwire.loader.registry import class_for, lookup
     from runwire.schema.serializable import class_plan
 
     if not at or not isinstance(at[-1], str):
-        return False
+        return None
     parents = [data]
     for part in at[:-1]:
         try:
             parents.append(parents[-1][part])
         except (KeyError, IndexError, TypeError):
-            return False
+            return None
     owner, entry = parents[-1], None
     if isinstance(owner, dict) and TYPE_KEY in owner:
         entry = resolve_type(owner[TYPE_KEY])[1]
@@ -280,11 +302,38 @@ def _in_secret_field(data: Any, at: Parts) -> bool:
         if isinstance(ident, list) and all(isinstance(p, str) for p in ident):
             entry = lookup(tuple(ident))
     if entry is None:
-        return False
+        return None
     try:
-        return at[-1] in class_plan(class_for(entry)).secrets
+        cls = class_for(entry)
+        secret_id = class_plan(cls).secrets.get(at[-1])
     except Exception:  # a class that fails to import: no hint beats a wrong one
-        return False
+        return None
+    return None if secret_id is None else (secret_id, getattr(cls, "lc_secret_service", None))
+
+
+def _secret_hint(name: str, field: tuple[str, str | None]) -> str:
+    """The ``!secret`` hint for a secret field: ``name`` when the field's service may
+    receive it, else the field's own secret id (a name that belongs to the service)."""
+    from runwire.schema.trust import secret_conflict
+
+    own, service = field
+    if secret_conflict(name, service) is None:
+        return f"this is a secret field: write `!secret {name}` (or {{_secret: {name}}})"
+    return (
+        f"this is a secret field, and {name} belongs to another service: write "
+        f"`!secret {own}` (or another {service} secret's name)"
+    )
+
+
+def _origin(name: str, value: str | None, default: str | None) -> str:
+    """Where ``${name}``'s value comes from, for messages (never the environment's value)."""
+    if value:
+        return f"environment variable {name}"
+    if default is not None:
+        return f"its default {default[:60]!r} ({name} is not set)"
+    if value is not None:
+        return f"environment variable {name}, which is empty"
+    return f"nothing yet: {name} is not set and has no default"
 
 
 def interpolate(
@@ -295,6 +344,8 @@ def interpolate(
     locate: Locate | None = None,
     allow: Iterable[str] | None = None,
     secret_names: Iterable[str] = (),
+    trusted: bool = True,
+    record: dict[Parts, list[tuple[str, str]]] | None = None,
 ) -> Any:
     """``data`` with placeholders replaced from ``env``.
 
@@ -302,7 +353,10 @@ def interpolate(
     its location, unless ``keep_unset`` (then the placeholder text stays, for offline
     validation). A variable the module rule refuses is an
     :class:`InterpolationRefusedError`. ``allow`` defaults to :func:`allowlist` of
-    ``env``; ``secret_names`` adds names configured as secrets (``secrets_map`` keys).
+    ``env``; ``secret_names`` adds names configured as secrets (``secrets_map`` keys);
+    ``trusted=False`` reads allowlisted names only. ``record``, when given, receives
+    path -> [(variable, where its value came from)] for every string interpolated (so
+    a type error there can name the variable).
     """
     allowed = allowlist(env) if allow is None else tuple(allow)
     secrets: set[str] | None = None  # computed at the first placeholder
@@ -313,11 +367,15 @@ def interpolate(
         raise error(message, path=format_path(at), hint=hint, file=file, line=line, column=column)
 
     def refuse(name: str, reason: str, at: Parts) -> None:
-        if _in_secret_field(data, at):
-            hint = f"this is a secret field: write `!secret {name}` (or {{_secret: {name}}})"
+        field = _secret_field(data, at)
+        if field is not None:
+            hint = _secret_hint(name, field)
         elif reason.startswith("it is configured"):
             hint = "a secret reaches only fields its class declares secret; write a literal "
             hint += "or a non-secret variable here"
+        elif reason == UNTRUSTED_REASON:
+            hint = f"to let untrusted manifests read {name}, allow it: {ALLOW_VARIABLE}={name} "
+            hint += "(comma separated); or write a literal here"
         else:
             hint = f"if {name} holds no secret, allow it: {ALLOW_VARIABLE}={name} "
             hint += "(comma separated; or interpolate(allow=[...]))"
@@ -329,7 +387,7 @@ def interpolate(
             if secrets is None:
                 secrets = set(secret_names)
                 secrets.update(_secret_ids_in(data))
-            verdicts[name] = refusal(name, allow=allowed, secret_names=secrets)
+            verdicts[name] = refusal(name, allow=allowed, secret_names=secrets, trusted=trusted)
         reason = verdicts[name]
         if reason is not None:
             refuse(name, reason, at)
@@ -341,6 +399,8 @@ def interpolate(
             name, default = match.group(2), match.group(3)
             check(name, at)
             value = env.get(name)
+            if record is not None:
+                record.setdefault(at, []).append((name, _origin(name, value, default)))
             if value and _URL_WITH_PASSWORD.match(value):
                 fail(
                     InterpolationRefusedError,

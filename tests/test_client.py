@@ -91,8 +91,8 @@ def chat(base_url: str) -> Iterator[RemoteRunnable]:
         yield remote
 
 
-def remote(base_url: str, name: str, **options: Any) -> RemoteRunnable:
-    return RemoteRunnable(f"{base_url}/{name}", timeout=TIMEOUT, **options)
+def remote(base_url: str, pipeline_name: str, **options: Any) -> RemoteRunnable:
+    return RemoteRunnable(f"{base_url}/{pipeline_name}", timeout=TIMEOUT, **options)
 
 
 class Recorder:
@@ -655,3 +655,40 @@ def test_an_instance_nobody_closed_closes_its_connections_when_collected(base_ur
     del client
     gc.collect()
     assert sync_client.is_closed
+
+
+class RunLog:
+    """A callback handler keeping each finished run's name, inputs, outputs and error."""
+
+    def __init__(self) -> None:
+        self.ended: list[tuple[str, Any, Any, str | None]] = []
+
+    def on_end(self, run: Any) -> None:
+        self.ended.append((run.name, run.inputs, run.outputs, None))
+
+    def on_error(self, run: Any) -> None:
+        self.ended.append((run.name, run.inputs, None, type(run.error).__name__))
+
+
+def test_callbacks_see_one_run_per_batched_input(base_url: str) -> None:
+    log = RunLog()
+    inputs = [QUESTION, {"question": "again?"}]
+    with remote(base_url, "text", name="capitals") as client:
+        assert client.batch(inputs, {"callbacks": [log]}) == [ANSWER, ANSWER]
+        with pytest.raises(RemoteError):
+            client.batch([QUESTION, {"wrong": 1}], {"callbacks": [log]})
+    assert log.ended[:2] == [
+        ("capitals", QUESTION, ANSWER, None),
+        ("capitals", {"question": "again?"}, ANSWER, None),
+    ]
+    assert [(name, error) for name, _, _, error in log.ended[2:]] == [
+        ("capitals", "RemoteError"),
+        ("capitals", "RemoteError"),
+    ]
+    client = remote(base_url, "text")
+    alog = RunLog()
+    assert run_async(client, client.abatch(inputs, {"callbacks": [alog]})) == [ANSWER, ANSWER]
+    assert [(name, outputs) for name, _, outputs, _ in alog.ended] == [
+        ("RemoteRunnable", ANSWER),
+        ("RemoteRunnable", ANSWER),
+    ]

@@ -82,8 +82,9 @@ class RemoteRunnable(Runnable[Any, Any]):
     The constructor takes LangServe's ``RemoteRunnable`` arguments: ``timeout``,
     ``auth``, ``headers``, ``cookies``, ``verify``, ``cert`` and ``client_kwargs`` go to
     both httpx clients. ``api_key`` (runwire's own) is sent as ``Authorization: Bearer``,
-    which ``runwire serve --api-key`` accepts. ``use_server_callback_events=True`` and a
-    custom ``serializer`` are not supported (``NotImplementedError``).
+    which ``runwire serve`` with ``RUNWIRE_API_KEYS`` set accepts.
+    ``use_server_callback_events=True`` and a custom ``serializer`` are not supported
+    (``NotImplementedError``).
 
     ``timeout=None`` means no timeout, as in LangServe: pass seconds (or an
     ``httpx.Timeout``) to bound calls. Close the connections with :meth:`close` /

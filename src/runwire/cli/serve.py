@@ -9,7 +9,15 @@ from runwire.errors import RunwireError
 
 __all__ = ["add_serve_command", "cmd_serve"]
 
-_OVERRIDES = ("host", "port", "workers", "max_body_bytes", "request_timeout_s", "max_concurrency")
+_OVERRIDES = (
+    "host",
+    "port",
+    "workers",
+    "max_body_bytes",
+    "request_timeout_s",
+    "max_concurrency",
+    "access_log",
+)
 
 
 def add_serve_command(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +36,20 @@ def add_serve_command(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-body-bytes", type=int, default=None, dest="max_body_bytes")
     parser.add_argument("--request-timeout", type=float, default=None, dest="request_timeout_s")
     parser.add_argument("--max-concurrency", type=int, default=None, dest="max_concurrency")
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="rebuild when a served file changes (manifests, includes, runwire.yaml, .env); "
+        "a broken edit is logged and the last good build keeps serving",
+    )
+    parser.add_argument(
+        "--no-access-log",
+        action="store_const",
+        const=False,
+        default=None,
+        dest="access_log",
+        help="no JSON access line per request (RUNWIRE_SERVER__ACCESS_LOG=0)",
+    )
     parser.set_defaults(run=cmd_serve)
 
 
@@ -37,11 +59,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from runwire.deploy.server.runner import ServeSpec, serve
 
+    if args.reload and args.workers is not None and args.workers > 1:
+        print("runwire serve: --reload serves from one process; drop --workers", file=sys.stderr)
+        return 2
     if args.env:
         os.environ["RUNWIRE_ENV"] = args.env
     overrides = {name: getattr(args, name) for name in _OVERRIDES}
+    spec = ServeSpec(targets=tuple(args.targets), overrides=overrides, reload=args.reload)
     try:
-        return serve(ServeSpec(targets=tuple(args.targets), overrides=overrides))
+        return serve(spec)
     except RunwireError as exc:
         from runwire.redaction import redact
 

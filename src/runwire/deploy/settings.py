@@ -115,6 +115,14 @@ class ServerSettings(BaseModel):
     """Which requests run on worker threads instead of the event loop: those setting
     ``configurable`` values (client-chosen templates may be CPU-bound), all, or none.
     Off the loop, the request timeout holds even for CPU-bound steps."""
+    access_log: bool = True
+    """One JSON line per request on stderr (``--no-access-log`` or false: none)."""
+    otel: bool | None = None
+    """OpenTelemetry spans of runs and steps (the ``otel`` extra): true, false, or unset
+    for on exactly when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set."""
+    otel_record_io: bool = False
+    """Also put each run's inputs and outputs on its span, truncated. Off by default:
+    they may hold personal data."""
 
 
 class SecretSettings(BaseModel):

@@ -1,6 +1,7 @@
 """Running the server: build from the environment, serve with uvicorn, drain on SIGTERM.
 
-One worker runs in this process. With ``--workers N`` a small supervisor binds the
+One worker runs in this process (with ``--reload``, a watcher thread rebuilds it when
+a served file changes: :mod:`.reload`). With ``--workers N`` a small supervisor binds the
 socket once, starts N spawned worker processes that share it, forwards SIGTERM to them
 and restarts a worker that dies (not one that fails to start: that stops everything).
 
@@ -26,12 +27,22 @@ from typing import Any
 
 import uvicorn
 
+from runwire.deploy.server.access_log import RequestRecorder, access_log_config
 from runwire.deploy.server.app import create_app
 from runwire.deploy.server.connection import limited_protocol
 from runwire.deploy.server.guard import ServerState
+from runwire.errors import RunwireError
 from runwire.redaction import install_log_redaction, redact
 
-__all__ = ["DrainingServer", "ServeSpec", "build_service", "serve", "uvicorn_config"]
+__all__ = [
+    "DrainingServer",
+    "ServeSpec",
+    "build_service",
+    "read_targets",
+    "serve",
+    "served_app",
+    "uvicorn_config",
+]
 
 logger = logging.getLogger("runwire.serve")
 
@@ -48,6 +59,8 @@ class ServeSpec:
     targets: tuple[str, ...] = ()
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """Server settings given on the command line (host, port, workers, limits)."""
+    reload: bool = False
+    """Rebuild when a served file changes (one process only)."""
 
 
 @dataclass
@@ -59,6 +72,7 @@ class Service:
     server: Any  # runwire.deploy.settings.ServerSettings
     pipelines: Mapping[str, Any]
     log_level: str
+    deployment: Any = None  # runwire.deploy.deployment.Deployment
 
 
 def effective_server(settings: Any, limits: Any, overrides: Mapping[str, Any]) -> Any:
@@ -74,35 +88,47 @@ def effective_server(settings: Any, limits: Any, overrides: Mapping[str, Any]) -
     return type(server).model_validate({**server.model_dump(), **from_file, **from_env, **given})
 
 
-def build_service(spec: ServeSpec, *, environ: Mapping[str, str] | None = None) -> Service:
-    """Read settings and the deployment, resolve secrets, build every pipeline and the app.
-
-    Raises the deployment's errors (a missing secret names the secret, the pipeline and
-    the field) before anything listens.
-    """
+def read_targets(spec: ServeSpec, settings: Any) -> Any:
+    """The deployment ``spec`` names: a runwire.yaml (or a folder holding one), or
+    manifests served under their file stems; by default ``settings.deployment``."""
     from runwire.deploy.deployment import (
         DEPLOYMENT_FILE_NAMES,
         deployment_for_files,
         is_deployment_file,
         read_deployment,
     )
-    from runwire.deploy.pipelines import build_pipelines
-    from runwire.deploy.secrets import secret_resolver
-    from runwire.deploy.settings import load_settings
 
-    settings = load_settings()
     targets = [Path(t) for t in spec.targets] or [settings.deployment or Path("runwire.yaml")]
     if len(targets) == 1 and targets[0].is_dir():
         folder = targets[0]
         found = [folder / name for name in DEPLOYMENT_FILE_NAMES if (folder / name).is_file()]
         targets = found[:1] or [folder / DEPLOYMENT_FILE_NAMES[0]]
     if len(targets) == 1 and is_deployment_file(targets[0]):
-        deployment = read_deployment(targets[0], env=settings.env)
-    else:
-        deployment = deployment_for_files(targets)
+        return read_deployment(targets[0], env=settings.env)
+    return deployment_for_files(targets)
+
+
+def build_service(
+    spec: ServeSpec,
+    *,
+    environ: Mapping[str, str] | None = None,
+    state: ServerState | None = None,
+) -> Service:
+    """Read settings and the deployment, resolve secrets, build every pipeline and the app.
+
+    Raises the deployment's errors (a missing secret names the secret, the pipeline and
+    the field) before anything listens. ``state`` is shared with an earlier build (a
+    reload), so a drain counts the requests of both.
+    """
+    from runwire.deploy.pipelines import build_pipelines
+    from runwire.deploy.secrets import secret_resolver
+    from runwire.deploy.settings import load_settings
+
+    settings = load_settings()
+    deployment = read_targets(spec, settings)
     pipelines = build_pipelines(deployment, secret_resolver(settings), env=environ)
     server = effective_server(settings, deployment.server, spec.overrides)
-    state = ServerState()
+    state = state or ServerState()
     app = create_app(
         pipelines,
         api_keys=settings.api_keys,
@@ -115,7 +141,34 @@ def build_service(spec: ServeSpec, *, environ: Mapping[str, str] | None = None) 
         state=state,
     )
     return Service(
-        app=app, state=state, server=server, pipelines=pipelines, log_level=settings.log_level
+        app=app,
+        state=state,
+        server=server,
+        pipelines=pipelines,
+        log_level=settings.log_level,
+        deployment=deployment,
+    )
+
+
+def served_app(service: Service) -> Any:
+    """The app as served: with the access log and OpenTelemetry tracing when they are on
+    (``server.access_log``, ``server.otel``; see :mod:`.access_log`, :mod:`runwire.telemetry`)."""
+    from runwire.telemetry import OtelTracer, otel_enabled, serve_tracer
+
+    server = service.server
+    factories = []
+    if otel_enabled(server.otel):
+        tracer = serve_tracer()
+        record_io = server.otel_record_io
+
+        def tracing(pipeline: str) -> OtelTracer:
+            return OtelTracer(tracer, pipeline=pipeline, record_io=record_io)
+
+        factories.append(tracing)
+    if not server.access_log and not factories:
+        return service.app
+    return RequestRecorder(
+        service.app, pipelines=service.pipelines, log=server.access_log, factories=factories
     )
 
 
@@ -156,6 +209,10 @@ def _log_config(log_level: str) -> dict[str, Any]:
         "level": log_level.upper(),
         "propagate": False,
     }
+    formatter, handler, logger = access_log_config()
+    config["formatters"]["runwire_access"] = formatter
+    config["handlers"]["runwire_access"] = handler
+    config["loggers"]["runwire.access"] = logger
     return config
 
 
@@ -175,6 +232,7 @@ def uvicorn_config(app: Any, server: Any, log_level: str = "info") -> uvicorn.Co
         server_header=False,
     )
     install_log_redaction()  # uvicorn.Config has just set up the handlers
+    install_log_redaction("runwire.access")
     return config
 
 
@@ -195,7 +253,17 @@ def serve(spec: ServeSpec) -> int:
     """Serve until stopped; the exit code (0 after a drain)."""
     service = build_service(spec)  # fails fast, in this process, on any deployment error
     workers = service.server.workers
+    if spec.reload and workers > 1:
+        raise RunwireError(
+            f"--reload serves from one process, but workers is {workers}: unset "
+            "RUNWIRE_SERVER__WORKERS (or drop --workers) while developing with --reload"
+        )
     _announce(service, workers)
+    if spec.reload:
+        from runwire.deploy.server.reload import serve_reloading
+
+        serve_reloading(spec, service, _run)
+        return 0
     if workers <= 1:
         _run(service)
         return 0
@@ -203,8 +271,9 @@ def serve(spec: ServeSpec) -> int:
     return Supervisor(spec, sock, workers, service.server.drain_timeout_s).run()
 
 
-def _run(service: Service, sockets: list[socket.socket] | None = None) -> None:
-    config = uvicorn_config(service.app, service.server, service.log_level)
+def _run(service: Service, sockets: list[socket.socket] | None = None, app: Any = None) -> None:
+    """Serve ``app`` (default: ``service``'s, as :func:`served_app` wraps it) until stopped."""
+    config = uvicorn_config(app or served_app(service), service.server, service.log_level)
     DrainingServer(config, service.state, service.server.drain_timeout_s).run(sockets=sockets)
 
 

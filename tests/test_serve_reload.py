@@ -1,0 +1,117 @@
+"""`runwire serve --reload` as a real process: edits to a manifest, an included file, a
+manifest overlay and runwire.yaml are served without a restart; a broken edit is
+logged (file and error) while the last good build keeps answering; SIGTERM ends it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from serve_process import RUNWIRE, clean_env, serving_process, wait_for
+
+WAIT_S = 10  # for a change to be served (watchfiles' debounce is 0.4 s)
+
+CHAT = """\
+_type: sequence
+steps:
+  - _type: ChatPromptTemplate
+    messages: [[human, "{question}"]]
+  - _type: FakeChatModel
+    responses: ["ANSWER"]
+  - _type: StrOutputParser
+"""
+
+
+def _ask(url: str, name: str = "chat") -> str | None:
+    response = httpx.post(f"{url}/{name}/invoke", json={"input": {"question": "q"}}, timeout=5)
+    return response.json()["output"] if response.status_code == 200 else None
+
+
+def _served_answer(url: str, expected: str, name: str = "chat") -> None:
+    wait_for(lambda: _ask(url, name) == expected, WAIT_S, f"/{name} to answer {expected!r}")
+
+
+def test_edits_are_served_and_a_broken_edit_keeps_the_last_build(tmp_path: Path) -> None:
+    manifest = tmp_path / "chat.yaml"
+    manifest.write_text(CHAT.replace("ANSWER", "first"))
+    with serving_process("--reload", "chat.yaml", cwd=tmp_path) as served:
+        assert _ask(served.url) == "first"
+        manifest.write_text(CHAT.replace("ANSWER", "second"))
+        _served_answer(served.url, "second")
+        assert "reloaded after a change to chat.yaml" in served.stderr
+
+        manifest.write_text(CHAT.replace("ANSWER", "third").replace("StrOutputParser", "StrParsr"))
+        wait_for(lambda: "does not build" in served.stderr, WAIT_S, "the reload error")
+        assert "chat.yaml:7:" in served.stderr  # the file and line of the error
+        assert "unknown _type 'StrParsr'" in served.stderr
+        assert "still serving the last good build" in served.stderr
+        assert _ask(served.url) == "second"
+        assert httpx.get(f"{served.url}/readyz").status_code == 200
+
+        manifest.write_text(CHAT.replace("ANSWER", "fixed"))
+        _served_answer(served.url, "fixed")
+        assert served.children() == []  # one process: nothing to orphan
+        assert served.stop() == 0
+
+
+def test_includes_overlays_and_the_deployment_file_are_watched(tmp_path: Path) -> None:
+    (tmp_path / "runwire.yaml").write_text("pipelines:\n  chat: {path: chat.yaml}\n")
+    (tmp_path / "chat.yaml").write_text(
+        CHAT.replace(
+            '  - _type: FakeChatModel\n    responses: ["ANSWER"]\n', "  - !include model.yaml\n"
+        )
+    )
+    (tmp_path / "model.yaml").write_text('_type: FakeChatModel\nresponses: ["included"]\n')
+    (tmp_path / "other.yaml").write_text('_type: FakeChatModel\nresponses: ["other"]\n')
+    (tmp_path / "formal.yaml").write_text('responses: ["from the overlay"]\n')
+    with serving_process("--reload", "runwire.yaml", cwd=tmp_path) as served:
+        assert _ask(served.url) == "included"
+        (tmp_path / "model.yaml").write_text('_type: FakeChatModel\nresponses: ["edited"]\n')
+        _served_answer(served.url, "edited")
+
+        (tmp_path / "runwire.yaml").write_text(
+            "pipelines:\n  chat: {path: chat.yaml}\n"
+            "  other: {path: other.yaml, overlays: [formal.yaml]}\n"
+        )
+        wait_for(
+            lambda: httpx.get(f"{served.url}/readyz").json()["pipelines"] == ["chat", "other"],
+            WAIT_S,
+            "the new pipeline",
+        )
+        answer = httpx.post(f"{served.url}/other/invoke", json={"input": "hi"}).json()
+        assert answer["output"]["content"] == "from the overlay"
+
+        (tmp_path / "formal.yaml").write_text('responses: ["overlay edited"]\n')
+
+        def overlay_served() -> bool:
+            answer = httpx.post(f"{served.url}/other/invoke", json={"input": "hi"}).json()
+            return answer["output"]["content"] == "overlay edited"
+
+        wait_for(overlay_served, WAIT_S, "the overlay's edit")
+        assert served.stop() == 0
+
+
+def test_reload_serves_from_one_process_only(tmp_path: Path) -> None:
+    (tmp_path / "chat.yaml").write_text(CHAT.replace("ANSWER", "x"))
+    flag = subprocess.run(
+        [*RUNWIRE, "serve", "--reload", "--workers", "2", "chat.yaml"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert flag.returncode == 2
+    assert "--reload serves from one process" in flag.stderr
+    setting = subprocess.run(
+        [*RUNWIRE, "serve", "--reload", "chat.yaml"],
+        cwd=tmp_path,
+        env=clean_env(RUNWIRE_SERVER__WORKERS="2"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert setting.returncode == 1
+    assert "--reload serves from one process, but workers is 2" in setting.stderr

@@ -105,6 +105,7 @@ def _pipelines(gate: Gate) -> dict[str, Any]:
     ) | RunnableLambda(lambda prompt: prompt)
     return {
         "chat": chat,
+        "model": FakeChatModel(responses=[ANSWER], chunk_size=5),
         "alt": SimpleNamespace(
             runnable=load_file(CONFIGS / "alternatives.yaml"), configurable=["model"]
         ),
@@ -187,6 +188,18 @@ def test_the_form_streams_a_chat_model_answer(open_page: Any, base_url: str) -> 
     assert page.tab.is_hidden("#error")
     assert all(url.startswith(base_url) for url in page.requests), page.requests
     assert not [line for line in page.console if "Content Security Policy" in line]
+
+
+def test_message_chunks_add_up_to_one_message(open_page: Any) -> None:
+    page = open_page("model")
+    assert page.tab.get_attribute(".field", "data-kind") == "text"  # a string or messages
+    page.tab.get_by_label("Input").fill("Capital of France?")
+    page.run()
+    page.wait_state("done")
+    assert page.text("#stream-output") == ANSWER  # the text of the message so far
+    final = json.loads(page.text("#final-output"))
+    assert final["content"] == ANSWER
+    assert final["type"] == "AIMessageChunk"  # names are kept, not joined
 
 
 def test_chunks_show_before_the_run_ends(open_page: Any, gate: Gate) -> None:

@@ -150,7 +150,9 @@ function jsonField(spec) {
 
 function messagesField(spec, root) {
   const roles = messageRoles(spec.schema.items, root);
-  const list = el("ol", { id: spec.id, className: "messages", "data-field": spec.name });
+  const list = el("ol", {
+    id: spec.id, className: "messages", "data-field": spec.name, "aria-label": spec.label,
+  });
   const addRow = (role, content) => {
     const select = el("select", { "aria-label": "Role" });
     for (const option of roles) select.append(el("option", { value: option, text: option }));

@@ -345,3 +345,36 @@ def test_serialized_form_snapshot(manifest_snapshot: Any) -> None:
     )
     manifest_snapshot(model)
     manifest_snapshot(model, dialect="langchain")
+
+
+def test_structured_output_json_schema_and_function_calling(emu: OCIVllmEmulator) -> None:
+    as_schema = chat(emu).with_structured_output(Capital, method="json_schema", strict=True)
+    assert as_schema.invoke('Answer {"city": "Rome"}') == Capital(city="Rome")
+    sent = emu.requests[-1].body["response_format"]
+    assert sent["type"] == "json_schema"
+    assert (sent["json_schema"]["name"], sent["json_schema"]["strict"]) == ("Capital", True)
+    assert sent["json_schema"]["schema"]["properties"]["city"]["type"] == "string"
+    as_tool = chat(emu).with_structured_output(Capital, method="function_calling")
+    assert as_tool.invoke('Answer {"city": "Oslo"}') == Capital(city="Oslo")
+    assert emu.requests[-1].body["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "Capital"},
+    }
+
+
+def test_a_tool_result_turn_is_answered(emu: OCIVllmEmulator) -> None:
+    model = chat(emu).bind_tools([LOOKUP])
+    first = model.invoke([HumanMessage('lookup_order {"order_id": "B2"}')])
+    (call,) = first.tool_calls
+    result = ToolMessage(content="B2 ships Monday.", tool_call_id=call["id"])
+    answer = model.invoke([HumanMessage('lookup_order {"order_id": "B2"}'), first, result])
+    assert answer.content == "B2 ships Monday." and answer.tool_calls == []
+    sent = emu.requests[-1].body["messages"]
+    assert sent[1]["tool_calls"][0]["id"] == call["id"]
+    assert sent[2] == {"role": "tool", "content": "B2 ships Monday.", "tool_call_id": call["id"]}
+
+
+def test_requests_kwargs_are_not_implemented() -> None:
+    model = ChatOCIModelDeploymentVLLM(endpoint="http://127.0.0.1:1/predict")
+    with pytest.raises(NotImplementedError, match="requests_kwargs"):
+        model.build_body([HumanMessage("x")], requests_kwargs={"timeout": 3})

@@ -77,7 +77,7 @@ MODEL_PARAMS: tuple[str, ...] = (
     "chat_template",
 )
 """The fields sent in the body when not None (langchain-community's list, in its order)."""
-_CONTROL_KWARGS = frozenset(("stream",))
+_CONTROL_KWARGS = frozenset(("stream", "requests_kwargs"))
 _TOOL_CHOICES = {"any": "required", "required": "required", "auto": "auto", "none": "none"}
 
 
@@ -273,6 +273,12 @@ class ChatOCIModelDeploymentVLLM(BaseChatModel):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """The JSON body of one call: fields < ``model_kwargs`` < call arguments."""
+        if kwargs.get("requests_kwargs"):
+            raise NotImplementedError(
+                "requests_kwargs (langchain-community's options for requests.post) are not "
+                "implemented: runwire calls the endpoint with httpx; use default_headers "
+                "for headers"
+            )
         call = {k: v for k, v in kwargs.items() if k not in _CONTROL_KWARGS}
         params = {**self.default_params(), **self.model_kwargs, **call}
         if stop:

@@ -46,6 +46,10 @@ def test_one_json_line_per_request_without_secrets_or_bodies(project: Path) -> N
         ) as response:
             streamed = "".join(response.iter_text())
         assert "event: end" in streamed
+        with httpx.stream(
+            "POST", f"{url}/chat/stream_events", json={"input": QUESTION}, headers=auth
+        ) as response:
+            assert "on_chain_end" in "".join(response.iter_text())
         httpx.get(f"{url}/healthz")
         assert served.stop() == 0
 
@@ -71,6 +75,7 @@ def test_one_json_line_per_request_without_secrets_or_bodies(project: Path) -> N
     assert sorted(by_path[("/chat/batch", 200)]["run_ids"]) == sorted(batch["metadata"]["run_ids"])
     assert "run_id" not in by_path[("/chat/invoke", 401)]  # refused before any run
     assert by_path[("/chat/stream", 200)]["run_id"]
+    assert by_path[("/chat/stream_events", 200)]["run_id"]
     health = by_path[("/healthz", 200)]
     assert (health["method"], health["pipeline"]) == ("GET", None)
 

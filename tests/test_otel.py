@@ -5,6 +5,7 @@ exporting over OTLP/HTTP to a receiver on loopback."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -270,3 +271,11 @@ def test_serve_exports_over_otlp_when_an_endpoint_is_set(
         parent = by_id.get(parent.parent_span_id)
     assert ancestors[-1] == "POST /chat/invoke"
     assert root.trace_id == request_span.trace_id
+
+
+def test_the_deploy_docs_example_runs() -> None:
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    section = text[text.index("## Reload, access logs and traces") : text.index("## Not yet")]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert "OtelTracer(tracer)" in block
+    exec(compile(block, "docs/deploy.md", "exec"), {"__name__": "docs_example"})

@@ -1,5 +1,5 @@
 """`runwire serve --reload` as a real process: edits to a manifest, an included file, a
-manifest overlay and runwire.yaml are served without a restart; a broken edit is
+manifest overlay, runwire.yaml and .env are served without a restart; a broken edit is
 logged (file and error) while the last good build keeps answering; SIGTERM ends it."""
 
 from __future__ import annotations
@@ -90,6 +90,20 @@ def test_includes_overlays_and_the_deployment_file_are_watched(tmp_path: Path) -
             return answer["output"]["content"] == "overlay edited"
 
         wait_for(overlay_served, WAIT_S, "the overlay's edit")
+
+        (tmp_path / ".env").write_text("RUNWIRE_API_KEYS=reload-key-1\n")  # settings too
+        wait_for(
+            lambda: httpx.post(f"{served.url}/chat/invoke", json={"input": {}}).status_code == 401,
+            WAIT_S,
+            "the API key from .env",
+        )
+        assert _ask(served.url) is None
+        keyed = httpx.post(
+            f"{served.url}/chat/invoke",
+            json={"input": {"question": "q"}},
+            headers={"X-API-Key": "reload-key-1"},
+        )
+        assert keyed.json()["output"] == "edited"
         assert served.stop() == 0
 
 

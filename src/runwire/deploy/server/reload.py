@@ -9,6 +9,7 @@ When it fails, the error is logged - the file, line and what is wrong - and the 
 good build keeps serving, so a half-finished edit never leaves a dead server.
 
 What needs a restart: the address (host, port), the worker count and the log level.
+``/metrics`` counts from zero again after each reload (each build has its own).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ logger = logging.getLogger("runwire.serve")
 
 DEBOUNCE_MS = 400
 """Changes closer together than this are one reload (an editor saving in steps)."""
+
+RETRY_S = 1.0
+"""How long to wait before watching again after watching failed."""
 
 
 class SwappableApp:
@@ -101,26 +105,37 @@ class Reloader:
             self._thread.join(timeout)
 
     def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._watch_once()
+            except Exception as exc:  # a watched folder removed, too many watches...
+                logger.warning("--reload: watching failed (%s); trying again", redact(str(exc)))
+                self._stop.wait(RETRY_S)
+
+    def _watch_once(self) -> None:
+        """Watch the current files until they change (or watching stops)."""
         import watchfiles
 
-        while not self._stop.is_set():
-            files = set(self.files)
-            folders = sorted({path.parent for path in files if path.parent.is_dir()})
+        files = set(self.files)
+        folders = sorted({path.parent for path in files if path.parent.is_dir()})
+        if not folders:
+            self._stop.wait(RETRY_S)
+            return
 
-            def wanted(change: Any, path: str, files: set[Path] = files) -> bool:
-                return Path(path) in files
+        def wanted(change: Any, path: str) -> bool:
+            return Path(path) in files
 
-            for changes in watchfiles.watch(
-                *folders,
-                watch_filter=wanted,
-                debounce=DEBOUNCE_MS,
-                stop_event=self._stop,
-                recursive=False,
-                raise_interrupt=False,
-            ):
-                self.reload({Path(path) for _, path in changes})
-                if self.files != files:
-                    break  # watch the new set of files
+        for changes in watchfiles.watch(
+            *folders,
+            watch_filter=wanted,
+            debounce=DEBOUNCE_MS,
+            stop_event=self._stop,
+            recursive=False,
+            raise_interrupt=False,
+        ):
+            self.reload({Path(path) for _, path in changes})
+            if self.files != files:
+                return  # watch the new set of files
 
     def reload(self, changed: set[Path]) -> bool:
         """Build again after ``changed``; whether the new build is now served."""

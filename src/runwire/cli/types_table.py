@@ -272,7 +272,8 @@ def cmd_types(args: argparse.Namespace) -> int:
     found = resolve(args.name)
     if found is None:
         near = suggestions(args.name)
-        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        listed = ", ".join(near[:-1]) + " or " + near[-1] if len(near) > 1 else "".join(near)
+        hint = f"; did you mean {listed}?" if near else ""
         write_error(f"error: no _type named {args.name!r}{hint} (`runwire types` lists them all)")
         return 1
     kind, what = found

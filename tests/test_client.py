@@ -692,3 +692,26 @@ def test_callbacks_see_one_run_per_batched_input(base_url: str) -> None:
         ("RemoteRunnable", ANSWER),
         ("RemoteRunnable", ANSWER),
     ]
+
+
+def test_threads_with_their_own_loops_share_an_instance(base_url: str) -> None:
+    import threading
+
+    client = remote(base_url, "text")
+    results: list[Any] = []
+
+    def work() -> None:
+        async def calls() -> list[Any]:
+            async with asyncio.timeout(TIMEOUT):
+                answers = [await client.ainvoke(QUESTION) for _ in range(3)]
+                await client.aclose()
+                return answers
+
+        results.append(asyncio.run(calls()))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert results == [[ANSWER] * 3] * 3

@@ -3,16 +3,18 @@ and LangServe's server-sent events.
 
 One ``httpx.Client`` serves every sync call of an instance and one ``httpx.AsyncClient``
 every async call made in the same event loop (connections belong to the loop that
-opened them: a call from another loop, as with a second ``asyncio.run``, gets a fresh
-async client). Streams are read with httpx-sse; ``metadata`` events are skipped,
-``data`` events decoded, an ``error`` event raised, and a stream that stops before its
-``end`` event is an error rather than a silently short answer.
+opened them: a call from another loop, as with a second ``asyncio.run`` or a thread
+with its own loop, gets that loop's own async client). Streams are read with httpx-sse;
+``metadata`` events are skipped, ``data`` events decoded, an ``error`` event raised,
+and a stream that stops before its ``end`` event is an error rather than a silently
+short answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -47,25 +49,30 @@ class Transport:
         self.base_url = url if url.endswith("/") else url + "/"
         self._options = {"base_url": self.base_url, **options}
         self.sync_client = httpx.Client(**self._options)
-        self._async_client: httpx.AsyncClient | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, httpx.AsyncClient
+        ] = weakref.WeakKeyDictionary()
 
     def async_client(self) -> httpx.AsyncClient:
-        """The async client of the running event loop (made on first use in that loop)."""
+        """The async client of the running event loop (made on first use in that loop).
+
+        Each loop has its own, forgotten with the loop: connections cannot move between
+        loops, and threads running their own loops never swap clients under each other.
+        """
         loop = asyncio.get_running_loop()
-        if self._async_client is None or self._async_loop is not loop:
-            self._async_client = httpx.AsyncClient(**self._options)
-            self._async_loop = loop
-        return self._async_client
+        client = self._async_clients.get(loop)
+        if client is None or client.is_closed:
+            client = self._async_clients[loop] = httpx.AsyncClient(**self._options)
+        return client
 
     def close(self) -> None:
-        """Close the sync client's connections (the async client's need ``aclose``)."""
+        """Close the sync client's connections (the async clients' need ``aclose``)."""
         self.sync_client.close()
 
     async def aclose(self) -> None:
-        """Close both clients' connections."""
+        """Close the sync client's and the running loop's async client's connections."""
         self.sync_client.close()
-        client, self._async_client, self._async_loop = self._async_client, None, None
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
 

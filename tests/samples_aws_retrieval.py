@@ -39,6 +39,21 @@ def _knowledge_bases() -> Any:
     )
 
 
+def _kendra() -> Any:
+    from runwire.providers.aws import AmazonKendraRetriever
+
+    return AmazonKendraRetriever(
+        index_id="runwire-emulator-index-0000000000001",
+        region_name="eu-west-1",
+        top_k=5,
+        attribute_filter={"EqualsTo": {"Key": "topic", "Value": {"StringValue": "retrieval"}}},
+        user_context={"UserId": "ana", "Groups": ["staff"]},
+        page_content_formatter="excerpt",
+        min_score_confidence=0.5,
+        **_keys(),
+    )
+
+
 def _format_documents() -> Any:
     from runwire.runtime.format_documents import FormatDocuments
 
@@ -47,5 +62,6 @@ def _format_documents() -> Any:
 
 SAMPLES: dict[str, Callable[[], Any]] = {
     "AmazonKnowledgeBasesRetriever": _knowledge_bases,
+    "AmazonKendraRetriever": _kendra,
     "FormatDocuments": _format_documents,
 }

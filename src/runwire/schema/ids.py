@@ -473,6 +473,17 @@ AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
         ),
     ),
     ClassEntry(
+        "AmazonKendraRetriever",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.kendra",
+        (
+            ("langchain_aws", "retrievers", "kendra", "AmazonKendraRetriever"),
+            ("langchain_aws", "retrievers", "AmazonKendraRetriever"),
+            ("langchain_community", "retrievers", "AmazonKendraRetriever"),
+        ),
+    ),
+    ClassEntry(
         "FormatDocuments",
         ("runwire", "documents"),
         "core",

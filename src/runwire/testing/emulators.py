@@ -151,11 +151,45 @@ def _start_oci_vllm(options: EmulatorOptions) -> Started:
     )
 
 
+def _start_kendra(options: EmulatorOptions) -> Started:
+    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
+    from runwire.testing.kendra import DEFAULT_INDEX_ID, KendraEmulator
+
+    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
+    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    corpus = _corpus()
+    emulator = KendraEmulator(
+        options.host,
+        options.port,
+        {key: secret},
+        indexes=None if corpus is None else {DEFAULT_INDEX_ID: corpus},
+        log=options.log,
+        max_recorded=1000,
+    ).start()
+    env = {
+        "KENDRA_ENDPOINT_URL": emulator.endpoint_url,
+        "KENDRA_INDEX_ID": DEFAULT_INDEX_ID,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    shown = dict(env)
+    if options.secret_access_key is not None:
+        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
+    return Started(
+        emulator,
+        env,
+        shown,
+        unset=("AWS_SESSION_TOKEN",),
+        title=f"Kendra emulator on {emulator.endpoint_url}",
+    )
+
+
 EMULATORS: dict[str, EmulatorSpec] = {
     "bedrock": EmulatorSpec(
         "Bedrock (bedrock-runtime, and bedrock-agent-runtime with Knowledge Bases)",
         _start_bedrock,
     ),
+    "kendra": EmulatorSpec("Amazon Kendra (Retrieve and Query over a corpus)", _start_kendra),
     "oci-vllm": EmulatorSpec(
         "OCI Data Science model deployment serving vLLM's chat API", _start_oci_vllm, aws=False
     ),

@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "BedrockEmbeddings": "runwire.providers.aws.embeddings",
     "BedrockRerank": "runwire.providers.aws.rerank",
     "AmazonKnowledgeBasesRetriever": "runwire.providers.aws.knowledge_bases",
+    "AmazonKendraRetriever": "runwire.providers.aws.kendra",
     "AwsClientFields": "runwire.providers.aws.client",
     "build_client": "runwire.providers.aws.client",
 }

@@ -273,7 +273,8 @@ def serve(spec: ServeSpec) -> int:
 
 def _run(service: Service, sockets: list[socket.socket] | None = None, app: Any = None) -> None:
     """Serve ``app`` (default: ``service``'s, as :func:`served_app` wraps it) until stopped."""
-    config = uvicorn_config(app or served_app(service), service.server, service.log_level)
+    served = app if app is not None else served_app(service)
+    config = uvicorn_config(served, service.server, service.log_level)
     DrainingServer(config, service.state, service.server.drain_timeout_s).run(sockets=sockets)
 
 

@@ -94,6 +94,10 @@ class Gate:
         yield "second half"
 
 
+HOLD = Gate()
+"""A gate the tests never open: runs through it are stopped from the page."""
+
+
 def _pipelines(gate: Gate) -> dict[str, Any]:
     chat = (
         ChatPromptTemplate.from_messages([("system", "You are {role}."), ("human", "{question}")])
@@ -112,6 +116,7 @@ def _pipelines(gate: Gate) -> dict[str, Any]:
         "history": RunnableLambda(_count_history).with_types(input_type=history.get_input_schema()),
         "order": RunnableLambda(_echo_order).with_types(input_type=Order),
         "gate": RunnableGenerator(gate.chunks).with_types(input_type=str),
+        "hold": RunnableGenerator(HOLD.chunks).with_types(input_type=str),
         "xss": RunnableLambda(_html).with_types(input_type=str),
         "refuse": RunnableLambda(_refuse).with_types(input_type=str),
     }
@@ -162,9 +167,12 @@ class Page:
 def open_page(browser: Any, base_url: str) -> Iterator[Any]:
     pages: list[Page] = []
 
-    def open_(name: str, url: str | None = None) -> Page:
+    def open_(name: str, url: str | None = None, *, ready: bool = True) -> Page:
+        """The playground of ``name``; with ``ready``, once its forms are built."""
         page = Page(browser, f"{url or base_url}/{name}/playground/")
         pages.append(page)
+        if ready:
+            page.tab.wait_for_selector("#run-form:not([hidden])")
         return page
 
     yield open_
@@ -215,6 +223,18 @@ def test_chunks_show_before_the_run_ends(open_page: Any, gate: Gate) -> None:
     assert page.text("#final-output") == "first half, second half"
 
 
+def test_stop_cancels_a_run(open_page: Any) -> None:
+    page = open_page("hold")
+    page.tab.get_by_label("Input").fill("go")
+    page.run()
+    expect(page.tab.locator("#stream-output")).to_have_text("first half, ")
+    assert page.tab.is_disabled("#run")
+    page.tab.click("#stop")
+    page.wait_state("stopped")
+    assert page.tab.is_enabled("#run") and page.tab.is_disabled("#stop")
+    assert page.tab.is_hidden("#final")
+
+
 def test_config_form_offers_only_the_allowed_ids(open_page: Any) -> None:
     page = open_page("alt")
     assert page.tab.is_visible("#config-section")
@@ -234,7 +254,6 @@ def test_config_form_offers_only_the_allowed_ids(open_page: Any) -> None:
 
 def test_no_config_section_when_nothing_is_configurable(open_page: Any) -> None:
     page = open_page("chat")
-    page.tab.wait_for_selector("#run-form:not([hidden])")
     assert page.tab.is_hidden("#config-section")
 
 
@@ -328,7 +347,7 @@ def test_untrusted_text_is_never_html(open_page: Any) -> None:
 
 def test_unknown_pipelines_say_so(open_page: Any) -> None:
     # without API keys an unknown name is a plain 404
-    page = open_page("nowhere")
+    page = open_page("nowhere", ready=False)
     assert "Not Found" in page.text("body")
 
 
@@ -342,7 +361,7 @@ def keyed_url(gate: Gate) -> Iterator[str]:
 
 
 def test_a_keyed_server_asks_for_the_key(open_page: Any, keyed_url: str) -> None:
-    page = open_page("chat", keyed_url)
+    page = open_page("chat", keyed_url, ready=False)
     page.tab.wait_for_selector("#auth:not([hidden])")
     assert page.text("#status") == "This server needs an API key."
     assert page.tab.is_hidden("#run-form")

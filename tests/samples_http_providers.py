@@ -23,4 +23,15 @@ def _oci_vllm() -> Any:
     )
 
 
-SAMPLES: dict[str, Callable[[], Any]] = {"ChatOCIModelDeploymentVLLM": _oci_vllm}
+def _assistant() -> Any:
+    from runwire.providers.openai import OpenAIAssistantV2Runnable
+
+    return OpenAIAssistantV2Runnable(
+        assistant_id="asst_sample", check_every_ms=250, as_agent=True, run_timeout=60
+    )
+
+
+SAMPLES: dict[str, Callable[[], Any]] = {
+    "ChatOCIModelDeploymentVLLM": _oci_vllm,
+    "OpenAIAssistantV2Runnable": _assistant,
+}

@@ -507,6 +507,22 @@ HTTP_PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
             ),
         ),
     ),
+    ClassEntry(
+        "OpenAIAssistantV2Runnable",
+        ("runwire", "providers", "openai"),
+        "providers",
+        "runwire.providers.openai.assistant",
+        (
+            (
+                "langchain_community",
+                "agents",
+                "openai_assistant",
+                "base",
+                "OpenAIAssistantV2Runnable",
+            ),
+            ("langchain_community", "agents", "openai_assistant", "OpenAIAssistantV2Runnable"),
+        ),
+    ),
 )
 
 AWS_DATA_CLASSES: tuple[ClassEntry, ...] = (

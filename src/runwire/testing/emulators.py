@@ -184,6 +184,21 @@ def _start_kendra(options: EmulatorOptions) -> Started:
     )
 
 
+def _start_openai_assistants(options: EmulatorOptions) -> Started:
+    from runwire.testing.openai_assistants import DEFAULT_API_KEY, AssistantsEmulator
+
+    emulator = AssistantsEmulator(
+        options.host, options.port, [DEFAULT_API_KEY], log=options.log, max_recorded=1000
+    ).start()
+    env = {"OPENAI_BASE_URL": emulator.base_url, "OPENAI_API_KEY": DEFAULT_API_KEY}
+    return Started(
+        emulator,
+        env,
+        dict(env),
+        title=f"OpenAI Assistants emulator on {emulator.base_url}",
+    )
+
+
 EMULATORS: dict[str, EmulatorSpec] = {
     "bedrock": EmulatorSpec(
         "Bedrock (bedrock-runtime, and bedrock-agent-runtime with Knowledge Bases)",
@@ -192,6 +207,11 @@ EMULATORS: dict[str, EmulatorSpec] = {
     "kendra": EmulatorSpec("Amazon Kendra (Retrieve and Query over a corpus)", _start_kendra),
     "oci-vllm": EmulatorSpec(
         "OCI Data Science model deployment serving vLLM's chat API", _start_oci_vllm, aws=False
+    ),
+    "openai-assistants": EmulatorSpec(
+        "OpenAI Assistants v2 (assistants, threads, runs, tool outputs)",
+        _start_openai_assistants,
+        aws=False,
     ),
 }
 """Service name -> how to start its emulator (the choices of ``runwire emulate``)."""

@@ -1,0 +1,182 @@
+"""The HTTP side of the Assistants emulator: OpenAI's REST shapes on a loopback server.
+
+Routes (under ``/v1``): ``POST /assistants``, ``GET /assistants/{id}``, ``POST
+/threads``, ``GET /threads/{id}``, ``POST /threads/runs`` (create and run), ``POST|GET
+/threads/{id}/messages``, ``POST /threads/{id}/runs``, ``GET
+/threads/{id}/runs/{run}``, ``POST /threads/{id}/runs/{run}/submit_tool_outputs``.
+Requests need ``Authorization: Bearer <key>`` with a key the emulator knows; errors use
+OpenAI's ``{"error": {"message", "type", "param", "code"}}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import re
+import socket
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from runwire.testing.openai_assistants.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from runwire.testing.openai_assistants.emulator import AssistantsEmulator
+
+__all__ = ["ROUTES", "EmulatorServer"]
+
+_MAX_BODY = 4 * 1024 * 1024
+Handler = Callable[[Store, tuple[str, ...], dict[str, Any], dict[str, list[str]]], Any]
+
+
+def _page(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": items,
+        "first_id": items[0]["id"] if items else None,
+        "last_id": items[-1]["id"] if items else None,
+        "has_more": False,
+    }
+
+
+def _create_and_run(store: Store, args: tuple[str, ...], body: dict[str, Any], q: Any) -> Any:
+    thread = store.create_thread(body.get("thread") or {})
+    run_body = {k: v for k, v in body.items() if k != "thread"}
+    return store.create_run(thread["id"], run_body)
+
+
+def _messages(store: Store, args: tuple[str, ...], body: dict[str, Any], q: Any) -> Any:
+    order = (q.get("order") or ["desc"])[0]
+    run_id = (q.get("run_id") or [None])[0]
+    return _page(store.list_messages(args[0], order, run_id))
+
+
+ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
+    ("POST", re.compile(r"/assistants"), lambda s, a, b, q: s.create_assistant(b)),
+    ("GET", re.compile(r"/assistants/([^/]+)"), lambda s, a, b, q: s.assistant(a[0])),
+    ("POST", re.compile(r"/threads"), lambda s, a, b, q: s.create_thread(b)),
+    ("POST", re.compile(r"/threads/runs"), _create_and_run),
+    ("GET", re.compile(r"/threads/([^/]+)"), lambda s, a, b, q: s.thread(a[0])),
+    ("POST", re.compile(r"/threads/([^/]+)/messages"), lambda s, a, b, q: s.add_message(a[0], b)),
+    ("GET", re.compile(r"/threads/([^/]+)/messages"), _messages),
+    ("POST", re.compile(r"/threads/([^/]+)/runs"), lambda s, a, b, q: s.create_run(a[0], b)),
+    (
+        "GET",
+        re.compile(r"/threads/([^/]+)/runs/([^/]+)"),
+        lambda s, a, b, q: s.retrieve_run(a[0], a[1]),
+    ),
+    (
+        "POST",
+        re.compile(r"/threads/([^/]+)/runs/([^/]+)/submit_tool_outputs"),
+        lambda s, a, b, q: s.submit_tool_outputs(a[0], a[1], b),
+    ),
+)
+"""(method, path pattern under /v1, handler): the table of served operations."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "runwire-openai-assistants-emulator"
+    timeout = 300
+    server: EmulatorServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.request, True)
+
+    def finish(self) -> None:
+        self.server.track(self.request, False)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log = self.server.emulator.log
+        if log is not None:
+            log(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}".rstrip())
+
+    def _send(self, status: int, body: Any) -> None:
+        raw = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        self.log_request(status)
+        head = [
+            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
+            f"Server: {self.version_string()}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(raw)}",
+        ]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + raw)
+
+    def _error(self, status: int, message: str, code: str | None = None) -> None:
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
+        self._send(status, {"error": error})
+
+    def _authorized(self) -> bool:
+        value = self.headers.get("Authorization", "")
+        if not value.startswith("Bearer "):
+            return False
+        token = value[7:].encode()
+        return any(hmac.compare_digest(token, k.encode()) for k in self.server.emulator.api_keys)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            self.close_connection = True
+            return self._error(413, "Request body too large.")
+        raw = self.rfile.read(length)
+        if not self._authorized():
+            return self._error(401, "Incorrect API key provided.", "invalid_api_key")
+        path, _, query = self.path.partition("?")
+        if not path.startswith("/v1/"):
+            return self._error(404, f"Invalid URL ({self.command} {path})")
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return self._error(400, "We could not parse the JSON body of your request.")
+        emulator = self.server.emulator
+        emulator.record(self.command, path, body if isinstance(body, dict) else {})
+        for method, pattern, handler in ROUTES:
+            match = pattern.fullmatch(path[3:])
+            if method == self.command and match is not None:
+                try:
+                    result = handler(emulator.store, match.groups(), body, parse_qs(query))
+                except StoreError as exc:
+                    return self._error(exc.status, exc.message)
+                return self._send(200, result)
+        return self._error(404, f"Invalid URL ({self.command} {path})")
+
+    def _dispatch(self) -> None:
+        try:
+            self._handle()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # a bug in the emulator: answer 500, keep serving
+            self._error(500, f"emulator error: {type(exc).__name__}")
+
+    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _dispatch
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """The HTTP server; it knows its emulator and closes open connections on shutdown."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], emulator: AssistantsEmulator) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        with self._connections_lock:
+            (self._connections.add if open_ else self._connections.discard)(connection)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)

@@ -199,12 +199,40 @@ def _start_openai_assistants(options: EmulatorOptions) -> Started:
     )
 
 
+def _start_memorydb(options: EmulatorOptions) -> Started:
+    from runwire.testing.memorydb import DEFAULT_PASSWORD, MemoryDBEmulator
+
+    # the password is a public dummy, as the Bedrock emulator's keys: shown as it is
+    emulator = MemoryDBEmulator(options.host, options.port, password=DEFAULT_PASSWORD).start()
+    env = {"REDIS_URL": emulator.url, "MEMORYDB_URL": emulator.url}
+    return Started(
+        emulator,
+        env,
+        dict(env),
+        title=f"MemoryDB emulator (Redis protocol, vector search) on {emulator.endpoint_url}",
+        report=lambda: _memorydb_report(emulator.calls),
+    )
+
+
+def _memorydb_report(calls: Mapping[str, int]) -> str:
+    """The commands the MemoryDB emulator ran, by name."""
+    if not calls:
+        return ""
+    shown = ", ".join(f"{n} x {name}" for name, n in sorted(calls.items()))
+    return f"(answered by runwire's MemoryDB emulator: {shown})"
+
+
 EMULATORS: dict[str, EmulatorSpec] = {
     "bedrock": EmulatorSpec(
         "Bedrock (bedrock-runtime, and bedrock-agent-runtime with Knowledge Bases)",
         _start_bedrock,
     ),
     "kendra": EmulatorSpec("Amazon Kendra (Retrieve and Query over a corpus)", _start_kendra),
+    "memorydb": EmulatorSpec(
+        "Amazon MemoryDB (Redis protocol with vector search: FT.CREATE, FT.SEARCH KNN)",
+        _start_memorydb,
+        aws=False,
+    ),
     "oci-vllm": EmulatorSpec(
         "OCI Data Science model deployment serving vLLM's chat API", _start_oci_vllm, aws=False
     ),

@@ -4,11 +4,15 @@ server process; never a body, a header or a query string; off by flag or setting
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from runwire.deploy.server.access_log import BackgroundStreamHandler
 from serve_process import clean_env, serving_process
 
 ROOT = Path(__file__).parent.parent
@@ -98,3 +102,41 @@ def test_the_access_log_can_be_turned_off(
         assert served.stop() == 0
     assert "Uvicorn running" in served.stderr  # the server's own log is still there
     assert _access_lines(served.lines) == []
+
+
+class _StalledStream:
+    """A stream whose writes wait until released (a pipe nobody reads)."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.released = threading.Event()
+        self.written: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.entered.set()
+        assert self.released.wait(10), "never released"
+        self.written.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_stalled_stderr_never_blocks_and_drops_are_counted() -> None:
+    stream = _StalledStream()
+    handler = BackgroundStreamHandler(stream, max_pending=3)
+    record = logging.LogRecord("runwire.access", logging.INFO, __file__, 1, "line", None, None)
+    handler.emit(record)
+    assert stream.entered.wait(10)  # the writer is stuck writing the first line
+    started = time.monotonic()
+    for _ in range(10):  # three queue up, seven are dropped
+        handler.emit(record)
+    assert time.monotonic() - started < 5  # emit returned although nothing was written
+    assert stream.written == []
+    assert handler.dropped == 7
+    stream.released.set()
+    handler.flush()
+    assert stream.written == ["line\n"] * 4
+    handler.emit(record)  # there is room again: the count comes first
+    handler.flush()
+    assert stream.written[4:] == ["runwire.access: 7 line(s) dropped\n", "line\n"]
+    assert handler.dropped == 0

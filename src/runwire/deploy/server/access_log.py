@@ -114,7 +114,8 @@ class BackgroundStreamHandler(logging.Handler):
                 except queue.Empty:
                     break
             try:
-                self.stream.write("".join(lines))
+                for line in lines:  # one write per line: whole lines, even with workers
+                    self.stream.write(line)
                 self.stream.flush()
             except (OSError, ValueError):  # a closed stream: nothing to write to
                 pass

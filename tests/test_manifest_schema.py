@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import jsonschema
@@ -353,3 +354,170 @@ def test_hoisted_nested_definitions_validate_nested_values() -> None:
     assert _errors({"_type": "AIMessage", "content": "", "tool_calls": [call]}) == []
     bad = {"_type": "AIMessage", "content": "", "tool_calls": [{**call, "args": "x"}]}
     assert _where(_errors(bad)) == [(["tool_calls", 0, "args"], "type")]
+
+
+# -- the published schema, read as an editor reads the file (issue 17, item 3) -------------
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLISHED = ROOT / "docs" / "manifest.schema.json"
+NOT_MANIFESTS = {"inputs": "inputs for `runwire run`", "overlays": "merged over a base file"}
+"""Folders of configs/ whose files are not manifests on their own, and why."""
+
+
+def editor_yaml() -> Any:
+    """A YAML reader as an editor configured with the documented customTags reads: each
+    tag runwire reads becomes its scalar (``!secret NAME`` is the string ``NAME``)."""
+    from ruamel.yaml import YAML
+
+    from runwire.loader.source import YAML_TAGS
+
+    reader = YAML(typ="safe", pure=True)
+    for tag in YAML_TAGS:
+        reader.constructor.add_constructor(tag, lambda loader, node: loader.construct_scalar(node))
+    return reader
+
+
+def as_editor_reads(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    return orjson.loads(text) if path.suffix == ".json" else editor_yaml().load(text)
+
+
+def config_manifests() -> list[Path]:
+    found = sorted(p for p in (ROOT / "configs").rglob("*") if p.is_file())
+    folders = {
+        p.relative_to(ROOT / "configs").parts[0] for p in found if p.parent.name != "configs"
+    }
+    assert folders - {"fragments", *NOT_MANIFESTS} == set(), "a new configs/ folder: classify it"
+    return [p for p in found if p.relative_to(ROOT / "configs").parts[0] not in NOT_MANIFESTS]
+
+
+def docs_manifests() -> list[tuple[str, str]]:
+    """(doc:index, YAML text) of every YAML block in README.md and docs/ that is a whole
+    manifest (a mapping with _type or lc; fragments, overlays, deployments are not)."""
+    import re
+
+    blocks = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        for index, block in enumerate(re.findall(r"```ya?ml\n(.*?)```", text, flags=re.S)):
+            data = editor_yaml().load(block)
+            if isinstance(data, dict) and ("_type" in data or "lc" in data):
+                blocks.append((f"{doc.name}:{index}", block))
+    return blocks
+
+
+def _problems(validator: jsonschema.Draft202012Validator, doc: Any) -> list[tuple[Any, str]]:
+    return [(list(e.absolute_path), e.message[:200]) for e in validator.iter_errors(doc)]
+
+
+@pytest.fixture(scope="module")
+def published() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(orjson.loads(PUBLISHED.read_bytes()))
+
+
+@pytest.mark.parametrize("path", config_manifests(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_config_validates_against_the_published_schema_as_an_editor_reads_it(
+    published: jsonschema.Draft202012Validator, path: Path
+) -> None:
+    errors = [
+        (list(e.absolute_path), e.message[:200])
+        for e in published.iter_errors(as_editor_reads(path))
+    ]
+    assert errors == []
+
+
+def test_the_configs_cover_includes_secrets_and_variables() -> None:
+    texts = "".join(p.read_text(encoding="utf-8") for p in config_manifests())
+    for feature in ("!include ", "_include:", "${"):
+        assert feature in texts, feature
+
+
+@pytest.mark.parametrize(("where", "text"), docs_manifests(), ids=lambda v: v if ":" in v else "")
+def test_every_docs_manifest_validates_against_the_published_schema(
+    published: jsonschema.Draft202012Validator, where: str, text: str
+) -> None:
+    errors = [
+        (list(e.absolute_path), e.message[:200])
+        for e in published.iter_errors(editor_yaml().load(text))
+    ]
+    assert errors == [], where
+
+
+EDITOR_DOC = """\
+_type: sequence
+steps:
+  - !include fragments/prompt.yaml
+  - _include: fragments/model.yaml
+    temperature: 0.5
+  - _type: ChatBedrockConverse
+    model: "${BEDROCK_MODEL:-anthropic.claude-3-haiku-20240307-v1:0}"
+    temperature: "${S:-0.1}"
+    max_tokens: "${MAX_TOKENS}"
+    aws_access_key_id: !secret PROD_AWS_KEY_ID
+    aws_secret_access_key: {_secret: PROD_AWS_SECRET}
+    stop: ["${STOP_WORD:-END}"]
+  - _type: StrOutputParser
+"""
+
+
+def test_the_published_schema_takes_what_an_editor_sees_of_documented_features(
+    published: jsonschema.Draft202012Validator,
+) -> None:
+    assert list(published.iter_errors(editor_yaml().load(EDITOR_DOC))) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "path"),
+    [
+        ("temperature", "hot", ["steps", 2, "temperature"]),
+        ("max_tokens", "${MAX TOKENS}", ["steps", 2, "max_tokens"]),  # not a placeholder
+        ("temprature", 0.1, ["steps", 2]),
+        ("aws_secret_access_key", 5, ["steps", 2, "aws_secret_access_key"]),
+    ],
+)
+def test_the_published_schema_still_reports_wrong_direct_values_at_the_field(
+    published: jsonschema.Draft202012Validator, key: str, value: Any, path: list[Any]
+) -> None:
+    doc = editor_yaml().load(EDITOR_DOC)
+    doc["steps"][2][key] = value
+    errors = list(published.iter_errors(doc))
+    assert [list(e.absolute_path) for e in errors] == [path]
+    assert repr(value if key != "temprature" else key) in errors[0].message
+
+
+def test_a_step_that_is_neither_a_node_nor_an_include_is_refused(
+    published: jsonschema.Draft202012Validator,
+) -> None:
+    doc = editor_yaml().load(EDITOR_DOC)
+    doc["steps"][0] = "not a fragment"
+    assert [list(e.absolute_path) for e in published.iter_errors(doc)] == [["steps", 0]]
+
+
+def test_validate_keeps_the_strict_schema_a_literal_secret_is_refused(tmp_path: Path) -> None:
+    from runwire.loader.validate import validate_manifest
+
+    (tmp_path / "pyproject.toml").write_text("")
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "_type: ChatBedrockConverse\nmodel: m\nregion_name: us-east-1\n"
+        "aws_secret_access_key: PROD_AWS_SECRET\n"
+    )
+    (finding,) = validate_manifest(path, env={})
+    assert (finding.phase, finding.path, finding.line) == (
+        "structure",
+        "$.aws_secret_access_key",
+        4,
+    )
+
+
+def test_the_documented_custom_tags_are_the_tags_runwire_reads() -> None:
+    import re
+
+    from runwire.loader.source import YAML_TAGS
+
+    text = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = text.split("## The manifest schema and editors", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```json\n(.*?)```", section, flags=re.S)
+    settings = orjson.loads(block)
+    assert settings["yaml.customTags"] == [f"{tag} scalar" for tag in YAML_TAGS]
+    assert "yaml.schemas" in settings

@@ -17,7 +17,19 @@ __all__ = ["helper_schemas"]
 NODE = {"$ref": "#/$defs/Node"}
 NAME = {"type": "string", "description": "The runnable's name (runs, traces, events)."}
 STEP = {
-    "if": {"type": "object", "anyOf": [{"required": ["_type"]}, {"required": ["lc"]}]},
+    "if": {
+        "anyOf": [
+            {"type": "string"},  # an editor's !include: the Node says what it accepts
+            {
+                "type": "object",
+                "anyOf": [
+                    {"required": ["_type"]},
+                    {"required": ["lc"]},
+                    {"required": ["_include"]},
+                ],
+            },
+        ]
+    },
     "then": NODE,
     "else": {
         "type": "object",

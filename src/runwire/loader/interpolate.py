@@ -109,6 +109,7 @@ BUILTIN_SECRET_IDS: frozenset[str] = frozenset(
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         "AWS_BEARER_TOKEN_BEDROCK",
         "OCI_LLM_BEARER_TOKEN", "OCI_CLI_KEY_CONTENT", "OCI_CLI_PASSPHRASE",
+        "OPENAI_API_KEY",
     }
 )  # fmt: skip
 """The secret ids of runwire's own classes (a test keeps this equal to the registry's)."""

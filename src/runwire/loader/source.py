@@ -30,6 +30,7 @@ from runwire.loader.overlays import deep_merge, set_path
 from runwire.loader.yaml_text import Budget, read_yaml_tree, text_size
 
 __all__ = [
+    "YAML_TAGS",
     "Budget",
     "Origin",
     "Source",
@@ -49,6 +50,8 @@ Parts = tuple[str | int, ...]
 INCLUDE_KEY = "_include"
 SECRET_KEY = "_secret"
 YAML_SUFFIXES = frozenset((".yaml", ".yml"))
+YAML_TAGS = ("!secret", "!include")
+"""The YAML tags runwire reads, both on a scalar (editors: customTags ``"!secret scalar"``)."""
 ROOT_MARKERS = (".git", "pyproject.toml", "runwire.yaml")
 
 

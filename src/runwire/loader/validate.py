@@ -28,6 +28,7 @@ __all__ = [
     "PlaceholderSecrets",
     "authoring_schema",
     "finding_of",
+    "strict_schema",
     "validate_manifest",
 ]
 
@@ -74,12 +75,21 @@ class PlaceholderSecrets(Mapping[str, str]):
         return 0
 
 
-def authoring_schema() -> dict[str, Any]:
-    """The manifest JSON Schema, with the composition helpers' authoring shapes."""
+def strict_schema() -> dict[str, Any]:
+    """The manifest JSON Schema of a file as runwire has read it (includes spliced,
+    secret nodes), with the composition helpers' shapes: what ``validate`` checks."""
     from runwire.loader.helper_schemas import helper_schemas
     from runwire.schema.manifest_schema import manifest_schema
 
     return manifest_schema(helper_schemas())
+
+
+def authoring_schema() -> dict[str, Any]:
+    """The published manifest JSON Schema (``runwire schema manifest``): the strict one,
+    read as an editor reads the file (:mod:`runwire.loader.editor_schema`)."""
+    from runwire.loader.editor_schema import editor_schema
+
+    return editor_schema(strict_schema())
 
 
 def _at(manifest: Manifest, parts: Parts) -> dict[str, Any]:
@@ -99,7 +109,7 @@ def _validator() -> Any:
     validator = _VALIDATORS.get(id_table.version)
     if validator is None:
         _VALIDATORS.clear()
-        validator = _VALIDATORS[id_table.version] = Draft202012Validator(authoring_schema())
+        validator = _VALIDATORS[id_table.version] = Draft202012Validator(strict_schema())
     return validator
 
 

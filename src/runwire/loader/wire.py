@@ -292,7 +292,7 @@ class _Reviver(SecretFields):
                 values[key] = raw
             elif key in secrets and is_secret_node(raw):
                 resolved = self.resolve_secret(
-                    raw, key, entry.name, plan_service(cls), (kw_path, key)
+                    raw, key, entry.name, plan_service(cls), (kw_path, key), secrets[key]
                 )
                 values[key] = self.named(cls, key, raw["id"][0], resolved)
             else:

@@ -110,7 +110,7 @@ class SecretFields:
             else:
                 if is_secret_node(current.get(last)):
                     current[last] = self.resolve_secret(
-                        current[last], dotted, owner, service, (where, last)
+                        current[last], dotted, owner, service, (where, last), nested[dotted]
                     )
         return result
 
@@ -121,11 +121,13 @@ class SecretFields:
         owner: str,
         service: str | None,
         path: Any,
+        own_id: str | None = None,
     ) -> Any:
         """The secret's value, or a :class:`MissingSecretError` (see :meth:`fail_missing`).
 
         A secret named for another service than ``service`` (the class's
-        ``lc_secret_service``) is refused: it would be sent where it does not belong.
+        ``lc_secret_service``) is refused: it would be sent where it does not belong
+        (the hint names ``own_id``, the field's own secret id, which belongs there).
         """
         ident = node["id"]
         if not (isinstance(ident, list) and len(ident) == 1 and isinstance(ident[0], str)):
@@ -138,7 +140,9 @@ class SecretFields:
                 f"secret {name} belongs to {other}; field {field!r} of {owner} would send it "
                 f"to {service}",
                 path,
-                f"name a {service} secret here (e.g. !secret {service.upper()}_...)",  # type: ignore[union-attr]
+                f"name a {service} secret here, e.g. !secret {own_id}"
+                if own_id
+                else f"name a {service} secret here",
             )
         value, origin = self._lookup(name)
         if value is None:

@@ -40,12 +40,14 @@ def test_edits_are_served_and_a_broken_edit_keeps_the_last_build(tmp_path: Path)
         assert _ask(served.url) == "first"
         manifest.write_text(CHAT.replace("ANSWER", "second"))
         _served_answer(served.url, "second")
-        assert "reloaded after a change to chat.yaml" in served.stderr
+        reloaded = "reloaded after a change to chat.yaml"
+        wait_for(lambda: reloaded in served.stderr, WAIT_S, "the reload's log line")
 
         manifest.write_text(CHAT.replace("ANSWER", "third").replace("StrOutputParser", "StrParsr"))
-        wait_for(lambda: "does not build" in served.stderr, WAIT_S, "the reload error")
-        assert "chat.yaml:7:" in served.stderr  # the file and line of the error
-        assert "unknown _type 'StrParsr'" in served.stderr
+        error = "unknown _type 'StrParsr'"
+        wait_for(lambda: error in served.stderr, WAIT_S, "the reload error")
+        assert "chat.yaml changed but does not build" in served.stderr
+        assert f"chat.yaml:7:5: $.steps[2]._type: pipeline chat: {error}" in served.stderr
         assert "still serving the last good build" in served.stderr
         assert _ask(served.url) == "second"
         assert httpx.get(f"{served.url}/readyz").status_code == 200

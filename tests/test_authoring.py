@@ -260,9 +260,9 @@ def test_interpolation_defaults_escapes_and_unset_errors(project: Path) -> None:
 
 def test_credential_like_variables_are_not_interpolated() -> None:
     with pytest.raises(ManifestError, match="looks like a credential") as info:
-        interpolate({"t": "${OPENAI_API_KEY}"}, {"OPENAI_API_KEY": "sk-live"})
+        interpolate({"t": "${BILLING_API_KEY}"}, {"BILLING_API_KEY": "sk-live"})
     assert "sk-live" not in str(info.value)
-    assert "RUNWIRE_INTERPOLATE_ALLOW=OPENAI_API_KEY" in info.value.hint
+    assert "RUNWIRE_INTERPOLATE_ALLOW=BILLING_API_KEY" in info.value.hint
 
 
 def test_placeholders_skip_secret_nodes_and_escapes() -> None:

@@ -54,6 +54,34 @@ def _kendra() -> Any:
     )
 
 
+def _sagemaker() -> Any:
+    from runwire.providers.aws import JsonContentHandler, SagemakerEndpoint
+
+    handler = JsonContentHandler(
+        request_template={"inputs": "{prompt}", "parameters": "{model_kwargs}"},
+        output_path="[0].generated_text",
+        stream_path="token.text",
+    )
+    return SagemakerEndpoint(
+        endpoint_name="tgi-endpoint",
+        inference_component_name="llama-ic",
+        region_name="us-west-2",
+        content_handler=handler,
+        model_kwargs={"max_new_tokens": 64, "temperature": 0.1},
+        endpoint_kwargs={"CustomAttributes": "accept_eula=true"},
+        **_keys(),
+    )
+
+
+def _json_handler() -> Any:
+    from runwire.providers.aws import JsonContentHandler
+
+    return JsonContentHandler(
+        request_template={"messages": [{"role": "user", "content": "{prompt}"}]},
+        output_path="choices[0].message.content",
+    )
+
+
 def _format_documents() -> Any:
     from runwire.runtime.format_documents import FormatDocuments
 
@@ -63,5 +91,7 @@ def _format_documents() -> Any:
 SAMPLES: dict[str, Callable[[], Any]] = {
     "AmazonKnowledgeBasesRetriever": _knowledge_bases,
     "AmazonKendraRetriever": _kendra,
+    "SagemakerEndpoint": _sagemaker,
+    "JsonContentHandler": _json_handler,
     "FormatDocuments": _format_documents,
 }

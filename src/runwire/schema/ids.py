@@ -484,6 +484,19 @@ AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
         ),
     ),
     ClassEntry(
+        "SagemakerEndpoint",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.sagemaker",
+        (
+            ("langchain_aws", "llms", "sagemaker_endpoint", "SagemakerEndpoint"),
+            ("langchain_aws", "llms", "SagemakerEndpoint"),
+            ("langchain_community", "llms", "sagemaker_endpoint", "SagemakerEndpoint"),
+            ("langchain_community", "llms", "SagemakerEndpoint"),
+        ),
+    ),
+    ClassEntry("JsonContentHandler", _AWS, "providers", "runwire.providers.aws.sagemaker_handlers"),
+    ClassEntry(
         "FormatDocuments",
         ("runwire", "documents"),
         "core",

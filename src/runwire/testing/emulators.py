@@ -222,12 +222,42 @@ def _memorydb_report(calls: Mapping[str, int]) -> str:
     return f"(answered by runwire's MemoryDB emulator: {shown})"
 
 
+def _start_sagemaker(options: EmulatorOptions) -> Started:
+    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
+    from runwire.testing.sagemaker import SageMakerEmulator
+
+    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
+    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    emulator = SageMakerEmulator(
+        options.host, options.port, {key: secret}, log=options.log, max_recorded=1000
+    ).start()
+    env = {
+        "SAGEMAKER_ENDPOINT_URL": emulator.endpoint_url,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    shown = dict(env)
+    if options.secret_access_key is not None:
+        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
+    return Started(
+        emulator,
+        env,
+        shown,
+        unset=("AWS_SESSION_TOKEN",),
+        title=f"SageMaker runtime emulator on {emulator.endpoint_url}",
+    )
+
+
 EMULATORS: dict[str, EmulatorSpec] = {
     "bedrock": EmulatorSpec(
         "Bedrock (bedrock-runtime, and bedrock-agent-runtime with Knowledge Bases)",
         _start_bedrock,
     ),
     "kendra": EmulatorSpec("Amazon Kendra (Retrieve and Query over a corpus)", _start_kendra),
+    "sagemaker": EmulatorSpec(
+        "SageMaker runtime (InvokeEndpoint and response streams; TGI, OpenAI, JumpStart bodies)",
+        _start_sagemaker,
+    ),
     "memorydb": EmulatorSpec(
         "Amazon MemoryDB (Redis protocol with vector search: FT.CREATE, FT.SEARCH KNN)",
         _start_memorydb,

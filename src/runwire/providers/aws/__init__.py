@@ -1,4 +1,5 @@
-"""AWS providers: Bedrock chat models, completion models, embeddings, rerank and retrievers.
+"""AWS providers: Bedrock chat models, completion models, embeddings, rerank, retrievers
+and SageMaker endpoints.
 
 Classes are loaded on first use, so importing this package imports neither boto3 nor
 the provider modules.
@@ -16,6 +17,9 @@ _EXPORTS: dict[str, str] = {
     "BedrockRerank": "runwire.providers.aws.rerank",
     "AmazonKnowledgeBasesRetriever": "runwire.providers.aws.knowledge_bases",
     "AmazonKendraRetriever": "runwire.providers.aws.kendra",
+    "SagemakerEndpoint": "runwire.providers.aws.sagemaker",
+    "JsonContentHandler": "runwire.providers.aws.sagemaker_handlers",
+    "LLMContentHandler": "runwire.providers.aws.sagemaker_handlers",
     "AwsClientFields": "runwire.providers.aws.client",
     "build_client": "runwire.providers.aws.client",
 }

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 __all__ = ["STREAM_OPERATIONS", "Fault", "Faults", "ServiceError", "validation_error"]
 
-STREAM_OPERATIONS = frozenset(("ConverseStream", "InvokeModelWithResponseStream"))
+STREAM_OPERATIONS = frozenset(
+    ("ConverseStream", "InvokeModelWithResponseStream", "InvokeEndpointWithResponseStream")
+)
 
 
 class ServiceError(Exception):

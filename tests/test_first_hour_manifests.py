@@ -306,3 +306,22 @@ steps:
     (finding,) = validate_manifest(path)
     assert finding.kind == "prompt-variables" and finding.line == 7
     assert finding.hint.startswith("did you mean 'contxt' for 'context'?")
+
+
+def test_validate_of_a_deployment_looks_secrets_up_in_its_secret_sources(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project, "b.yaml", NAMED)
+    deployment = write(project, "runwire.yaml", "pipelines:\n  chat: b.yaml\n")
+    secrets_dir = project / "secrets"
+    secrets_dir.mkdir()
+    monkeypatch.setenv("RUNWIRE_SECRETS__DIR", str(secrets_dir))
+    monkeypatch.setenv("RUNWIRE_SECRETS__ORDER", "env,dir")
+    monkeypatch.setenv("PROD_AWS_KEY_ID", "AKIDPROD")
+    code, out, _ = cli(capsys, "validate", deployment)
+    assert code == 1
+    assert "secret PROD_AWS_SECRET is not set in any secret source" in out
+    (secrets_dir / "PROD_AWS_SECRET").write_text(FAKE_SECRET + "\n")
+    code, out, _ = cli(capsys, "validate", deployment)
+    assert code == 0, out
+    assert FAKE_SECRET not in out

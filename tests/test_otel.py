@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -279,3 +281,55 @@ def test_the_deploy_docs_example_runs() -> None:
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert "OtelTracer(tracer)" in block
     exec(compile(block, "docs/deploy.md", "exec"), {"__name__": "docs_example"})
+
+
+def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter (tracer providers are set once per process)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_uses_the_tracer_provider_already_set() -> None:
+    code = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+import runwire
+from runwire.telemetry import OtelTracer, serve_tracer
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+chain = runwire.load_file("configs/chat.yaml")
+chain.invoke({"role": "r", "question": "q"}, config={"callbacks": [OtelTracer(serve_tracer())]})
+print(sorted(span.name for span in exporter.get_finished_spans()))
+"""
+    done = _python(code, ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(
+        sorted(["chat", "ChatPromptTemplate", "FakeChatModel", "StrOutputParser"])
+    )
+
+
+def test_tracing_without_the_extra_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "chat.yaml").write_text(CHAT.read_text())
+    code = """
+import sys
+sys.modules["opentelemetry.sdk"] = None  # as if the otel extra were not installed
+sys.argv = ["runwire", "serve", "chat.yaml", "--port", "0"]
+from runwire.cli.main import run
+run()
+"""
+    done = _python(code, tmp_path, RUNWIRE_SERVER__OTEL="true")
+    assert done.returncode == 1
+    assert "OpenTelemetry traces need the otel extra: pip install 'runwire[otel]'" in done.stderr
+    assert "serving /chat/" not in done.stderr  # stopped before announcing anything
+    assert "Traceback" not in done.stderr

@@ -18,6 +18,7 @@ not, only making a tracer does.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -28,13 +29,16 @@ from runwire.errors import RunwireError
 from runwire.redaction import redact
 from runwire.runtime.callbacks import Run
 
-__all__ = ["OTEL_ENDPOINT_VARS", "OtelTracer", "otel_enabled", "serve_tracer"]
+__all__ = ["OTEL_ENDPOINT_VARS", "OtelTracer", "otel_enabled", "require_otel", "serve_tracer"]
 
 OTEL_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 """Variables whose presence turns tracing on when ``server.otel`` is unset."""
 
 INSTRUMENTATION = "runwire"
 """The instrumentation scope name of runwire's spans."""
+
+_OTEL_MODULES = ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+"""What the ``otel`` extra brings and tracing needs."""
 
 _MISSING_EXTRA = "OpenTelemetry traces need the otel extra: pip install 'runwire[otel]'"
 
@@ -47,6 +51,15 @@ def otel_enabled(setting: bool | None, environ: Mapping[str, str] | None = None)
     return any(environ.get(name) for name in OTEL_ENDPOINT_VARS)
 
 
+def require_otel() -> None:
+    """Raise :class:`RunwireError` (how to install it) unless the ``otel`` extra is there."""
+    try:
+        for module in _OTEL_MODULES:
+            importlib.import_module(module)
+    except ImportError:
+        raise RunwireError(_MISSING_EXTRA) from None
+
+
 def _sdk_provider(service_name: str) -> Any:
     """A new SDK provider exporting batches over OTLP/HTTP (OTEL_EXPORTER_OTLP_* apply)."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -54,31 +67,27 @@ def _sdk_provider(service_name: str) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    resource = Resource.create({"service.name": service_name})  # OTEL_SERVICE_NAME wins
+    resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": service_name}))
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
 
 
 def serve_tracer(service_name: str = "runwire") -> Any:
-    """The tracer ``runwire serve`` uses: from the process's SDK provider when one is set
-    (by the embedding application, or ``opentelemetry-instrument``), else from a new one
-    exporting over OTLP/HTTP, made the global provider. Flushed when the process exits.
+    """The tracer ``runwire serve`` uses: from the process's provider when one is set
+    (by the embedding application, or ``opentelemetry-instrument``), else from a new SDK
+    provider exporting over OTLP/HTTP, made the global provider and flushed at exit.
 
     Raises :class:`RunwireError` when the ``otel`` extra is not installed.
     """
-    try:
-        from opentelemetry import trace
-        from opentelemetry.sdk.trace import TracerProvider
-    except ImportError:
-        raise RunwireError(_MISSING_EXTRA) from None
+    require_otel()
+    from opentelemetry import trace
+
     provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        try:
-            provider = _sdk_provider(service_name)
-        except ImportError:
-            raise RunwireError(_MISSING_EXTRA) from None
-        trace.set_tracer_provider(provider)
+    if isinstance(provider, trace.ProxyTracerProvider):  # nobody has set one
+        trace.set_tracer_provider(_sdk_provider(service_name))
         provider = trace.get_tracer_provider()  # whichever won, if another was set meanwhile
     from runwire import __version__
 

@@ -33,6 +33,7 @@ from runwire.deploy.server.connection import limited_protocol
 from runwire.deploy.server.guard import ServerState
 from runwire.errors import RunwireError
 from runwire.redaction import install_log_redaction, redact
+from runwire.telemetry import otel_enabled, require_otel
 
 __all__ = [
     "DrainingServer",
@@ -153,7 +154,7 @@ def build_service(
 def served_app(service: Service) -> Any:
     """The app as served: with the access log and OpenTelemetry tracing when they are on
     (``server.access_log``, ``server.otel``; see :mod:`.access_log`, :mod:`runwire.telemetry`)."""
-    from runwire.telemetry import OtelTracer, otel_enabled, serve_tracer
+    from runwire.telemetry import OtelTracer, serve_tracer
 
     server = service.server
     factories = []
@@ -258,6 +259,8 @@ def serve(spec: ServeSpec) -> int:
             f"--reload serves from one process, but workers is {workers}: unset "
             "RUNWIRE_SERVER__WORKERS (or drop --workers) while developing with --reload"
         )
+    if otel_enabled(service.server.otel):
+        require_otel()  # here, not in each worker
     _announce(service, workers)
     if spec.reload:
         from runwire.deploy.server.reload import serve_reloading

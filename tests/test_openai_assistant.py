@@ -195,12 +195,6 @@ def test_run_timeout_bounds_the_polling(emu: AssistantsEmulator, client: Any) ->
             assistant.invoke({"content": "x"})
 
 
-def test_the_responses_backend_is_not_implemented_yet() -> None:
-    model = OpenAIAssistantV2Runnable(assistant_id="asst_x", backend="responses", api_key=KEY)
-    with pytest.raises(NotImplementedError, match="responses"):
-        model.invoke({"content": "x"})
-
-
 def test_serialized_without_clients_or_key(client: Any, manifest_snapshot: Any) -> None:
     assistant = OpenAIAssistantV2Runnable(
         assistant_id="asst_snapshot", client=client, api_key=KEY, check_every_ms=250

@@ -19,8 +19,9 @@ returns its messages; a run that requires action returns its tool calls; with
 
 The API key is ``openai_api_key`` (secret ``OPENAI_API_KEY``, the environment variable
 by default); ``base_url`` (else the SDK's ``OPENAI_BASE_URL``) points at another server.
-``backend: responses`` (OpenAI's Responses API after the Assistants shutdown) is not
-implemented yet.
+``backend: responses`` runs the same inputs and outputs on OpenAI's Responses API (after
+the Assistants shutdown), the assistant's ``model``, ``instructions`` and ``tools`` taken
+from the fields of the same names (see ``responses_backend``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class OpenAIAssistantV2Runnable(RunnableSerializable[dict[str, Any], Any]):
     as_agent: bool = False
     """Return agent actions and finishes instead of the SDK's objects."""
     backend: Literal["assistants", "responses"] = "assistants"
-    """The API behind the runnable (``responses`` is not implemented yet)."""
+    """The API behind the runnable: the Assistants API, or the Responses API with
+    Conversations as threads (see :mod:`runwire.providers.openai.responses_backend`)."""
     openai_api_key: SecretStr | None = Field(
         default_factory=env_secret("OPENAI_API_KEY"), alias="api_key"
     )
@@ -81,6 +83,14 @@ class OpenAIAssistantV2Runnable(RunnableSerializable[dict[str, Any], Any]):
     """The API's base URL; None: the SDK's default (OPENAI_BASE_URL, else OpenAI's)."""
     run_timeout: float = 600.0
     """Seconds to wait for a run to leave queued/in_progress before giving up."""
+    model: str | None = None
+    """``backend: responses``: the assistant's model (a call's ``model`` overrides it)."""
+    instructions: str | None = None
+    """``backend: responses``: the assistant's instructions."""
+    tools: list[dict[str, Any]] | None = None
+    """``backend: responses``: the assistant's tools (Assistants format)."""
+    tool_resources: dict[str, Any] | None = None
+    """``backend: responses``: the assistant's tool resources (file search vector stores)."""
 
     _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
     _trust: TrustMark = PrivateAttr(default_factory=TrustMark)
@@ -217,20 +227,22 @@ class OpenAIAssistantV2Runnable(RunnableSerializable[dict[str, Any], Any]):
         return cls(assistant_id=assistant.id, async_client=async_client, **kwargs)
 
     # -- invoke ---------------------------------------------------------------------------
-    def _check_backend(self) -> None:
-        if self.backend != "assistants":
-            raise NotImplementedError(
-                "OpenAIAssistantV2Runnable(backend='responses') is not implemented yet: "
-                "use backend='assistants' against Azure OpenAI or an Assistants-compatible "
-                "server (see docs/providers.md)"
-            )
-
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        self._check_backend()
+        if self.backend == "responses":
+            from runwire.providers.openai import responses_backend
+
+            return self._call_with_config(
+                lambda i, c: responses_backend.invoke(self, i), input, config
+            )
         return self._call_with_config(lambda i, c: self._invoke(i, kwargs), input, config)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        self._check_backend()
+        if self.backend == "responses":
+            from runwire.providers.openai import responses_backend
+
+            return await self._acall_with_config(
+                lambda i, c: responses_backend.ainvoke(self, i), input, config
+            )
         return await self._acall_with_config(lambda i, c: self._ainvoke(i, kwargs), input, config)
 
     def _invoke(self, input: Mapping[str, Any], kwargs: Mapping[str, Any]) -> Any:

@@ -3,7 +3,9 @@
 Routes (under ``/v1``): ``POST /assistants``, ``GET /assistants/{id}``, ``POST
 /threads``, ``GET /threads/{id}``, ``POST /threads/runs`` (create and run), ``POST|GET
 /threads/{id}/messages``, ``POST /threads/{id}/runs``, ``GET
-/threads/{id}/runs/{run}``, ``POST /threads/{id}/runs/{run}/submit_tool_outputs``.
+/threads/{id}/runs/{run}``, ``POST /threads/{id}/runs/{run}/submit_tool_outputs``; and
+the Responses API's ``POST /conversations``, ``GET /conversations/{id}[/items]``, ``POST
+/responses``.
 Requests need ``Authorization: Bearer <key>`` with a key the emulator knows; errors use
 OpenAI's ``{"error": {"message", "type", "param", "code"}}``.
 """
@@ -22,7 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from runwire.testing.openai_assistants.store import Store, StoreError
+from runwire.testing.openai_assistants.responses import ResponsesError
+from runwire.testing.openai_assistants.store import Store
 
 if TYPE_CHECKING:
     from runwire.testing.openai_assistants.emulator import AssistantsEmulator
@@ -74,6 +77,18 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
         re.compile(r"/threads/([^/]+)/runs/([^/]+)/submit_tool_outputs"),
         lambda s, a, b, q: s.submit_tool_outputs(a[0], a[1], b),
     ),
+    ("POST", re.compile(r"/conversations"), lambda s, a, b, q: s.responses.create_conversation(b)),
+    (
+        "GET",
+        re.compile(r"/conversations/([^/]+)"),
+        lambda s, a, b, q: s.responses.conversation(a[0]),
+    ),
+    (
+        "GET",
+        re.compile(r"/conversations/([^/]+)/items"),
+        lambda s, a, b, q: _page(s.responses.list_items(a[0])),
+    ),
+    ("POST", re.compile(r"/responses"), lambda s, a, b, q: s.responses.create_response(b)),
 )
 """(method, path pattern under /v1, handler): the table of served operations."""
 
@@ -142,7 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
             if method == self.command and match is not None:
                 try:
                     result = handler(emulator.store, match.groups(), body, parse_qs(query))
-                except StoreError as exc:
+                except ResponsesError as exc:
                     return self._error(exc.status, exc.message)
                 return self._send(200, result)
         return self._error(404, f"Invalid URL ({self.command} {path})")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runwire.testing.bedrock.replies import first_json_object
+from runwire.testing.openai_assistants.responses import Responses, ResponsesError
 
 __all__ = ["CREATED", "NotFound", "Store", "StoreError"]
 
@@ -32,13 +33,8 @@ CREATED = 1_700_000_000
 FINAL_FAILURES = ("failed", "cancelled", "expired", "incomplete")
 
 
-class StoreError(Exception):
+class StoreError(ResponsesError):
     """A request the API refuses: HTTP status and message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class NotFound(StoreError):
@@ -75,6 +71,8 @@ class Store:
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.runs: dict[str, _Run] = {}
         self.failures: deque[tuple[str, str]] = deque()
+        self.responses = Responses(self.failures)
+        """The Responses and Conversations side (sharing the queued failures)."""
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 

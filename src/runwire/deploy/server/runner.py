@@ -33,7 +33,7 @@ from runwire.deploy.server.connection import limited_protocol
 from runwire.deploy.server.guard import ServerState
 from runwire.errors import RunwireError
 from runwire.redaction import install_log_redaction, redact
-from runwire.telemetry import otel_enabled, require_otel
+from runwire.telemetry import OtelTracer, otel_enabled, require_otel, serve_tracer
 
 __all__ = [
     "DrainingServer",
@@ -129,7 +129,7 @@ def build_service(
     deployment = read_targets(spec, settings)
     pipelines = build_pipelines(deployment, secret_resolver(settings), env=environ)
     server = effective_server(settings, deployment.server, spec.overrides)
-    state = state or ServerState()
+    state = ServerState() if state is None else state
     app = create_app(
         pipelines,
         api_keys=settings.api_keys,
@@ -154,8 +154,6 @@ def build_service(
 def served_app(service: Service) -> Any:
     """The app as served: with the access log and OpenTelemetry tracing when they are on
     (``server.access_log``, ``server.otel``; see :mod:`.access_log`, :mod:`runwire.telemetry`)."""
-    from runwire.telemetry import OtelTracer, serve_tracer
-
     server = service.server
     factories = []
     if otel_enabled(server.otel):

@@ -83,7 +83,9 @@ RAG_KB = "rag_kb.yaml"
 """Knowledge Bases RAG on the Bedrock emulator: run in tests/test_aws_knowledge_bases.py."""
 OCI_VLLM = "oci_vllm.yaml"
 """On the OCI vLLM emulator: run in tests/test_oci_vllm_config.py."""
-OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB, OCI_VLLM)
+OPENAI_ASSISTANT = "openai_assistant.yaml"
+"""On the Assistants emulator's Responses API: run in tests/test_openai_config.py."""
+OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB, OCI_VLLM, OPENAI_ASSISTANT)
 
 
 def test_every_top_level_config_is_covered() -> None:

@@ -325,3 +325,27 @@ def test_validate_of_a_deployment_looks_secrets_up_in_its_secret_sources(
     code, out, _ = cli(capsys, "validate", deployment)
     assert code == 0, out
     assert FAKE_SECRET not in out
+
+
+def test_a_secret_of_another_service_gets_a_hint_that_loads(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runwire.errors import SecretPlacementError
+
+    text = bedrock(
+        "    aws_access_key_id: !secret PROD_AWS_KEY_ID\n"
+        "    aws_secret_access_key: !secret OPENAI_API_KEY\n"
+    )
+    path = write(project, "b.yaml", text)
+    monkeypatch.setenv("PROD_AWS_KEY_ID", "AKIDPROD")
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_SECRET)
+    with pytest.raises(SecretPlacementError) as caught:
+        load_file(path)
+    assert caught.value.line == 11
+    match = re.search(r"!secret (\w+)", caught.value.hint)
+    assert match is not None and match.group(1) == "AWS_SECRET_ACCESS_KEY"
+    write(project, "b.yaml", text.replace("OPENAI_API_KEY", match.group(1)))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
+    assert validate_manifest(path) == []
+    model = load_file(path).steps[1]
+    assert model.aws_secret_access_key.get_secret_value() == "aws-secret-value"

@@ -38,7 +38,7 @@ __all__ = ["MissingSecret", "SecretFields", "is_secret_node", "takes_named_secre
 
 
 class MissingSecret(NamedTuple):
-    """One secret node whose secret is not set: the error is raised after the walk."""
+    """One secret node whose secret is not found: its name, field, class and walk path."""
 
     name: str
     field: str

@@ -215,7 +215,10 @@ class SecretFields:
         entry = lookup(tuple(ident))
         if entry is None:
             return
-        plan = class_plan(class_for(entry))
+        try:
+            plan = class_plan(class_for(entry))
+        except Exception:  # a class that fails to import: the walk reports it when it gets there
+            return
         for key, raw in node["kwargs"].items():
             kw_path = ((path, "kwargs"), key)
             for secret, at, field in _secret_nodes(key, raw, kw_path, plan.nested_secrets):

@@ -82,6 +82,27 @@ def _json_handler() -> Any:
     )
 
 
+def _s3vectors() -> Any:
+    from runwire.providers.aws import AmazonS3Vectors, BedrockEmbeddings
+
+    return AmazonS3Vectors(
+        vector_bucket_name="docs-bucket",
+        index_name="docs-index",
+        distance_metric="euclidean",
+        non_filterable_metadata_keys=["_page_content"],
+        create_bucket_if_not_exist=True,
+        embedding=BedrockEmbeddings(
+            model_id="amazon.titan-embed-text-v2:0", region_name="us-east-1"
+        ),
+        region_name="us-east-1",
+        **_keys(),
+    )
+
+
+def _s3vectors_retriever() -> Any:
+    return _s3vectors().as_retriever(search_kwargs={"k": 2, "filter": {"topic": "faq"}})
+
+
 def _format_documents() -> Any:
     from runwire.runtime.format_documents import FormatDocuments
 
@@ -93,5 +114,7 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "AmazonKendraRetriever": _kendra,
     "SagemakerEndpoint": _sagemaker,
     "JsonContentHandler": _json_handler,
+    "AmazonS3Vectors": _s3vectors,
+    "AmazonS3VectorsRetriever": _s3vectors_retriever,
     "FormatDocuments": _format_documents,
 }

@@ -497,6 +497,27 @@ AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
     ),
     ClassEntry("JsonContentHandler", _AWS, "providers", "runwire.providers.aws.sagemaker_handlers"),
     ClassEntry(
+        "AmazonS3Vectors",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.s3vectors",
+        (
+            ("langchain_aws", "vectorstores", "s3_vectors", "base", "AmazonS3Vectors"),
+            ("langchain_aws", "vectorstores", "s3_vectors", "AmazonS3Vectors"),
+            ("langchain_aws", "vectorstores", "AmazonS3Vectors"),
+        ),
+    ),
+    ClassEntry(
+        "AmazonS3VectorsRetriever",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.s3vectors_retriever",
+        (
+            ("langchain_aws", "retrievers", "s3_vectors", "AmazonS3VectorsRetriever"),
+            ("langchain_aws", "retrievers", "AmazonS3VectorsRetriever"),
+        ),
+    ),
+    ClassEntry(
         "FormatDocuments",
         ("runwire", "documents"),
         "core",

@@ -248,6 +248,32 @@ def _start_sagemaker(options: EmulatorOptions) -> Started:
     )
 
 
+def _start_s3vectors(options: EmulatorOptions) -> Started:
+    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
+    from runwire.testing.s3vectors import S3VectorsEmulator
+
+    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
+    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    emulator = S3VectorsEmulator(
+        options.host, options.port, {key: secret}, log=options.log, max_recorded=1000
+    ).start()
+    env = {
+        "S3VECTORS_ENDPOINT_URL": emulator.endpoint_url,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    shown = dict(env)
+    if options.secret_access_key is not None:
+        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
+    return Started(
+        emulator,
+        env,
+        shown,
+        unset=("AWS_SESSION_TOKEN",),
+        title=f"S3 Vectors emulator on {emulator.endpoint_url}",
+    )
+
+
 EMULATORS: dict[str, EmulatorSpec] = {
     "bedrock": EmulatorSpec(
         "Bedrock (bedrock-runtime, and bedrock-agent-runtime with Knowledge Bases)",
@@ -257,6 +283,10 @@ EMULATORS: dict[str, EmulatorSpec] = {
     "sagemaker": EmulatorSpec(
         "SageMaker runtime (InvokeEndpoint and response streams; TGI, OpenAI, JumpStart bodies)",
         _start_sagemaker,
+    ),
+    "s3vectors": EmulatorSpec(
+        "Amazon S3 Vectors (vector buckets, indexes, exact nearest-neighbour queries)",
+        _start_s3vectors,
     ),
     "memorydb": EmulatorSpec(
         "Amazon MemoryDB (Redis protocol with vector search: FT.CREATE, FT.SEARCH KNN)",

@@ -1,5 +1,5 @@
-"""AWS providers: Bedrock chat models, completion models, embeddings, rerank, retrievers
-and SageMaker endpoints.
+"""AWS providers: Bedrock chat models, completion models, embeddings, rerank, retrievers,
+SageMaker endpoints and S3 Vectors.
 
 Classes are loaded on first use, so importing this package imports neither boto3 nor
 the provider modules.
@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "AmazonKnowledgeBasesRetriever": "runwire.providers.aws.knowledge_bases",
     "AmazonKendraRetriever": "runwire.providers.aws.kendra",
     "SagemakerEndpoint": "runwire.providers.aws.sagemaker",
+    "AmazonS3Vectors": "runwire.providers.aws.s3vectors",
+    "AmazonS3VectorsRetriever": "runwire.providers.aws.s3vectors_retriever",
     "JsonContentHandler": "runwire.providers.aws.sagemaker_handlers",
     "LLMContentHandler": "runwire.providers.aws.sagemaker_handlers",
     "AwsClientFields": "runwire.providers.aws.client",

@@ -4,7 +4,8 @@ One :class:`HttpClients` per model holds a sync ``httpx.Client`` and one
 ``httpx.AsyncClient`` per event loop (an async pool's connections belong to the loop
 that opened them), created on first use with connection pooling and timeouts.
 
-:class:`Caller` sends one request with retries (tenacity): connection failures, 429
+:class:`Caller` sends one request with retries (tenacity, entered only after a first
+attempt fails, so a call that succeeds pays for none of it): connection failures, 429
 and 5xx are tried again up to ``max_retries`` times, waiting ``Retry-After`` when the
 server says (at most :data:`MAX_RETRY_AFTER` seconds) and exponential backoff with
 jitter otherwise; a 401 refreshes an OCI security token once and tries again; any
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -154,17 +157,23 @@ class Caller:
     auth: httpx.Auth | None
     max_retries: int
 
+    def _first_wait(self, failure: _Retry) -> float:
+        """The wait before the first retry: ``Retry-After``, else 0.2 s plus jitter."""
+        return failure.wait if failure.wait is not None else 0.2 + random.uniform(0, 0.2)
+
     def _retrying(self, cls: type[Any]) -> Any:
+        """Tenacity's loop for the retries after a failed first attempt."""
+
         def wait(state: tenacity.RetryCallState) -> float:
             failure = state.outcome.exception() if state.outcome else None
             if isinstance(failure, _Retry) and failure.wait is not None:
                 return failure.wait
             return backoff(state)
 
-        backoff = tenacity.wait_exponential_jitter(multiplier=0.2, max=10.0, jitter=0.2)
+        backoff = tenacity.wait_exponential_jitter(multiplier=0.4, max=10.0, jitter=0.2)
         return cls(
             retry=tenacity.retry_if_exception_type(_Retry),
-            stop=tenacity.stop_after_attempt(max(self.max_retries, 0) + 1),
+            stop=tenacity.stop_after_attempt(self.max_retries),
             wait=wait,
             reraise=True,
         )
@@ -224,6 +233,14 @@ class Caller:
         return self._run(attempt)
 
     def _run(self, attempt: Any) -> Any:
+        """The first attempt straight (the common case costs no retry machinery), then
+        up to ``max_retries`` more under tenacity."""
+        try:
+            return attempt()
+        except _Retry as failure:
+            if self.max_retries < 1:
+                raise failure.error from None
+            time.sleep(self._first_wait(failure))
         try:
             return self._retrying(tenacity.Retrying)(attempt)
         except _Retry as exc:
@@ -273,6 +290,13 @@ class Caller:
         return await self._arun(attempt)
 
     async def _arun(self, attempt: Any) -> Any:
+        """``_run`` on the event loop (its waits are ``asyncio.sleep``)."""
+        try:
+            return await attempt()
+        except _Retry as failure:
+            if self.max_retries < 1:
+                raise failure.error from None
+            await asyncio.sleep(self._first_wait(failure))
         try:
             return await self._retrying(tenacity.AsyncRetrying)(attempt)
         except _Retry as exc:

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,27 +174,57 @@ def test_migrate_writes_a_manifest_that_runs_on_responses(emu: AssistantsEmulato
     assert last_response_call(emu).body["instructions"] == "Be brief."
 
 
-def test_migrate_as_a_command(emu: AssistantsEmulator) -> None:
+def test_runwire_migrate_assistant_writes_a_file_that_runs(
+    emu: AssistantsEmulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = openai.OpenAI(base_url=emu.base_url, api_key=KEY, max_retries=0)
     created = OpenAIAssistantV2Runnable.create_assistant(
-        name="n", instructions="i", tools=[], model="gpt-4o", client=client
+        name="n", instructions="Say it back.", tools=[LOOKUP], model="gpt-4o", client=client
     )
-    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": emu.base_url, "PATH": "/usr/bin:/bin"}
+    env = {"OPENAI_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
+    runwire_cli = str(Path(sys.executable).with_name("runwire"))
+    out = tmp_path / "assistant.json"
     done = subprocess.run(
-        [sys.executable, "-m", "runwire.providers.openai.migrate", created.assistant_id],
+        [
+            runwire_cli,
+            "migrate",
+            "assistant",
+            created.assistant_id,
+            "--base-url",
+            emu.base_url,
+            "-o",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    kwargs = json.loads(done.stdout)["kwargs"]
-    assert (kwargs["backend"], kwargs["model"]) == ("responses", "gpt-4o")
+    kwargs = json.loads(out.read_text())["kwargs"]
+    assert (kwargs["backend"], kwargs["model"], kwargs["base_url"]) == (
+        "responses",
+        "gpt-4o",
+        emu.base_url,
+    )
+    assert kwargs["openai_api_key"] == {"lc": 1, "type": "secret", "id": ["OPENAI_API_KEY"]}
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    loaded = runwire.load_file(out)
+    (message,) = loaded.invoke({"content": "from the migrated file"})
+    assert message.content[0].text.value == "from the migrated file"
     missing = subprocess.run(
-        [sys.executable, "-m", "runwire.providers.openai.migrate", "asst_nope"],
+        [runwire_cli, "migrate", "assistant", "asst_nope", "--base-url", emu.base_url],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
     )
     assert missing.returncode == 1 and "No assistant found" in missing.stderr
+    module = subprocess.run(
+        [sys.executable, "-m", "runwire.providers.openai.migrate", created.assistant_id],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "OPENAI_BASE_URL": emu.base_url},
+    )
+    assert module.returncode == 0 and json.loads(module.stdout)["kwargs"]["model"] == "gpt-4o"

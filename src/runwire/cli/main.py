@@ -316,6 +316,21 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--secret-access-key", default=None, metavar="S", help="its secret")
     emulate.set_defaults(run=commands.cmd_emulate, child=[])
 
+    migrate = _command(
+        sub,
+        "migrate",
+        "write the manifest of an OpenAI assistant for the Responses API",
+        "runwire migrate assistant ASSISTANT_ID reads the assistant (OPENAI_API_KEY,\n"
+        "OPENAI_BASE_URL or --base-url) and prints an OpenAIAssistantV2Runnable manifest\n"
+        "with backend: responses and the assistant's model, instructions and tools, so the\n"
+        "pipeline runs without the Assistants API (see docs/providers.md).",
+    )
+    migrate.add_argument("kind", choices=("assistant",))
+    migrate.add_argument("assistant_id", metavar="ASSISTANT_ID")
+    migrate.add_argument("--base-url", default=None, metavar="URL", help="the API's base URL")
+    migrate.add_argument("-o", "--output", default=None, metavar="FILE", help="write it here")
+    migrate.set_defaults(run=_later("runwire.providers.openai.migrate", "cmd_migrate"))
+
     types = _command(
         sub,
         "types",

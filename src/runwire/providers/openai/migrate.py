@@ -7,8 +7,9 @@ resources as fields, so the file runs without the Assistants API. As a command::
 
     python -m runwire.providers.openai.migrate asst_abc123 > assistant.json
 
-(uses ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` as the SDK does; writes runwire's wire
-form, which ``runwire fmt --compact`` turns into YAML).
+or ``runwire migrate assistant asst_abc123 [--base-url URL] [-o FILE]`` (uses
+``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` as the SDK does; writes runwire's wire form,
+which ``runwire fmt --compact`` turns into the authoring form).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from runwire.providers.openai.assistant import OpenAIAssistantV2Runnable
 from runwire.providers.openai.assistant_sdk import openai_sdk, sdk_call
 
-__all__ = ["main", "migrate_assistant"]
+__all__ = ["cmd_migrate", "main", "migrate_assistant"]
 
 
 def migrate_assistant(
@@ -38,6 +39,27 @@ def migrate_assistant(
         tool_resources=resources.model_dump(exclude_none=True) if resources else None,
         **fields,
     )
+
+
+def cmd_migrate(args: Any) -> int:
+    """``runwire migrate assistant ID``: write the manifest to ``args.output`` or stdout."""
+    from runwire.errors import RunwireError
+    from runwire.schema.dump import dumps
+
+    fields = {"base_url": args.base_url} if args.base_url else {}
+    client = openai_sdk().OpenAI(base_url=args.base_url) if args.base_url else None
+    try:
+        runnable = migrate_assistant(args.assistant_id, client=client, **fields)
+    except RunwireError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    text = dumps(runnable, pretty=True) + "\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -228,3 +228,28 @@ def test_runwire_migrate_assistant_writes_a_file_that_runs(
         env={**env, "OPENAI_BASE_URL": emu.base_url},
     )
     assert module.returncode == 0 and json.loads(module.stdout)["kwargs"]["model"] == "gpt-4o"
+
+
+def test_the_emulator_streams_response_events(emu: AssistantsEmulator) -> None:
+    client = openai.OpenAI(base_url=emu.base_url, api_key=KEY, max_retries=0)
+    events = list(client.responses.create(model="m", input="hello stream world", stream=True))
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert (events[0].type, events[-1].type) == ("response.created", "response.completed")
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == events[-1].response.output_text == "hello stream world"
+    tools = [{"type": "function", **LOOKUP["function"]}]
+    called = list(
+        client.responses.create(
+            model="m", input='lookup_order {"order_id": "E5"}', tools=tools, stream=True
+        )
+    )
+    arguments = "".join(
+        e.delta for e in called if e.type == "response.function_call_arguments.delta"
+    )
+    (item,) = called[-1].response.output
+    assert (item.type, item.name, json.loads(arguments)) == (
+        "function_call",
+        "lookup_order",
+        {"order_id": "E5"},
+    )
+    assert item.arguments == arguments

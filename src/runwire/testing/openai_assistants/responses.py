@@ -7,7 +7,12 @@ outputs in the input are answered with their text; a last user text naming one o
 flat function ``tools`` as a whole word gets a ``function_call`` item (arguments: the
 first JSON object of the text); otherwise the text is echoed as an ``output_text``
 message. A failure queued with ``fail_next_run`` ends the next response ``failed``
-(or ``cancelled``/``incomplete``). Streaming (``stream: true``) is refused.
+(or ``cancelled``/``incomplete``). With ``stream: true`` the answer is a list of
+server-sent events (:class:`EventStream`): ``response.created``, per output item
+``response.output_item.added``, text deltas (``response.output_text.delta`` in word
+pieces, ``.done``) or argument deltas (``response.function_call_arguments.delta``,
+``.done``), ``response.output_item.done``, then ``response.completed`` (or
+``response.failed``) with the whole response.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 from runwire.testing.bedrock.replies import first_json_object
 
-__all__ = ["Responses"]
+__all__ = ["EventStream", "Responses", "ResponsesError", "stream_events"]
 
 CREATED = 1_700_000_000
 _FAILED_AS = {"failed": "failed", "cancelled": "cancelled", "incomplete": "incomplete"}
@@ -112,9 +117,8 @@ class Responses:
             "content": [{"type": "output_text", "text": text, "annotations": []}],
         }
 
-    def create_response(self, body: dict[str, Any]) -> dict[str, Any]:
-        if body.get("stream"):
-            raise ResponsesError(400, "The emulator does not stream responses.")
+    def create_response(self, body: dict[str, Any]) -> dict[str, Any] | EventStream:
+        """A response (or, with ``stream``, its events) to ``body``."""
         if not body.get("model"):
             raise ResponsesError(400, "Missing required parameter: 'model'.")
         raw = body.get("input") or []
@@ -160,4 +164,89 @@ class Responses:
             if conversation is not None:
                 self.items[conversation].extend([*inputs, *response["output"]])
             self.responses[response["id"]] = response
-            return response
+            return EventStream(stream_events(response)) if body.get("stream") else response
+
+
+class EventStream(list):  # type: ignore[type-arg]
+    """Server-sent events to send instead of a JSON body (``event:``/``data:`` pairs)."""
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _item_events(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
+    base = {"output_index": index, "item_id": item["id"]}
+    if item["type"] == "function_call":
+        events: list[dict[str, Any]] = [
+            {
+                "type": "response.output_item.added",
+                "output_index": index,
+                "item": {**item, "arguments": "", "status": "in_progress"},
+            },
+        ]
+        events += [
+            {"type": "response.function_call_arguments.delta", **base, "delta": piece}
+            for piece in _pieces(item["arguments"], 8)
+        ]
+        events.append(
+            {
+                "type": "response.function_call_arguments.done",
+                **base,
+                "arguments": item["arguments"],
+            }
+        )
+    else:
+        text = item["content"][0]["text"]
+        part = {"type": "output_text", "text": "", "annotations": []}
+        events = [
+            {
+                "type": "response.output_item.added",
+                "output_index": index,
+                "item": {**item, "content": [], "status": "in_progress"},
+            },
+            {"type": "response.content_part.added", **base, "content_index": 0, "part": part},
+        ]
+        words = re.findall(r"\S+\s*|\s+", text) or [""]
+        events += [
+            {
+                "type": "response.output_text.delta",
+                **base,
+                "content_index": 0,
+                "delta": w,
+                "logprobs": [],
+            }
+            for w in words
+        ]
+        events += [
+            {
+                "type": "response.output_text.done",
+                **base,
+                "content_index": 0,
+                "text": text,
+                "logprobs": [],
+            },
+            {
+                "type": "response.content_part.done",
+                **base,
+                "content_index": 0,
+                "part": {**part, "text": text},
+            },
+        ]
+    events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    return events
+
+
+def stream_events(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The server-sent events of a finished ``response``, numbered in order."""
+    events: list[dict[str, Any]] = [
+        {
+            "type": "response.created",
+            "response": {**response, "status": "in_progress", "output": []},
+        },
+    ]
+    for index, item in enumerate(response["output"]):
+        events += _item_events(index, item)
+    final = "response.completed" if response["status"] == "completed" else "response.failed"
+    events.append({"type": final, "response": response})
+    return [{**event, "sequence_number": n} for n, event in enumerate(events)]

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from runwire.testing.openai_assistants.responses import ResponsesError
+from runwire.testing.openai_assistants.responses import EventStream, ResponsesError
 from runwire.testing.openai_assistants.store import Store
 
 if TYPE_CHECKING:
@@ -124,6 +124,22 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + raw)
 
+    def _send_events(self, events: list[dict[str, Any]]) -> None:
+        """Server-sent events in chunked transfer encoding, one chunk per event."""
+        self.log_request(200)
+        head = [
+            f"{self.protocol_version} 200 OK",
+            f"Server: {self.version_string()}",
+            "Content-Type: text/event-stream",
+            "Transfer-Encoding: chunked",
+        ]
+        frames = [
+            f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n".encode()
+            for e in events
+        ]
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(f), f) for f in frames) + b"0\r\n\r\n"
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + chunks)
+
     def _error(self, status: int, message: str, code: str | None = None) -> None:
         error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
         self._send(status, {"error": error})
@@ -159,6 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
                     result = handler(emulator.store, match.groups(), body, parse_qs(query))
                 except ResponsesError as exc:
                     return self._error(exc.status, exc.message)
+                if isinstance(result, EventStream):
+                    return self._send_events(result)
                 return self._send(200, result)
         return self._error(404, f"Invalid URL ({self.command} {path})")
 

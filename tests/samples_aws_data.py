@@ -1,6 +1,8 @@
 """Samples of the AWS data classes (issue 20: MemoryDB, Neptune), merged into ``conftest.SAMPLES``.
 
-Class short name -> factory of a representative instance (see conftest.SAMPLES).
+Class short name -> factory of a representative instance (see conftest.SAMPLES). The
+MemoryDB samples leave ``redis_url`` unset (it is a secret; tests/test_memorydb_store.py
+round-trips it as a secret node).
 """
 
 from __future__ import annotations
@@ -8,4 +10,54 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-SAMPLES: dict[str, Callable[[], Any]] = {}
+
+def _store() -> Any:
+    from runwire.providers.aws import InMemoryVectorStore
+    from runwire.runtime.models.fakes import FakeEmbeddings
+
+    return InMemoryVectorStore(
+        index_name="products",
+        embedding=FakeEmbeddings(size=8),
+        index_schema={"tag": [{"name": "color"}], "numeric": [{"name": "price"}]},
+        vector_schema={"algorithm": "HNSW", "distance_metric": "IP"},
+        key_prefix="product",
+    )
+
+
+def _retriever() -> Any:
+    from runwire.providers.aws import InMemoryVectorStoreRetriever
+
+    return InMemoryVectorStoreRetriever(
+        vectorstore=_store(),
+        search_type="mmr",
+        search_kwargs={"k": 2, "fetch_k": 8, "lambda_mult": 0.3, "filter": "@color:{red}"},
+        tags=["products"],
+    )
+
+
+def _semantic_cache() -> Any:
+    from runwire.providers.aws import InMemorySemanticCache
+    from runwire.runtime.models.fakes import FakeEmbeddings
+
+    return InMemorySemanticCache(embedding=FakeEmbeddings(size=8), score_threshold=0.05)
+
+
+def _memory_cache() -> Any:
+    from runwire.runtime.cache import InMemoryCache
+
+    return InMemoryCache(maxsize=100)
+
+
+def _sqlite_cache() -> Any:
+    from runwire.runtime.cache_sqlite import SQLiteCache
+
+    return SQLiteCache(database_path="cache/answers.db")
+
+
+SAMPLES: dict[str, Callable[[], Any]] = {
+    "InMemoryVectorStore": _store,
+    "InMemoryVectorStoreRetriever": _retriever,
+    "InMemorySemanticCache": _semantic_cache,
+    "InMemoryCache": _memory_cache,
+    "SQLiteCache": _sqlite_cache,
+}

@@ -560,7 +560,16 @@ HTTP_PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
 )
 
 AWS_DATA_CLASSES: tuple[ClassEntry, ...] = (
-    # MemoryDB vector store and semantic cache, Neptune graphs and QA chains (issue 20)
+    # MemoryDB vector store and semantic cache, Neptune graphs and QA chains (issue 20).
+    # LangChain serializes none of them (vector stores and caches are not Serializable)
+    ClassEntry("InMemoryVectorStore", _AWS, "providers", "runwire.providers.aws.memorydb"),
+    ClassEntry(
+        "InMemoryVectorStoreRetriever", _AWS, "providers", "runwire.providers.aws.memorydb_retriever"
+    ),
+    ClassEntry("InMemorySemanticCache", _AWS, "providers", "runwire.providers.aws.memorydb_cache"),
+    # the exact-match model caches every chat model and LLM can name in its ``cache`` field
+    ClassEntry("InMemoryCache", ("runwire", "caches"), "core", "runwire.runtime.cache"),
+    ClassEntry("SQLiteCache", ("runwire", "caches"), "core", "runwire.runtime.cache_sqlite"),
 )
 
 LANGCHAIN_NOT_IMPLEMENTED: dict[str, Id] = {

@@ -22,6 +22,13 @@ _EXPORTS: dict[str, str] = {
     "AmazonS3VectorsRetriever": "runwire.providers.aws.s3vectors_retriever",
     "JsonContentHandler": "runwire.providers.aws.sagemaker_handlers",
     "LLMContentHandler": "runwire.providers.aws.sagemaker_handlers",
+    "InMemorySemanticCache": "runwire.providers.aws.memorydb_cache",
+    "InMemoryVectorStore": "runwire.providers.aws.memorydb",
+    "InMemoryVectorStoreRetriever": "runwire.providers.aws.memorydb_retriever",
+    "InMemoryDBFilter": "runwire.providers.aws.memorydb_filters",
+    "InMemoryDBNum": "runwire.providers.aws.memorydb_filters",
+    "InMemoryDBTag": "runwire.providers.aws.memorydb_filters",
+    "InMemoryDBText": "runwire.providers.aws.memorydb_filters",
     "AwsClientFields": "runwire.providers.aws.client",
     "build_client": "runwire.providers.aws.client",
 }

@@ -18,14 +18,16 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from runwire.runtime.base import Runnable, run_in_executor
+from runwire.runtime.cache_calls import CachedCall, chat_hit, mark_hit
 from runwire.runtime.callbacks import CallbackContext, Run, callback_context
 from runwire.runtime.config import RunnableConfig, ensure_config, new_run_id
 from runwire.runtime.models.inputs import to_messages
 from runwire.runtime.serializable import RunnableSerializable
 from runwire.schema.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
+from runwire.schema.outputs import ChatGeneration
 
 if TYPE_CHECKING:
     from runwire.runtime.models.structured import RunnableWithStructuredOutput
@@ -80,6 +82,20 @@ class BaseLanguageModel(RunnableSerializable[Any, Any]):
     """Tags added to this model's runs."""
     metadata: dict[str, Any] | None = Field(default=None, exclude=True)
     """Metadata added to this model's runs."""
+    cache: Any = None
+    """Answers stored by prompt (see ``runwire.runtime.cache``): a cache object (written
+    in the file), ``None`` (the process-wide cache if set), ``True`` (it must be set) or
+    ``False`` (none). ``invoke``/``batch`` use it, and ``stream`` when the model does not
+    stream, as in LangChain; a failing cache is logged and the model called."""
+
+    @field_validator("cache")
+    @classmethod
+    def _cache_kind(cls, value: Any) -> Any:
+        from runwire.runtime.cache import BaseCache
+
+        if value is None or isinstance(value, bool | BaseCache):
+            return value
+        raise ValueError("cache must be a cache object (InMemoryCache, ...), true, false or null")
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
@@ -263,13 +279,20 @@ class BaseChatModel(BaseLanguageModel):
         self._check_output_version()
         call = self._begin({"messages": [messages]}, config)
         try:
-            if self._streams_on_invoke(call, kwargs, async_api=False):
+            cached = CachedCall.for_chat(self, messages, stop, kwargs)
+            hit = cached.lookup() if cached is not None else None
+            if hit:
+                mark_hit(call)
+                message: AIMessage = chat_hit(hit)
+            elif self._streams_on_invoke(call, kwargs, async_api=False):
                 total: Any = None
                 for chunk in self._chunks(self._stream(messages, stop, **kwargs), call):
                     total = chunk if total is None else total + chunk
-                message: AIMessage = message_chunk_to_message(total)  # type: ignore[assignment]
+                message = message_chunk_to_message(total)  # type: ignore[assignment]
             else:
                 message = self._finish(self._generate(messages, stop, **kwargs), call)
+            if cached is not None and not hit:
+                cached.update([ChatGeneration(message=message)])
         except BaseException as exc:
             call.error(exc)
             raise
@@ -289,13 +312,20 @@ class BaseChatModel(BaseLanguageModel):
         self._check_output_version()
         call = self._begin({"messages": [messages]}, config)
         try:
-            if self._streams_on_invoke(call, kwargs, async_api=True):
+            cached = CachedCall.for_chat(self, messages, stop, kwargs)
+            hit = await cached.alookup() if cached is not None else None
+            if hit:
+                mark_hit(call)
+                message: AIMessage = chat_hit(hit)
+            elif self._streams_on_invoke(call, kwargs, async_api=True):
                 total: Any = None
                 async for chunk in self._achunks(self._astream(messages, stop, **kwargs), call):
                     total = chunk if total is None else total + chunk
-                message: AIMessage = message_chunk_to_message(total)  # type: ignore[assignment]
+                message = message_chunk_to_message(total)  # type: ignore[assignment]
             else:
                 message = self._finish(await self._agenerate(messages, stop, **kwargs), call)
+            if cached is not None and not hit:
+                await cached.aupdate([ChatGeneration(message=message)])
         except BaseException as exc:
             call.error(exc)
             raise

@@ -15,9 +15,11 @@ from functools import partial
 from typing import Any
 
 from runwire.runtime.base import run_in_executor
+from runwire.runtime.cache_calls import CachedCall, mark_hit
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.models.chat import BaseLanguageModel, ModelCall
 from runwire.runtime.models.inputs import to_prompt_string
+from runwire.schema.outputs import Generation
 
 __all__ = ["BaseLLM"]
 
@@ -95,7 +97,15 @@ class BaseLLM(BaseLanguageModel):
         prompt = to_prompt_string(input)
         call = self._begin({"prompts": [prompt]}, config)
         try:
-            text = self._call(prompt, stop, **kwargs)
+            cached = CachedCall.for_llm(self, prompt, stop, kwargs)
+            hit = cached.lookup() if cached is not None else None
+            if hit:
+                mark_hit(call)
+                text = hit[0].text
+            else:
+                text = self._call(prompt, stop, **kwargs)
+                if cached is not None:
+                    cached.update([Generation(text=text)])
         except BaseException as exc:
             call.error(exc)
             raise
@@ -113,7 +123,15 @@ class BaseLLM(BaseLanguageModel):
         prompt = to_prompt_string(input)
         call = self._begin({"prompts": [prompt]}, config)
         try:
-            text = await self._acall(prompt, stop, **kwargs)
+            cached = CachedCall.for_llm(self, prompt, stop, kwargs)
+            hit = await cached.alookup() if cached is not None else None
+            if hit:
+                mark_hit(call)
+                text = hit[0].text
+            else:
+                text = await self._acall(prompt, stop, **kwargs)
+                if cached is not None:
+                    await cached.aupdate([Generation(text=text)])
         except BaseException as exc:
             call.error(exc)
             raise

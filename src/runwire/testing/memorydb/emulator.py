@@ -121,6 +121,8 @@ class MemoryDBEmulator:
         self._stopping.set()
         if self._listener is not None:
             with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            with contextlib.suppress(OSError):
                 self._listener.close()
         with self._clients_lock:
             clients = list(self._clients)

@@ -390,6 +390,7 @@ def _knn(text: str, params: dict[str, bytes]) -> KnnClause:
 def _split_arrow(text: str) -> tuple[str, str | None]:
     """The filter and the part after a top-level ``=>`` (None when there is none)."""
     depth = 0
+    in_range = False  # inside [...], where "(" marks an exclusive bound
     quoted = False
     i = 0
     while i < len(text):
@@ -399,11 +400,17 @@ def _split_arrow(text: str) -> tuple[str, str | None]:
             continue
         if char == '"':
             quoted = not quoted
-        elif not quoted and char in "([{":
+        elif quoted:
+            pass
+        elif in_range:
+            in_range = char != "]"
+        elif char == "[":
+            in_range = True
+        elif char in "({":
             depth += 1
-        elif not quoted and char in ")]}":
+        elif char in ")}":
             depth -= 1
-        elif not quoted and depth == 0 and text.startswith("=>", i):
+        elif depth == 0 and text.startswith("=>", i):
             return text[:i], text[i + 2 :]
         i += 1
     return text, None

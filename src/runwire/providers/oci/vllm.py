@@ -102,7 +102,14 @@ def _signer_of(auth: Any) -> Any:
 
 
 class ChatOCIModelDeploymentVLLM(BaseChatModel):
-    """OCI Data Science model deployment of a chat model served by vLLM (see the module)."""
+    """A chat model served by vLLM on an OCI Data Science model deployment.
+
+    Each call POSTs vLLM's OpenAI-compatible chat body to ``endpoint`` (the deployment's
+    ``.../predict`` URL, else OCI_LLM_ENDPOINT) with ``route: /v1/chat/completions``;
+    streams are server-sent events. Tools (``bind_tools``), ``with_structured_output``
+    (``json_mode`` by default), retries of 429/5xx/connection failures, and bearer-token
+    or OCI-signed authentication: see the module docstring.
+    """
 
     lc_secret_service: ClassVar[str] = "oci"
     lc_secret_ids: ClassVar[dict[str, str]] = {

@@ -57,7 +57,14 @@ _RUN_PARAMS = ("instructions", "model", "tools", "tool_resources")
 
 
 class OpenAIAssistantV2Runnable(RunnableSerializable[dict[str, Any], Any]):
-    """An OpenAI Assistant as a runnable (see the module docstring)."""
+    """An OpenAI Assistant as a runnable: a message in, the run's messages (or tool
+    calls, or agent actions and finishes with ``as_agent``) out.
+
+    ``backend="assistants"`` uses the Assistants API v2 (threads and runs, polled every
+    ``check_every_ms``); ``backend="responses"`` the Responses API with Conversations as
+    threads and ``model``/``instructions``/``tools`` from the fields. See the module
+    docstring for the inputs.
+    """
 
     lc_secret_service: ClassVar[str] = "openai"
     lc_secret_ids: ClassVar[dict[str, str]] = {"openai_api_key": "OPENAI_API_KEY"}

@@ -85,7 +85,9 @@ OCI_VLLM = "oci_vllm.yaml"
 """On the OCI vLLM emulator: run in tests/test_oci_vllm_config.py."""
 OPENAI_ASSISTANT = "openai_assistant.yaml"
 """On the Assistants emulator's Responses API: run in tests/test_openai_config.py."""
-OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB, OCI_VLLM, OPENAI_ASSISTANT)
+SEMANTIC_CACHE = "semantic_cache.yaml"
+"""Bedrock and MemoryDB emulators: run in tests/test_memorydb_config.py."""
+OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB, OCI_VLLM, OPENAI_ASSISTANT, SEMANTIC_CACHE)
 
 
 def test_every_top_level_config_is_covered() -> None:

@@ -11,14 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+from redis.commands.search.field import NumericField, TagField, TextField, VectorField
+from redis.commands.search.index_definition import IndexDefinition, IndexType
+from redis.commands.search.query import Query
 
-redis = pytest.importorskip("redis")
-
-from redis.commands.search.field import NumericField, TagField, TextField, VectorField  # noqa: E402
-from redis.commands.search.index_definition import IndexDefinition, IndexType  # noqa: E402
-from redis.commands.search.query import Query  # noqa: E402
-
-from runwire.testing.memorydb import Limits, MemoryDBEmulator  # noqa: E402
+from runwire.testing.memorydb import Limits, MemoryDBEmulator
 
 PASSWORD = "test-pw"
 

@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-pytest.importorskip("redis")
-
 import runwire
 from runwire.errors import ProviderError, ProviderSetupError
 from runwire.providers.aws import (

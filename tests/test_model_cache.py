@@ -14,12 +14,14 @@ import pytest
 from pydantic import PrivateAttr, SecretStr
 
 import runwire
+from runwire.providers.aws import InMemorySemanticCache
 from runwire.runtime.cache import BaseCache, InMemoryCache, get_llm_cache, set_llm_cache
 from runwire.runtime.cache_sqlite import SQLiteCache
 from runwire.runtime.callbacks import Run
 from runwire.runtime.models.fakes import FakeChatModel, FakeEmbeddings
 from runwire.runtime.models.llm import BaseLLM
 from runwire.schema.outputs import Generation
+from runwire.testing.memorydb import MemoryDBEmulator
 
 
 class CountingLLM(BaseLLM):
@@ -170,11 +172,6 @@ def test_cached_model_round_trips() -> None:
 
 
 # -- the MemoryDB semantic cache ------------------------------------------------------------
-redis = pytest.importorskip("redis")
-
-from runwire.providers.aws import InMemorySemanticCache  # noqa: E402
-from runwire.testing.memorydb import MemoryDBEmulator  # noqa: E402
-
 PASSWORD = "semantic-pw"
 
 

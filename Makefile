@@ -18,6 +18,8 @@ run: $(STAMP)
 	  $(BIN)/runwire run configs/quickstart.yaml --input @configs/inputs/quickstart.json
 	$(BIN)/runwire emulate bedrock -- \
 	  $(BIN)/runwire run configs/agent.yaml --input @configs/inputs/agent.json
+	$(BIN)/runwire emulate bedrock -- \
+	  $(BIN)/runwire run configs/rag_graph.yaml --input @configs/inputs/rag_graph.json
 
 test: $(STAMP)
 	bash tests/tools/ensure_chromium.sh

@@ -95,6 +95,18 @@ class StateGraph(FieldsEqual, RunnableSerializable[Any, Any]):
                     f"node {name!r} is a runnable or {{run, reads, writes}}, "
                     f"got {type(spec).__name__}"
                 )
+            run = spec.get("run")
+            if run is None:
+                raise ValueError(f"node {name!r} has no `run` (the runnable it runs)")
+            if not isinstance(run, Runnable):
+                shape = "a mapping" if isinstance(run, dict) else type(run).__name__
+                fix = (
+                    "; branches run on the same input are written "
+                    "{_type: parallel, branches: {name: runnable, ...}}"
+                    if isinstance(run, dict)
+                    else ""
+                )
+                raise ValueError(f"node {name!r}: `run` must be a runnable, got {shape}{fix}")
             parsed = NodeFile.model_validate(spec)
             out[name] = {"run": parsed.run, **parsed.model_dump(exclude={"run"}, exclude_none=True)}
         return out

@@ -2,9 +2,10 @@
 
 ``reads`` picks the runnable's input from the state: a key (its value), a list of keys
 (a dict of them) or ``{input_key: state_key}``; absent, the whole state. ``writes``
-turns its output into the update: a key (``{key: output}``; an ``array`` key gets
-``[output]``, a list as is, a chat prompt's messages), a list of keys (picked from a dict
-output) or ``{state_key: output_key}``; absent, the output is the update itself (a dict,
+turns its output into the update: a key (``{key: output}``), a list of keys (picked from
+a dict output) or ``{state_key: output_key}``; an ``array`` key gets ``[value]`` (a list
+as is, a chat prompt's messages) whichever form writes it. Absent, the output is the
+update itself (a dict,
 a ``Command`` or a list of ``Send``, as a LangGraph node returns).
 """
 
@@ -68,24 +69,31 @@ class MappedNode(Runnable[Any, Any]):
             return {key: full.get(key) for key in reads}
         return {name: full.get(key) for name, key in reads.items()}
 
+    def _value(self, key: str, value: Any) -> Any:
+        """``value`` as written to ``key``: an ``array`` key gets a list (``[value]``,
+        a list as is, a chat prompt's messages)."""
+        spec = self.channels.get(key)
+        if spec is not None and spec.type == "array" and not isinstance(value, list):
+            to_messages = getattr(value, "to_messages", None)  # a chat prompt's value
+            return list(to_messages()) if callable(to_messages) else [value]
+        return value
+
     def _update(self, output: Any) -> Any:
         writes = self.spec.writes
         if writes is None:
             return output
         if isinstance(writes, str):
-            spec = self.channels.get(writes)
-            if spec is not None and spec.type == "array" and not isinstance(output, list):
-                to_messages = getattr(output, "to_messages", None)  # a chat prompt's value
-                output = list(to_messages()) if callable(to_messages) else [output]
-            return {writes: output}
+            return {writes: self._value(writes, output)}
         if not isinstance(output, Mapping):
             raise InvalidUpdateError(
                 f"node {self.name!r} writes {writes!r} from its output, which must be a dict, "
                 f"got {type(output).__name__}"
             )
         if isinstance(writes, list):
-            return {key: output[key] for key in writes if key in output}
-        return {key: output[name] for key, name in writes.items() if name in output}
+            return {key: self._value(key, output[key]) for key in writes if key in output}
+        return {
+            key: self._value(key, output[name]) for key, name in writes.items() if name in output
+        }
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the node on the state ``input``; the update it writes."""

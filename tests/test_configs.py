@@ -87,7 +87,17 @@ OPENAI_ASSISTANT = "openai_assistant.yaml"
 """On the Assistants emulator's Responses API: run in tests/test_openai_config.py."""
 SEMANTIC_CACHE = "semantic_cache.yaml"
 """Bedrock and MemoryDB emulators: run in tests/test_memorydb_config.py."""
-OWN_TESTS = (*ON_EMULATOR, APPROVAL.name, RAG_KB, OCI_VLLM, OPENAI_ASSISTANT, SEMANTIC_CACHE)
+RAG_GRAPH = "rag_graph.yaml"
+"""Retrieve -> grade -> generate on the Bedrock emulator: tests/graph/test_rag_graph_config.py."""
+OWN_TESTS = (
+    *ON_EMULATOR,
+    APPROVAL.name,
+    RAG_KB,
+    RAG_GRAPH,
+    OCI_VLLM,
+    OPENAI_ASSISTANT,
+    SEMANTIC_CACHE,
+)
 
 
 def test_every_top_level_config_is_covered() -> None:

@@ -61,6 +61,7 @@ def run_runwire(model: Any, texts: list[str]) -> float:
         results = await model.abatch(texts, {"max_concurrency": CONCURRENCY})
         elapsed = time.perf_counter() - start
         assert [r.content for r in results] == texts
+        await model.aclose()  # as the httpx side's `async with` closes its client
         return elapsed
 
     return asyncio.run(go())

@@ -378,3 +378,20 @@ def test_requests_kwargs_are_not_implemented() -> None:
     model = ChatOCIModelDeploymentVLLM(endpoint="http://127.0.0.1:1/predict")
     with pytest.raises(NotImplementedError, match="requests_kwargs"):
         model.build_body([HumanMessage("x")], requests_kwargs={"timeout": 3})
+
+
+def test_one_async_client_per_live_event_loop(emu: OCIVllmEmulator) -> None:
+    model = chat(emu)
+    for text in ("one", "two", "three"):  # each asyncio.run is a new loop, closed after
+        assert asyncio.run(model.ainvoke(text)).content == text
+    assert len(model._http._async) == 1  # the closed loops' clients were dropped
+
+    async def twice() -> list[str]:
+        first = await model.ainvoke("a")
+        await model.aclose()
+        second = await model.ainvoke("b")
+        return [first.content, second.content]
+
+    assert asyncio.run(twice()) == ["a", "b"]
+    model.close()
+    assert model.invoke("sync again").content == "sync again"

@@ -21,7 +21,6 @@ import json
 import random
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +62,8 @@ class HttpClients:
         """The model's resolved request authentication (see ``auth_resolved``)."""
         self.auth_resolved = False
         self._sync: httpx.Client | None = None
-        self._async: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+        self._async: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+        """id(loop) -> (loop, its client); entries of closed loops are dropped."""
         self._lock = threading.Lock()
 
     def sync(self) -> httpx.Client:
@@ -75,15 +75,32 @@ class HttpClients:
         return self._sync
 
     def for_loop(self) -> httpx.AsyncClient:
-        """The pooled async client of the running event loop."""
+        """The pooled async client of the running event loop.
+
+        A loop's client is made on its first call there. Clients of loops that have
+        closed are dropped then (their connections die with the loop), so a process that
+        runs many loops (``asyncio.run`` per request) keeps one client per live loop.
+        """
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
-            client = self._async[loop] = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=LIMITS)
+        entry = self._async.get(id(loop))
+        if entry is not None and entry[0] is loop:
+            return entry[1]
+        with self._lock:
+            for key, (other, _) in list(self._async.items()):
+                if other.is_closed() or key == id(loop):
+                    del self._async[key]
+            client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=LIMITS)
+            self._async[id(loop)] = (loop, client)
         return client
 
+    async def aclose(self) -> None:
+        """Close the running loop's async client (a later call makes a new one)."""
+        entry = self._async.pop(id(asyncio.get_running_loop()), None)
+        if entry is not None:
+            await entry[1].aclose()
+
     def close(self) -> None:
-        """Close the sync client (async clients close with their loop's garbage)."""
+        """Close the sync client (a later call makes a new one)."""
         if self._sync is not None:
             self._sync.close()
             self._sync = None

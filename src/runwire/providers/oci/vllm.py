@@ -350,6 +350,14 @@ class ChatOCIModelDeploymentVLLM(BaseChatModel):
         )
         return OCISignerAuth(signer)
 
+    def close(self) -> None:
+        """Close the pooled sync HTTP client (the next call opens a new one)."""
+        self._http.close()
+
+    async def aclose(self) -> None:
+        """Close the running event loop's pooled HTTP client (the next call opens a new one)."""
+        await self._http.aclose()
+
     def _caller(self, stream: bool) -> Caller:
         return Caller(self._url(), self.headers(stream=stream), self.http_auth(), self.max_retries)
 

@@ -125,7 +125,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
     failed = 0
     for path in manifest_files(args.paths):
         try:
-            obj = _manifest(args, path).build(secrets_map=PlaceholderSecrets())
+            # as validate loads it: unset variables stay as written, secrets are placeholders
+            obj = _manifest(args, path).build(keep_unset=True, secrets_map=PlaceholderSecrets())
         except ManifestError as exc:
             failed += _error(exc)
             continue
@@ -411,7 +412,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         try:
             from runwire.loader.validate import PlaceholderSecrets
 
-            built = _manifest(args).build(secrets_map=PlaceholderSecrets())
+            built = _manifest(args).build(keep_unset=True, secrets_map=PlaceholderSecrets())
             pipeline = _runnable(built, args.file)
         except ManifestError as exc:
             return _error(exc)

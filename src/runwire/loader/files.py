@@ -18,7 +18,7 @@ from typing import Any
 
 from runwire.errors import FieldValidationError, format_path
 from runwire.loader.authoring import expand
-from runwire.loader.interpolate import Placeholder, interpolate, placeholders
+from runwire.loader.interpolate import UNSET_ORIGIN, Placeholder, interpolate, placeholders
 from runwire.loader.limits import Limits
 from runwire.loader.registry import AllowedObjects
 from runwire.loader.source import Parts, Source, compose
@@ -77,6 +77,23 @@ class Wire:
                 exc.args = (exc.message,)
                 names = ", ".join(dict.fromkeys(name for name, _ in used))
                 exc.hint = f"set {names} (or the default) to a value of the field's type"
+                raise
+            # a component refusing its fields together: name the variables below it
+            inner = [
+                (path, name, origin)
+                for path, values in shown.items()
+                if path.startswith((f"{exc.path}.", f"{exc.path}["))
+                for name, origin in values
+                if origin.startswith(UNSET_ORIGIN)  # the likely cause: a value not there yet
+            ]
+            if inner:
+                sources = "; ".join(
+                    f"{path} from ${{{name}}}: {origin}" for path, name, origin in inner
+                )
+                exc.message = f"{exc.message} (its fields hold {sources})"
+                exc.args = (exc.message,)
+                names = ", ".join(dict.fromkeys(name for _, name, _ in inner))
+                exc.hint = f"set {names} (or the default), then check the fields again"
             raise
 
 

@@ -334,7 +334,11 @@ def _origin(name: str, value: str | None, default: str | None) -> str:
         return f"its default {default[:60]!r} ({name} is not set)"
     if value is not None:
         return f"environment variable {name}, which is empty"
-    return f"nothing yet: {name} is not set and has no default"
+    return f"{UNSET_ORIGIN}: {name} is not set and has no default"
+
+
+UNSET_ORIGIN = "nothing yet"
+"""How an origin (see ``interpolate``'s record) starts for a variable with no value yet."""
 
 
 def interpolate(

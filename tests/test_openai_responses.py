@@ -253,3 +253,11 @@ def test_the_emulator_streams_response_events(emu: AssistantsEmulator) -> None:
         {"order_id": "E5"},
     )
     assert item.arguments == arguments
+
+
+def test_ainvoke_in_successive_event_loops(emu: AssistantsEmulator) -> None:
+    agent = on_responses(emu, as_agent=True)
+    for text in ("one", "two", "three"):  # asyncio.run: a new loop each time, then closed
+        assert asyncio.run(agent.ainvoke({"content": text})).return_values["output"] == text
+    fresh = on_responses(emu, as_agent=True)
+    assert agent == fresh  # the clients it made are not part of its value

@@ -56,6 +56,19 @@ _WAITING = ("queued", "in_progress")
 _RUN_PARAMS = ("instructions", "model", "tools", "tool_resources")
 
 
+class _Clients(dict):  # type: ignore[type-arg]
+    """The SDK clients a runnable built; not part of its value (any two compare equal,
+    a deep copy starts empty)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Clients)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
+        return _Clients()
+
+
 class OpenAIAssistantV2Runnable(RunnableSerializable[dict[str, Any], Any]):
     """An OpenAI Assistant as a runnable: a message in, the run's messages (or tool
     calls, or agent actions and finishes with ``as_agent``) out.
@@ -99,7 +112,7 @@ class OpenAIAssistantV2Runnable(RunnableSerializable[dict[str, Any], Any]):
     tool_resources: dict[str, Any] | None = None
     """``backend: responses``: the assistant's tool resources (file search vector stores)."""
 
-    _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _clients: _Clients = PrivateAttr(default_factory=lambda: _Clients())
     _trust: TrustMark = PrivateAttr(default_factory=TrustMark)
 
     @classmethod
@@ -150,17 +163,26 @@ class OpenAIAssistantV2Runnable(RunnableSerializable[dict[str, Any], Any]):
         return self._clients["sync"]
 
     def async_openai_client(self) -> Any:
-        """The async client: the given one, else one with the sync client's settings."""
+        """The async client: the given one, else one with the sync client's settings,
+        made per event loop (an async client's connections belong to the loop that
+        opened them; clients of closed loops are dropped)."""
         if self.async_client is not None:
             return self.async_client
-        if "async" not in self._clients:
-            openai = openai_sdk()
-            if self.client is not None:
-                settings = {"api_key": self.client.api_key, "base_url": self.client.base_url}
-            else:
-                settings = self._settings()
-            self._clients["async"] = openai.AsyncOpenAI(**settings)
-        return self._clients["async"]
+        loop = asyncio.get_running_loop()
+        made: dict[int, tuple[Any, Any]] = self._clients.setdefault("async", {})
+        entry = made.get(id(loop))
+        if entry is not None and entry[0] is loop:
+            return entry[1]
+        for key, (other, _) in list(made.items()):
+            if other.is_closed() or key == id(loop):
+                del made[key]
+        if self.client is not None:
+            settings = {"api_key": self.client.api_key, "base_url": self.client.base_url}
+        else:
+            settings = self._settings()
+        client = openai_sdk().AsyncOpenAI(**settings)
+        made[id(loop)] = (loop, client)
+        return client
 
     # -- creating assistants ---------------------------------------------------------------
     @classmethod

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from pydantic import PrivateAttr, SecretStr
 
 import runwire
@@ -217,6 +218,12 @@ def test_semantic_cache_api(emu: MemoryDBEmulator) -> None:
         cache.update("p", "llm", ["text"])  # type: ignore[list-item]
     asyncio.run(cache.aclear(llm_string="llm"))
     assert cache.lookup("p", "llm") is None
+    cache.update("p", "llm", [Generation(text="again")])
+    assert cache.lookup("p", "llm") == [Generation(text="again")]
+    other = redis.Redis.from_url(emu.url)
+    for name in other.execute_command("FT._LIST"):  # another client drops the index
+        other.execute_command("FT.DROPINDEX", name)
+    assert cache.lookup("p", "llm") is None  # a miss, not an error
 
 
 def test_semantic_cache_down_calls_the_model(

@@ -29,9 +29,8 @@ def llm_string_of(model: Any, stop: list[str] | None, kwargs: dict[str, Any]) ->
 
     from runwire.schema.dump import dumpd
 
-    node = dumpd(model)
-    if isinstance(node, dict) and isinstance(node.get("kwargs"), dict):
-        node["kwargs"].pop("cache", None)
+    uncached = model.model_copy(update={"cache": None}) if model.cache is not None else model
+    node = dumpd(uncached)
     params = {**kwargs, "stop": stop}
     return json.dumps(node, sort_keys=True) + "---" + str(sorted(params.items()))
 

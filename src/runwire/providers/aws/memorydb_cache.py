@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
+from runwire.errors import ProviderError
 from runwire.providers.aws.client import env_secret
 from runwire.providers.aws.memorydb import InMemoryVectorStore, redis_client
 from runwire.runtime.cache import (
@@ -60,6 +61,8 @@ class InMemorySemanticCache(Serializable, BaseCache):
     """A redis-py client to use instead of one made from ``redis_url``."""
 
     _stores: dict[str, InMemoryVectorStore] = PrivateAttr(default_factory=dict)
+    _known: set[str] = PrivateAttr(default_factory=set)
+    """Indexes seen to exist (checked once, not on every lookup)."""
     _redis: list[Any] = PrivateAttr(default_factory=list)
     _stats: dict[str, int] = PrivateAttr(default_factory=new_stats)
 
@@ -110,9 +113,17 @@ class InMemorySemanticCache(Serializable, BaseCache):
     def lookup(self, prompt: str, llm_string: str) -> list[Generation] | None:
         """The answers stored for prompts near ``prompt`` (None: a miss)."""
         store = self._store(llm_string)
-        if not store.index_exists():
+        if store.index_name not in self._known:
+            if not store.index_exists():
+                return None
+            self._known.add(store.index_name)
+        try:
+            found = store.similarity_search(prompt, k=4, distance_threshold=self.score_threshold)
+        except ProviderError as exc:
+            if "no such index" not in exc.message:
+                raise
+            self._known.discard(store.index_name)  # dropped meanwhile: a miss
             return None
-        found = store.similarity_search(prompt, k=4, distance_threshold=self.score_threshold)
         generations: list[Generation] = []
         for doc in found:
             loaded = load_generations(doc.metadata.get("return_val") or "")
@@ -147,6 +158,7 @@ class InMemorySemanticCache(Serializable, BaseCache):
             names = [n for n in names if n.startswith(INDEX_PREFIX)]
         for name in names:
             self._stores.pop(name, None)
+            self._known.discard(name)
             self._store_named(name).drop_index(delete_documents=True)
 
     def _store_named(self, name: str) -> InMemoryVectorStore:

@@ -22,13 +22,13 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from runwire.errors import ProviderError, ProviderSetupError
 from runwire.providers.aws.client import env_secret
+from runwire.providers.aws.memorydb_async import AsyncSearchMixin
+from runwire.providers.aws.memorydb_client import ClientSlot, failure, redis_client
 from runwire.providers.aws.memorydb_schema import (
     DEFAULT_VECTOR_SCHEMA,
     IndexSchema,
@@ -44,8 +44,6 @@ from runwire.providers.aws.memorydb_search import (
     parse_search_reply,
     search_args,
 )
-from runwire.redaction import register_secret
-from runwire.runtime.base import run_in_executor
 from runwire.schema.documents import Document
 from runwire.schema.serializable import Serializable
 from runwire.schema.trust import current_trust
@@ -53,60 +51,12 @@ from runwire.schema.trust import current_trust
 if TYPE_CHECKING:
     from runwire.providers.aws.memorydb_retriever import InMemoryVectorStoreRetriever
 
-__all__ = ["InMemoryVectorStore", "redis_client"]
+__all__ = ["InMemoryVectorStore"]
 
 logger = logging.getLogger(__name__)
 
 
-def redis_client(url: SecretStr | str | None, **kwargs: Any) -> Any:
-    """A redis-py client for ``url`` (its password registered for redaction)."""
-    try:
-        import redis
-    except ImportError as exc:  # pragma: no cover - redis is in the dev extra
-        raise ImportError(
-            "InMemoryVectorStore needs the redis package: pip install 'runwire[memorydb]'"
-        ) from exc
-    plain = url.get_secret_value() if isinstance(url, SecretStr) else url
-    if not plain:
-        raise ProviderSetupError(
-            "no MemoryDB URL: set redis_url (a secret, e.g. !secret REDIS_URL) or REDIS_URL"
-        )
-    register_secret(plain)
-    try:
-        from urllib.parse import urlsplit
-
-        password = urlsplit(plain).password
-    except ValueError:
-        raise ProviderSetupError("redis_url is not a valid redis:// or rediss:// URL") from None
-    if password:
-        register_secret(password)
-    try:
-        return redis.Redis.from_url(plain, **kwargs)
-    except ValueError:
-        raise ProviderSetupError(
-            "redis_url is not a valid URL: it must start with redis://, rediss:// or unix://"
-        ) from None
-
-
-class _Client:
-    """The lazily made client (equal to any other: it is not part of the object's value)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value: Any = None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Client)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _failure(operation: str, exc: Exception) -> ProviderError:
-    return ProviderError("memorydb", operation, type(exc).__name__, str(exc))
-
-
-class InMemoryVectorStore(Serializable):
+class InMemoryVectorStore(AsyncSearchMixin, Serializable):
     """Documents and their vectors in a MemoryDB index (see the module docstring)."""
 
     lc_secret_ids: ClassVar[dict[str, str]] = {"redis_url": "REDIS_URL"}
@@ -131,7 +81,7 @@ class InMemoryVectorStore(Serializable):
     client: Any = Field(default=None, exclude=True)
     """A redis-py client to use instead of one made from ``redis_url``."""
 
-    _client: _Client = PrivateAttr(default_factory=_Client)
+    _client: ClientSlot = PrivateAttr(default_factory=ClientSlot)
     _schema: IndexSchema = PrivateAttr()
 
     @classmethod
@@ -222,9 +172,9 @@ class InMemoryVectorStore(Serializable):
                     "Query failed with syntax error. This is likely due to malformation of "
                     f"filter, vector, or query argument: {exc}"
                 ) from exc
-            raise _failure(operation, exc) from exc
+            raise failure(operation, exc) from exc
         except redis.RedisError as exc:
-            raise _failure(operation, exc) from exc
+            raise failure(operation, exc) from exc
 
     def index_exists(self) -> bool:
         """Whether the index exists on the server."""
@@ -235,7 +185,7 @@ class InMemoryVectorStore(Serializable):
         except redis.ResponseError:
             return False
         except redis.RedisError as exc:
-            raise _failure("FT.INFO", exc) from exc
+            raise failure("FT.INFO", exc) from exc
         return True
 
     def _create_index_if_not_exist(self, dim: int = 1536) -> None:
@@ -308,7 +258,7 @@ class InMemoryVectorStore(Serializable):
         try:
             pipe.execute()
         except redis.RedisError as exc:
-            raise _failure("HSET", exc) from exc
+            raise failure("HSET", exc) from exc
 
     def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
         """Store documents (their ``id`` used as key when set and no ``ids`` are given)."""
@@ -335,7 +285,7 @@ class InMemoryVectorStore(Serializable):
         except redis.ResponseError:
             return False
         except redis.RedisError as exc:
-            raise _failure("FT.DROPINDEX", exc) from exc
+            raise failure("FT.DROPINDEX", exc) from exc
         return True
 
     # -- searching ------------------------------------------------------------------------
@@ -463,38 +413,6 @@ class InMemoryVectorStore(Serializable):
         if not return_metadata:
             selected = [Document(page_content=d.page_content) for d in selected]
         return selected
-
-    # -- async (the sync calls in a thread) ------------------------------------------------
-    async def aadd_texts(self, texts: Iterable[str], *args: Any, **kwargs: Any) -> list[str]:
-        """Async ``add_texts``."""
-        return await run_in_executor(None, partial(self.add_texts, list(texts), *args, **kwargs))
-
-    async def aadd_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
-        """Async ``add_documents``."""
-        return await run_in_executor(None, partial(self.add_documents, documents, **kwargs))
-
-    async def asimilarity_search(self, query: str, **kwargs: Any) -> list[Document]:
-        """Async ``similarity_search``."""
-        return await run_in_executor(None, partial(self.similarity_search, query, **kwargs))
-
-    async def asimilarity_search_with_score(
-        self, query: str, **kwargs: Any
-    ) -> list[tuple[Document, float]]:
-        """Async ``similarity_search_with_score``."""
-        call = partial(self.similarity_search_with_score, query, **kwargs)
-        return await run_in_executor(None, call)
-
-    async def asimilarity_search_with_relevance_scores(
-        self, query: str, **kwargs: Any
-    ) -> list[tuple[Document, float]]:
-        """Async ``similarity_search_with_relevance_scores``."""
-        call = partial(self.similarity_search_with_relevance_scores, query, **kwargs)
-        return await run_in_executor(None, call)
-
-    async def amax_marginal_relevance_search(self, query: str, **kwargs: Any) -> list[Document]:
-        """Async ``max_marginal_relevance_search``."""
-        call = partial(self.max_marginal_relevance_search, query, **kwargs)
-        return await run_in_executor(None, call)
 
     # -- constructors ---------------------------------------------------------------------
     @classmethod

@@ -20,7 +20,8 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
 from runwire.errors import ProviderError
 from runwire.providers.aws.client import env_secret
-from runwire.providers.aws.memorydb import InMemoryVectorStore, redis_client
+from runwire.providers.aws.memorydb import InMemoryVectorStore
+from runwire.providers.aws.memorydb_client import redis_client
 from runwire.runtime.cache import (
     BaseCache,
     ReturnValue,

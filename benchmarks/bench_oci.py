@@ -149,6 +149,8 @@ def main() -> None:
             f"  langchain-community (peer)            {args.calls / peer:7.0f} calls/s (one round)"
         )
     print(f"  per-round ratios                      {' '.join(f'{r:.2f}' for r in ratios)}")
+    best = min(theirs) / min(ours)
+    print(f"  best rounds ratio                     {best:.2f}x (noise only adds)")
     print(f"  throughput ratio {ratio:.2f}x, median of per-round ratios (>= 0.9x {verdict})")
 
 

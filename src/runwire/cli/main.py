@@ -298,15 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
     emulate = _command(
         sub,
         "emulate",
-        "serve a local emulator of a cloud API (bedrock)",
-        "Serve a local Bedrock (bedrock-runtime and bedrock-agent-runtime) on a loopback\n"
-        "port, speaking the real wire protocol to boto3; it echoes the last user text or\n"
-        "calls a tool the text names. Without COMMAND it serves until Ctrl-C; with\n"
-        "-- COMMAND it runs COMMAND with BEDROCK_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\n"
-        "AWS_SECRET_ACCESS_KEY and AWS_REGION pointing at it, then exits with its status.",
+        "serve a local emulator of a cloud API (" + ", ".join(EMULATORS) + ")",
+        "Serve a local emulator of a cloud API on a loopback port, speaking its real wire\n"
+        "protocol to the real client (boto3, redis-py, httpx, openai); models answer\n"
+        "deterministically (the last user text, or a call of a tool the text names).\n"
+        "Without COMMAND it serves until Ctrl-C; with -- COMMAND it runs COMMAND with the\n"
+        "endpoint and the credentials the emulator accepts in its environment, then exits\n"
+        "with its status. Services:\n"
+        + "\n".join(f"  {name:<18} {spec.summary}" for name, spec in EMULATORS.items()),
     )
     emulate.usage = (
-        "runwire emulate bedrock [--host H] [--port N] "
+        "runwire emulate SERVICE [--host H] [--port N] "
         "[--access-key-id K --secret-access-key S] [-- COMMAND [ARG ...]]"
     )
     emulate.add_argument("service", choices=tuple(EMULATORS))

@@ -54,10 +54,37 @@ def _sqlite_cache() -> Any:
     return SQLiteCache(database_path="cache/answers.db")
 
 
+def _neptune_graph() -> Any:
+    from runwire.providers.aws import NeptuneGraph
+
+    return NeptuneGraph(
+        host="movies.cluster-abc123.us-east-1.neptune.amazonaws.com",
+        region_name="us-east-1",
+        use_https=True,
+        property_descriptions={"Movie.genre": "the kind of film"},
+    )
+
+
+def _neptune_chain() -> Any:
+    from runwire.providers.aws import create_neptune_opencypher_qa_chain
+    from runwire.runtime.models.fakes import FakeChatModel
+
+    return create_neptune_opencypher_qa_chain(
+        FakeChatModel(responses=["```cypher\nMATCH (m:Movie) RETURN m.title\n```", "Four."]),
+        _neptune_graph(),
+        return_intermediate_steps=True,
+        extra_instructions="Titles are case-sensitive.",
+        allow_dangerous_requests=True,
+        max_rows=20,
+    )
+
+
 SAMPLES: dict[str, Callable[[], Any]] = {
     "InMemoryVectorStore": _store,
     "InMemoryVectorStoreRetriever": _retriever,
     "InMemorySemanticCache": _semantic_cache,
     "InMemoryCache": _memory_cache,
     "SQLiteCache": _sqlite_cache,
+    "NeptuneGraph": _neptune_graph,
+    "NeptuneOpenCypherQAChain": _neptune_chain,
 }

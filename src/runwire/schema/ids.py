@@ -570,6 +570,8 @@ AWS_DATA_CLASSES: tuple[ClassEntry, ...] = (
     # the exact-match model caches every chat model and LLM can name in its ``cache`` field
     ClassEntry("InMemoryCache", ("runwire", "caches"), "core", "runwire.runtime.cache"),
     ClassEntry("SQLiteCache", ("runwire", "caches"), "core", "runwire.runtime.cache_sqlite"),
+    ClassEntry("NeptuneGraph", _AWS, "providers", "runwire.providers.aws.neptune"),
+    ClassEntry("NeptuneOpenCypherQAChain", _AWS, "providers", "runwire.providers.aws.neptune_qa"),
 )
 
 LANGCHAIN_NOT_IMPLEMENTED: dict[str, Id] = {

@@ -274,6 +274,30 @@ def _start_s3vectors(options: EmulatorOptions) -> Started:
     )
 
 
+def _start_neptune(options: EmulatorOptions) -> Started:
+    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
+    from runwire.testing.neptune import NeptuneEmulator
+
+    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
+    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    emulator = NeptuneEmulator(options.host, options.port, {key: secret}).start()
+    env = {
+        "NEPTUNE_ENDPOINT_URL": emulator.endpoint_url,
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    shown = dict(env)
+    if options.secret_access_key is not None:
+        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
+    return Started(
+        emulator,
+        env,
+        shown,
+        unset=("AWS_SESSION_TOKEN",),
+        title=f"Neptune openCypher emulator (a movie graph) on {emulator.endpoint_url}",
+    )
+
+
 EMULATORS: dict[str, EmulatorSpec] = {
     "bedrock": EmulatorSpec(
         "Bedrock (bedrock-runtime, and bedrock-agent-runtime with Knowledge Bases)",
@@ -292,6 +316,9 @@ EMULATORS: dict[str, EmulatorSpec] = {
         "Amazon MemoryDB (Redis protocol with vector search: FT.CREATE, FT.SEARCH KNN)",
         _start_memorydb,
         aws=False,
+    ),
+    "neptune": EmulatorSpec(
+        "Amazon Neptune openCypher (neptunedata) on an embedded graph engine", _start_neptune
     ),
     "oci-vllm": EmulatorSpec(
         "OCI Data Science model deployment serving vLLM's chat API", _start_oci_vllm, aws=False

@@ -29,6 +29,9 @@ _EXPORTS: dict[str, str] = {
     "InMemoryDBNum": "runwire.providers.aws.memorydb_filters",
     "InMemoryDBTag": "runwire.providers.aws.memorydb_filters",
     "InMemoryDBText": "runwire.providers.aws.memorydb_filters",
+    "NeptuneGraph": "runwire.providers.aws.neptune",
+    "NeptuneOpenCypherQAChain": "runwire.providers.aws.neptune_qa",
+    "create_neptune_opencypher_qa_chain": "runwire.providers.aws.neptune_qa",
     "AwsClientFields": "runwire.providers.aws.client",
     "build_client": "runwire.providers.aws.client",
 }

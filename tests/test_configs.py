@@ -87,6 +87,8 @@ OPENAI_ASSISTANT = "openai_assistant.yaml"
 """On the Assistants emulator's Responses API: run in tests/test_openai_config.py."""
 SEMANTIC_CACHE = "semantic_cache.yaml"
 """Bedrock and MemoryDB emulators: run in tests/test_memorydb_config.py."""
+NEPTUNE_QA = "neptune_qa.yaml"
+"""The Neptune emulator: run in tests/test_neptune_config.py."""
 RAG_GRAPH = "rag_graph.yaml"
 """Retrieve -> grade -> generate on the Bedrock emulator: tests/graph/test_rag_graph_config.py."""
 OWN_TESTS = (
@@ -97,6 +99,7 @@ OWN_TESTS = (
     OCI_VLLM,
     OPENAI_ASSISTANT,
     SEMANTIC_CACHE,
+    NEPTUNE_QA,
 )
 
 

@@ -102,7 +102,7 @@ class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
 
     def client_settings(self) -> dict[str, Any]:
         settings = super().client_settings()
-        if settings.get("endpoint_url") is None:
+        if not settings.get("endpoint_url"):
             scheme = "https" if self.use_https else "http"
             settings["endpoint_url"] = f"{scheme}://{self.host}:{self.port}"
         if not self.sign:

@@ -65,6 +65,12 @@ def _neptune_graph() -> Any:
     )
 
 
+def _neptune_analytics() -> Any:
+    from runwire.providers.aws import NeptuneAnalyticsGraph
+
+    return NeptuneAnalyticsGraph(graph_identifier="g-abc123", region_name="us-west-2")
+
+
 def _neptune_chain() -> Any:
     from runwire.providers.aws import create_neptune_opencypher_qa_chain
     from runwire.runtime.models.fakes import FakeChatModel
@@ -86,5 +92,6 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "InMemoryCache": _memory_cache,
     "SQLiteCache": _sqlite_cache,
     "NeptuneGraph": _neptune_graph,
+    "NeptuneAnalyticsGraph": _neptune_analytics,
     "NeptuneOpenCypherQAChain": _neptune_chain,
 }

@@ -17,6 +17,7 @@ import runwire
 from conftest import EMULATOR_KEY_ID, EMULATOR_SECRET
 from runwire.errors import ProviderError
 from runwire.providers.aws import (
+    NeptuneAnalyticsGraph,
     NeptuneGraph,
     NeptuneOpenCypherQAChain,
     create_neptune_opencypher_qa_chain,
@@ -184,3 +185,35 @@ def test_runwire_emulate_neptune() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "4"
+
+
+def analytics(emu: NeptuneEmulator, graph_id: str = "g-runwire01") -> NeptuneAnalyticsGraph:
+    return NeptuneAnalyticsGraph(
+        graph_identifier=graph_id,
+        endpoint_url=emu.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=SecretStr(EMULATOR_KEY_ID),
+        aws_secret_access_key=SecretStr(EMULATOR_SECRET),
+        property_descriptions={("Person", "born"): "year of birth"},
+    )
+
+
+def test_neptune_analytics_graph(emu: NeptuneEmulator) -> None:
+    g = analytics(emu)
+    rows = g.query("MATCH (m:Movie) WHERE m.released < $y RETURN m.title AS t ORDER BY t",
+                   {"y": 2010})  # fmt: skip
+    assert rows == [{"t": "The Matrix"}, {"t": "The Matrix Reloaded"}]
+    schema = g.get_schema
+    assert "{'property': 'born', 'type': 'Int', 'description': 'year of birth'}" in schema
+    assert "'(:`Company`)-[:`PRODUCED`]->(:`Movie`)'" in schema
+    assert emu.requests[-1].query == "CALL neptune.graph.pg_schema() YIELD schema RETURN schema"
+    with pytest.raises(ProviderError, match="ResourceNotFoundException"):
+        analytics(emu, "g-other").query("MATCH (n) RETURN n")
+    qa = create_neptune_opencypher_qa_chain(
+        FakeChatModel(responses=["```\nMATCH (c:Company) RETURN c.name AS n ORDER BY n\n```"]),
+        g, allow_dangerous_requests=True, return_direct=True,
+    )  # fmt: skip
+    assert qa.invoke("Which companies?") == {"result": [{"n": "A24"}, {"n": "Warner Bros."}]}
+    text = runwire.dumps(qa)
+    assert '"id":["runwire","providers","aws","NeptuneAnalyticsGraph"]' in text
+    assert '"property_descriptions":{"Person.born":"year of birth"}' in text

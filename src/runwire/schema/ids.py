@@ -564,13 +564,19 @@ AWS_DATA_CLASSES: tuple[ClassEntry, ...] = (
     # LangChain serializes none of them (vector stores and caches are not Serializable)
     ClassEntry("InMemoryVectorStore", _AWS, "providers", "runwire.providers.aws.memorydb"),
     ClassEntry(
-        "InMemoryVectorStoreRetriever", _AWS, "providers", "runwire.providers.aws.memorydb_retriever"
+        "InMemoryVectorStoreRetriever",
+        _AWS,
+        "providers",
+        "runwire.providers.aws.memorydb_retriever",
     ),
     ClassEntry("InMemorySemanticCache", _AWS, "providers", "runwire.providers.aws.memorydb_cache"),
     # the exact-match model caches every chat model and LLM can name in its ``cache`` field
     ClassEntry("InMemoryCache", ("runwire", "caches"), "core", "runwire.runtime.cache"),
     ClassEntry("SQLiteCache", ("runwire", "caches"), "core", "runwire.runtime.cache_sqlite"),
     ClassEntry("NeptuneGraph", _AWS, "providers", "runwire.providers.aws.neptune"),
+    ClassEntry(
+        "NeptuneAnalyticsGraph", _AWS, "providers", "runwire.providers.aws.neptune_analytics"
+    ),
     ClassEntry("NeptuneOpenCypherQAChain", _AWS, "providers", "runwire.providers.aws.neptune_qa"),
 )
 

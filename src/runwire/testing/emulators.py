@@ -283,6 +283,7 @@ def _start_neptune(options: EmulatorOptions) -> Started:
     emulator = NeptuneEmulator(options.host, options.port, {key: secret}).start()
     env = {
         "NEPTUNE_ENDPOINT_URL": emulator.endpoint_url,
+        "NEPTUNE_GRAPH_ID": emulator.graph_identifier,
         "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": secret,
     }
@@ -318,7 +319,8 @@ EMULATORS: dict[str, EmulatorSpec] = {
         aws=False,
     ),
     "neptune": EmulatorSpec(
-        "Amazon Neptune openCypher (neptunedata) on an embedded graph engine", _start_neptune
+        "Amazon Neptune openCypher (neptunedata, neptune-graph) on an embedded engine",
+        _start_neptune,
     ),
     "oci-vllm": EmulatorSpec(
         "OCI Data Science model deployment serving vLLM's chat API", _start_oci_vllm, aws=False

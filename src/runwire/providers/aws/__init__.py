@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "InMemoryDBTag": "runwire.providers.aws.memorydb_filters",
     "InMemoryDBText": "runwire.providers.aws.memorydb_filters",
     "NeptuneGraph": "runwire.providers.aws.neptune",
+    "NeptuneAnalyticsGraph": "runwire.providers.aws.neptune_analytics",
     "NeptuneOpenCypherQAChain": "runwire.providers.aws.neptune_qa",
     "create_neptune_opencypher_qa_chain": "runwire.providers.aws.neptune_qa",
     "AwsClientFields": "runwire.providers.aws.client",

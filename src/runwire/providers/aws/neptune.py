@@ -22,7 +22,7 @@ from runwire.providers.aws.client import AwsClientFields, AwsSerializable
 from runwire.schema.serializable import Serializable
 from runwire.schema.trust import UntrustedValueError, current_trust, endpoint_matches
 
-__all__ = ["NeptuneGraph"]
+__all__ = ["NeptuneGraph", "describe", "schema_lines", "tuple_keys"]
 
 NEPTUNE_HOSTS = ("https://*.neptune.amazonaws.com", "https://*.neptune.amazonaws.com.cn")
 """Where an untrusted manifest may point ``host`` without an allowlist entry."""
@@ -54,6 +54,39 @@ def _safe_label(label: str) -> str:
     return label
 
 
+def describe(
+    items: list[dict[str, Any]], key: str, descriptions: dict[str, str] | None
+) -> list[dict[str, Any]]:
+    """``items`` with the descriptions of their properties (``"Label.property"`` keys)."""
+    for item in items:
+        for prop in item["properties"]:
+            text = (descriptions or {}).get(f"{item[key]}.{prop['property']}")
+            if text:
+                prop["description"] = text
+    return items
+
+
+def schema_lines(nodes: list[Any], edges: list[Any], triples: list[str]) -> list[str]:
+    """The schema text langchain-aws shows a model, as lines."""
+    return [
+        "Node properties are the following:",
+        str(nodes),
+        "Relationship properties are the following:",
+        str(edges),
+        "The relationships are the following:",
+        str(triples),
+    ]
+
+
+def tuple_keys(value: Any) -> Any:
+    """langchain-aws's ``(label, property)`` description keys as ``"Label.property"``."""
+    if isinstance(value, dict):
+        return {
+            ".".join(k) if isinstance(k, tuple) and len(k) == 2 else k: v for k, v in value.items()
+        }
+    return value
+
+
 class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
     """A Neptune Database graph (openCypher); see the module docstring."""
 
@@ -76,12 +109,7 @@ class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
     @field_validator("property_descriptions", mode="before")
     @classmethod
     def _tuple_keys(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {
-                ".".join(k) if isinstance(k, tuple) and len(k) == 2 else k: v
-                for k, v in value.items()
-            }
-        return value
+        return tuple_keys(value)
 
     @field_validator("host")
     @classmethod
@@ -136,14 +164,6 @@ class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
                 found.add((key, TYPES.get(type(value).__name__, "STRING")))
         return [{"property": k, "type": t} for k, t in sorted(found)]
 
-    def _describe(self, items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-        for item in items:
-            for prop in item["properties"]:
-                text = (self.property_descriptions or {}).get(f"{item[key]}.{prop['property']}")
-                if text:
-                    prop["description"] = text
-        return items
-
     def refresh_schema(self) -> None:
         """Read the schema again (labels, properties, triples)."""
         summary = self._summary()
@@ -161,14 +181,11 @@ class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
             {"type": label, "properties": self._properties(_EDGE_PROPS, label)}
             for label in edge_labels
         ]
-        self._schema = [
-            "Node properties are the following:",
-            str(self._describe(nodes, "labels")),
-            "Relationship properties are the following:",
-            str(self._describe(edges, "type")),
-            "The relationships are the following:",
-            str(triples),
-        ]
+        self._schema = schema_lines(
+            describe(nodes, "labels", self.property_descriptions),
+            describe(edges, "type", self.property_descriptions),
+            triples,
+        )
 
     @property
     def get_schema(self) -> str:

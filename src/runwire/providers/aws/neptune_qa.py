@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from runwire.providers.aws.neptune import NeptuneGraph
+from runwire.providers.aws.neptune_analytics import NeptuneAnalyticsGraph
 from runwire.providers.aws.neptune_guard import check_cypher_read_only, check_result_size
 from runwire.runtime.config import RunnableConfig
 from runwire.runtime.prompts import PromptTemplate
@@ -89,8 +90,8 @@ class NeptuneOpenCypherQAChain(RunnableSerializable[Any, dict[str, Any]]):
 
     llm: Any
     """The model that writes the query and the answer (a chat model or an LLM)."""
-    graph: NeptuneGraph
-    """The graph queried."""
+    graph: NeptuneGraph | NeptuneAnalyticsGraph
+    """The graph queried (Neptune Database or Neptune Analytics)."""
     qa_prompt: Any = Field(default_factory=lambda: DEFAULT_QA_PROMPT)
     """Prompt of the answer (``context``, ``question``)."""
     cypher_prompt: Any = None
@@ -161,7 +162,7 @@ class NeptuneOpenCypherQAChain(RunnableSerializable[Any, dict[str, Any]]):
 
 def create_neptune_opencypher_qa_chain(
     llm: Any,
-    graph: NeptuneGraph,
+    graph: NeptuneGraph | NeptuneAnalyticsGraph,
     qa_prompt: Any = None,
     cypher_prompt: Any = None,
     return_intermediate_steps: bool = False,

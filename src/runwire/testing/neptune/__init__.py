@@ -6,6 +6,7 @@ from __future__ import annotations
 from runwire._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
+    "DEFAULT_GRAPH_ID": "runwire.testing.neptune.emulator",
     "GraphEngine": "runwire.testing.neptune.engine",
     "NeptuneEmulator": "runwire.testing.neptune.emulator",
     "RecordedQuery": "runwire.testing.neptune.emulator",

@@ -9,7 +9,9 @@
 
 It answers ``POST /opencypher`` (ExecuteOpenCypherQuery: ``query`` and JSON
 ``parameters``) and ``GET /propertygraph/statistics/summary`` (GetPropertygraphSummary)
-over the movie/company graph of :mod:`runwire.testing.neptune.engine`. Requests must be
+over the movie/company graph of :mod:`runwire.testing.neptune.engine`, and Neptune
+Analytics' ExecuteQuery (``POST /queries`` for the graph ``graph_identifier``, openCypher;
+``CALL neptune.graph.pg_schema()`` yields the schema read from the same graph). Requests must be
 SigV4-signed (service ``neptune-db``) with a key pair from ``credentials`` (default:
 the Bedrock emulator's public dummy pair) unless ``require_auth=False`` (a cluster
 without IAM authentication). Every request is recorded in :attr:`requests`; a query the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import uuid
@@ -35,9 +38,14 @@ from runwire.testing.bedrock import sigv4
 from runwire.testing.bedrock.emulator import DEFAULT_CREDENTIALS
 from runwire.testing.neptune.engine import GraphEngine, QueryError
 
-__all__ = ["NeptuneEmulator", "RecordedQuery"]
+__all__ = ["DEFAULT_GRAPH_ID", "NeptuneEmulator", "RecordedQuery"]
 
 MAX_BODY = 1024 * 1024
+DEFAULT_GRAPH_ID = "g-runwire01"
+"""The Neptune Analytics graph identifier the emulator answers to."""
+_PG_SCHEMA = re.compile(
+    r"CALL\s+neptune\.graph\.pg_schema\(\)\s+YIELD\s+schema\s+RETURN\s+schema", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
             summary = emulator.engine.summary()
             payload = {"version": "v1", "graphSummary": summary}
             return self._send(200, {"status": "200 OK", "payload": payload})
+        if self.command == "POST" and path == "/queries":
+            return self._analytics_query(raw, key_id)
         if self.command == "POST" and path == "/opencypher":
             try:
                 body = json.loads(raw or b"{}")
@@ -113,6 +123,32 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(400, "MalformedQueryException", str(exc))
             return self._send(200, {"results": rows})
         return self._error(400, "UnsupportedOperationException", f"{self.command} {path}")
+
+    def _analytics_query(self, raw: bytes, key_id: str | None) -> None:
+        """Neptune Analytics ExecuteQuery: the graph named by the graphIdentifier header."""
+        emulator = self.server.emulator
+        graph = self.headers.get("graphIdentifier", "")
+        if graph != emulator.graph_identifier:
+            return self._error(404, "ResourceNotFoundException", f"graph {graph!r} not found")
+        try:
+            body = json.loads(raw or b"{}")
+            text, language = body["query"], body.get("language")
+            params = body.get("parameters") or {}
+            if not isinstance(text, str) or not isinstance(params, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return self._error(400, "ValidationException", "expected a query and parameters")
+        if language != "OPEN_CYPHER":
+            return self._error(400, "ValidationException", f"unsupported language {language!r}")
+        emulator.record(RecordedQuery("ExecuteQuery", text, key_id))
+        try:
+            if _PG_SCHEMA.fullmatch(text.strip()):
+                rows: list[dict[str, Any]] = [{"schema": emulator.engine.pg_schema()}]
+            else:
+                rows = emulator.engine.query(text, params)
+        except QueryError as exc:
+            return self._error(400, "ValidationException", str(exc))
+        return self._send(200, {"results": rows})
 
     def _dispatch(self) -> None:
         try:
@@ -143,11 +179,13 @@ class NeptuneEmulator:
         credentials: Mapping[str, str] | None = None,
         *,
         require_auth: bool = True,
+        graph_identifier: str = DEFAULT_GRAPH_ID,
         max_recorded: int | None = 1000,
     ) -> None:
         self._address = (host, port)
         self._credentials = dict(DEFAULT_CREDENTIALS if credentials is None else credentials)
         self.require_auth = require_auth
+        self.graph_identifier = graph_identifier
         self.engine = GraphEngine()
         self._requests: deque[RecordedQuery] = deque(maxlen=max_recorded)
         self._lock = threading.Lock()

@@ -117,6 +117,25 @@ class GraphEngine:
                 rows.append({c: _neptune(v) for c, v in zip(columns, values, strict=True)})
             return rows
 
+    def pg_schema(self) -> dict[str, Any]:
+        """What Neptune Analytics' ``CALL neptune.graph.pg_schema()`` yields, read from
+        the graph: label triples and the properties of each label with their types."""
+        triples = self.query(
+            "MATCH (a)-[e]->(b) RETURN DISTINCT label(a) AS f, label(e) AS t, label(b) AS o"
+        )
+        schema: dict[str, Any] = {
+            "labelTriples": [{"~from": r["f"], "~type": r["t"], "~to": r["o"]} for r in triples],
+            "nodeLabelDetails": {},
+            "edgeLabelDetails": {},
+        }
+        for label in sorted(FIXTURE):
+            rows = self.query(f"MATCH (a:`{label}`) RETURN properties(a) AS p LIMIT 100")
+            schema["nodeLabelDetails"][label] = {"properties": _typed(rows)}
+        for kind in sorted(ENDS):
+            rows = self.query(f"MATCH ()-[e:`{kind}`]->() RETURN properties(e) AS p LIMIT 100")
+            schema["edgeLabelDetails"][kind] = {"properties": _typed(rows)}
+        return schema
+
     def summary(self) -> dict[str, Any]:
         """GetPropertygraphSummary's ``graphSummary`` (detailed)."""
         node_labels = sorted(FIXTURE)
@@ -138,6 +157,19 @@ class GraphEngine:
             "totalNodePropertyValues": sum(len(r) for rows in FIXTURE.values() for r in rows),
             "totalEdgePropertyValues": sum(len(e[3]) for e in EDGES),
         }
+
+
+_DATATYPES = {str: "String", int: "Int", float: "Double", bool: "Boolean"}
+
+
+def _typed(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Property name -> ``{"datatypes": [...]}`` over the values seen."""
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        for key, value in (row["p"] or {}).items():
+            if value is not None:
+                found.setdefault(key, set()).add(_DATATYPES.get(type(value), "String"))
+    return {k: {"datatypes": sorted(v)} for k, v in sorted(found.items())}
 
 
 def _ident(value: dict[str, Any]) -> str:

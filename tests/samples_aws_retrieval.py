@@ -103,6 +103,12 @@ def _s3vectors_retriever() -> Any:
     return _s3vectors().as_retriever(search_kwargs={"k": 2, "filter": {"topic": "faq"}})
 
 
+def _s3vectors_ingest() -> Any:
+    from runwire.providers.aws import AmazonS3VectorsIngest
+
+    return AmazonS3VectorsIngest(vectorstore=_s3vectors(), batch_size=100)
+
+
 def _format_documents() -> Any:
     from runwire.runtime.format_documents import FormatDocuments
 
@@ -116,5 +122,6 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "JsonContentHandler": _json_handler,
     "AmazonS3Vectors": _s3vectors,
     "AmazonS3VectorsRetriever": _s3vectors_retriever,
+    "AmazonS3VectorsIngest": _s3vectors_ingest,
     "FormatDocuments": _format_documents,
 }

@@ -91,6 +91,8 @@ NEPTUNE_QA = "neptune_qa.yaml"
 """The Neptune emulator: run in tests/test_neptune_config.py."""
 RAG_GRAPH = "rag_graph.yaml"
 """Retrieve -> grade -> generate on the Bedrock emulator: tests/graph/test_rag_graph_config.py."""
+S3VECTORS_SEARCH = "s3vectors_search.yaml"
+"""S3 Vectors ingest, then search, on its emulator: run in tests/test_s3vectors_config.py."""
 OWN_TESTS = (
     *ON_EMULATOR,
     APPROVAL.name,
@@ -99,6 +101,7 @@ OWN_TESTS = (
     OCI_VLLM,
     OPENAI_ASSISTANT,
     SEMANTIC_CACHE,
+    S3VECTORS_SEARCH,
     NEPTUNE_QA,
 )
 

@@ -518,6 +518,9 @@ AWS_RETRIEVAL_CLASSES: tuple[ClassEntry, ...] = (
         ),
     ),
     ClassEntry(
+        "AmazonS3VectorsIngest", _AWS, "providers", "runwire.providers.aws.s3vectors_ingest"
+    ),
+    ClassEntry(
         "FormatDocuments",
         ("runwire", "documents"),
         "core",
@@ -578,6 +581,10 @@ AWS_DATA_CLASSES: tuple[ClassEntry, ...] = (
         "NeptuneAnalyticsGraph", _AWS, "providers", "runwire.providers.aws.neptune_analytics"
     ),
     ClassEntry("NeptuneOpenCypherQAChain", _AWS, "providers", "runwire.providers.aws.neptune_qa"),
+    ClassEntry("NeptuneRdfGraph", _AWS, "providers", "runwire.providers.aws.neptune_rdf"),
+    ClassEntry(
+        "NeptuneSparqlQAChain", _AWS, "providers", "runwire.providers.aws.neptune_sparql_qa"
+    ),
 )
 
 LANGCHAIN_NOT_IMPLEMENTED: dict[str, Id] = {

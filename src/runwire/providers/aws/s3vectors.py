@@ -117,6 +117,14 @@ class AmazonS3Vectors(AwsSerializable, Serializable, AwsClientFields):
             raise
         return True
 
+    def _create(self, operation: str, **params: Any) -> None:
+        """Create a bucket or index; one made meanwhile by another writer is fine."""
+        try:
+            self.aws_call(operation, **params)
+        except ProviderError as exc:
+            if exc.code != "ConflictException":
+                raise
+
     def _ensure_index(self, dimension: int) -> None:
         if self._index_exists():
             return
@@ -126,7 +134,7 @@ class AmazonS3Vectors(AwsSerializable, Serializable, AwsClientFields):
             except ProviderError as exc:
                 if exc.code != "NotFoundException":
                     raise
-                self.aws_call("create_vector_bucket", vectorBucketName=self.vector_bucket_name)
+                self._create("create_vector_bucket", vectorBucketName=self.vector_bucket_name)
         params: dict[str, Any] = {
             **self._where(),
             "dataType": self.data_type,
@@ -137,7 +145,7 @@ class AmazonS3Vectors(AwsSerializable, Serializable, AwsClientFields):
             params["metadataConfiguration"] = {
                 "nonFilterableMetadataKeys": self.non_filterable_metadata_keys
             }
-        self.aws_call("create_index", **params)
+        self._create("create_index", **params)
 
     def _document(self, vector: dict[str, Any], copy_metadata: bool = False) -> Document:
         metadata = vector.get("metadata", {})

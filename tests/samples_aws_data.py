@@ -85,6 +85,30 @@ def _neptune_chain() -> Any:
     )
 
 
+def _neptune_rdf() -> Any:
+    from runwire.providers.aws import NeptuneRdfGraph
+
+    return NeptuneRdfGraph(
+        host="movies.cluster-abc123.us-east-1.neptune.amazonaws.com",
+        region_name="us-east-1",
+        use_iam_auth=True,
+        timeout=20,
+    )
+
+
+def _neptune_sparql_chain() -> Any:
+    from runwire.providers.aws import create_neptune_sparql_qa_chain
+    from runwire.runtime.models.fakes import FakeChatModel
+
+    return create_neptune_sparql_qa_chain(
+        FakeChatModel(responses=["```sparql\nSELECT ?t WHERE { ?m ex:title ?t }\n```", "Four."]),
+        _neptune_rdf(),
+        return_direct=True,
+        examples="Q: Titles? A: SELECT ?t WHERE { ?m ex:title ?t }",
+        allow_dangerous_requests=True,
+    )
+
+
 SAMPLES: dict[str, Callable[[], Any]] = {
     "InMemoryVectorStore": _store,
     "InMemoryVectorStoreRetriever": _retriever,
@@ -94,4 +118,6 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "NeptuneGraph": _neptune_graph,
     "NeptuneAnalyticsGraph": _neptune_analytics,
     "NeptuneOpenCypherQAChain": _neptune_chain,
+    "NeptuneRdfGraph": _neptune_rdf,
+    "NeptuneSparqlQAChain": _neptune_sparql_chain,
 }

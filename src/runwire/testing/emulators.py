@@ -295,7 +295,7 @@ def _start_neptune(options: EmulatorOptions) -> Started:
         env,
         shown,
         unset=("AWS_SESSION_TOKEN",),
-        title=f"Neptune openCypher emulator (a movie graph) on {emulator.endpoint_url}",
+        title=f"Neptune emulator (openCypher, SPARQL; a movie graph) on {emulator.endpoint_url}",
     )
 
 
@@ -319,7 +319,7 @@ EMULATORS: dict[str, EmulatorSpec] = {
         aws=False,
     ),
     "neptune": EmulatorSpec(
-        "Amazon Neptune openCypher (neptunedata, neptune-graph) on an embedded engine",
+        "Amazon Neptune: openCypher, SPARQL and Neptune Analytics on embedded engines",
         _start_neptune,
     ),
     "oci-vllm": EmulatorSpec(

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from runwire.providers.aws.client import AwsClientFields, AwsSerializable
 from runwire.schema.serializable import Serializable
 from runwire.schema.trust import UntrustedValueError, current_trust, endpoint_matches
 
-__all__ = ["NeptuneGraph", "describe", "schema_lines", "tuple_keys"]
+__all__ = ["NeptuneEndpointFields", "NeptuneGraph", "describe", "schema_lines", "tuple_keys"]
 
 NEPTUNE_HOSTS = ("https://*.neptune.amazonaws.com", "https://*.neptune.amazonaws.com.cn")
 """Where an untrusted manifest may point ``host`` without an allowlist entry."""
@@ -87,10 +87,10 @@ def tuple_keys(value: Any) -> Any:
     return value
 
 
-class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
-    """A Neptune Database graph (openCypher); see the module docstring."""
-
-    aws_service: ClassVar[str] = "neptunedata"
+class NeptuneEndpointFields(BaseModel):
+    """Where a Neptune Database cluster is: ``host``, ``port``, ``use_https``, ``sign``
+    (the endpoint and signing of its boto3 client); a host an untrusted manifest names
+    must be a Neptune endpoint or on ``allowed_endpoints``."""
 
     host: str
     """The cluster's endpoint host name."""
@@ -100,16 +100,6 @@ class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
     """Connect over HTTPS (the endpoint made from ``host`` and ``port``)."""
     sign: bool = True
     """Sign requests with SigV4 (IAM authentication); False for a cluster without it."""
-    property_descriptions: dict[str, str] | None = None
-    """Descriptions added to the schema text, by ``"Label.property"`` (in Python also
-    langchain-aws's ``(label, property)`` tuples)."""
-
-    _schema: list[str] = PrivateAttr(default_factory=list)
-
-    @field_validator("property_descriptions", mode="before")
-    @classmethod
-    def _tuple_keys(cls, value: Any) -> Any:
-        return tuple_keys(value)
 
     @field_validator("host")
     @classmethod
@@ -128,11 +118,15 @@ class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
             )
         return value
 
+    @property
+    def cluster_url(self) -> str:
+        """``https://host:port`` (``http`` without ``use_https``)."""
+        return f"{'https' if self.use_https else 'http'}://{self.host}:{self.port}"
+
     def client_settings(self) -> dict[str, Any]:
-        settings = super().client_settings()
+        settings = super().client_settings()  # type: ignore[misc]
         if not settings.get("endpoint_url"):
-            scheme = "https" if self.use_https else "http"
-            settings["endpoint_url"] = f"{scheme}://{self.host}:{self.port}"
+            settings["endpoint_url"] = self.cluster_url
         if not self.sign:
             from botocore import UNSIGNED
             from botocore.config import Config
@@ -143,6 +137,23 @@ class NeptuneGraph(AwsSerializable, Serializable, AwsClientFields):
                 config = Config(**config)
             settings["config"] = config.merge(unsigned) if config is not None else unsigned
         return settings
+
+
+class NeptuneGraph(AwsSerializable, Serializable, NeptuneEndpointFields, AwsClientFields):
+    """A Neptune Database graph (openCypher); see the module docstring."""
+
+    aws_service: ClassVar[str] = "neptunedata"
+
+    property_descriptions: dict[str, str] | None = None
+    """Descriptions added to the schema text, by ``"Label.property"`` (in Python also
+    langchain-aws's ``(label, property)`` tuples)."""
+
+    _schema: list[str] = PrivateAttr(default_factory=list)
+
+    @field_validator("property_descriptions", mode="before")
+    @classmethod
+    def _tuple_keys(cls, value: Any) -> Any:
+        return tuple_keys(value)
 
     # -- queries --------------------------------------------------------------------------
     def query(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -78,7 +78,8 @@ def trim_query(query: str) -> str:
     )
 
 
-def _text(reply: Any) -> str:
+def reply_text(reply: Any) -> str:
+    """The text of a model's reply (a message or a string)."""
     content = getattr(reply, "content", reply)
     if isinstance(content, list):
         return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
@@ -137,7 +138,7 @@ class NeptuneOpenCypherQAChain(RunnableSerializable[Any, dict[str, Any]]):
             "extra_instructions": self.extra_instructions or "",
         }
         reply = self.llm.invoke(prompt.invoke(inputs, config), config)
-        cypher = trim_query(extract_cypher(_text(reply)))
+        cypher = trim_query(extract_cypher(reply_text(reply)))
         if self.read_only:
             check_cypher_read_only(cypher)
         rows = self.graph.query(cypher)

@@ -11,7 +11,9 @@ It answers ``POST /opencypher`` (ExecuteOpenCypherQuery: ``query`` and JSON
 ``parameters``) and ``GET /propertygraph/statistics/summary`` (GetPropertygraphSummary)
 over the movie/company graph of :mod:`runwire.testing.neptune.engine`, and Neptune
 Analytics' ExecuteQuery (``POST /queries`` for the graph ``graph_identifier``, openCypher;
-``CALL neptune.graph.pg_schema()`` yields the schema read from the same graph). Requests must be
+``CALL neptune.graph.pg_schema()`` yields the schema read from the same graph), and the
+SPARQL endpoint (``POST /sparql``, ``GET /rdf/statistics/summary``) over the same graph
+as RDF (:mod:`runwire.testing.neptune.rdf`). Requests must be
 SigV4-signed (service ``neptune-db``) with a key pair from ``credentials`` (default:
 the Bedrock emulator's public dummy pair) unless ``require_auth=False`` (a cluster
 without IAM authentication). Every request is recorded in :attr:`requests`; a query the
@@ -33,10 +35,12 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
 from runwire.testing.bedrock import sigv4
 from runwire.testing.bedrock.emulator import DEFAULT_CREDENTIALS
 from runwire.testing.neptune.engine import GraphEngine, QueryError
+from runwire.testing.neptune.rdf import RdfEngine, SparqlError
 
 __all__ = ["DEFAULT_GRAPH_ID", "NeptuneEmulator", "RecordedQuery"]
 
@@ -105,6 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
             summary = emulator.engine.summary()
             payload = {"version": "v1", "graphSummary": summary}
             return self._send(200, {"status": "200 OK", "payload": payload})
+        if self.command == "GET" and path == "/rdf/statistics/summary":
+            emulator.record(RecordedQuery("GetRDFGraphSummary", "", key_id))
+            payload = {"version": "v1", "graphSummary": emulator.rdf.summary()}
+            return self._send(200, {"status": "200 OK", "payload": payload})
+        if self.command == "POST" and path == "/sparql":
+            return self._sparql(raw, key_id)
         if self.command == "POST" and path == "/queries":
             return self._analytics_query(raw, key_id)
         if self.command == "POST" and path == "/opencypher":
@@ -123,6 +133,21 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(400, "MalformedQueryException", str(exc))
             return self._send(200, {"results": rows})
         return self._error(400, "UnsupportedOperationException", f"{self.command} {path}")
+
+    def _sparql(self, raw: bytes, key_id: str | None) -> None:
+        """The SPARQL endpoint: a form-encoded ``query`` (an ``update`` is refused)."""
+        form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=16)
+        if "update" in form:
+            return self._error(400, "MalformedQueryException", "updates are not accepted here")
+        text = (form.get("query") or [""])[0]
+        if not text:
+            return self._error(400, "BadRequestException", "expected a query form field")
+        emulator = self.server.emulator
+        emulator.record(RecordedQuery("SPARQL", text, key_id))
+        try:
+            return self._send(200, emulator.rdf.query(text))
+        except SparqlError as exc:
+            return self._error(400, "MalformedQueryException", str(exc))
 
     def _analytics_query(self, raw: bytes, key_id: str | None) -> None:
         """Neptune Analytics ExecuteQuery: the graph named by the graphIdentifier header."""
@@ -187,6 +212,7 @@ class NeptuneEmulator:
         self.require_auth = require_auth
         self.graph_identifier = graph_identifier
         self.engine = GraphEngine()
+        self._rdf: RdfEngine | None = None
         self._requests: deque[RecordedQuery] = deque(maxlen=max_recorded)
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -230,6 +256,14 @@ class NeptuneEmulator:
         if self._server is None:
             raise RuntimeError("the emulator is not running: call start() or use `with`")
         return f"http://{self._address[0]}:{self._server.server_address[1]}"
+
+    @property
+    def rdf(self) -> RdfEngine:
+        """The same graph as RDF (made on the first SPARQL request)."""
+        with self._lock:
+            if self._rdf is None:
+                self._rdf = RdfEngine()
+            return self._rdf
 
     def secret_of(self, access_key_id: str) -> str | None:
         """The secret of a known access key id, else None."""

@@ -36,6 +36,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_authoring.py
 	$(BIN)/python benchmarks/bench_bedrock.py
 	$(BIN)/python benchmarks/bench_server.py
+	$(BIN)/python benchmarks/bench_graph.py
+	$(BIN)/python benchmarks/bench_retrieval.py
+	$(BIN)/python benchmarks/bench_oci.py
+	$(BIN)/python benchmarks/bench_memorydb.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

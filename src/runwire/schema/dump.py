@@ -123,6 +123,7 @@ def _serialize_object(obj: Serializable, rename: Callable[[list[str]], list[str]
         if stub is not None:
             return stub
         node["id"] = rename(node["id"])
+        _drop_runwire_only(obj, node)
     if node["type"] == "constructor":
         plan = class_plan(type(obj))
         secrets = plan.secrets
@@ -138,6 +139,14 @@ def _serialize_object(obj: Serializable, rename: Callable[[list[str]], list[str]
             dotted = {k: v for k, v in secrets.items() if "." in k}
             node["kwargs"] = _replace_secrets(kwargs, dotted)
     return node
+
+
+def _drop_runwire_only(obj: Serializable, node: dict[str, Any]) -> None:
+    """The ``langchain`` dialect leaves out the kwargs LangChain never writes."""
+    kwargs = node.get("kwargs")
+    if kwargs:
+        for key in type(obj).lc_runwire_only_fields:
+            kwargs.pop(key, None)
 
 
 def dumpd(obj: Any, *, dialect: Dialect = "runwire") -> Any:
@@ -180,6 +189,7 @@ class _FastDump:
             if stub is not None:
                 return stub
             node["id"] = self.rename(node["id"])
+            _drop_runwire_only(obj, node)
         if node["type"] == "constructor":
             plan = class_plan(type(obj))
             if plan.nested_secrets:  # the exact path places nested secret nodes

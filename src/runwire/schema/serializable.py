@@ -264,6 +264,10 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
     lc_data_extras: ClassVar[bool] = False
     """Whether extra kwargs (``extra="allow"``) are user data too."""
 
+    lc_runwire_only_fields: ClassVar[frozenset[str]] = frozenset()
+    """Kwargs LangChain never writes (its field is excluded from serialization there):
+    kept in runwire's dialect, left out of the ``langchain`` one."""
+
     @classmethod
     def _init_kwargs(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Map a Python call's arguments to fields (the loader never goes through here)."""

@@ -82,6 +82,8 @@ class BaseLanguageModel(RunnableSerializable[Any, Any]):
     """Tags added to this model's runs."""
     metadata: dict[str, Any] | None = Field(default=None, exclude=True)
     """Metadata added to this model's runs."""
+    lc_runwire_only_fields: ClassVar[frozenset[str]] = frozenset({"cache"})  # excluded there
+
     cache: Any = None
     """Answers stored by prompt (see ``runwire.runtime.cache``): a cache object (written
     in the file), ``None`` (the process-wide cache if set), ``True`` (it must be set) or

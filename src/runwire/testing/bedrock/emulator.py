@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hmac
-import threading
-from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from runwire.testing.bedrock.faults import Fault, Faults
+from runwire.testing.aws_loopback import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_CREDENTIALS,
+    DEFAULT_SECRET_ACCESS_KEY,
+    AwsEmulator,
+)
 from runwire.testing.bedrock.operations import OPERATIONS
 from runwire.testing.bedrock.replies import Reply, Script
 from runwire.testing.bedrock.server import EmulatorServer, RecordedRequest
@@ -25,13 +27,8 @@ __all__ = [
     "BedrockEmulator",
 ]
 
-DEFAULT_ACCESS_KEY_ID = "AKIDRUNWIREEMULATOR"
-DEFAULT_SECRET_ACCESS_KEY = "runwire-emulator-secret"  # a public dummy, not a secret
-DEFAULT_CREDENTIALS: Mapping[str, str] = {DEFAULT_ACCESS_KEY_ID: DEFAULT_SECRET_ACCESS_KEY}
-"""The key pair an emulator made with ``credentials=None`` knows."""
 
-
-class BedrockEmulator:
+class BedrockEmulator(AwsEmulator[RecordedRequest]):
     """A local Bedrock (bedrock-runtime and bedrock-agent-runtime) on one HTTP port.
 
     Point a real boto3 client at :attr:`endpoint_url`. Requests must be SigV4-signed
@@ -47,6 +44,10 @@ class BedrockEmulator:
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
+    server_class = EmulatorServer
+    thread_name = "bedrock-emulator"
+    operations = OPERATIONS
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -60,95 +61,20 @@ class BedrockEmulator:
         max_recorded: int | None = None,
         knowledge_bases: Mapping[str, Corpus] | None = None,
     ) -> None:
-        self._address = (host, port)
-        self._credentials = dict(DEFAULT_CREDENTIALS if credentials is None else credentials)
+        super().__init__(host, port, credentials, log=log, max_recorded=max_recorded)
         self._api_keys = frozenset(api_keys)
         self.require_auth = require_auth
         self.latency_ms = latency_ms
         """What ``metrics.latencyMs`` and the invocation metrics report (fixed, so
         answers are deterministic)."""
-        self.log = log
-        """Called with one line per request (method, path, status) when set."""
         self.scripted = Script()
-        self.faults = Faults()
-        self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
-        """The last ``max_recorded`` requests (all of them when None): a long-running
-        emulator keeps a bounded history."""
-        self._lock = threading.Lock()
         self._knowledge_bases = None if knowledge_bases is None else dict(knowledge_bases)
-        self._server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> BedrockEmulator:
-        """Bind the port and serve in a background thread; returns self."""
-        if self._server is not None:
-            raise RuntimeError("the emulator is already running")
-        self._server = EmulatorServer(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"bedrock-emulator:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close open connections and free the port (idempotent)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> BedrockEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
-    def host(self) -> str:
-        return self._address[0]
-
-    @property
-    def port(self) -> int:
-        """The bound port (the requested one until started)."""
-        if self._server is None:
-            return self._address[1]
-        return int(self._server.server_address[1])
-
-    @property
-    def endpoint_url(self) -> str:
-        """``http://HOST:PORT``, for boto3's ``endpoint_url``."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not running: call start() or use `with`")
-        host = self.host if ":" not in self.host else f"[{self.host}]"
-        return f"http://{host}:{self.port}"
 
     # -- credentials ---------------------------------------------------------------------
     @property
     def access_key_ids(self) -> tuple[str, ...]:
         """The access key ids the emulator knows (never the secrets)."""
         return tuple(self._credentials)
-
-    def secret_of(self, access_key_id: str) -> str | None:
-        """The secret of a known access key id, else None."""
-        return self._credentials.get(access_key_id)
 
     def knows_api_key(self, token: str) -> bool:
         """Whether ``token`` is one of the Bedrock API keys (bearer tokens) it accepts."""
@@ -205,30 +131,9 @@ class BedrockEmulator:
         this AWS error. ``mid_stream=True`` fails stream operations only, after half of
         their events, with an event-stream exception message. Failing requests are
         recorded and consume no scripted reply."""
-        if operation is not None and operation not in OPERATIONS:
-            raise ValueError(f"unknown operation {operation!r}: one of {sorted(OPERATIONS)}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        self.faults.add(Fault(status, code, message, times, operation, mid_stream))
+        self._add_fault(status, code, message, times, operation, mid_stream)
 
     def reset(self) -> None:
         """Forget scripted replies, injected failures and recorded requests."""
         self.scripted.clear()
-        self.faults.clear()
-        with self._lock:
-            self._requests.clear()
-
-    # -- records -------------------------------------------------------------------------
-    def record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """The authenticated requests received so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._requests)
-
-    def __repr__(self) -> str:
-        where = self.endpoint_url if self.running else "stopped"
-        return f"BedrockEmulator({where}, keys={list(self._credentials)})"
+        super().reset()

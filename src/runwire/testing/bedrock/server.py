@@ -12,26 +12,19 @@ are kept alive.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
+from runwire.testing.aws_loopback import AwsHandler, flat_headers
 from runwire.testing.bedrock import sigv4
 from runwire.testing.bedrock.eventstream import encode_error, encode_event, encode_exception
 from runwire.testing.bedrock.faults import Fault, ServiceError
 from runwire.testing.bedrock.operations import OPERATIONS, Call, Result
-
-if TYPE_CHECKING:
-    from runwire.testing.bedrock.emulator import BedrockEmulator
+from runwire.testing.loopback import LoopbackServer, chunked
 
 __all__ = ["EmulatorServer", "RecordedRequest", "route"]
 
@@ -108,25 +101,10 @@ def _rerank_model(body: Mapping[str, Any]) -> str:
     return str(model.get("modelArn", ""))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(AwsHandler):
     server_version = "runwire-bedrock-emulator"
-    timeout = 300  # idle keep-alive connections close after this many seconds
+    tcp_nodelay = True
     server: EmulatorServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.request, True)
-
-    def finish(self) -> None:
-        self.server.track(self.request, False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log = self.server.emulator.log
-        if log is not None:
-            log(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}".rstrip())
 
     # -- reading -----------------------------------------------------------------------
     def _read_body(self) -> bytes:
@@ -142,31 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _headers_lists(self) -> dict[str, list[str]]:
-        received: dict[str, list[str]] = {}
-        for name, value in self.headers.items():
-            received.setdefault(name.lower(), []).append(value)
-        return received
-
     # -- writing -----------------------------------------------------------------------
-    def _write(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
-        """Status line, headers and ``payload`` in one write (one syscall, no waiting
-        for the GIL between the parts)."""
-        self.log_request(status)
-        lines = [
-            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
-            f"Server: {self.version_string()}",
-            f"Date: {self.date_time_string()}",
-            f"x-amzn-RequestId: {uuid.uuid4()}",
-            *(f"{name}: {value}" for name, value in headers.items()),
-        ]
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
-
-    def _send_json(self, status: int, body: Any, headers: Mapping[str, str] = {}) -> None:
-        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        head = {"Content-Type": "application/json", "Content-Length": str(len(raw)), **headers}
-        self._write(status, head, raw)
-
     def _send_error(self, status: int, code: str, message: str) -> None:
         headers = {"x-amzn-ErrorType": f"{code}:{_ERROR_NAMESPACE}"}
         self._send_json(status, {"message": message}, headers)
@@ -184,13 +138,12 @@ class _Handler(BaseHTTPRequestHandler):
                 messages.append(encode_exception(member, fault.message))
             else:
                 messages.append(encode_error(fault.code, fault.message))
-        chunks = b"".join(b"%x\r\n%s\r\n" % (len(m), m) for m in messages) + b"0\r\n\r\n"
         head = {
             "Content-Type": "application/vnd.amazon.eventstream",
             "Transfer-Encoding": "chunked",
             **result.headers,
         }
-        self._write(200, head, chunks)
+        self._write(200, head, chunked(messages))
 
     # -- the request -------------------------------------------------------------------
     def _handle(self) -> None:
@@ -210,15 +163,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send_error(403, "UnrecognizedClientException", sigv4.UNKNOWN_KEY)
             key_id, region = None, None
         else:
-            try:
-                auth = sigv4.verify(self.command, path, query, headers, raw, secret_of)
-            except sigv4.AuthError as exc:
-                return self._send_error(exc.status, exc.code, exc.message)
+            auth = self._signed(path, query, headers, raw, secret_of)
+            if auth is None:
+                return
             key_id, region = auth.access_key_id, auth.region
         body = _json_object(raw)
         if operation == "Rerank" and body is not None:
             model_id = _rerank_model(body)
-        flat = {name: ",".join(values) for name, values in headers.items()}
+        flat = flat_headers(headers)
         emulator.record(RecordedRequest(operation, model_id, body or {}, flat, key_id, region, raw))
         fault = emulator.faults.take(operation)
         if fault is not None and not fault.mid_stream:
@@ -246,39 +198,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_events(result, fault)
         return self._send_json(200, result.body, result.headers)
 
-    def _dispatch(self) -> None:
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as exc:  # a bug in the emulator: answer 500, keep serving
-            self._send_error(
-                500, "InternalServerException", f"emulator error: {type(exc).__name__}: {exc}"
-            )
+    def _on_bug(self, exc: Exception) -> None:
+        message = f"emulator error: {type(exc).__name__}: {exc}"
+        self._send_error(500, "InternalServerException", message)
 
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _dispatch
+    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = AwsHandler._dispatch
 
 
-class EmulatorServer(ThreadingHTTPServer):
+class EmulatorServer(LoopbackServer):
     """The HTTP server; it knows its emulator and closes open connections on shutdown."""
 
-    daemon_threads = True
     request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], emulator: BedrockEmulator) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.emulator = emulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    handler_class = _Handler

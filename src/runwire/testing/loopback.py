@@ -21,7 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-__all__ = ["LoopbackEmulator", "LoopbackHandler", "LoopbackServer", "chunked", "to_json"]
+__all__ = [
+    "LoopbackEmulator",
+    "LoopbackHandler",
+    "LoopbackServer",
+    "chunked",
+    "json_object",
+    "to_json",
+]
 
 R = TypeVar("R")
 
@@ -29,6 +36,15 @@ R = TypeVar("R")
 def to_json(body: Any, *, ensure_ascii: bool = False) -> bytes:
     """``body`` as compact UTF-8 JSON."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=ensure_ascii).encode("utf-8")
+
+
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """A request body as a JSON object (an empty body is ``{}``), else None."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def chunked(parts: Iterable[bytes]) -> bytes:
@@ -46,6 +62,10 @@ class LoopbackHandler(BaseHTTPRequestHandler):
     timeout = 300  # idle keep-alive connections close after this many seconds
     tcp_nodelay: ClassVar[bool] = False
     """Send small responses at once (no Nagle delay)."""
+    content_type: ClassVar[str] = "application/json"
+    """The Content-Type of :meth:`_send_json`'s responses."""
+    json_ascii: ClassVar[bool] = False
+    """Escape non-ASCII characters in JSON responses."""
     internal_error_code: ClassVar[str] = "InternalServerException"
     """The error code of the 500 answered when the emulator has a bug."""
     server: LoopbackServer
@@ -88,8 +108,8 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
 
     def _send_json(self, status: int, body: Any, headers: Mapping[str, str] = {}) -> None:
-        raw = to_json(body)
-        head = {"Content-Type": "application/json", "Content-Length": str(len(raw)), **headers}
+        raw = to_json(body, ensure_ascii=self.json_ascii)
+        head = {"Content-Type": self.content_type, "Content-Length": str(len(raw)), **headers}
         self._write(status, head, raw)
 
     def _send_error(self, status: int, code: str, message: str) -> None:

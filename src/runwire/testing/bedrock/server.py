@@ -12,7 +12,6 @@ are kept alive.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from runwire.testing.bedrock import sigv4
 from runwire.testing.bedrock.eventstream import encode_error, encode_event, encode_exception
 from runwire.testing.bedrock.faults import Fault, ServiceError
 from runwire.testing.bedrock.operations import OPERATIONS, Call, Result
-from runwire.testing.loopback import LoopbackServer, chunked
+from runwire.testing.loopback import LoopbackServer, chunked, json_object
 
 __all__ = ["EmulatorServer", "RecordedRequest", "route"]
 
@@ -84,15 +83,6 @@ def route(method: str, path: str) -> tuple[str, str] | None:
     if match is None or match.group(2) not in _MODEL_OPERATIONS:
         return None
     return _MODEL_OPERATIONS[match.group(2)], unquote(match.group(1))
-
-
-def _json_object(raw: bytes) -> dict[str, Any] | None:
-    """The request body as a JSON object (an empty body is ``{}``), else None."""
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _rerank_model(body: Mapping[str, Any]) -> str:
@@ -167,7 +157,7 @@ class _Handler(AwsHandler):
             if auth is None:
                 return
             key_id, region = auth.access_key_id, auth.region
-        body = _json_object(raw)
+        body = json_object(raw)
         if operation == "Rerank" and body is not None:
             model_id = _rerank_model(body)
         flat = flat_headers(headers)

@@ -8,22 +8,13 @@ errors are ``{"__type": code, "message": ...}`` with HTTP 400 (500 for internal 
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
-import threading
-import uuid
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from runwire.testing.bedrock import sigv4
+from runwire.testing.aws_loopback import AwsHandler, flat_headers
 from runwire.testing.bedrock.faults import ServiceError
 from runwire.testing.kendra.operations import OPERATIONS
-
-if TYPE_CHECKING:
-    from runwire.testing.kendra.emulator import KendraEmulator
+from runwire.testing.loopback import LoopbackServer, json_object
 
 __all__ = ["TARGET_PREFIX", "KendraServer", "RecordedCall"]
 
@@ -43,114 +34,50 @@ class RecordedCall:
     headers: dict[str, str] = field(repr=False, default_factory=dict)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(AwsHandler):
     server_version = "runwire-kendra-emulator"
-    timeout = 300
+    content_type = _CONTENT_TYPE
     server: KendraServer
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.request, True)
-
-    def finish(self) -> None:
-        self.server.track(self.request, False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log = self.server.emulator.log
-        if log is not None:
-            log(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}".rstrip())
-
-    def _send(self, status: int, body: Any) -> None:
-        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        self.log_request(status)
-        lines = [
-            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
-            f"Server: {self.version_string()}",
-            f"Date: {self.date_time_string()}",
-            f"x-amzn-RequestId: {uuid.uuid4()}",
-            f"Content-Type: {_CONTENT_TYPE}",
-            f"Content-Length: {len(raw)}",
-        ]
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + raw)
-
-    def _error(self, status: int, code: str, message: str) -> None:
-        self._send(status, {"__type": code, "message": message})
+    def _send_error(self, status: int, code: str, message: str) -> None:
+        self._send_json(status, {"__type": code, "message": message})
 
     def _handle(self) -> None:
         path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self.close_connection = True
-            return self._error(400, "ValidationException", "request body too large")
-        raw = self.rfile.read(length)
+        raw = self._read_at_most(_MAX_BODY)
+        if raw is None:
+            return self._send_error(400, "ValidationException", "request body too large")
         target = self.headers.get("X-Amz-Target", "")
         operation = target.removeprefix(TARGET_PREFIX)
         if self.command != "POST" or path != "/" or operation not in OPERATIONS:
-            return self._error(400, "UnknownOperationException", f"Unknown operation {target!r}")
+            message = f"Unknown operation {target!r}"
+            return self._send_error(400, "UnknownOperationException", message)
         emulator = self.server.emulator
-        headers: dict[str, list[str]] = {}
-        for name, value in self.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
-        try:
-            auth = sigv4.verify(self.command, path, query, headers, raw, emulator.secret_of)
-        except sigv4.AuthError as exc:
-            return self._error(400, exc.code, exc.message)
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = None
-        flat = {name: ",".join(values) for name, values in headers.items()}
+        headers = self._headers_lists()
+        auth = self._signed(path, query, headers, raw, emulator.secret_of, status=400)
+        if auth is None:
+            return
+        body = json_object(raw)
         emulator.record(
             RecordedCall(
-                operation,
-                body if isinstance(body, dict) else {},
-                auth.access_key_id,
-                auth.region,
-                flat,
+                operation, body or {}, auth.access_key_id, auth.region, flat_headers(headers)
             )
         )
         fault = emulator.faults.take(operation)
         if fault is not None:
-            return self._error(fault.status, fault.code, fault.message)
-        if not isinstance(body, dict):
-            return self._error(400, "SerializationException", "the body must be a JSON object")
+            return self._send_error(fault.status, fault.code, fault.message)
+        if body is None:
+            message = "the body must be a JSON object"
+            return self._send_error(400, "SerializationException", message)
         try:
-            return self._send(200, OPERATIONS[operation](emulator.indexes, body))
+            return self._send_json(200, OPERATIONS[operation](emulator.indexes, body))
         except ServiceError as exc:
-            return self._error(exc.status, exc.code, exc.message)
+            return self._send_error(exc.status, exc.code, exc.message)
 
-    def _dispatch(self) -> None:
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as exc:  # a bug in the emulator: answer 500, keep serving
-            self._error(500, "InternalServerException", f"emulator error: {type(exc).__name__}")
-
-    do_POST = do_GET = do_PUT = do_DELETE = _dispatch
+    do_POST = do_GET = do_PUT = do_DELETE = AwsHandler._dispatch
 
 
-class KendraServer(ThreadingHTTPServer):
+class KendraServer(LoopbackServer):
     """The HTTP server; it knows its emulator and closes open connections on shutdown."""
 
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], emulator: KendraEmulator) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.emulator = emulator
-        self._connections: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    handler_class = _Handler

@@ -9,26 +9,18 @@ real streams may split it). Errors use the rest-json shape (``x-amzn-ErrorType``
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
-from runwire.testing.bedrock import sigv4
+from runwire.testing.aws_loopback import AwsHandler, flat_headers
 from runwire.testing.bedrock.eventstream import encode_message
 from runwire.testing.bedrock.faults import ServiceError
+from runwire.testing.loopback import LoopbackServer, chunked, to_json
 from runwire.testing.sagemaker.models import answer, container_for
-
-if TYPE_CHECKING:
-    from runwire.testing.sagemaker.emulator import SageMakerEmulator
 
 __all__ = ["RecordedInvocation", "SageMakerServer"]
 
@@ -77,37 +69,12 @@ def _stream_error(message: str) -> bytes:
     return encode_message(headers, json.dumps({"Message": message, "ErrorCode": "424"}).encode())
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(AwsHandler):
     server_version = "runwire-sagemaker-emulator"
-    timeout = 300
+    internal_error_code = "InternalFailure"
     server: SageMakerServer
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.request, True)
-
-    def finish(self) -> None:
-        self.server.track(self.request, False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log = self.server.emulator.log
-        if log is not None:
-            log(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}".rstrip())
-
-    def _write(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
-        self.log_request(status)
-        lines = [
-            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
-            f"Server: {self.version_string()}",
-            f"Date: {self.date_time_string()}",
-            f"x-amzn-RequestId: {uuid.uuid4()}",
-            *(f"{name}: {value}" for name, value in headers.items()),
-        ]
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
-
-    def _error(self, status: int, code: str, message: str) -> None:
+    def _send_error(self, status: int, code: str, message: str) -> None:
         raw = json.dumps({"message": message}).encode()
         headers = {
             "x-amzn-ErrorType": code,
@@ -118,28 +85,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self.close_connection = True
-            return self._error(413, "ValidationError", "Request payload is too large")
-        raw = self.rfile.read(length)
+        raw = self._read_at_most(_MAX_BODY)
+        if raw is None:
+            return self._send_error(413, "ValidationError", "Request payload is too large")
         match = _ROUTE.match(path)
         if self.command != "POST" or match is None:
-            return self._error(404, "UnknownOperationException", f"Unknown operation {path}")
+            return self._send_error(404, "UnknownOperationException", f"Unknown operation {path}")
         operation, name = _OPERATIONS[match.group(2)], unquote(match.group(1))
         emulator = self.server.emulator
-        headers: dict[str, list[str]] = {}
-        for key, value in self.headers.items():
-            headers.setdefault(key.lower(), []).append(value)
-        try:
-            auth = sigv4.verify(self.command, path, query, headers, raw, emulator.secret_of)
-        except sigv4.AuthError as exc:
-            return self._error(exc.status, exc.code, exc.message)
-        flat = {key: ",".join(values) for key, values in headers.items()}
+        headers = self._headers_lists()
+        auth = self._signed(path, query, headers, raw, emulator.secret_of)
+        if auth is None:
+            return
+        flat = flat_headers(headers)
         emulator.record(RecordedInvocation(operation, name, raw, flat, auth.access_key_id))
         fault = emulator.faults.take(operation)
         if fault is not None and not fault.mid_stream:
-            return self._error(fault.status, fault.code, fault.message)
+            return self._send_error(fault.status, fault.code, fault.message)
         try:
             if not emulator.knows(name):
                 raise ServiceError(
@@ -157,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             return self._stream(flat, container.lines(text, reason), fault is not None)
         except ServiceError as exc:
-            return self._error(exc.status, exc.code, exc.message)
+            return self._send_error(exc.status, exc.code, exc.message)
 
     def _common(self, sent: Mapping[str, str]) -> dict[str, str]:
         headers = {"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
@@ -167,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         return headers
 
     def _respond(self, sent: Mapping[str, str], body: Any) -> None:
-        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        raw = to_json(body)
         headers = {
             **self._common(sent),
             "Content-Type": "application/json",
@@ -184,45 +146,18 @@ class _Handler(BaseHTTPRequestHandler):
             messages += [_payload_part(line[:half]), _payload_part(line[half:])]
         if broken:
             messages.append(_stream_error("the model failed mid-stream"))
-        chunks = b"".join(b"%x\r\n%s\r\n" % (len(m), m) for m in messages) + b"0\r\n\r\n"
         headers = {
             **self._common(sent),
             "Content-Type": "application/vnd.amazon.eventstream",
             "X-Amzn-SageMaker-Content-Type": "application/json",
             "Transfer-Encoding": "chunked",
         }
-        self._write(200, headers, chunks)
+        self._write(200, headers, chunked(messages))
 
-    def _dispatch(self) -> None:
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as exc:  # a bug in the emulator: answer 500, keep serving
-            self._error(500, "InternalFailure", f"emulator error: {type(exc).__name__}")
-
-    do_POST = do_GET = do_PUT = do_DELETE = _dispatch
+    do_POST = do_GET = do_PUT = do_DELETE = AwsHandler._dispatch
 
 
-class SageMakerServer(ThreadingHTTPServer):
+class SageMakerServer(LoopbackServer):
     """The HTTP server; it knows its emulator and closes open connections on shutdown."""
 
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], emulator: SageMakerEmulator) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.emulator = emulator
-        self._connections: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    handler_class = _Handler

@@ -89,6 +89,10 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-- COMMAND" in capsys.readouterr().out
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_mode_until_interrupted() -> None:
     secret = "cli-secret-value"
     process = subprocess.Popen(
@@ -104,6 +108,9 @@ def test_serve_mode_until_interrupted() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal sends it: a suite started in the background by a
+        # non-interactive shell inherits SIGINT ignored, and Python then keeps it ignored
+        preexec_fn=_default_sigint,
     )
     try:
         assert process.stdout is not None

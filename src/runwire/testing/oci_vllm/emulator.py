@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
+from runwire.testing.loopback import LoopbackEmulator
 from runwire.testing.oci_vllm.completions import Scripted
 from runwire.testing.oci_vllm.server import EmulatorServer, RecordedRequest
 
@@ -41,7 +39,7 @@ class Fault:
     retry_after: float | None = None
 
 
-class OCIVllmEmulator:
+class OCIVllmEmulator(LoopbackEmulator[RecordedRequest]):
     """A local OCI Data Science model deployment serving a vLLM chat model.
 
     Point a client at :attr:`predict_url`. Requests must carry one of ``tokens`` as a
@@ -51,6 +49,9 @@ class OCIVllmEmulator:
     default rule (see :mod:`runwire.testing.oci_vllm.completions`); :meth:`fail` injects
     errors; :attr:`requests` records every authenticated request.
     """
+
+    server_class = EmulatorServer
+    thread_name = "oci-vllm-emulator"
 
     def __init__(
         self,
@@ -63,68 +64,12 @@ class OCIVllmEmulator:
         log: Callable[[str], None] | None = None,
         max_recorded: int | None = None,
     ) -> None:
-        self._address = (host, port)
+        super().__init__(host, port, log=log, max_recorded=max_recorded)
         self.tokens = (DEFAULT_TOKEN,) if tokens is None else tuple(tokens)
         self._keys = {key_id: _public_key(key) for key_id, key in (public_keys or {}).items()}
         self.require_auth = require_auth
-        self.log = log
         self.scripted = Scripted()
         self._faults: list[Fault] = []
-        self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
-        self._lock = threading.Lock()
-        self._server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> OCIVllmEmulator:
-        """Bind the port and serve in a background thread; returns self."""
-        if self._server is not None:
-            raise RuntimeError("the emulator is already running")
-        self._server = EmulatorServer(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"oci-vllm-emulator:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close open connections and free the port (idempotent)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> OCIVllmEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound port (the requested one until started)."""
-        return self._address[1] if self._server is None else int(self._server.server_address[1])
-
-    @property
-    def endpoint_url(self) -> str:
-        """``http://HOST:PORT``."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not running: call start() or use `with`")
-        host = self._address[0]
-        return f"http://{host if ':' not in host else f'[{host}]'}:{self.port}"
 
     @property
     def predict_url(self) -> str:
@@ -177,19 +122,8 @@ class OCIVllmEmulator:
             self._faults.clear()
             self._requests.clear()
 
-    # -- records -------------------------------------------------------------------------
-    def record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """The authenticated requests received so far, oldest first (a copy)."""
-        with self._lock:
-            return list(self._requests)
-
     def __repr__(self) -> str:
-        where = self.predict_url if self._server is not None else "stopped"
+        where = self.predict_url if self.running else "stopped"
         return f"OCIVllmEmulator({where}, signing keys={list(self._keys)})"
 
 

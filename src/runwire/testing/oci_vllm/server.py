@@ -11,23 +11,16 @@ OCI's shape, ``{"code": ..., "message": ...}``, with an ``opc-request-id`` heade
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from runwire.testing.loopback import LoopbackHandler, LoopbackServer, chunked, json_object
 from runwire.testing.oci_vllm import completions
 from runwire.testing.oci_vllm.signature import SignatureError, verify
-
-if TYPE_CHECKING:
-    from runwire.testing.oci_vllm.emulator import OCIVllmEmulator
 
 __all__ = ["CHAT_ROUTE", "EmulatorServer", "RecordedRequest"]
 
@@ -47,41 +40,15 @@ class RecordedRequest:
     caller: str | None = None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server_version = "runwire-oci-vllm-emulator"
-    timeout = 300
+    tcp_nodelay = True
+    internal_error_code = "InternalServerError"
     server: EmulatorServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.request, True)
-
-    def finish(self) -> None:
-        self.server.track(self.request, False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log = self.server.emulator.log
-        if log is not None:
-            log(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}".rstrip())
 
     # -- writing -----------------------------------------------------------------------
     def _write(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
-        self.log_request(status)
-        lines = [
-            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
-            f"Server: {self.version_string()}",
-            f"opc-request-id: {uuid.uuid4().hex}",
-            *(f"{name}: {value}" for name, value in headers.items()),
-        ]
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
-
-    def _send_json(self, status: int, body: Any, headers: Mapping[str, str] = {}) -> None:
-        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        head = {"Content-Type": "application/json", "Content-Length": str(len(raw)), **headers}
-        self._write(status, head, raw)
+        super()._write(status, {"opc-request-id": uuid.uuid4().hex, **headers}, payload)
 
     def _send_error(self, status: int, code: str, message: str, **headers: str) -> None:
         self._send_json(status, {"code": code, "message": message}, headers)
@@ -91,9 +58,8 @@ class _Handler(BaseHTTPRequestHandler):
             b"data: " + json.dumps(e, separators=(",", ":")).encode() + b"\n\n" for e in events
         ]
         lines.append(b"data: [DONE]\n\n")
-        chunks = b"".join(b"%x\r\n%s\r\n" % (len(line), line) for line in lines) + b"0\r\n\r\n"
         head = {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"}
-        self._write(200, head, chunks)
+        self._write(200, head, chunked(lines))
 
     # -- the request -------------------------------------------------------------------
     def _caller(self, headers: Mapping[str, str], raw: bytes) -> tuple[str | None, str | None]:
@@ -116,11 +82,9 @@ class _Handler(BaseHTTPRequestHandler):
         return None, "the request is not authenticated (no bearer token or OCI signature)"
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self.close_connection = True
+        raw = self._read_at_most(_MAX_BODY)
+        if raw is None:
             return self._send_error(413, "PayloadTooLarge", "the request body is too large")
-        raw = self.rfile.read(length)
         path = self.path.partition("?")[0]
         if self.command != "POST" or not path.endswith("/predict"):
             return self._send_error(404, "NotFound", f"no such endpoint: {self.command} {path}")
@@ -128,14 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
         caller, refused = self._caller(headers, raw)
         if refused is not None:
             return self._send_error(401, "NotAuthenticated", refused)
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = None
+        body = json_object(raw)
         emulator = self.server.emulator
-        emulator.record(
-            RecordedRequest(path, body if isinstance(body, dict) else {}, headers, caller)
-        )
+        emulator.record(RecordedRequest(path, body or {}, headers, caller))
         fault = emulator.take_fault()
         if fault is not None:
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
@@ -145,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(
                 404, "NotFound", f"route {route!r} is not served: use {CHAT_ROUTE}"
             )
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        if body is None or not isinstance(body.get("messages"), list):
             return self._send_error(
                 400, "BadRequest", "the body must be a JSON object with messages"
             )
@@ -157,37 +116,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_events(completions.stream_chunks(body, answer))
         return self._send_json(200, completions.completion(body, answer))
 
-    def _dispatch(self) -> None:
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as exc:  # a bug in the emulator: answer 500, keep serving
-            self._send_error(500, "InternalServerError", f"emulator error: {type(exc).__name__}")
-
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _dispatch
+    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = LoopbackHandler._dispatch
 
 
-class EmulatorServer(ThreadingHTTPServer):
+class EmulatorServer(LoopbackServer):
     """The HTTP server; it knows its emulator and closes open connections on shutdown."""
 
-    daemon_threads = True
     request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], emulator: OCIVllmEmulator) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.emulator = emulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    handler_class = _Handler

@@ -12,25 +12,19 @@ OpenAI's ``{"error": {"message", "type", "param", "code"}}``.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import re
-import socket
-import threading
 from collections.abc import Callable
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs
 
+from runwire.testing.loopback import LoopbackHandler, LoopbackServer, chunked
 from runwire.testing.openai_assistants.responses import EventStream, ResponsesError
 from runwire.testing.openai_assistants.store import Store
 
-if TYPE_CHECKING:
-    from runwire.testing.openai_assistants.emulator import AssistantsEmulator
-
-__all__ = ["ROUTES", "EmulatorServer"]
+__all__ = ["ROUTES", "EmulatorServer", "RecordedCall"]
 
 _MAX_BODY = 4 * 1024 * 1024
 Handler = Callable[[Store, tuple[str, ...], dict[str, Any], dict[str, list[str]]], Any]
@@ -93,56 +87,33 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
 """(method, path pattern under /v1, handler): the table of served operations."""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+@dataclass(frozen=True)
+class RecordedCall:
+    """One authenticated request: method, path and JSON body."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+
+
+class _Handler(LoopbackHandler):
     server_version = "runwire-openai-assistants-emulator"
-    timeout = 300
+    tcp_nodelay = True
+    json_ascii = True
     server: EmulatorServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.request, True)
-
-    def finish(self) -> None:
-        self.server.track(self.request, False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log = self.server.emulator.log
-        if log is not None:
-            log(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}".rstrip())
-
-    def _send(self, status: int, body: Any) -> None:
-        raw = json.dumps(body, separators=(",", ":")).encode("utf-8")
-        self.log_request(status)
-        head = [
-            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
-            f"Server: {self.version_string()}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(raw)}",
-        ]
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + raw)
 
     def _send_events(self, events: list[dict[str, Any]]) -> None:
         """Server-sent events in chunked transfer encoding, one chunk per event."""
-        self.log_request(200)
-        head = [
-            f"{self.protocol_version} 200 OK",
-            f"Server: {self.version_string()}",
-            "Content-Type: text/event-stream",
-            "Transfer-Encoding: chunked",
-        ]
         frames = [
             f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n".encode()
             for e in events
         ]
-        chunks = b"".join(b"%x\r\n%s\r\n" % (len(f), f) for f in frames) + b"0\r\n\r\n"
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + chunks)
+        head = {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"}
+        self._write(200, head, chunked(frames))
 
     def _error(self, status: int, message: str, code: str | None = None) -> None:
         error = {"message": message, "type": "invalid_request_error", "param": None, "code": code}
-        self._send(status, {"error": error})
+        self._send_json(status, {"error": error})
 
     def _authorized(self) -> bool:
         value = self.headers.get("Authorization", "")
@@ -152,11 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         return any(hmac.compare_digest(token, k.encode()) for k in self.server.emulator.api_keys)
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self.close_connection = True
+        raw = self._read_at_most(_MAX_BODY)
+        if raw is None:
             return self._error(413, "Request body too large.")
-        raw = self.rfile.read(length)
         if not self._authorized():
             return self._error(401, "Incorrect API key provided.", "invalid_api_key")
         path, _, query = self.path.partition("?")
@@ -167,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._error(400, "We could not parse the JSON body of your request.")
         emulator = self.server.emulator
-        emulator.record(self.command, path, body if isinstance(body, dict) else {})
+        emulator.record(RecordedCall(self.command, path, body if isinstance(body, dict) else {}))
         for method, pattern, handler in ROUTES:
             match = pattern.fullmatch(path[3:])
             if method == self.command and match is not None:
@@ -177,39 +146,16 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._error(exc.status, exc.message)
                 if isinstance(result, EventStream):
                     return self._send_events(result)
-                return self._send(200, result)
+                return self._send_json(200, result)
         return self._error(404, f"Invalid URL ({self.command} {path})")
 
-    def _dispatch(self) -> None:
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as exc:  # a bug in the emulator: answer 500, keep serving
-            self._error(500, f"emulator error: {type(exc).__name__}")
+    def _on_bug(self, exc: Exception) -> None:
+        self._error(500, f"emulator error: {type(exc).__name__}")
 
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _dispatch
+    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = LoopbackHandler._dispatch
 
 
-class EmulatorServer(ThreadingHTTPServer):
+class EmulatorServer(LoopbackServer):
     """The HTTP server; it knows its emulator and closes open connections on shutdown."""
 
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], emulator: AssistantsEmulator) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.emulator = emulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    handler_class = _Handler

@@ -22,23 +22,17 @@ engine refuses is Neptune's ``MalformedQueryException`` (HTTP 400).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import threading
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-from runwire.testing.bedrock import sigv4
-from runwire.testing.bedrock.emulator import DEFAULT_CREDENTIALS
+from runwire.testing.aws_loopback import DEFAULT_CREDENTIALS, AwsHandler
+from runwire.testing.loopback import LoopbackEmulator, LoopbackServer
 from runwire.testing.neptune.engine import GraphEngine, QueryError
 from runwire.testing.neptune.rdf import RdfEngine, SparqlError
 
@@ -61,14 +55,10 @@ class RecordedQuery:
     access_key_id: str | None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(AwsHandler):
     server_version = "runwire-neptune-emulator"
-    timeout = 300
+    internal_error_code = "InternalFailureException"
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
     def _send(self, status: int, body: Any, error: str | None = None) -> None:
         raw = json.dumps(body, separators=(",", ":"), default=str).encode("utf-8")
@@ -82,27 +72,24 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append(f"x-amzn-ErrorType: {error}")
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + raw)
 
-    def _error(self, status: int, code: str, message: str) -> None:
+    def _send_error(self, status: int, code: str, message: str) -> None:
         body = {"code": code, "detailedMessage": message, "message": message}
         self._send(status, {**body, "requestId": str(uuid.uuid4())}, error=code)
 
     def _handle(self) -> None:
         path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self.close_connection = True
-            return self._error(400, "BadRequestException", "request body too large")
-        raw = self.rfile.read(length)
+        raw = self._read_at_most(MAX_BODY)
+        if raw is None:
+            return self._send_error(400, "BadRequestException", "request body too large")
         emulator = self.server.emulator
         key_id = None
         if emulator.require_auth:
-            headers: dict[str, list[str]] = {}
-            for name, value in self.headers.items():
-                headers.setdefault(name.lower(), []).append(value)
-            try:
-                auth = sigv4.verify(self.command, path, query, headers, raw, emulator.secret_of)
-            except sigv4.AuthError as exc:
-                return self._error(exc.status, "AccessDeniedException", exc.message)
+            headers = self._headers_lists()
+            auth = self._signed(
+                path, query, headers, raw, emulator.secret_of, code="AccessDeniedException"
+            )
+            if auth is None:
+                return
             key_id = auth.access_key_id
         if self.command == "GET" and path == "/propertygraph/statistics/summary":
             emulator.record(RecordedQuery("GetPropertygraphSummary", "", key_id))
@@ -125,36 +112,38 @@ class _Handler(BaseHTTPRequestHandler):
                 if not isinstance(text, str) or not isinstance(params, dict):
                     raise TypeError
             except (ValueError, KeyError, TypeError):
-                return self._error(400, "BadRequestException", "expected a query and parameters")
+                return self._send_error(
+                    400, "BadRequestException", "expected a query and parameters"
+                )
             emulator.record(RecordedQuery("ExecuteOpenCypherQuery", text, key_id))
             try:
                 rows = emulator.engine.query(text, params)
             except QueryError as exc:
-                return self._error(400, "MalformedQueryException", str(exc))
+                return self._send_error(400, "MalformedQueryException", str(exc))
             return self._send(200, {"results": rows})
-        return self._error(400, "UnsupportedOperationException", f"{self.command} {path}")
+        return self._send_error(400, "UnsupportedOperationException", f"{self.command} {path}")
 
     def _sparql(self, raw: bytes, key_id: str | None) -> None:
         """The SPARQL endpoint: a form-encoded ``query`` (an ``update`` is refused)."""
         form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=16)
         if "update" in form:
-            return self._error(400, "MalformedQueryException", "updates are not accepted here")
+            return self._send_error(400, "MalformedQueryException", "updates are not accepted here")
         text = (form.get("query") or [""])[0]
         if not text:
-            return self._error(400, "BadRequestException", "expected a query form field")
+            return self._send_error(400, "BadRequestException", "expected a query form field")
         emulator = self.server.emulator
         emulator.record(RecordedQuery("SPARQL", text, key_id))
         try:
             return self._send(200, emulator.rdf.query(text))
         except SparqlError as exc:
-            return self._error(400, "MalformedQueryException", str(exc))
+            return self._send_error(400, "MalformedQueryException", str(exc))
 
     def _analytics_query(self, raw: bytes, key_id: str | None) -> None:
         """Neptune Analytics ExecuteQuery: the graph named by the graphIdentifier header."""
         emulator = self.server.emulator
         graph = self.headers.get("graphIdentifier", "")
         if graph != emulator.graph_identifier:
-            return self._error(404, "ResourceNotFoundException", f"graph {graph!r} not found")
+            return self._send_error(404, "ResourceNotFoundException", f"graph {graph!r} not found")
         try:
             body = json.loads(raw or b"{}")
             text, language = body["query"], body.get("language")
@@ -162,9 +151,11 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(text, str) or not isinstance(params, dict):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            return self._error(400, "ValidationException", "expected a query and parameters")
+            return self._send_error(400, "ValidationException", "expected a query and parameters")
         if language != "OPEN_CYPHER":
-            return self._error(400, "ValidationException", f"unsupported language {language!r}")
+            return self._send_error(
+                400, "ValidationException", f"unsupported language {language!r}"
+            )
         emulator.record(RecordedQuery("ExecuteQuery", text, key_id))
         try:
             if _PG_SCHEMA.fullmatch(text.strip()):
@@ -172,30 +163,21 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 rows = emulator.engine.query(text, params)
         except QueryError as exc:
-            return self._error(400, "ValidationException", str(exc))
+            return self._send_error(400, "ValidationException", str(exc))
         return self._send(200, {"results": rows})
 
-    def _dispatch(self) -> None:
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as exc:  # a bug in the emulator: answer 500, keep serving
-            self._error(500, "InternalFailureException", f"emulator error: {type(exc).__name__}")
-
-    do_GET = do_POST = _dispatch
+    do_GET = do_POST = AwsHandler._dispatch
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], emulator: NeptuneEmulator) -> None:
-        self.emulator = emulator
-        super().__init__(address, _Handler)
+class _Server(LoopbackServer):
+    handler_class = _Handler
 
 
-class NeptuneEmulator:
+class NeptuneEmulator(LoopbackEmulator[RecordedQuery]):
     """A local Neptune openCypher endpoint over an embedded graph (see the module)."""
+
+    server_class = _Server
+    thread_name = "neptune-emulator"
 
     def __init__(
         self,
@@ -207,55 +189,12 @@ class NeptuneEmulator:
         graph_identifier: str = DEFAULT_GRAPH_ID,
         max_recorded: int | None = 1000,
     ) -> None:
-        self._address = (host, port)
+        super().__init__(host, port, max_recorded=max_recorded)
         self._credentials = dict(DEFAULT_CREDENTIALS if credentials is None else credentials)
         self.require_auth = require_auth
         self.graph_identifier = graph_identifier
         self.engine = GraphEngine()
         self._rdf: RdfEngine | None = None
-        self._requests: deque[RecordedQuery] = deque(maxlen=max_recorded)
-        self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> NeptuneEmulator:
-        """Serve in a background thread; returns self."""
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="neptune-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port (idempotent)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        with contextlib.suppress(OSError):
-            server.socket.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> NeptuneEmulator:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def endpoint_url(self) -> str:
-        """``http://HOST:PORT`` for boto3's ``endpoint_url``."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not running: call start() or use `with`")
-        return f"http://{self._address[0]}:{self._server.server_address[1]}"
 
     @property
     def rdf(self) -> RdfEngine:
@@ -268,13 +207,3 @@ class NeptuneEmulator:
     def secret_of(self, access_key_id: str) -> str | None:
         """The secret of a known access key id, else None."""
         return self._credentials.get(access_key_id)
-
-    def record(self, call: RecordedQuery) -> None:
-        with self._lock:
-            self._requests.append(call)
-
-    @property
-    def requests(self) -> list[RecordedQuery]:
-        """The requests received so far, oldest first."""
-        with self._lock:
-            return list(self._requests)

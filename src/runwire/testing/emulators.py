@@ -84,16 +84,34 @@ class EmulatorSpec:
     aws: bool = field(default=True)  # takes --access-key-id / --secret-access-key
 
 
-def _start_bedrock(options: EmulatorOptions) -> Started:
-    from runwire.testing.bedrock import (
-        DEFAULT_ACCESS_KEY_ID,
-        DEFAULT_SECRET_ACCESS_KEY,
-        BedrockEmulator,
-    )
-    from runwire.testing.bedrock.knowledge_bases import DEFAULT_KNOWLEDGE_BASE_ID
+def _aws_keys(options: EmulatorOptions) -> tuple[str, str]:
+    """The key pair an AWS emulator accepts: the one given, else the public dummy pair."""
+    from runwire.testing.aws_loopback import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
 
     key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
-    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    return key, options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+
+
+def _aws_started(
+    options: EmulatorOptions,
+    emulator: RunningEmulator,
+    env: Mapping[str, str],
+    title: str,
+    report: Callable[[], str] | None = None,
+) -> Started:
+    """An AWS emulator's Started: the banner masks a secret the user gave, and the child
+    loses AWS_SESSION_TOKEN (it belongs to other keys)."""
+    shown = dict(env)
+    if options.secret_access_key is not None:
+        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
+    return Started(emulator, env, shown, unset=("AWS_SESSION_TOKEN",), title=title, report=report)
+
+
+def _start_bedrock(options: EmulatorOptions) -> Started:
+    from runwire.testing.bedrock import BedrockEmulator
+    from runwire.testing.bedrock.knowledge_bases import DEFAULT_KNOWLEDGE_BASE_ID
+
+    key, secret = _aws_keys(options)
     corpus = _corpus()
     emulator = BedrockEmulator(
         options.host,
@@ -109,16 +127,12 @@ def _start_bedrock(options: EmulatorOptions) -> Started:
         "AWS_SECRET_ACCESS_KEY": secret,
         "KNOWLEDGE_BASE_ID": DEFAULT_KNOWLEDGE_BASE_ID,
     }
-    shown = dict(env)
-    if options.secret_access_key is not None:
-        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
-    return Started(
+    return _aws_started(
+        options,
         emulator,
         env,
-        shown,
-        unset=("AWS_SESSION_TOKEN",),  # it belongs to other keys
-        title=f"Bedrock emulator on {emulator.endpoint_url}",
-        report=lambda: _bedrock_report(emulator.requests),
+        f"Bedrock emulator on {emulator.endpoint_url}",
+        lambda: _bedrock_report(emulator.requests),
     )
 
 
@@ -152,11 +166,9 @@ def _start_oci_vllm(options: EmulatorOptions) -> Started:
 
 
 def _start_kendra(options: EmulatorOptions) -> Started:
-    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
     from runwire.testing.kendra import DEFAULT_INDEX_ID, KendraEmulator
 
-    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
-    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    key, secret = _aws_keys(options)
     corpus = _corpus()
     emulator = KendraEmulator(
         options.host,
@@ -172,16 +184,7 @@ def _start_kendra(options: EmulatorOptions) -> Started:
         "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": secret,
     }
-    shown = dict(env)
-    if options.secret_access_key is not None:
-        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
-    return Started(
-        emulator,
-        env,
-        shown,
-        unset=("AWS_SESSION_TOKEN",),
-        title=f"Kendra emulator on {emulator.endpoint_url}",
-    )
+    return _aws_started(options, emulator, env, f"Kendra emulator on {emulator.endpoint_url}")
 
 
 def _start_openai_assistants(options: EmulatorOptions) -> Started:
@@ -223,11 +226,9 @@ def _memorydb_report(calls: Mapping[str, int]) -> str:
 
 
 def _start_sagemaker(options: EmulatorOptions) -> Started:
-    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
     from runwire.testing.sagemaker import SageMakerEmulator
 
-    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
-    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    key, secret = _aws_keys(options)
     emulator = SageMakerEmulator(
         options.host, options.port, {key: secret}, log=options.log, max_recorded=1000
     ).start()
@@ -236,24 +237,15 @@ def _start_sagemaker(options: EmulatorOptions) -> Started:
         "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": secret,
     }
-    shown = dict(env)
-    if options.secret_access_key is not None:
-        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
-    return Started(
-        emulator,
-        env,
-        shown,
-        unset=("AWS_SESSION_TOKEN",),
-        title=f"SageMaker runtime emulator on {emulator.endpoint_url}",
+    return _aws_started(
+        options, emulator, env, f"SageMaker runtime emulator on {emulator.endpoint_url}"
     )
 
 
 def _start_s3vectors(options: EmulatorOptions) -> Started:
-    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
     from runwire.testing.s3vectors import S3VectorsEmulator
 
-    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
-    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    key, secret = _aws_keys(options)
     emulator = S3VectorsEmulator(
         options.host, options.port, {key: secret}, log=options.log, max_recorded=1000
     ).start()
@@ -262,24 +254,13 @@ def _start_s3vectors(options: EmulatorOptions) -> Started:
         "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": secret,
     }
-    shown = dict(env)
-    if options.secret_access_key is not None:
-        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
-    return Started(
-        emulator,
-        env,
-        shown,
-        unset=("AWS_SESSION_TOKEN",),
-        title=f"S3 Vectors emulator on {emulator.endpoint_url}",
-    )
+    return _aws_started(options, emulator, env, f"S3 Vectors emulator on {emulator.endpoint_url}")
 
 
 def _start_neptune(options: EmulatorOptions) -> Started:
-    from runwire.testing.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
     from runwire.testing.neptune import NeptuneEmulator
 
-    key = options.access_key_id or DEFAULT_ACCESS_KEY_ID
-    secret = options.secret_access_key or DEFAULT_SECRET_ACCESS_KEY
+    key, secret = _aws_keys(options)
     emulator = NeptuneEmulator(options.host, options.port, {key: secret}).start()
     env = {
         "NEPTUNE_ENDPOINT_URL": emulator.endpoint_url,
@@ -287,15 +268,11 @@ def _start_neptune(options: EmulatorOptions) -> Started:
         "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": secret,
     }
-    shown = dict(env)
-    if options.secret_access_key is not None:
-        shown["AWS_SECRET_ACCESS_KEY"] = "<the --secret-access-key given>"
-    return Started(
+    return _aws_started(
+        options,
         emulator,
         env,
-        shown,
-        unset=("AWS_SESSION_TOKEN",),
-        title=f"Neptune emulator (openCypher, SPARQL; a movie graph) on {emulator.endpoint_url}",
+        f"Neptune emulator (openCypher, SPARQL; a movie graph) on {emulator.endpoint_url}",
     )
 
 

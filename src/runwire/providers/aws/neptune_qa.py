@@ -21,14 +21,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from runwire.providers.aws.neptune import NeptuneGraph
 from runwire.providers.aws.neptune_analytics import NeptuneAnalyticsGraph
 from runwire.providers.aws.neptune_guard import check_cypher_read_only, check_result_size
-from runwire.runtime.config import RunnableConfig
+from runwire.providers.aws.neptune_qa_base import NeptuneQABase, reply_text
 from runwire.runtime.prompts import PromptTemplate
-from runwire.runtime.serializable import RunnableSerializable
 
 __all__ = [
     "DEFAULT_CYPHER_PROMPT",
@@ -36,6 +35,7 @@ __all__ = [
     "NeptuneOpenCypherQAChain",
     "create_neptune_opencypher_qa_chain",
     "extract_cypher",
+    "reply_text",
     "trim_query",
 ]
 
@@ -78,15 +78,7 @@ def trim_query(query: str) -> str:
     )
 
 
-def reply_text(reply: Any) -> str:
-    """The text of a model's reply (a message or a string)."""
-    content = getattr(reply, "content", reply)
-    if isinstance(content, list):
-        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
-    return str(content)
-
-
-class NeptuneOpenCypherQAChain(RunnableSerializable[Any, dict[str, Any]]):
+class NeptuneOpenCypherQAChain(NeptuneQABase):
     """Questions answered from a Neptune graph through model-written openCypher."""
 
     llm: Any
@@ -112,53 +104,19 @@ class NeptuneOpenCypherQAChain(RunnableSerializable[Any, dict[str, Any]]):
     max_result_bytes: int = Field(default=100_000, gt=0)
     """Refuse a result of more bytes (as JSON)."""
 
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
+    def _query_prompt(self) -> Any:
+        return self.cypher_prompt or DEFAULT_CYPHER_PROMPT
 
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "providers", "aws"]
+    def _extract(self, reply: str) -> str:
+        return trim_query(extract_cypher(reply))
 
-    @model_validator(mode="after")
-    def _acknowledged(self) -> NeptuneOpenCypherQAChain:
-        if self.allow_dangerous_requests is not True:
-            raise ValueError(
-                "this chain runs queries a model writes on your database: set "
-                "allow_dangerous_requests to true to acknowledge it, and give it credentials "
-                "that can only read what it needs"
-            )
-        return self
+    def _check_read_only(self, query: str) -> None:
+        check_cypher_read_only(query)
 
-    def _steps(self, question: str, config: RunnableConfig) -> dict[str, Any]:
-        prompt = self.cypher_prompt or DEFAULT_CYPHER_PROMPT
-        inputs = {
-            "question": question,
-            "schema": self.graph.get_schema,
-            "extra_instructions": self.extra_instructions or "",
-        }
-        reply = self.llm.invoke(prompt.invoke(inputs, config), config)
-        cypher = trim_query(extract_cypher(reply_text(reply)))
-        if self.read_only:
-            check_cypher_read_only(cypher)
-        rows = self.graph.query(cypher)
+    def _run(self, query: str) -> Any:
+        rows = self.graph.query(query)
         check_result_size(rows, self.max_rows, self.max_result_bytes)
-        steps: list[dict[str, Any]] = [{"query": cypher}]
-        if self.return_direct:
-            output: dict[str, Any] = {"result": rows}
-        else:
-            answer_prompt = self.qa_prompt.invoke({"question": question, "context": rows}, config)
-            output = {"result": self.llm.invoke(answer_prompt, config)}
-            steps.append({"context": rows})
-        if self.return_intermediate_steps:
-            output["intermediate_steps"] = steps
-        return output
-
-    def invoke(
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        question = input if isinstance(input, str) else input["query"]
-        return self._call_with_config(lambda q, cfg: self._steps(q, cfg), question, config)
+        return rows
 
 
 def create_neptune_opencypher_qa_chain(

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from runwire.providers.aws.neptune_guard import check_result_size, check_sparql_read_only
-from runwire.providers.aws.neptune_qa import reply_text
+from runwire.providers.aws.neptune_qa_base import NeptuneQABase
 from runwire.providers.aws.neptune_rdf import NeptuneRdfGraph
-from runwire.runtime.config import RunnableConfig
 from runwire.runtime.prompts import PromptTemplate
-from runwire.runtime.serializable import RunnableSerializable
 
 __all__ = [
     "DEFAULT_SPARQL_PROMPT",
@@ -61,8 +59,10 @@ def extract_sparql(text: str) -> str:
     return text
 
 
-class NeptuneSparqlQAChain(RunnableSerializable[Any, dict[str, Any]]):
+class NeptuneSparqlQAChain(NeptuneQABase):
     """Questions answered from a Neptune RDF graph through model-written SPARQL."""
+
+    question_variable = "prompt"
 
     llm: Any
     """The model that writes the query and the answer."""
@@ -89,25 +89,7 @@ class NeptuneSparqlQAChain(RunnableSerializable[Any, dict[str, Any]]):
     max_result_bytes: int = Field(default=100_000, gt=0)
     """Refuse a result of more bytes (as JSON)."""
 
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["runwire", "providers", "aws"]
-
-    @model_validator(mode="after")
-    def _acknowledged(self) -> NeptuneSparqlQAChain:
-        if self.allow_dangerous_requests is not True:
-            raise ValueError(
-                "this chain runs queries a model writes on your database: set "
-                "allow_dangerous_requests to true to acknowledge it, and give it credentials "
-                "that can only read what it needs"
-            )
-        return self
-
-    def _prompt(self) -> Any:
+    def _query_prompt(self) -> Any:
         if self.sparql_prompt is not None:
             return self.sparql_prompt
         if self.examples:
@@ -117,36 +99,18 @@ class NeptuneSparqlQAChain(RunnableSerializable[Any, dict[str, Any]]):
             )
         return DEFAULT_SPARQL_PROMPT
 
-    def _steps(self, question: str, config: RunnableConfig) -> dict[str, Any]:
-        inputs = {
-            "prompt": question,
-            "schema": self.graph.get_schema,
-            "extra_instructions": self.extra_instructions or "",
-        }
-        reply = self.llm.invoke(self._prompt().invoke(inputs, config), config)
-        sparql = extract_sparql(reply_text(reply))
-        if self.read_only:
-            check_sparql_read_only(sparql)
-        context = self.graph.query(sparql)
+    def _extract(self, reply: str) -> str:
+        return extract_sparql(reply)
+
+    def _check_read_only(self, query: str) -> None:
+        check_sparql_read_only(query)
+
+    def _run(self, query: str) -> Any:
+        context = self.graph.query(query)
         rows = (context.get("results") or {}).get("bindings") or []
         check_result_size(rows, self.max_rows, self.max_result_bytes)
         check_result_size([context], 1, self.max_result_bytes)
-        steps: list[dict[str, Any]] = [{"query": sparql}]
-        if self.return_direct:
-            output: dict[str, Any] = {"result": context}
-        else:
-            answer = self.qa_prompt.invoke({"prompt": question, "context": context}, config)
-            output = {"result": self.llm.invoke(answer, config)}
-            steps.append({"context": context})
-        if self.return_intermediate_steps:
-            output["intermediate_steps"] = steps
-        return output
-
-    def invoke(
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        question = input if isinstance(input, str) else input["query"]
-        return self._call_with_config(lambda q, cfg: self._steps(q, cfg), question, config)
+        return context
 
 
 def create_neptune_sparql_qa_chain(

@@ -97,16 +97,13 @@ class BedrockEmulator(AwsEmulator[RecordedRequest]):
         """Serve ``corpus`` (a Corpus, a JSONL path, or records) as ``knowledge_base_id``,
         next to the ones already served (a first call keeps the default one too)."""
         from runwire.testing.bedrock.knowledge_bases import KNOWLEDGE_BASE_ID
-        from runwire.testing.corpus.documents import Corpus, load_corpus
+        from runwire.testing.corpus.documents import as_corpus
 
         if not KNOWLEDGE_BASE_ID.match(knowledge_base_id):
             raise ValueError(
                 f"a knowledge base id is 10 letters or digits, not {knowledge_base_id!r}"
             )
-        if isinstance(corpus, str | Path):
-            corpus = load_corpus(corpus)
-        elif not isinstance(corpus, Corpus):
-            corpus = Corpus.from_records(corpus)
+        corpus = as_corpus(corpus)
         with self._lock:
             self.knowledge_bases[knowledge_base_id] = corpus
 

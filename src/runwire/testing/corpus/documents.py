@@ -17,6 +17,7 @@ __all__ = [
     "Corpus",
     "CorpusDocument",
     "CorpusError",
+    "as_corpus",
     "default_corpus",
     "load_corpus",
 ]
@@ -141,6 +142,15 @@ def load_corpus(path: str | Path) -> Corpus:
             raise CorpusError(f"{path}:{number}: not JSON: {exc}") from None
         documents.append(CorpusDocument.from_record(record, f"{path}:{number}"))
     return Corpus(documents)
+
+
+def as_corpus(source: Corpus | str | Path | Iterable[Mapping[str, Any]]) -> Corpus:
+    """``source`` as a Corpus: a Corpus as it is, a JSONL path loaded, records read."""
+    if isinstance(source, Corpus):
+        return source
+    if isinstance(source, str | Path):
+        return load_corpus(source)
+    return Corpus.from_records(source)
 
 
 @cache

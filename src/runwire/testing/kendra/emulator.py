@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from runwire.testing.aws_loopback import AwsEmulator
-from runwire.testing.corpus.documents import Corpus, default_corpus, load_corpus
+from runwire.testing.corpus.documents import Corpus, as_corpus, default_corpus
 from runwire.testing.kendra.operations import DEFAULT_INDEX_ID, OPERATIONS
 from runwire.testing.kendra.server import KendraServer, RecordedCall
 
@@ -54,10 +54,7 @@ class KendraEmulator(AwsEmulator[RecordedCall]):
         """Serve ``corpus`` (a Corpus, a JSONL path, or records) as ``index_id``."""
         if len(index_id) != 36:
             raise ValueError(f"a Kendra index id has 36 characters, not {index_id!r}")
-        if isinstance(corpus, str | Path):
-            corpus = load_corpus(corpus)
-        elif not isinstance(corpus, Corpus):
-            corpus = Corpus.from_records(corpus)
+        corpus = as_corpus(corpus)
         with self._lock:
             self.indexes[index_id] = corpus
 

@@ -9,7 +9,8 @@ in the same run; p50/p99 latency is reported for both.
 Both servers are subprocesses on a free 127.0.0.1 port, started fresh for each
 measurement and run one at a time so they never share the CPU; rounds alternate which
 one goes first. LangServe runs under uvicorn with runwire's options (httptools, uvloop,
-no access log) via ``bench_server.py --serve-langserve PORT WORKERS``. The chain of both
+no access log; runwire with ``--no-access-log`` too) via ``bench_server.py
+--serve-langserve PORT WORKERS``. The chain of both
 comes from ``benchmarks/fixtures/server_chain.yaml``. The load comes from a small
 asyncio HTTP/1.1 client in this process, cheap enough not to starve the servers.
 """
@@ -65,9 +66,10 @@ class Server:
 
 
 def runwire_command(port: int, workers: int) -> list[str]:
-    """``runwire serve`` of the fixture (served under its file stem)."""
+    """``runwire serve`` of the fixture (served under its file stem), without its access
+    log, as LangServe runs here (runwire logs one JSON line per request by default)."""
     where = ["--host", HOST, "--port", str(port), "--workers", str(workers)]
-    return [str(RUNWIRE_BIN), "serve", str(FIXTURE), *where]
+    return [str(RUNWIRE_BIN), "serve", str(FIXTURE), *where, "--no-access-log"]
 
 
 def langserve_command(port: int, workers: int) -> list[str]:

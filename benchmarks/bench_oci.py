@@ -9,9 +9,9 @@ a GIL with the server; both authenticate with the emulator's bearer token. Round
 interleaved (alternating who goes first) and the verdict is the median of the per-round
 ratios, which cancels the drift of a small shared machine.
 
-langchain-community's ChatOCIModelDeploymentVLLM is printed beside them when it (and
-its oracle-ads and langchain-openai dependencies) is installed; runwire's ``bench``
-extra does not bring it (oracle-ads pulls in the OCI SDK and a data-science stack).
+langchain-community's ChatOCIModelDeploymentVLLM is printed beside them (one round)
+when it and its oracle-ads and langchain-openai dependencies are installed, as the
+``bench`` extra installs them.
 """
 
 from __future__ import annotations

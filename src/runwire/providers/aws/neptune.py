@@ -139,7 +139,34 @@ class NeptuneEndpointFields(BaseModel):
         return settings
 
 
-class NeptuneGraph(AwsSerializable, Serializable, NeptuneEndpointFields, AwsClientFields):
+class PropertyGraphSchema:
+    """The schema text of an openCypher graph, as langchain-aws shows it to a model:
+    ``refresh_schema`` reads the graph and calls :meth:`_set_schema`; ``get_schema`` reads
+    it on first use. The graph classes hold ``_schema`` and ``property_descriptions``."""
+
+    def _set_schema(self, nodes: list[Any], edges: list[Any], triples: list[str]) -> None:
+        self._schema = schema_lines(
+            describe(nodes, "labels", self.property_descriptions),
+            describe(edges, "type", self.property_descriptions),
+            triples,
+        )
+
+    @property
+    def get_schema(self) -> str:
+        """The schema text a model is shown (read on first use)."""
+        if not self._schema:
+            self.refresh_schema()  # type: ignore[attr-defined]
+        return "\n".join(self._schema)
+
+    @property
+    def schema(self) -> str:
+        """Same as ``get_schema``."""
+        return self.get_schema
+
+
+class NeptuneGraph(
+    PropertyGraphSchema, AwsSerializable, Serializable, NeptuneEndpointFields, AwsClientFields
+):
     """A Neptune Database graph (openCypher); see the module docstring."""
 
     aws_service: ClassVar[str] = "neptunedata"
@@ -192,20 +219,4 @@ class NeptuneGraph(AwsSerializable, Serializable, NeptuneEndpointFields, AwsClie
             {"type": label, "properties": self._properties(_EDGE_PROPS, label)}
             for label in edge_labels
         ]
-        self._schema = schema_lines(
-            describe(nodes, "labels", self.property_descriptions),
-            describe(edges, "type", self.property_descriptions),
-            triples,
-        )
-
-    @property
-    def get_schema(self) -> str:
-        """The schema text a model is shown (read on first use)."""
-        if not self._schema:
-            self.refresh_schema()
-        return "\n".join(self._schema)
-
-    @property
-    def schema(self) -> str:
-        """Same as ``get_schema``."""
-        return self.get_schema
+        self._set_schema(nodes, edges, triples)

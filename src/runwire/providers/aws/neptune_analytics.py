@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import PrivateAttr, field_validator
 
 from runwire.providers.aws.client import AwsClientFields, AwsSerializable
-from runwire.providers.aws.neptune import describe, schema_lines, tuple_keys
+from runwire.providers.aws.neptune import PropertyGraphSchema, tuple_keys
 from runwire.schema.serializable import Serializable
 
 __all__ = ["NeptuneAnalyticsGraph"]
@@ -32,7 +32,7 @@ def _properties(details: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-class NeptuneAnalyticsGraph(AwsSerializable, Serializable, AwsClientFields):
+class NeptuneAnalyticsGraph(PropertyGraphSchema, AwsSerializable, Serializable, AwsClientFields):
     """A Neptune Analytics graph (openCypher); see the module docstring."""
 
     aws_service: ClassVar[str] = "neptune-graph"
@@ -88,20 +88,4 @@ class NeptuneAnalyticsGraph(AwsSerializable, Serializable, AwsClientFields):
             {"type": label, "properties": _properties(details)}
             for label, details in raw["edgeLabelDetails"].items()
         ]
-        self._schema = schema_lines(
-            describe(nodes, "labels", self.property_descriptions),
-            describe(edges, "type", self.property_descriptions),
-            triples,
-        )
-
-    @property
-    def get_schema(self) -> str:
-        """The schema text a model is shown (read on first use)."""
-        if not self._schema:
-            self.refresh_schema()
-        return "\n".join(self._schema)
-
-    @property
-    def schema(self) -> str:
-        """Same as ``get_schema``."""
-        return self.get_schema
+        self._set_schema(nodes, edges, triples)

@@ -193,7 +193,6 @@ def build_pipeline(
             trusted=spec.trusted is not False,
             allowed_endpoints=spec.allowed_endpoints,
         )
-        missing = _secret_problems(manifest, name, secrets)
     except SecretSourceError as exc:
         raise _refused_secret(exc, manifest, spec.path, name) from None
     except ManifestError as exc:
@@ -209,8 +208,6 @@ def build_pipeline(
             file=_shown(spec.path),
             pipeline=name,
         )
-    if missing:  # optional fields: the loader let them be unset
-        raise missing[0]
     _check_configurable(deployment, name, runnable, spec.configurable)
     return Pipeline(name, runnable, frozenset(spec.configurable), spec.path)
 

@@ -334,6 +334,17 @@ def test_langchain_files_load_and_runwire_writes_langchain_ids(emu: OCIVllmEmula
     assert json.loads(runwire.dumps(model, dialect="langchain"))["id"] == lc_id
 
 
+def test_langchain_oci_package_id_loads(emu: OCIVllmEmulator) -> None:
+    """Oracle's langchain-oci keeps its module path as the id; runwire writes the
+    langchain-community id back (the one LangChain's own loader knows)."""
+    lc_id = ["langchain_oci", "chat_models", "oci_data_science", "ChatOCIModelDeploymentVLLM"]
+    written = {"lc": 1, "type": "constructor", "id": lc_id, "kwargs": {"max_tokens": 8}}
+    model = runwire.load(written, allowed_objects="all", trusted=True)
+    assert isinstance(model, ChatOCIModelDeploymentVLLM)
+    assert model.max_tokens == 8
+    assert json.loads(runwire.dumps(model, dialect="langchain"))["id"][0] == "langchain_community"
+
+
 def test_serialized_form_snapshot(manifest_snapshot: Any) -> None:
     model = ChatOCIModelDeploymentVLLM(
         endpoint="https://modeldeployment.us-ashburn-1.oci.customer-oci.com/ocid1.x/predict",

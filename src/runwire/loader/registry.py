@@ -37,6 +37,7 @@ DEFAULT_NAMESPACES: frozenset[str] = frozenset(
         "langchain_aws",
         "langchain_community",
         "langchain_openai",
+        "langchain_oci",
     )
 )
 """First id segments accepted by default; ``valid_namespaces`` adds to them."""

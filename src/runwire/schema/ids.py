@@ -542,6 +542,8 @@ HTTP_PROVIDER_CLASSES: tuple[ClassEntry, ...] = (
                 "oci_data_science",
                 "ChatOCIModelDeploymentVLLM",
             ),
+            # Oracle's langchain-oci package (its module path: it keeps the default namespace)
+            ("langchain_oci", "chat_models", "oci_data_science", "ChatOCIModelDeploymentVLLM"),
         ),
     ),
     ClassEntry(

@@ -137,6 +137,9 @@ class LoopbackServer(ThreadingHTTPServer):
     connections on shutdown. Subclasses name their ``handler_class``."""
 
     daemon_threads = True
+    request_queue_size = 128
+    """The listen backlog: socketserver's 5 drops the SYNs of a client opening many
+    connections at once (a pool of 64), each then retried only after a second."""
     handler_class: ClassVar[type[LoopbackHandler]] = LoopbackHandler
 
     def __init__(self, address: tuple[str, int], emulator: Any) -> None:

@@ -176,3 +176,38 @@ def test_untrusted_files_sign_with_given_keys_only(
     keyless = runwire.load(partial, allowed_objects="all", allowed_endpoints=["http://127.0.0.1"])
     with pytest.raises(ProviderSetupError, match="untrusted manifest"):
         keyless.invoke("x")
+
+
+def _unsigned_jwt(claims: dict[str, Any]) -> str:
+    """A JWT of ``claims`` as an OCI session token looks to the SDK (it reads the claims
+    and never checks the token's own signature: the service does)."""
+    import json
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2ln"
+
+
+def test_resource_principal_signing_is_accepted(
+    keys: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``oci_auth: resource_principal`` as inside an OCI job or notebook (version 2.2: the
+    session token and its key in the environment): signed with keyId ``ST$<token>``."""
+    import time
+
+    now = int(time.time())
+    claims = {"iat": now, "exp": now + 3600, "res_tenant": TENANCY, "res_compartment": TENANCY}
+    token = _unsigned_jwt(claims)
+    monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
+    monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_RPST", token)
+    monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", keys[0])
+    monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-ashburn-1")
+    with OCIVllmEmulator(tokens=[], public_keys={f"ST${token}": keys[1]}) as emulator:
+        model = ChatOCIModelDeploymentVLLM(
+            endpoint=emulator.predict_url, oci_auth="resource_principal"
+        )
+        assert model.invoke("from a job").content == "from a job"
+        assert asyncio.run(model.ainvoke("async job")).content == "async job"
+        assert [r.caller for r in emulator.requests] == [f"ST${token}"] * 2
+        assert token not in repr(model) and token not in runwire.dumps(model)

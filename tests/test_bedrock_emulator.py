@@ -923,3 +923,26 @@ def test_a_long_running_emulator_keeps_only_the_last_requests() -> None:
             runtime.converse(modelId=HAIKU, messages=user(text))
         sent = [r.body["messages"][0]["content"][0]["text"] for r in emulator.requests]
     assert sent == ["two", "three"]
+
+
+def test_simulated_latency_holds_each_model_answer_for_its_reported_latency() -> None:
+    """``simulate_latency``: a chat answer is not sent before ``latency_ms``, an embedding
+    before ``embedding_latency_ms``; both report what they took (never less than it)."""
+    import time
+
+    credentials = {EMULATOR_KEY_ID: EMULATOR_SECRET}
+    with BedrockEmulator(
+        credentials=credentials, simulate_latency=True, latency_ms=120, embedding_latency_ms=40
+    ) as emu:
+        runtime = client(emu)
+        start = time.perf_counter()
+        chat = runtime.converse(modelId=HAIKU, messages=user("slow model"))
+        chat_took = time.perf_counter() - start
+        start = time.perf_counter()
+        embedded = runtime.invoke_model(
+            modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"inputText": "x"})
+        )
+        embedding_took = time.perf_counter() - start
+    assert chat["metrics"]["latencyMs"] == 120 and chat_took >= 0.12
+    headers = embedded["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amzn-bedrock-invocation-latency"] == "40" and embedding_took >= 0.04

@@ -57,6 +57,8 @@ class BedrockEmulator(AwsEmulator[RecordedRequest]):
         api_keys: Collection[str] = (),
         require_auth: bool = True,
         latency_ms: int = 100,
+        embedding_latency_ms: int = 20,
+        simulate_latency: bool = False,
         log: Callable[[str], None] | None = None,
         max_recorded: int | None = None,
         knowledge_bases: Mapping[str, Corpus] | None = None,
@@ -67,6 +69,13 @@ class BedrockEmulator(AwsEmulator[RecordedRequest]):
         self.latency_ms = latency_ms
         """What ``metrics.latencyMs`` and the invocation metrics report (fixed, so
         answers are deterministic)."""
+        self.embedding_latency_ms = embedding_latency_ms
+        """What an embedding call reports in ``X-Amzn-Bedrock-Invocation-Latency``."""
+        self.simulate_latency = simulate_latency
+        """Take as long as reported: a model call answers no sooner than its latency
+        (a stream's first event waits for it), as a real model's generation time. Off by
+        default, so tests run at loopback speed; benchmarks that compare against a model
+        call turn it on."""
         self.scripted = Script()
         self._knowledge_bases = None if knowledge_bases is None else dict(knowledge_bases)
 

@@ -41,6 +41,7 @@ class Call:
     consume: bool = True
     """False for a request that fails mid-stream: it peeks at the script."""
     latency_ms: int = 100
+    embedding_latency_ms: int = 20
     knowledge_bases: Mapping[str, Any] = field(default_factory=dict)
     """Knowledge base id -> its corpus (Retrieve)."""
 
@@ -102,7 +103,8 @@ def invoke(call: Call) -> Result:
     if is_embedding_model(call.model_id):
         body = embedding_response(call.model_id, call.body)
         tokens = count_words(*embedding_texts(call.model_id, call.body))
-        return Result(body=body, headers=_usage_headers(tokens, 0, call.latency_ms))
+        headers = _usage_headers(tokens, 0, call.embedding_latency_ms)
+        return Result(body=body, headers=headers)
     fmt = format_for(call.model_id, call.body)
     reply = _answer(call, fmt.read(call.body), *_invoke_guardrail(call.headers))
     headers = _usage_headers(reply.input_tokens, reply.output_tokens, call.latency_ms)
@@ -176,3 +178,16 @@ OPERATIONS: dict[str, Callable[[Call], Result]] = {
     "Retrieve": retrieve,
 }
 """Operation name -> its implementation."""
+
+MODEL_CALLS = frozenset(
+    ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream")
+)
+"""The operations that run a model (what ``simulate_latency`` delays)."""
+
+
+def simulated_latency(operation: str, call: Call) -> float:
+    """Seconds a model call takes when the emulator simulates latency (0 for others)."""
+    if operation not in MODEL_CALLS:
+        return 0.0
+    embedding = operation == "InvokeModel" and is_embedding_model(call.model_id)
+    return (call.embedding_latency_ms if embedding else call.latency_ms) / 1000

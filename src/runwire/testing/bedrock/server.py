@@ -13,6 +13,7 @@ are kept alive.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from runwire.testing.aws_loopback import AwsHandler, flat_headers
 from runwire.testing.bedrock import sigv4
 from runwire.testing.bedrock.eventstream import encode_error, encode_event, encode_exception
 from runwire.testing.bedrock.faults import Fault, ServiceError
-from runwire.testing.bedrock.operations import OPERATIONS, Call, Result
+from runwire.testing.bedrock.operations import OPERATIONS, Call, Result, simulated_latency
 from runwire.testing.loopback import LoopbackServer, chunked, json_object
 
 __all__ = ["EmulatorServer", "RecordedRequest", "route"]
@@ -111,6 +112,16 @@ class _Handler(AwsHandler):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     # -- writing -----------------------------------------------------------------------
+    _answer_at = 0.0
+    """``perf_counter`` time before which the answer is not written (simulated latency)."""
+
+    def _write(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
+        wait = self._answer_at - time.perf_counter()
+        if wait > 0:  # the answer is ready: the model's remaining generation time
+            time.sleep(wait)
+        self._answer_at = 0.0
+        super()._write(status, headers, payload)
+
     def _send_error(self, status: int, code: str, message: str) -> None:
         headers = {"x-amzn-ErrorType": f"{code}:{_ERROR_NAMESPACE}"}
         self._send_json(status, {"message": message}, headers)
@@ -137,6 +148,7 @@ class _Handler(AwsHandler):
 
     # -- the request -------------------------------------------------------------------
     def _handle(self) -> None:
+        started = time.perf_counter()
         path, _, query = self.path.partition("?")
         raw = self._read_body()
         target = route(self.command, path)
@@ -175,6 +187,7 @@ class _Handler(AwsHandler):
             emulator.scripted,
             fault is None,
             emulator.latency_ms,
+            emulator.embedding_latency_ms,
             emulator.knowledge_bases if operation == "Retrieve" else {},
         )
         try:
@@ -184,6 +197,8 @@ class _Handler(AwsHandler):
         except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
             message = f"Malformed input request: {type(exc).__name__}: {exc}"
             return self._send_error(400, "ValidationException", message)
+        if emulator.simulate_latency:
+            self._answer_at = started + simulated_latency(operation, call)
         if result.events is not None:
             return self._send_events(result, fault)
         return self._send_json(200, result.body, result.headers)

@@ -23,6 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash tests/tools/ensure_chromium.sh
+	bash tests/tools/ensure_postgres.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

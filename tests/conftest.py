@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, model_validator
 
+from postgres_server import postgres_dsn, postgres_server  # noqa: F401 (fixtures)
 from runwire.loader.registry import register
 from runwire.runtime.binding import RunnableBinding
 from runwire.runtime.branch import RunnableBranch

@@ -24,12 +24,17 @@ from runwire.graph.checkpoint.memory import bench_put_get
 ENVELOPE = {"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"cmd": "id"}}
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres", "postgres-async"])
 def saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver]:
     if request.param == "memory":
         yield InMemorySaver()
-    else:
+    elif request.param == "sqlite":
         with SqliteSaver.from_conn_string(str(tmp_path / "cp.db")) as s:
+            yield s
+    else:  # a database of its own on the session's PostgreSQL server
+        from postgres_savers import open_saver
+
+        with open_saver(request.param, request.getfixturevalue("postgres_dsn")) as s:
             yield s
 
 
@@ -276,7 +281,11 @@ def test_async_twins_match_the_sync_methods(saver: BaseCheckpointSaver) -> None:
         await saver.adelete_thread("t1")
         assert await saver.aget_tuple(cfg()) is None
 
-    asyncio.run(run())
+    loop = getattr(saver, "loop", None)  # an async saver's connections live on its loop
+    if loop is not None:
+        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=60)
+    else:
+        asyncio.run(run())
 
 
 def test_checkpoint_ids_sort_by_creation_and_look_like_uuid6() -> None:

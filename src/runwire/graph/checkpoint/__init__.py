@@ -1,8 +1,10 @@
 """Checkpoint savers for runwire graphs: LangGraph's saver contract, lc JSON storage.
 
-``InMemorySaver`` keeps checkpoints in memory, ``SqliteSaver`` in one SQLite file;
-both store values with :class:`LcJsonSerializer` (lc JSON read back through the safe
-loader: no pickle, no msgpack, no import named by stored data).
+``InMemorySaver`` keeps checkpoints in memory, ``SqliteSaver`` in one SQLite file,
+``PostgresSaver`` and ``AsyncPostgresSaver`` in PostgreSQL (psycopg 3, the ``postgres``
+extra; imported only when asked for); all store values with :class:`LcJsonSerializer`
+(lc JSON read back through the safe loader: no pickle, no msgpack, no import named by
+stored data).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from runwire.graph.checkpoint.memory import InMemorySaver, MemorySaver
 from runwire.graph.checkpoint.serde import LcJsonSerializer, StoredError
 
 __all__ = [
+    "AsyncPostgresSaver",
     "BaseCheckpointSaver",
     "ChannelVersions",
     "Checkpoint",
@@ -31,6 +34,7 @@ __all__ = [
     "LcJsonSerializer",
     "MemorySaver",
     "PendingWrite",
+    "PostgresSaver",
     "SqliteSaver",
     "StoredError",
     "copy_checkpoint",
@@ -39,9 +43,18 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name == "SqliteSaver":  # sqlite3 is imported only when asked for
-        from runwire.graph.checkpoint.sqlite import SqliteSaver
+_LAZY = {
+    "SqliteSaver": "runwire.graph.checkpoint.sqlite",
+    "PostgresSaver": "runwire.graph.checkpoint.postgres",
+    "AsyncPostgresSaver": "runwire.graph.checkpoint.postgres_aio",
+}
+"""Savers imported only when asked for (sqlite3, psycopg)."""
 
-        return SqliteSaver
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,488 @@
+"""``PostgresSaver``: checkpoints in PostgreSQL (psycopg 3, a connection pool), shared by replicas.
+
+Two tables, ``runwire_checkpoints`` and ``runwire_checkpoint_writes`` (named apart from
+LangGraph's, so both can live in one database), made by :meth:`PostgresSaver.setup`
+through numbered migrations recorded in ``runwire_checkpoint_migrations``; setup takes a
+transaction-scoped advisory lock, so replicas that start together migrate once. Rows
+are what :class:`~runwire.graph.checkpoint.sqlite.SqliteSaver` stores: the whole
+checkpoint as lc JSON bytes, its metadata as lc JSON (a ``json`` column, kept byte for
+byte), each write as lc JSON, all read back through the safe loader; a row of another
+type (pickle, msgpack) or a tampered one is a ``ManifestError``.
+
+Every statement is a constant with ``%s`` parameters: no filter key or value, and
+nothing stored, is ever spliced into SQL. Ids, task ids and paths compare with the
+``"C"`` collation, so history order never depends on the database's locale.
+:class:`~runwire.graph.checkpoint.postgres_aio.AsyncPostgresSaver` is the asyncio twin.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from runwire.errors import ManifestError, ProviderError
+from runwire.graph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    _address,
+    _writes_address,
+    check_checkpoint,
+    checkpoint_metadata,
+    located,
+    saved_config,
+)
+from runwire.graph.checkpoint.serde import FORMAT
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg_pool import ConnectionPool
+
+    from runwire.graph.checkpoint.serde import LcJsonSerializer
+    from runwire.runtime.config import RunnableConfig
+
+__all__ = ["MIGRATIONS", "PostgresSaver", "connect_error", "protect_dsn"]
+
+MIGRATIONS: tuple[str, ...] = (
+    """CREATE TABLE runwire_checkpoints (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT COLLATE "C" NOT NULL,
+    parent_checkpoint_id TEXT COLLATE "C",
+    type TEXT NOT NULL,
+    checkpoint BYTEA NOT NULL,
+    metadata JSON NOT NULL,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+)""",
+    """CREATE TABLE runwire_checkpoint_writes (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT COLLATE "C" NOT NULL,
+    task_id TEXT COLLATE "C" NOT NULL,
+    idx INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value BYTEA NOT NULL,
+    task_path TEXT COLLATE "C" NOT NULL DEFAULT '',
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+)""",
+)
+"""Schema migrations, applied in order; migration ``i`` is version ``i + 1``. Append
+only: a released migration is never edited."""
+
+_LOCK_KEY = 0x72756E7769726531  # "runwire1": the advisory lock setup holds
+_SETUP = (
+    "SELECT pg_advisory_xact_lock(%s)",
+    "CREATE TABLE IF NOT EXISTS runwire_checkpoint_migrations"
+    " (v INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    "SELECT coalesce(max(v), 0) FROM runwire_checkpoint_migrations",
+    "INSERT INTO runwire_checkpoint_migrations (v) VALUES (%s)",
+)
+_WRITES_AGG = """
+    LEFT JOIN LATERAL (
+        SELECT array_agg(w.task_id ORDER BY w.task_path, w.task_id, w.idx) AS task_ids,
+               array_agg(w.channel ORDER BY w.task_path, w.task_id, w.idx) AS channels,
+               array_agg(w.type ORDER BY w.task_path, w.task_id, w.idx) AS types,
+               array_agg(w.value ORDER BY w.task_path, w.task_id, w.idx) AS vals
+        FROM runwire_checkpoint_writes w
+        WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+          AND w.checkpoint_id = c.checkpoint_id
+    ) w ON true"""
+_SELECT = (
+    "SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.type,"
+    " c.checkpoint, c.metadata::text, w.task_ids, w.channels, w.types, w.vals"
+    " FROM runwire_checkpoints c" + _WRITES_AGG
+)
+_LATEST = (
+    f"{_SELECT} WHERE c.thread_id = %s AND c.checkpoint_ns = %s"
+    " ORDER BY c.checkpoint_id DESC LIMIT 1"
+)
+_BY_ID = f"{_SELECT} WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s"
+_PUT = (
+    "INSERT INTO runwire_checkpoints (thread_id, checkpoint_ns, checkpoint_id,"
+    " parent_checkpoint_id, type, checkpoint, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET"
+    " parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, type = EXCLUDED.type,"
+    " checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata"
+)
+_INSERT_WRITE = (
+    "INSERT INTO runwire_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id,"
+    " idx, channel, type, value, task_path) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO "
+)
+_PUT_WRITE = {
+    True: _INSERT_WRITE + "UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type,"
+    " value = EXCLUDED.value, task_path = EXCLUDED.task_path",
+    False: _INSERT_WRITE + "NOTHING",
+}
+"""Special channels (negative index) replace the stored write; regular ones keep it."""
+_DELETE = (
+    "DELETE FROM runwire_checkpoints WHERE thread_id = %s",
+    "DELETE FROM runwire_checkpoint_writes WHERE thread_id = %s",
+)
+_ESCAPED = "(c.metadata -> '__lc_escaped__' IS NOT NULL OR c.metadata -> '__rw__' IS NOT NULL)"
+"""Metadata stored whole as an escape or envelope (a user key ``lc``): SQL cannot see its
+keys, so such rows are left to the Python check."""
+_MATCH_TEXT = "(json_typeof(c.metadata -> %s) = 'string' AND c.metadata ->> %s = %s)"
+_MATCH_NULL = "coalesce(json_typeof(c.metadata -> %s), 'null') = 'null'"
+_MATCH_NUMBER = (
+    "(CASE json_typeof(c.metadata -> %s)"
+    " WHEN 'number' THEN (c.metadata ->> %s)::numeric = %s::numeric"
+    " WHEN 'boolean' THEN (c.metadata ->> %s)::boolean::int = %s::numeric ELSE false END)"
+)
+"""Python's ``==`` in SQL: ``1 == 1.0 == True``; the number goes as text, parsed by Postgres."""
+
+_Row = tuple[Any, ...]
+"""thread id, namespace, checkpoint id, parent id, type, checkpoint bytes, metadata text,
+then the writes as four arrays (task ids, channels, types, values) or NULLs."""
+
+
+def _sql_value(value: Any) -> bool:
+    """Whether a filter value is matched in SQL (a JSON scalar SQL compares exactly)."""
+    kind = type(value)
+    if kind is int:
+        return -(2**63) <= value < 2**63
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    return kind is str or kind is bool or value is None
+
+
+def protect_dsn(dsn: str) -> None:
+    """Register ``dsn`` and its password for masking in every error and log line."""
+    from runwire.redaction import register_secret
+
+    register_secret(dsn)
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # an unparsable DSN: psycopg says so when connecting
+        password = None
+    if isinstance(password, str):
+        register_secret(password)
+
+
+def connect_error(exc: Exception, dsn: str | None = None) -> ProviderError:
+    """A driver's connection failure as a ``ProviderError`` (secrets masked).
+
+    Given ``dsn`` (a pool that timed out opening), one direct connection is tried to
+    tell why: the pool's own error only says it waited.
+    """
+    if dsn is not None:
+        import psycopg
+
+        try:
+            psycopg.connect(dsn, connect_timeout=5).close()
+        except psycopg.Error as direct:
+            exc = direct
+    return ProviderError("postgres", "connect", type(exc).__name__, str(exc))
+
+
+def filter_clause(filter: dict[str, Any] | None) -> tuple[list[str], list[Any], bool]:
+    """``(conditions, params, exact)`` for a metadata filter; not ``exact`` when some item
+    is left to the Python check (the SQL then only narrows)."""
+    where: list[str] = []
+    params: list[Any] = []
+    exact = True
+    for key, value in (filter or {}).items():
+        if type(key) is not str:
+            raise TypeError(f"metadata filter keys are strings, got {type(key).__name__}")
+        if "\x00" in key or not _sql_value(value) or (type(value) is str and "\x00" in value):
+            exact = False  # checked in Python only
+        elif value is None:
+            where.append(_MATCH_NULL)
+            params.append(key)
+        elif type(value) is str:
+            where.append(_MATCH_TEXT)
+            params += (key, key, value)
+        else:
+            number = str(int(value)) if type(value) is bool else repr(value)
+            where.append(_MATCH_NUMBER)
+            params += (key, key, number, key, number)
+    if where:
+        where = [f"({_ESCAPED} OR ({' AND '.join(where)}))"]
+    return where, params, exact
+
+
+def list_query(
+    config: RunnableConfig | None,
+    filter: dict[str, Any] | None,
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> tuple[str, list[Any], bool]:
+    """``(sql, params, exact)`` of :meth:`PostgresSaver.list` (see ``filter_clause``)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if config is not None:
+        conf = config.get("configurable") or {}
+        where.append("c.thread_id = %s")
+        params.append(_address(config)[0])
+        for key in ("checkpoint_ns", "checkpoint_id"):
+            if conf.get(key) is not None and (key == "checkpoint_ns" or conf[key]):
+                where.append(f"c.{key} = %s")  # key is one of two constants
+                params.append(str(conf[key]))
+    before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+    if before_id:
+        where.append("c.checkpoint_id < %s")
+        params.append(str(before_id))
+    matches, values, exact = filter_clause(filter)
+    where += matches
+    params += values
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY c.checkpoint_id DESC"
+    if limit is not None and exact:
+        sql += " LIMIT %s"
+        params.append(max(limit, 0))
+    return sql, params, exact
+
+
+class PostgresRows:
+    """What the sync and async Postgres savers share: rows in, rows out."""
+
+    serde: LcJsonSerializer
+
+    def put_params(
+        self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata
+    ) -> tuple[tuple[Any, ...], RunnableConfig]:
+        """The parameters of ``_PUT`` and the config of the stored checkpoint."""
+        thread_id, ns, parent = _address(config)
+        data = self.serde.dumps(checkpoint)
+        meta = self.serde.dumps(checkpoint_metadata(config, metadata)).decode()
+        row = (thread_id, ns, checkpoint["id"], parent, FORMAT, data, meta)
+        return row, saved_config(thread_id, ns, checkpoint["id"])
+
+    def write_rows(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> dict[bool, list[tuple[Any, ...]]]:
+        """The write rows, by whether their channel is special (replaced when stored again)."""
+        thread_id, ns, checkpoint_id = _writes_address(config)
+        rows: dict[bool, list[tuple[Any, ...]]] = {True: [], False: []}
+        for i, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, i)
+            row = (thread_id, ns, checkpoint_id, str(task_id), idx, channel, FORMAT)
+            rows[idx < 0].append((*row, self.serde.dumps(value), task_path))
+        return rows
+
+    def metadata_of(self, row: _Row) -> dict[str, Any]:
+        """A row's metadata, read through the safe loader."""
+        raw = row[6]
+        value = self.serde.loads(raw.encode() if isinstance(raw, str) else raw)
+        if type(value) is not dict:
+            raise ManifestError(
+                "stored checkpoint metadata is not an object",
+                hint="the checkpoint was edited or damaged; restore it from a good copy",
+            )
+        return value
+
+    def matches(self, metadata: dict[str, Any], filter: dict[str, Any] | None) -> bool:
+        """Whether ``metadata`` has every ``filter`` item (the exact, Python check)."""
+        return not filter or all(metadata.get(k) == v for k, v in filter.items())
+
+    def build(
+        self, row: _Row, metadata: dict[str, Any] | None, config: RunnableConfig | None
+    ) -> CheckpointTuple:
+        """A row as a ``CheckpointTuple``; a tampered value is a ``ManifestError`` saying where."""
+        thread_id, ns, checkpoint_id, parent, kind, data, _, task_ids, channels, kinds, vals = row
+        loads_typed = self.serde.loads_typed
+        try:
+            checkpoint = check_checkpoint(loads_typed((kind, bytes(data))))
+        except ManifestError as exc:
+            raise located(exc, f"checkpoint {checkpoint_id}") from None
+        pending = []
+        for task_id, channel, kind_, value in zip(
+            task_ids or (), channels or (), kinds or (), vals or (), strict=True
+        ):
+            try:
+                pending.append((task_id, channel, loads_typed((kind_, bytes(value)))))
+            except ManifestError as exc:
+                raise located(exc, f"write of task {task_id} to {channel!r}") from None
+        return CheckpointTuple(
+            config=config or saved_config(thread_id, ns, checkpoint_id),
+            checkpoint=checkpoint,
+            metadata=self.metadata_of(row) if metadata is None else metadata,  # type: ignore[arg-type]
+            parent_config=saved_config(thread_id, ns, parent) if parent else None,
+            pending_writes=pending,
+        )
+
+
+def _pool_kwargs() -> dict[str, Any]:
+    return {"autocommit": True}
+
+
+class PostgresSaver(PostgresRows, BaseCheckpointSaver):
+    """Checkpoints in PostgreSQL through a psycopg ``ConnectionPool`` (or one connection).
+
+    Thread safe; several processes (replicas) may share one database.
+
+    Args:
+        conn: a ``psycopg_pool.ConnectionPool`` whose connections are in autocommit mode
+            (``kwargs={"autocommit": True}``; ``from_conn_string`` makes one), or a single
+            autocommit ``psycopg.Connection`` (used under a lock).
+        serde: the serializer (default: :class:`LcJsonSerializer` with its defaults).
+    """
+
+    def __init__(
+        self, conn: ConnectionPool | Connection[Any], *, serde: LcJsonSerializer | None = None
+    ) -> None:
+        super().__init__(serde=serde)
+        self.conn = conn
+        self.lock = threading.Lock()
+        self.is_setup = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(setup={self.is_setup})"
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        serde: LcJsonSerializer | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 30.0,
+    ) -> Iterator[PostgresSaver]:
+        """A saver on a pool of ``min_size`` to ``max_size`` connections to ``conn_string``
+        (a libpq DSN or URL), its tables set up; the pool is closed on exit.
+
+        ``timeout``: seconds to wait for a connection. The DSN is masked in every error.
+        """
+        from psycopg_pool import ConnectionPool, PoolTimeout
+
+        protect_dsn(conn_string)
+        pool = ConnectionPool(
+            conn_string,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs=_pool_kwargs(),
+            timeout=timeout,
+            open=False,
+            name="runwire-checkpoints",
+        )
+        try:
+            try:
+                pool.open(wait=True, timeout=timeout)
+            except PoolTimeout as exc:
+                raise connect_error(exc, conn_string) from None
+            saver = cls(pool, serde=serde)
+            saver.setup()
+            yield saver
+        finally:
+            pool.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection[Any]]:
+        from psycopg import Connection, OperationalError
+
+        try:
+            if isinstance(self.conn, Connection):
+                with self.lock:
+                    yield self.conn
+            else:
+                with self.conn.connection() as conn:
+                    yield conn
+        except OperationalError as exc:
+            raise connect_error(exc) from None
+
+    def setup(self) -> None:
+        """Create or migrate the tables (idempotent; concurrent callers migrate once)."""
+        if self.is_setup:
+            return
+        with self._connection() as conn, conn.transaction():
+            conn.execute(_SETUP[0], (_LOCK_KEY,))
+            conn.execute(_SETUP[1])
+            done = conn.execute(_SETUP[2]).fetchone()[0]  # type: ignore[index]
+            for version, migration in enumerate(MIGRATIONS[done:], start=done + 1):
+                conn.execute(migration)  # type: ignore[arg-type]
+                conn.execute(_SETUP[3], (version,))
+        self.is_setup = True
+
+    def _ready(self) -> None:
+        if not self.is_setup:
+            self.setup()
+
+    # -- writing -----------------------------------------------------------------------
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store ``checkpoint`` whole (every channel value) as a child of ``config``'s."""
+        row, saved = self.put_params(config, checkpoint, metadata)
+        self._ready()
+        with self._connection() as conn:
+            conn.execute(_PUT, row)
+        return saved
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's writes; a regular write already stored at its index is kept."""
+        rows = self.write_rows(config, writes, task_id, task_path)
+        self._ready()
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            for special, batch in rows.items():
+                if batch:
+                    cur.executemany(_PUT_WRITE[special], batch)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint and write of ``thread_id``."""
+        self._ready()
+        with self._connection() as conn, conn.transaction():
+            for sql in _DELETE:
+                conn.execute(sql, (str(thread_id),))
+
+    # -- reading -----------------------------------------------------------------------
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The addressed checkpoint, or the thread's latest in its namespace."""
+        thread_id, ns, checkpoint_id = _address(config)
+        self._ready()
+        with self._connection() as conn:
+            if checkpoint_id is None:
+                row = conn.execute(_LATEST, (thread_id, ns)).fetchone()
+            else:
+                row = conn.execute(_BY_ID, (thread_id, ns, checkpoint_id)).fetchone()
+        if row is None:
+            return None
+        return self.build(row, None, config if checkpoint_id else None)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Matching checkpoints newest first (see ``BaseCheckpointSaver.list``)."""
+        sql, params, _ = list_query(config, filter, before, limit)
+        if limit is not None and limit <= 0:
+            return
+        self._ready()
+        with self._connection() as conn:
+            rows = conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+        for row in rows:
+            metadata = self.metadata_of(row)
+            if not self.matches(metadata, filter):
+                continue
+            yield self.build(row, metadata, None)
+            if limit is not None:
+                limit -= 1
+                if limit <= 0:
+                    return

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -31,10 +31,12 @@ from runwire.schema.serializable import Serializable
 __all__ = [
     "BaseCache",
     "InMemoryCache",
+    "cache_observer",
     "cache_stats",
     "dump_generations",
     "get_llm_cache",
     "load_generations",
+    "observe_cache",
     "resolve_cache",
     "set_llm_cache",
 ]
@@ -82,6 +84,18 @@ class BaseCache(ABC):
     async def aclear(self, **kwargs: Any) -> None:
         """Async ``clear``."""
         await run_in_executor(None, partial(self.clear, **kwargs))
+
+
+def observe_cache(cache: object, observer: Callable[[str], None] | None) -> None:
+    """Call ``observer`` with ``"hit"``, ``"miss"`` or ``"error"`` after each lookup of
+    ``cache`` (one observer per cache; None removes it). The server counts lookups this
+    way in ``/metrics``."""
+    object.__setattr__(cache, "_observer", observer)
+
+
+def cache_observer(cache: object) -> Callable[[str], None] | None:
+    """The observer :func:`observe_cache` gave ``cache``, if any."""
+    return getattr(cache, "_observer", None)
 
 
 def new_stats() -> dict[str, int]:

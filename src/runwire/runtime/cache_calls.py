@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from runwire.runtime.cache import BaseCache, cache_stats, resolve_cache
+from runwire.runtime.cache import BaseCache, cache_observer, cache_stats, resolve_cache
 from runwire.schema.outputs import ChatGeneration, Generation
 
 __all__ = ["CachedCall", "llm_string_of"]
@@ -76,10 +76,17 @@ class CachedCall:
     def _count(self, found: list[Generation] | None) -> list[Generation] | None:
         stats = cache_stats(self.cache)
         stats["hits" if found else "misses"] += 1
+        observer = cache_observer(self.cache)
+        if observer is not None:
+            observer("hit" if found else "miss")
         return found or None
 
     def _failed(self, action: str, exc: Exception) -> None:
         from runwire.redaction import redact
+
+        observer = cache_observer(self.cache)
+        if observer is not None and action == "lookup":
+            observer("error")
 
         consequence = "calling the model" if action == "lookup" else "the answer is not stored"
         logger.warning(

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from runwire import __version__
+from runwire.deploy.server.cache_metrics import watch_caches
 from runwire.deploy.server.endpoints import PipelineEndpoints
 from runwire.deploy.server.guard import Guard, ServerState
 from runwire.deploy.server.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -108,6 +109,7 @@ def create_app(
     state = state or ServerState()
     state.pipelines = tuple(pipelines)
     metrics = Metrics()
+    watch_caches(metrics.registry, {name: p.runnable for name, p in pipelines.items()})
     offloader = Offloader(max_threads=max_concurrency)
     app: FastAPI = FastAPIOffline(
         title="runwire",

@@ -30,6 +30,7 @@ from runwire.errors import (
     ValidatorRejectedError,
     format_path,
 )
+from runwire.loader.fast_load import FALLBACK, load_fast
 from runwire.loader.limits import DEFAULT_LIMITS, Limits, parse_json
 from runwire.loader.registry import (
     DEFAULT_NAMESPACES,
@@ -459,8 +460,25 @@ def loads(
     trusted: bool = False,
     allowed_endpoints: Iterable[str] = (),
 ) -> Any:
-    """Build objects from wire-form JSON text; the options are :func:`load`'s."""
+    """Build objects from wire-form JSON text; the options are :func:`load`'s.
+
+    Default options take the fast path (:mod:`runwire.loader.fast_load`), which builds the
+    same objects or hands the data back to :func:`load`.
+    """
     data = parse_json(text, limits=limits, source=source)
+    if init_validator is None or init_validator is default_init_validator:
+        built = load_fast(
+            data,
+            text,
+            allowed_objects=allowed_objects,
+            valid_namespaces=valid_namespaces,
+            refuse_jinja=init_validator is not None,
+            limits=limits,
+            trusted=trusted,
+            allowed_endpoints=allowed_endpoints,
+        )
+        if built is not FALLBACK:
+            return built
     return load(
         data,
         secrets_map=secrets_map,

@@ -285,17 +285,25 @@ class LcJsonSerializer:
         if (b"\\" in data and b"\\u" in data) or b'"__rw__"' in data:
             return self._dec(value, 0)  # \u escapes can hide keys from the byte scans
         if b'"lc"' in data or b'"__lc_escaped__"' in data:
-            return self._load(value)
+            return self._load(value, data)
         return value
 
     def decode(self, data: Any) -> Any:
         """The value of JSON data written by :meth:`encode` (the safe path of :meth:`loads`)."""
         return self._dec(data, 0)
 
-    def _load(self, value: Any) -> Any:
+    def _load(self, value: Any, raw: bytes | None = None) -> Any:
+        """``value``'s objects; ``raw``, the whole text ``value`` was read from, lets the
+        loader's fast path build them (a long message history)."""
         lc = _LC or _lc()
         if self._allowed is None:
             self._allowed = [*lc["state_classes"], *self._extra_objects]
+        if raw is not None:
+            built = lc["load_fast"](
+                value, raw, allowed_objects=self._allowed, limits=lc["limits"], trusted=False
+            )
+            if built is not lc["FALLBACK"]:
+                return built
         return lc["load"](
             value,
             allowed_objects=self._allowed,
@@ -403,6 +411,7 @@ _LC: dict[str, Any] = {}
 
 
 def _lc() -> dict[str, Any]:
+    from runwire.loader.fast_load import FALLBACK, load_fast
     from runwire.loader.limits import Limits
     from runwire.loader.registry import class_for
     from runwire.loader.wire import load
@@ -417,6 +426,8 @@ def _lc() -> dict[str, Any]:
         Serializable=Serializable,
         dumpd=dumpd,
         load=load,
+        load_fast=load_fast,
+        FALLBACK=FALLBACK,
         limits=Limits(max_depth=MAX_DEPTH),
         state_classes=tuple(state),
     )

@@ -147,7 +147,8 @@ def test_an_unknown_environment_lists_the_known_ones(project: Path) -> None:
         (
             "pipelines:\n  chat: configs/chat.yaml\nenvironments:\n  prod:\n    environments: {}\n",
             "runwire.yaml:5:5: $.environments.prod.environments: unknown key 'environments'\n"
-            "  hint: use allowed_objects, trusted, allowed_endpoints, server, pipelines",
+            "  hint: use allowed_objects, trusted, allowed_endpoints, server, pipelines, "
+            "checkpointer",
         ),
     ],
     ids=["top", "pipeline", "server", "overlay", "nested-environments"],
@@ -454,7 +455,7 @@ def test_validate_reports_a_broken_deployment_file(
         "for the server's own /docs route\n"
         "  runwire.yaml:4:1: structure: $.xyz: unknown key 'xyz'\n"
         "    hint: use allowed_objects, trusted, allowed_endpoints, server, pipelines, "
-        "environments\n"
+        "environments, checkpointer\n"
     )
 
 

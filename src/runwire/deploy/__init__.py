@@ -43,6 +43,8 @@ _EXPORTS: dict[str, str] = {
         ),
         "runwire.deploy.deployment",
     ),
+    "open_checkpointer": "runwire.deploy.checkpointers",
+    "open_async_checkpointer": "runwire.deploy.checkpointers",
     "Pipeline": "runwire.deploy.pipelines",
     "build_pipelines": "runwire.deploy.pipelines",
     "create_app": "runwire.deploy.server.app",

@@ -27,11 +27,14 @@ from pydantic import (
 from runwire.deploy.deployment_models import (
     RESERVED_NAMES,
     AllowedObjectsSpec,
+    CheckpointerSpec,
     DeploymentFile,
     EnvironmentOverlay,
     PipelineOverlay,
     PipelineSpec,
+    PostgresCheckpointer,
     ServerLimits,
+    SqliteCheckpointer,
     check_pipeline_name,
     short_form,
 )
@@ -138,6 +141,15 @@ _KEYS: dict[Parts, tuple[str, ...]] = {
         (("environments", "*"), EnvironmentOverlay),
         (("environments", "*", "server"), ServerLimits),
         (("environments", "*", "pipelines", "*"), PipelineOverlay),
+        *(
+            ((*prefix, "checkpointer", *rest), model)
+            for prefix in ((), ("environments", "*"))
+            for rest, model in (
+                ((), CheckpointerSpec),
+                (("postgres",), PostgresCheckpointer),
+                (("sqlite",), SqliteCheckpointer),
+            )
+        ),
     )
 }
 """The keys each mapping of the file accepts (for did-you-mean hints)."""
@@ -164,6 +176,13 @@ _EXPECTED: dict[Parts, str] = {
     ("pipelines", "*", "allowed_endpoints"): _ENDPOINTS_TEXT,
     ("environments",): "a mapping of environment names to overlays",
     ("environments", "*"): "a mapping: an overlay of allowed_objects, server and pipelines",
+    ("checkpointer",): "a mapping with `postgres:` or `sqlite:`",
+    ("checkpointer", "postgres"): "a mapping with `dsn: !secret NAME`",
+    ("checkpointer", "postgres", "min_size"): "a positive integer",
+    ("checkpointer", "postgres", "max_size"): "a positive integer",
+    ("checkpointer", "postgres", "timeout_s"): "a positive number of seconds",
+    ("checkpointer", "sqlite"): "a mapping with `path:`",
+    ("checkpointer", "sqlite", "path"): "a database file path",
 }
 """What each place of the file expects, for type errors (overlays mirror the top level)."""
 
@@ -323,6 +342,7 @@ def _check(
         allowed_objects=model.allowed_objects,
         server=model.server,
         environments={name: data["environments"][name] for name in model.environments},
+        checkpointer=_checkpointer(model.checkpointer, folder),
         source=path.resolve(),
         env=env,
     )
@@ -332,6 +352,16 @@ def _check(
 
 def _absolute(folder: Path, path: Path) -> Path:
     return Path(os.path.normpath(folder / path))
+
+
+def _checkpointer(spec: CheckpointerSpec | None, folder: Path) -> CheckpointerSpec:
+    """The checkpointer setting, SQLite beside the file by default, its path absolute."""
+    if spec is None:
+        spec = CheckpointerSpec(sqlite=SqliteCheckpointer())
+    if spec.sqlite is None:
+        return spec
+    sqlite = spec.sqlite.model_copy(update={"path": _absolute(folder, spec.sqlite.path)})
+    return spec.model_copy(update={"sqlite": sqlite})
 
 
 # -- the public side -------------------------------------------------------------------
@@ -347,6 +377,10 @@ class Deployment(BaseModel):
     server: ServerLimits = Field(default_factory=ServerLimits)
     environments: dict[str, Any] = Field(default_factory=dict)
     """The file's overlays as written (the selected one is already applied)."""
+    checkpointer: CheckpointerSpec | None = None
+    """Where served graphs keep threads (``runwire.deploy.checkpointers.open_checkpointer``
+    opens it): from a file, its setting, else SQLite beside it (paths absolute); ``None``
+    when manifests are served directly (the factory's default then applies)."""
     source: Path | None = None
     """The deployment file; ``None`` when manifests are served directly."""
     env: str | None = None

@@ -10,18 +10,30 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
+from runwire.loader.source import secret_name
 from runwire.schema.trust import make_trust
 
 __all__ = [
     "RESERVED_NAMES",
     "AllowedObjectsSpec",
+    "CheckpointerSpec",
     "DeploymentFile",
     "EnvironmentOverlay",
     "PipelineOverlay",
     "PipelineSpec",
+    "PostgresCheckpointer",
     "ServerLimits",
+    "SqliteCheckpointer",
     "check_pipeline_name",
     "short_form",
 ]
@@ -90,6 +102,85 @@ class ServerLimits(BaseModel):
     """On SIGTERM, how long in-flight requests may take to finish."""
 
 
+def _secret_ref(value: Any) -> str:
+    """The name of a secret node (``!secret NAME``); anything else is refused, unquoted."""
+    name = secret_name(value)
+    if not name:
+        raise ValueError(
+            "expected a secret, such as `dsn: !secret PG_DSN` (a DSN holds a password: "
+            "never write it in the file)"
+        )
+    return name
+
+
+_SECRET_REF_SCHEMA = {
+    "description": 'A secret\'s name: {"_secret": NAME} (YAML: !secret NAME) or a wire '
+    "secret node.",
+    "type": "object",
+    "anyOf": [
+        {
+            "properties": {"_secret": {"type": "string", "minLength": 1}},
+            "required": ["_secret"],
+            "additionalProperties": False,
+        },
+        {
+            "properties": {
+                "lc": {"const": 1},
+                "type": {"const": "secret"},
+                "id": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1},
+            },
+            "required": ["lc", "type", "id"],
+            "additionalProperties": False,
+        },
+    ],
+}
+SecretRef = Annotated[
+    str, BeforeValidator(_secret_ref), WithJsonSchema(_SECRET_REF_SCHEMA, mode="validation")
+]
+"""A secret, held by its name (resolved through the deployment's secret sources)."""
+_HIDDEN = ConfigDict(**_STRICT, hide_input_in_errors=True)
+
+
+class PostgresCheckpointer(BaseModel):
+    """Graph checkpoints in PostgreSQL: every replica given the same DSN shares threads."""
+
+    model_config = _HIDDEN
+    dsn: SecretRef
+    """The secret holding the libpq DSN or URL: ``dsn: !secret PG_DSN``."""
+    min_size: _PositiveInt = 1
+    """Connections the pool keeps open."""
+    max_size: _PositiveInt = 10
+    """Connections the pool may open."""
+    timeout_s: _PositiveSeconds = 30.0
+    """How long to wait for a connection."""
+
+
+class SqliteCheckpointer(BaseModel):
+    """Graph checkpoints in one SQLite file (one machine; the embedded default)."""
+
+    model_config = _STRICT
+    path: Path = Path(".runwire/checkpoints.db")
+    """The database file, relative to the deployment file (its folder is created)."""
+
+
+class CheckpointerSpec(BaseModel):
+    """Where served graphs keep their threads: exactly one of `postgres` or `sqlite`
+    (unset: SQLite in .runwire/checkpoints.db beside the deployment file)."""
+
+    model_config = ConfigDict(**_HIDDEN, json_schema_extra={"minProperties": 1, "maxProperties": 1})
+    postgres: PostgresCheckpointer | None = None
+    sqlite: SqliteCheckpointer | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CheckpointerSpec:
+        if (self.postgres is None) == (self.sqlite is None):
+            raise ValueError(
+                "checkpointer takes exactly one of postgres or sqlite (an environment "
+                "overlay that switches sets the other to null)"
+            )
+        return self
+
+
 class PipelineSpec(BaseModel):
     """One pipeline: its manifest, manifest overlays, what clients may configure."""
 
@@ -147,6 +238,7 @@ class EnvironmentOverlay(BaseModel):
     allowed_endpoints: list[_Endpoint] | None = None
     server: ServerLimits | None = None
     pipelines: _OverlayPipelines | None = _pipelines_field(required=False)
+    checkpointer: CheckpointerSpec | None = None
 
 
 class DeploymentFile(BaseModel):
@@ -168,3 +260,6 @@ class DeploymentFile(BaseModel):
     """Name (the route: /<name>/invoke) -> manifest path, or a mapping with `path`."""
     environments: dict[str, EnvironmentOverlay] = Field(default_factory=dict)
     """Overlays by environment name; RUNWIRE_ENV selects one."""
+    checkpointer: CheckpointerSpec | None = None
+    """Where served graphs keep their threads: ``{postgres: {dsn: !secret PG_DSN}}`` or
+    ``{sqlite: {path: ...}}``; default: SQLite beside the deployment file."""

@@ -48,6 +48,10 @@ __all__ = [
 ACCESS_LOGGER = "runwire.access"
 """The logger access lines are written to."""
 
+ROUTED_FIELDS = "runwire.access"
+"""The scope key where a route leaves fields for its line (``pipeline``, ``run_id``,
+``thread_id``): the graph API's paths name no pipeline."""
+
 MAX_PATH_CHARS = 512
 """Longer paths are cut (a client chooses them)."""
 
@@ -259,5 +263,10 @@ class RequestRecorder:
             line["run_id"] = ids[0]
         elif ids:
             line["run_ids"] = ids
+        routed = scope.get(ROUTED_FIELDS)  # what a route knew (a graph API run's ids)
+        if routed:
+            line.update(
+                {key: routed[key] for key in ("pipeline", "run_id", "thread_id") if key in routed}
+            )
         line["client"] = _client(scope)
         _logger.info(orjson.dumps(line).decode())

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from runwire import __version__
+from runwire.deploy.server import graph_api
 from runwire.deploy.server.cache_metrics import watch_caches
 from runwire.deploy.server.endpoints import PipelineEndpoints
 from runwire.deploy.server.guard import Guard, ServerState
@@ -97,6 +98,7 @@ def create_app(
     max_json_depth: int = 100,
     offload: OffloadPolicy = "configurable",
     state: ServerState | None = None,
+    graph_backend: Any = None,
 ) -> FastAPI:
     """An app serving ``pipelines``: name -> a :class:`~runwire.deploy.pipelines.Pipeline`
     (or any object with ``runnable`` and ``configurable``), or a plain runnable, served
@@ -104,6 +106,10 @@ def create_app(
 
     ``state`` is shared with the runner, which flips ``draining`` on SIGTERM. The
     limits are those of :class:`~runwire.deploy.settings.ServerSettings`.
+
+    Graph files are also served through the LangGraph Server API (see
+    :mod:`.graph_api`), their threads kept by ``graph_backend`` (a
+    :class:`~.graph_api.GraphBackend`; default: SQLite in memory).
     """
     pipelines = {name: _served(name, pipeline) for name, pipeline in pipelines.items()}
     state = state or ServerState()
@@ -117,10 +123,19 @@ def create_app(
         description="Pipelines served by runwire over LangServe's protocol.",
         static_url=DOCS_STATIC,
     )
+    graphs: dict[str, tuple[Any, Any]] = {}
+    if any(graph_api.is_graph(p.runnable) for p in pipelines.values()):
+        graph_backend = graph_backend or graph_api.GraphBackend()
+        graphs = {
+            name: graph_api.threaded_forms(p.runnable, graph_backend.saver)
+            for name, p in pipelines.items()
+            if graph_api.is_graph(p.runnable)
+        }
     endpoints = {
         name: PipelineEndpoints(
             name,
-            pipeline.runnable,
+            graph_api.ThreadedGraph(*graphs[name]) if name in graphs else pipeline.runnable,
+            thread_keys=graph_api.THREAD_KEYS if name in graphs else frozenset(),
             configurable=frozenset(pipeline.configurable),
             timeout=request_timeout_s,
             metrics=metrics,
@@ -141,6 +156,21 @@ def create_app(
                 name=f"{name}_{route}",
                 response_class=Response,
             )
+
+    if graphs:
+        stamp = graph_api.created_at()
+        graph_api.mount(
+            app,
+            {
+                name: graph_api.ServedGraph(name, *graphs[name], endpoints[name], stamp)
+                for name in graphs
+            },
+            graph_backend,
+            registry=metrics.registry,
+            state=state,
+            timeout=request_timeout_s,
+            max_json_depth=max_json_depth,
+        )
 
     playground = Playground(pipelines, keys_required=bool(api_keys))
     for path in playground.routes:
@@ -195,6 +225,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         body_timeout_s=body_timeout_s,
         max_concurrency=max_concurrency,
+        labeler=graph_api.route_labeler() if graphs else None,
     )
     app.state.runwire = state
     app.state.metrics = metrics

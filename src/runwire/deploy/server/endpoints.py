@@ -57,6 +57,8 @@ _STREAM_EVENT_FILTERS = (
     "exclude_types",
     "exclude_tags",
 )
+MAX_THREAD_KEY_CHARS = 256
+"""Longest thread id (or checkpoint id) a client may send."""
 MAX_MESSAGE_CHARS = 1000
 """Error messages sent to clients are cut to this length."""
 
@@ -141,8 +143,10 @@ class PipelineEndpoints:
         max_json_depth: int = 100,
         offload: OffloadPolicy = "configurable",
         offloader: Offloader | None = None,
+        thread_keys: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
+        self.thread_keys = thread_keys  # any client may send these (a graph's thread_id)
         self.runnable = runnable
         self.allowed = configurable
         self.timeout = timeout
@@ -207,6 +211,15 @@ class PipelineEndpoints:
             return config
         if not isinstance(configurable, dict):
             raise protocol.invalid((*loc, "configurable"), "dict_type", "expected a JSON object")
+        threads = {key: configurable[key] for key in self.thread_keys if key in configurable}
+        for key, value in threads.items():
+            if not isinstance(value, str) or not 0 < len(value) <= MAX_THREAD_KEY_CHARS:
+                raise protocol.invalid(
+                    (*loc, "configurable", key),
+                    "string_type",
+                    f"expected a string of 1 to {MAX_THREAD_KEY_CHARS} characters",
+                )
+        configurable = {k: v for k, v in configurable.items() if k not in threads}
         refused = sorted(key for key in configurable if key not in self.allowed)
         if refused:
             allowed = ", ".join(sorted(self.allowed)) or "none"
@@ -225,7 +238,7 @@ class PipelineEndpoints:
             self.config_model.model_validate({"configurable": configurable})
         except ValidationError as exc:
             raise protocol.ProtocolError(422, protocol.validation_problems(exc, loc)) from None
-        config["configurable"] = configurable
+        config["configurable"] = {**configurable, **threads}
         return config
 
     async def _body(self, request: Request, key: str) -> dict[str, Any]:
@@ -234,7 +247,10 @@ class PipelineEndpoints:
     def _off_loop(self, configs: list[dict[str, Any]]) -> bool:
         """Whether this request runs on worker threads (see the module docstring)."""
         if self.offload == "configurable":
-            return any("configurable" in config for config in configs)
+            return any(
+                any(key not in self.thread_keys for key in config.get("configurable", ()))
+                for config in configs
+            )
         return self.offload == "always"
 
     async def _single(self, request: Request) -> tuple[dict[str, Any], Any, dict[str, Any]]:

@@ -119,8 +119,10 @@ class Guard:
         max_body_bytes: int = 1_048_576,
         body_timeout_s: float = 30.0,
         max_concurrency: int = 256,
+        labeler: Callable[[str], tuple[str, str] | None] | None = None,
     ) -> None:
         self.app = app
+        self._labeler = labeler or _nothing_public  # labels of paths with ids (graph API)
         self.state = state
         self.metrics = metrics
         self._keys = tuple(key.get_secret_value().encode() for key in api_keys)
@@ -165,7 +167,7 @@ class Guard:
                     [(b"www-authenticate", b"Bearer")],
                 )
                 return
-            labels = public or self._labels.get(path, UNMATCHED)
+            labels = public or self._labels.get(path) or self._labeler(path) or UNMATCHED
             await self._handle(scope, receive, counted_send, labels[0])
         finally:
             self.metrics.observe(*labels, status, time.perf_counter() - started)

@@ -1,0 +1,134 @@
+"""The LangGraph Server HTTP API for served graphs: what ``langgraph-sdk`` calls.
+
+Assistants (one per graph: search, get, graph, schemas), threads (create, get, update,
+delete, search, state, state edits, history) and runs (create, wait, stream with one or
+several stream modes, get, list, join, cancel; stateless runs through ``/runs/wait``
+and ``/runs/stream``; ``command={"resume": ...}`` continues an interrupt). Threads and
+runs live next to the checkpoints (:mod:`.backend`, :mod:`.store`), so replicas sharing
+a PostgreSQL database share them. Every route sits behind the server's guard (API keys,
+body size and time, concurrency slots) and bodies are validated (:mod:`.models`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.responses import Response
+
+from runwire.deploy.server.graph_api.assistants import AssistantRoutes
+from runwire.deploy.server.graph_api.backend import GraphBackend
+from runwire.deploy.server.graph_api.execution import GraphRuns
+from runwire.deploy.server.graph_api.metrics import GraphMetrics
+from runwire.deploy.server.graph_api.runs import RunRoutes
+from runwire.deploy.server.graph_api.served import (
+    THREAD_KEYS,
+    ServedGraph,
+    ThreadedGraph,
+    is_graph,
+)
+from runwire.deploy.server.graph_api.threads import ThreadRoutes
+
+__all__ = [
+    "RESERVED_PREFIXES",
+    "THREAD_KEYS",
+    "GraphBackend",
+    "GraphRuns",
+    "ServedGraph",
+    "ThreadedGraph",
+    "created_at",
+    "is_graph",
+    "mount",
+    "route_labeler",
+    "threaded_forms",
+]
+
+RESERVED_PREFIXES = ("assistants", "threads", "runs")
+"""First path segments the graph API takes: no pipeline may have these names then."""
+
+_ROUTE_CLASSES = (AssistantRoutes, ThreadRoutes, RunRoutes)
+
+
+def threaded_forms(runnable: Any, saver: Any) -> tuple[Any, Any]:
+    """``(stateless, threaded)``: a graph file compiled without and with ``saver``."""
+    return runnable.compile(), runnable.compile(checkpointer=saver)
+
+
+def mount(
+    app: Any,
+    graphs: Mapping[str, ServedGraph],
+    backend: GraphBackend,
+    *,
+    registry: Any,
+    state: Any,
+    timeout: float,
+    max_json_depth: int,
+) -> GraphRuns:
+    """Add the graph API's routes to ``app`` (and its shutdown: background runs still
+    running are stopped and their threads released, then the backend is closed)."""
+    clash = sorted(set(graphs) & set(RESERVED_PREFIXES)) or sorted(
+        set(getattr(state, "pipelines", ())) & set(RESERVED_PREFIXES)
+    )
+    if clash:
+        raise ValueError(
+            f"pipeline name {clash[0]!r} is taken by the graph API's /{clash[0]} routes; "
+            "rename the pipeline"
+        )
+    runs = GraphRuns(dict(graphs), backend.store, GraphMetrics(registry), state, timeout)
+    for cls in _ROUTE_CLASSES:
+        for method, path, handler in cls(runs, max_json_depth).routes():
+            app.add_api_route(
+                path,
+                handler,
+                methods=[method],
+                tags=["graphs"],
+                name=f"graph_api_{method.lower()}_{path}",
+                response_class=Response,
+            )
+
+    async def shutdown() -> None:
+        await runs.shutdown()
+        await backend.aclose()
+
+    app.router.on_startup.append(backend.start)
+    app.router.on_shutdown.append(shutdown)
+    return runs
+
+
+def route_labeler() -> Callable[[str], tuple[str, str] | None]:
+    """Path -> ``("-", route template)`` for the graph API's routes (metrics labels: a
+    bounded set, never a raw id)."""
+    templates = sorted(
+        {path for cls in _ROUTE_CLASSES for _, path, _ in cls.__dict__["routes"](_Names())},
+        key=len,
+        reverse=True,
+    )
+    compiled = [(re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", t) + "$"), t) for t in templates]
+
+    def label(path: str) -> tuple[str, str] | None:
+        if not path.startswith(("/threads", "/runs", "/assistants")):
+            return None
+        for pattern, template in compiled:
+            if pattern.match(path):
+                return ("-", template)
+        return None
+
+    return label
+
+
+class _Names:
+    """Stands in for a route class's state when only its route paths are wanted."""
+
+    runs = None
+    store = None
+    max_json_depth = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return None
+
+
+def created_at() -> str:
+    """When graphs were loaded: their assistants' creation time."""
+    return datetime.now(UTC).isoformat()

@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_retrieval.py
 	$(BIN)/python benchmarks/bench_oci.py
 	$(BIN)/python benchmarks/bench_memorydb.py
+	$(BIN)/python benchmarks/bench_batch_ray.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

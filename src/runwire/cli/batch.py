@@ -23,6 +23,10 @@ means the file is not a batch output, and the run refuses to overwrite it. The k
 records are written back atomically, each new record is appended and flushed as soon as
 it is done (an interrupted run loses nothing finished), and at the end the file is
 rewritten sorted by index, atomically.
+
+**Engines**: :func:`write_batch` holds all of the above; an engine only turns the inputs
+to run into :data:`Completed` records. The local engine (:func:`arun_batch`) runs them
+in this process; :mod:`runwire.cli.batch_ray` runs them on a Ray cluster.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import os
 import stat
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -46,7 +50,18 @@ from runwire.cli.output import to_jsonable
 from runwire.errors import RunwireError
 from runwire.redaction import redact
 
-__all__ = ["BatchError", "BatchReport", "InputError", "arun_batch", "input_key", "run_batch"]
+__all__ = [
+    "BatchError",
+    "BatchInput",
+    "BatchReport",
+    "Completed",
+    "InputError",
+    "arun_batch",
+    "input_key",
+    "record_line",
+    "run_batch",
+    "write_batch",
+]
 
 KEY_LENGTH = 16
 _BOM = b"\xef\xbb\xbf"
@@ -78,11 +93,20 @@ class BatchReport:
 
 
 @dataclass(frozen=True)
-class _Input:
+class BatchInput:
+    """One line of the inputs file: its index, key, and value (or why it is not JSON)."""
+
     index: int
     key: str
     value: Any
     error: str | None  # why the line is not an input, or None
+
+
+Completed = tuple[int, bytes, bool]
+"""A finished input: its index, its record line, and whether the record is an output."""
+
+Engine = Callable[[list[BatchInput]], AsyncIterator[Completed]]
+"""Runs the inputs it is given and yields their records as they complete."""
 
 
 def _digest(data: bytes) -> str:
@@ -94,13 +118,13 @@ def input_key(value: Any) -> str:
     return _digest(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
 
-def _read_inputs(path: Path) -> list[_Input]:
+def _read_inputs(path: Path) -> list[BatchInput]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise BatchError(f"cannot read the inputs file {path}: {exc.strerror or exc}") from exc
     data = data.removeprefix(_BOM)
-    items: list[_Input] = []
+    items: list[BatchInput] = []
     for lineno, raw in enumerate(data.splitlines(), 1):
         text = raw.strip()
         if not text:
@@ -110,9 +134,9 @@ def _read_inputs(path: Path) -> list[_Input]:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             reason = f"{path.name} line {lineno} is not valid JSON: {exc}"
-            items.append(_Input(index, _digest(text), None, reason))
+            items.append(BatchInput(index, _digest(text), None, reason))
         else:
-            items.append(_Input(index, input_key(value), value, None))
+            items.append(BatchInput(index, input_key(value), value, None))
     return items
 
 
@@ -132,7 +156,7 @@ def _parse_record(line: bytes) -> dict[str, Any] | None:
     return record
 
 
-def _previous_records(output: Path, items: list[_Input]) -> dict[int, bytes]:
+def _previous_records(output: Path, items: list[BatchInput]) -> dict[int, bytes]:
     """The lines of ``output`` whose outputs still answer the current inputs, by index."""
     try:
         data = output.read_bytes()
@@ -178,18 +202,18 @@ def _error(exc: BaseException) -> dict[str, str]:
     return {"type": type(exc).__name__, "message": redact(str(exc))}
 
 
-def _record_line(item: _Input, result: Any) -> tuple[bytes, bool]:
-    """The JSONL line recording ``result`` for ``item``, and whether it is an output."""
+def record_line(item: BatchInput, result: Any) -> Completed:
+    """The record of ``result`` (an output, or the exception ``item`` raised)."""
     head: dict[str, Any] = {"index": item.index, "key": item.key}
     if isinstance(result, BaseException):
         body = {"error": _error(result)}
     else:
         try:
-            return orjson.dumps({**head, "output": to_jsonable(result)}) + b"\n", True
+            return item.index, orjson.dumps({**head, "output": to_jsonable(result)}) + b"\n", True
         except (TypeError, ValueError, RecursionError) as exc:
             message = redact(f"the output cannot be written as JSON: {exc}")
             body = {"error": {"type": "OutputError", "message": message}}
-    return orjson.dumps({**head, **body}) + b"\n", False
+    return item.index, orjson.dumps({**head, **body}) + b"\n", False
 
 
 class _Progress:
@@ -262,28 +286,20 @@ def _isatty(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-async def arun_batch(
-    runnable: Any,
+async def write_batch(
     inputs: Path,
     output: Path,
+    engine: Engine,
     *,
-    concurrency: int = 8,
-    config: dict[str, Any] | None = None,
     progress: bool | None = None,
     progress_stream: TextIO | None = None,
 ) -> BatchReport:
-    """Run ``runnable`` on every input of ``inputs`` into ``output`` (see the module doc).
+    """Run the inputs of ``inputs`` that ``output`` lacks through ``engine`` (module doc).
 
-    At most ``concurrency`` inputs run at a time. ``config`` is the run config of every
-    call. A progress bar goes to ``progress_stream`` (default ``sys.stderr``) when
-    ``progress`` is true (default: when that stream is a terminal).
+    ``engine`` is called once, with the inputs to run, only when there are some. A
+    progress bar goes to ``progress_stream`` (default ``sys.stderr``) when ``progress``
+    is true (default: when that stream is a terminal).
     """
-    if type(concurrency) is not int or concurrency < 1:
-        raise ValueError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
-    if not callable(getattr(runnable, "abatch_as_completed", None)):
-        raise TypeError(
-            f"run_batch needs a runnable (with abatch_as_completed), got {type(runnable).__name__}"
-        )
     inputs, output = Path(inputs), Path(output)
     if inputs.resolve() == output.resolve():
         raise BatchError(f"the output file must not be the inputs file ({inputs})")
@@ -307,11 +323,10 @@ async def arun_batch(
     )
     with open(output, "ab") as sink, bar:
 
-        def record(item: _Input, result: Any) -> None:
-            line, ok = _record_line(item, result)
+        def record(index: int, line: bytes, ok: bool) -> None:
             sink.write(line)
             sink.flush()
-            lines[item.index] = line
+            lines[index] = line
             if ok:
                 report.succeeded += 1
             else:
@@ -320,16 +335,55 @@ async def arun_batch(
 
         for item in todo:
             if item.error is not None:
-                record(item, InputError(item.error))
+                record(*record_line(item, InputError(item.error)))
         if runs:
-            run_config = {**(config or {}), "max_concurrency": concurrency}
-            results = runnable.abatch_as_completed(
-                [item.value for item in runs], run_config, return_exceptions=True
-            )
-            async for position, result in results:
-                record(runs[position], result)
+            async with contextlib.aclosing(engine(runs)) as completed:
+                async for done in completed:
+                    record(*done)
     _write_atomic(output, (lines[i] for i in sorted(lines)))
     return report
+
+
+async def _local(
+    runnable: Any, runs: list[BatchInput], config: dict[str, Any]
+) -> AsyncIterator[Completed]:
+    """The local engine: ``runnable.abatch_as_completed`` in this process."""
+    results = runnable.abatch_as_completed(
+        [item.value for item in runs], config, return_exceptions=True
+    )
+    async for position, result in results:
+        yield record_line(runs[position], result)
+
+
+async def arun_batch(
+    runnable: Any,
+    inputs: Path,
+    output: Path,
+    *,
+    concurrency: int = 8,
+    config: dict[str, Any] | None = None,
+    progress: bool | None = None,
+    progress_stream: TextIO | None = None,
+) -> BatchReport:
+    """Run ``runnable`` on every input of ``inputs`` into ``output`` (see the module doc).
+
+    At most ``concurrency`` inputs run at a time. ``config`` is the run config of every
+    call. ``progress`` and ``progress_stream`` are :func:`write_batch`'s.
+    """
+    if type(concurrency) is not int or concurrency < 1:
+        raise ValueError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
+    if not callable(getattr(runnable, "abatch_as_completed", None)):
+        raise TypeError(
+            f"run_batch needs a runnable (with abatch_as_completed), got {type(runnable).__name__}"
+        )
+    run_config = {**(config or {}), "max_concurrency": concurrency}
+    return await write_batch(
+        inputs,
+        output,
+        lambda runs: _local(runnable, runs, run_config),
+        progress=progress,
+        progress_stream=progress_stream,
+    )
 
 
 def run_batch(

@@ -378,19 +378,41 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from runwire.cli.batch import BatchError, run_batch
 
     try:
-        pipeline = _build(args)
-        config = _json_arg(args.config, "--config")
-        report = run_batch(
-            pipeline,
-            Path(args.inputs),
-            Path(args.output),
-            concurrency=args.concurrency,
-            config=config,
-        )
+        if args.engine == "ray":
+            report = _batch_ray(args)
+        elif args.address is not None or args.workers is not None:
+            raise UsageError("--address and --workers are options of --engine ray")
+        else:
+            pipeline = _build(args)
+            config = _json_arg(args.config, "--config")
+            report = run_batch(
+                pipeline,
+                Path(args.inputs),
+                Path(args.output),
+                concurrency=args.concurrency,
+                config=config,
+            )
     except (ManifestError, UsageError, BatchError) as exc:
         return _error(exc)
     print(report.summary(), file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def _batch_ray(args: argparse.Namespace) -> Any:
+    """``--engine ray``: the manifest's text goes to the workers (runwire.cli.batch_ray)."""
+    from runwire.cli.batch_ray import run_batch_ray, shipped_manifest
+
+    text = shipped_manifest(_manifest(args), args.file)
+    return run_batch_ray(
+        text,
+        Path(args.inputs),
+        Path(args.output),
+        source=args.file,
+        concurrency=args.concurrency,
+        workers=args.workers,
+        address=args.address,
+        config=_json_arg(args.config, "--config"),
+    )
 
 
 # -- schema ----------------------------------------------------------------------------

@@ -97,6 +97,17 @@ def _later(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     return command
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (else a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 _DEBUG_HELP = "on a failure, print the traceback too (also RUNWIRE_DEBUG=1)"
 
 
@@ -194,7 +205,29 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("file", metavar="FILE")
     batch.add_argument("inputs", metavar="INPUTS.jsonl")
     batch.add_argument("-o", "--output", required=True, metavar="OUT.jsonl")
-    batch.add_argument("--concurrency", type=int, default=8, help="inputs in flight (default 8)")
+    batch.add_argument(
+        "--concurrency", type=_at_least_one, default=8, help="inputs in flight (default 8)"
+    )
+    batch.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where inputs run: this process (default) or a Ray cluster (pip install "
+        "'runwire[ray]')",
+    )
+    batch.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="--engine ray: the cluster (default: RAY_ADDRESS, else a new local instance)",
+    )
+    batch.add_argument(
+        "--workers",
+        type=_at_least_one,
+        default=None,
+        metavar="N",
+        help="--engine ray: Ray actors, one CPU each (default: one per CPU, at most --concurrency)",
+    )
     _config_option(batch)
     _manifest_options(batch)
     batch.set_defaults(run=commands.cmd_batch)

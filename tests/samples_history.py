@@ -10,6 +10,7 @@ from typing import Any
 
 from runwire.runtime.configurable_spec import ConfigurableFieldSpec
 from runwire.runtime.history import RunnableWithMessageHistory
+from runwire.runtime.history_postgres import PostgresChatHistoryStore
 from runwire.runtime.history_stores import InMemoryChatHistoryStore, SqliteChatHistoryStore
 from runwire.runtime.models.fakes import FakeChatModel
 from runwire.runtime.prompts import ChatPromptTemplate, MessagesPlaceholder
@@ -39,4 +40,8 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "RunnableWithMessageHistory": _with_history,
     "InMemoryChatHistoryStore": InMemoryChatHistoryStore,
     "SqliteChatHistoryStore": lambda: SqliteChatHistoryStore(path="history.sqlite3", timeout=2.5),
+    # dsn left unset: it is a secret (tests/test_message_history_postgres.py loads one)
+    "PostgresChatHistoryStore": lambda: PostgresChatHistoryStore(
+        dsn=None, table="chat", max_size=2
+    ),
 }

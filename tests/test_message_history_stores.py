@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -32,11 +33,22 @@ def sqlite_node(path: str, **kwargs: object) -> dict[str, object]:
     return {"lc": 1, "type": "constructor", "id": STORE_ID, "kwargs": {"path": path, **kwargs}}
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[object]:
     if request.param == "memory":
-        return InMemoryChatHistoryStore()
-    return SqliteChatHistoryStore(path=str(tmp_path / "h.db"))
+        yield InMemoryChatHistoryStore()
+    elif request.param == "sqlite":
+        yield SqliteChatHistoryStore(path=str(tmp_path / "h.db"))
+    else:  # a database of its own on the session's PostgreSQL server
+        from runwire.runtime.history_postgres import PostgresChatHistoryStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        monkeypatch.setenv("PG_DSN", dsn)  # what a trusted load of a dumped store reads
+        pg = PostgresChatHistoryStore(dsn=dsn)
+        yield pg
+        pg.close()
 
 
 # -- the session API, both stores ---------------------------------------------------------
@@ -108,7 +120,8 @@ def test_stores_compare_by_settings_and_dump_without_contents(store: object) -> 
     store.session("s").add_user_message("secret chat")  # type: ignore[attr-defined]
     text = runwire.dumps(store)
     assert "secret chat" not in text
-    back = runwire.loads(text, trusted=True)
+    # postgres: a provider, its dsn a secret (PG_DSN, set by the fixture)
+    back = runwire.loads(text, trusted=True, allowed_objects="all", secrets_from_env=True)
     assert back == store
     assert type(back) is type(store)
 
@@ -445,7 +458,7 @@ def test_deep_copies_have_their_own_lock_and_keep_trust(project: Path, store: ob
     clone = copy.deepcopy(store)
     assert clone == store
     clone.session("s").add_user_message("after")
-    shared = isinstance(store, SqliteChatHistoryStore)  # one file: both see the row
+    shared = not isinstance(store, InMemoryChatHistoryStore)  # one database: both see it
     assert len(store.session("s").messages) == (2 if shared else 1)  # type: ignore[attr-defined]
     untrusted = runwire.load({**sqlite_node("c.db")})
     twin = copy.deepcopy(untrusted)

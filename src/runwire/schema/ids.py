@@ -446,6 +446,13 @@ HISTORY_CLASSES: tuple[ClassEntry, ...] = (
         ClassEntry(name, ("runwire", "history"), "core", "runwire.runtime.history_stores")
         for name in ("InMemoryChatHistoryStore", "SqliteChatHistoryStore")
     ),
+    # a network service, like the other providers (allowed_objects: core leaves it out)
+    ClassEntry(
+        "PostgresChatHistoryStore",
+        ("runwire", "history"),
+        "providers",
+        "runwire.runtime.history_postgres",
+    ),
 )
 """RunnableWithMessageHistory and its serializable history stores."""
 

@@ -39,6 +39,7 @@ __all__ = [
     "DrainingServer",
     "ServeSpec",
     "build_service",
+    "graph_backend",
     "read_targets",
     "serve",
     "served_app",
@@ -127,7 +128,8 @@ def build_service(
 
     settings = load_settings()
     deployment = read_targets(spec, settings)
-    pipelines = build_pipelines(deployment, secret_resolver(settings), env=environ)
+    secrets = secret_resolver(settings)
+    pipelines = build_pipelines(deployment, secrets, env=environ)
     server = effective_server(settings, deployment.server, spec.overrides)
     state = ServerState() if state is None else state
     app = create_app(
@@ -140,6 +142,7 @@ def build_service(
         max_json_depth=server.max_json_depth,
         offload=server.offload,
         state=state,
+        graph_backend=graph_backend(deployment, secrets),
     )
     return Service(
         app=app,
@@ -149,6 +152,16 @@ def build_service(
         log_level=settings.log_level,
         deployment=deployment,
     )
+
+
+def graph_backend(deployment: Any, secrets: Any) -> Any:
+    """Where served graphs keep threads: the deployment's ``checkpointer:`` (SQLite by
+    default), opened when the server starts."""
+    from runwire.deploy.checkpointers import open_async_checkpointer
+    from runwire.deploy.server.graph_api import GraphBackend
+
+    setting = getattr(deployment, "checkpointer", None)
+    return GraphBackend(lambda: open_async_checkpointer(setting, secrets))
 
 
 def served_app(service: Service) -> Any:

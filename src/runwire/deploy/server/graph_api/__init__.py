@@ -102,8 +102,7 @@ def route_labeler() -> Callable[[str], tuple[str, str] | None]:
     bounded set, never a raw id)."""
     templates = sorted(
         {path for cls in _ROUTE_CLASSES for _, path, _ in cls.__dict__["routes"](_Names())},
-        key=len,
-        reverse=True,
+        key=lambda t: (t.count("{"), -len(t)),  # literal segments win over ids
     )
     compiled = [(re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", t) + "$"), t) for t in templates]
 

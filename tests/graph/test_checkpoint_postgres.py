@@ -331,3 +331,16 @@ def test_a_failed_connection_is_a_provider_error_without_the_dsn(postgres_server
 def test_a_saver_repr_shows_no_connection_details(postgres_dsn: str) -> None:
     with PostgresSaver.from_conn_string(postgres_dsn) as saver:
         assert repr(saver) == "PostgresSaver(setup=True)"
+
+
+def test_a_connection_outside_autocommit_is_refused_before_any_write(postgres_dsn: str) -> None:
+    with (
+        psycopg.connect(postgres_dsn) as conn,  # in a transaction: writes would roll back
+        pytest.raises(ValueError, match="autocommit"),
+    ):
+        PostgresSaver(conn).setup()
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        saver = PostgresSaver(conn)
+        saved = put(saver, "t1", {"a": 1})
+    with PostgresSaver.from_conn_string(postgres_dsn) as other:
+        assert other.get_tuple(saved).checkpoint["channel_values"] == {"a": 1}  # type: ignore[union-attr]

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from runwire.graph.checkpoint.serde import LcJsonSerializer
     from runwire.runtime.config import RunnableConfig
 
-__all__ = ["MIGRATIONS", "PostgresSaver", "connect_error", "protect_dsn"]
+__all__ = ["MIGRATIONS", "PostgresSaver", "check_autocommit", "connect_error", "protect_dsn"]
 
 MIGRATIONS: tuple[str, ...] = (
     """CREATE TABLE runwire_checkpoints (
@@ -181,6 +181,17 @@ def connect_error(exc: Exception, dsn: str | None = None) -> ProviderError:
         except psycopg.Error as direct:
             exc = direct
     return ProviderError("postgres", "connect", type(exc).__name__, str(exc))
+
+
+def check_autocommit(conn: Any) -> Any:
+    """``conn`` if it is in autocommit mode; else a ``ValueError`` (a pool would roll back
+    every write the saver makes on a connection in a transaction)."""
+    if not conn.autocommit:
+        raise ValueError(
+            "a Postgres saver needs autocommit connections: pass "
+            'ConnectionPool(dsn, kwargs={"autocommit": True}) or connect(dsn, autocommit=True)'
+        )
+    return conn
 
 
 def filter_clause(filter: dict[str, Any] | None) -> tuple[list[str], list[Any], bool]:
@@ -387,10 +398,10 @@ class PostgresSaver(PostgresRows, BaseCheckpointSaver):
         try:
             if isinstance(self.conn, Connection):
                 with self.lock:
-                    yield self.conn
+                    yield check_autocommit(self.conn)
             else:
                 with self.conn.connection() as conn:
-                    yield conn
+                    yield check_autocommit(conn)
         except OperationalError as exc:
             raise connect_error(exc) from None
 

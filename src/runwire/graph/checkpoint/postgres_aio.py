@@ -32,6 +32,7 @@ from runwire.graph.checkpoint.postgres import (
     _SETUP,
     MIGRATIONS,
     PostgresRows,
+    check_autocommit,
     connect_error,
     list_query,
     protect_dsn,
@@ -95,10 +96,10 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
         try:
             if isinstance(self.conn, AsyncConnection):
                 async with self.lock:
-                    yield self.conn
+                    yield check_autocommit(self.conn)
             else:
                 async with self.conn.connection() as conn:
-                    yield conn
+                    yield check_autocommit(conn)
         except OperationalError as exc:
             raise connect_error(exc) from None
 

@@ -109,15 +109,16 @@ def _height_within(shape: bytes, limit: int) -> bool:
 class _Plan:
     """What the fast pass needs of one class, computed once per class."""
 
-    __slots__ = ("accepted", "accepted_keys", "data_extras", "refused", "skip", "validate")
+    __slots__ = ("accepted", "refused", "skip", "validate", "walked")
 
     def __init__(self, cls: type) -> None:
         plan = class_plan(cls)  # type: ignore[arg-type]
         self.accepted = None if plan.extra_allowed else plan.accepted_keys
-        self.accepted_keys = plan.accepted_keys
         self.skip = plan.data_fields | plan.raw_fields
         """Kwargs handed to pydantic as written (user data; fields read raw)."""
-        self.data_extras = plan.data_extras
+        walk_extras = plan.extra_allowed and not plan.data_extras
+        self.walked = None if walk_extras else tuple(plan.accepted_keys - self.skip)
+        """The kwargs that may hold nodes (``None``: every kwarg not skipped)."""
         self.refused = frozenset(plan.secrets) | frozenset(plan.nested_secrets)
         """Kwargs where a non-scalar value goes to the walker (secret nodes)."""
         self.validate = fast_validator(cls)
@@ -169,14 +170,13 @@ class _Pass:
         if accepted is not None and not accepted.issuperset(kwargs):
             raise _HandBack
         values = kwargs
-        skip = plan.skip
-        for key, raw in kwargs.items():
-            if type(raw) in _SCALARS or key in skip:
+        walked = plan.walked
+        for key in kwargs if walked is None else walked:
+            raw = kwargs.get(key)
+            if type(raw) in _SCALARS or (walked is None and key in plan.skip):
                 continue
             if key in plan.refused:
                 raise _HandBack
-            if plan.data_extras and key not in plan.accepted_keys:
-                continue
             loaded = self.value(raw)
             if loaded is not raw:
                 if values is kwargs:

@@ -134,7 +134,9 @@ def create_app(
     endpoints = {
         name: PipelineEndpoints(
             name,
-            graph_api.ThreadedGraph(*graphs[name]) if name in graphs else pipeline.runnable,
+            graph_api.ThreadedGraph(*graphs[name], graph_backend.start)
+            if name in graphs
+            else pipeline.runnable,
             thread_keys=graph_api.THREAD_KEYS if name in graphs else frozenset(),
             configurable=frozenset(pipeline.configurable),
             timeout=request_timeout_s,

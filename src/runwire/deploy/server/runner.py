@@ -254,6 +254,14 @@ def _announce(service: Service, workers: int) -> None:
         print(
             f"serving /{name}/  (invoke, batch, stream, stream_events, *_schema)", file=sys.stderr
         )
+    from runwire.deploy.server.graph_api import is_graph
+
+    graphs = [name for name, p in service.pipelines.items() if is_graph(p.runnable)]
+    if graphs:
+        print(
+            f"graphs {', '.join(graphs)}: LangGraph API at /assistants, /threads, /runs",
+            file=sys.stderr,
+        )
     print(
         f"runwire serve: http://{server.host}:{server.port}  workers={workers}  "
         f"docs at /docs, health at /healthz and /readyz",

@@ -47,30 +47,41 @@ def assistant_id_of(graph_id: str) -> str:
 class ThreadedGraph(Runnable[Any, Any]):
     """Runs on a thread when the config names one, statelessly otherwise."""
 
-    def __init__(self, stateless: Any, threaded: Any) -> None:
+    def __init__(self, stateless: Any, threaded: Any, ensure: Any = None) -> None:
         self.stateless = stateless
         self.threaded = threaded
+        self.ensure = ensure
+        """Awaited before a threaded async call: opens the checkpointer if not yet open."""
         self.name = getattr(stateless, "name", None)
 
     def _pick(self, config: Any) -> Any:
         configurable = (config or {}).get("configurable") or {}
         return self.threaded if "thread_id" in configurable else self.stateless
 
+    async def _apick(self, config: Any) -> Any:
+        picked = self._pick(config)
+        if picked is self.threaded and self.ensure is not None:
+            await self.ensure()
+        return picked
+
     def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         return self._pick(config).invoke(input, config, **kwargs)
 
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        return await self._pick(config).ainvoke(input, config, **kwargs)
+        return await (await self._apick(config)).ainvoke(input, config, **kwargs)
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
         yield from self._pick(config).stream(input, config, **kwargs)
 
     async def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
-        async for chunk in self._pick(config).astream(input, config, **kwargs):
+        async for chunk in (await self._apick(config)).astream(input, config, **kwargs):
             yield chunk
 
-    def astream_events(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        return self._pick(config).astream_events(input, config, **kwargs)
+    async def astream_events(
+        self, input: Any, config: Any = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        async for event in (await self._apick(config)).astream_events(input, config, **kwargs):
+            yield event
 
     def get_input_schema(self, config: Any = None) -> Any:
         return self.stateless.get_input_schema(config)

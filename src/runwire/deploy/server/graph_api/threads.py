@@ -40,6 +40,7 @@ from runwire.deploy.server.graph_api.served import (
     snapshot_json,
 )
 from runwire.deploy.server.graph_api.store import ThreadRow
+from runwire.redaction import redact
 
 __all__ = ["ThreadRoutes", "thread_json"]
 
@@ -253,7 +254,7 @@ class ThreadRoutes:
                 {"configurable": configurable}, values, as_node=body.as_node
             )
         except (ValueError, KeyError, TypeError) as exc:
-            problem = {"type": "invalid_update", "loc": ["body"], "msg": str(exc)[:1000]}
+            problem = {"type": "invalid_update", "loc": ["body"], "msg": redact(str(exc))[:1000]}
             raise ApiError(422, [problem]) from None
         snapshot = await graph.threaded.aget_state(
             {"configurable": {"thread_id": thread.thread_id}}

@@ -39,6 +39,38 @@ steps:
   - _type: StrOutputParser
 """
 
+GRAPH = """\
+_type: StateGraph
+name: qa
+state:
+  question: {type: string}
+  tried: {type: array, reducer: add}
+  answer: {type: string}
+input: [question]
+output: [answer, tried]
+nodes:
+  ask:
+    reads: {question: question}
+    writes: {answer: answer, tried: tried}
+    run:
+      _type: parallel
+      branches:
+        tried: {_type: RunnablePick, keys: question}
+        answer:
+          _type: sequence
+          steps:
+            - _type: ChatPromptTemplate
+              messages: [[human, "{question}"]]
+            - _type: ChatBedrockConverse
+              model: anthropic.claude-3-haiku-20240307-v1:0
+              endpoint_url: "${BEDROCK_ENDPOINT_URL}"
+              region_name: us-east-1
+              aws_access_key_id: !secret AWS_ACCESS_KEY_ID
+              aws_secret_access_key: !secret AWS_SECRET_ACCESS_KEY
+            - _type: StrOutputParser
+edges: [[START, ask], [ask, END]]
+"""
+
 COUNT = 300
 
 
@@ -180,6 +212,28 @@ def test_a_resumed_batch_runs_only_the_missing_inputs(chain: str, emu: Any, tmp_
     emu.reset()  # nothing left: Ray is not even asked
     assert run_batch_ray(chain, inputs, out, progress=False).skipped == 200
     assert emu.requests == []
+
+
+def test_a_graph_batch(
+    emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_workers: None
+) -> None:
+    monkeypatch.setenv("BEDROCK_ENDPOINT_URL", emu.endpoint_url)
+    path = tmp_path / "graph.yaml"
+    path.write_text(GRAPH, encoding="utf-8")
+    text = shipped_manifest(Manifest.read([path]), str(path))
+    values = questions(20)
+    inputs = write_inputs(tmp_path / "in.jsonl", values)
+    out = tmp_path / "out.jsonl"
+    report = run_batch_ray(text, inputs, out, source="graph.yaml", progress=False)
+    assert report.succeeded == 20
+    for record, value in zip(read_records(out), values, strict=True):
+        assert record["output"] == {"answer": value["question"], "tried": [value["question"]]}
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", EMULATOR_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", EMULATOR_SECRET)
+    local = tmp_path / "local.jsonl"
+    run_batch(Manifest.read([path]).build(secrets_from_env=True), inputs, local, progress=False)
+    assert local.read_bytes() == out.read_bytes()
 
 
 def test_a_worker_without_the_secret_stops_the_batch_before_any_input(

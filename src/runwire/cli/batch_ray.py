@@ -123,6 +123,12 @@ def _shares(concurrency: int, workers: int) -> list[int]:
     return [concurrency // workers + (i < concurrency % workers) for i in range(workers)]
 
 
+def _chunk_size(runs: int, workers: int, concurrency: int) -> int:
+    """Inputs per call: ``CHUNK``, or two rounds of a worker's share when that is more,
+    but small enough that every worker gets ``QUEUED`` chunks of a short batch."""
+    return max(1, min(max(CHUNK, 2 * concurrency // workers), -(-runs // (QUEUED * workers))))
+
+
 def _failure(exc: BaseException) -> BatchError:
     first = (str(exc).strip().splitlines() or [""])[0]
     return BatchError(
@@ -190,13 +196,7 @@ class _Cluster:
         """The engine: ``runs`` in chunks to the workers, records as chunks return."""
         actors = await self._staff()
         errors = self._ray.exceptions.RayError
-        size = max(
-            1,
-            min(
-                max(CHUNK, 2 * self.concurrency // len(actors)),
-                -(-len(runs) // (QUEUED * len(actors))),
-            ),
-        )
+        size = _chunk_size(len(runs), len(actors), self.concurrency)
         chunks = deque(runs[i : i + size] for i in range(0, len(runs), size))
         pending: dict[asyncio.Future[Any], Any] = {}
 

@@ -144,6 +144,16 @@ def test_list_filter_on_a_dict_value_and_odd_keys(saver: BaseCheckpointSaver) ->
     assert len(list(saver.list(cfg(), filter={"tags": {"x": [1]}}))) == 0
 
 
+def test_list_filter_sees_metadata_stored_escaped(saver: BaseCheckpointSaver) -> None:
+    """A metadata key ``lc`` makes the whole metadata an escaped dict in storage; a
+    filter on its other keys still finds the checkpoint."""
+    save(saver, cfg(), {"a": 1}, -1, source="input", lc="x")
+    save(saver, cfg(), {"a": 2}, 0, source="loop")
+    found = list(saver.list(cfg(), filter={"source": "input"}))
+    assert [t.metadata["lc"] for t in found] == ["x"]
+    assert len(list(saver.list(cfg(), filter={"source": "input"}, limit=1))) == 1
+
+
 def test_metadata_takes_scalar_config_entries_but_not_reserved_keys(
     saver: BaseCheckpointSaver,
 ) -> None:

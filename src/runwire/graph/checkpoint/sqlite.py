@@ -82,6 +82,12 @@ _PUT_WRITE = {
 }
 _SQL_KEY = re.compile(r'[^"\\\x00-\x1f]{1,256}')
 """Metadata keys matched in SQL (as a JSON path parameter); others only in Python."""
+_ESCAPED = (
+    "json_extract(metadata, '$.__lc_escaped__') IS NOT NULL"
+    " OR json_extract(metadata, '$.__rw__') IS NOT NULL"
+)
+"""Metadata stored whole as an escape or envelope (a user key ``lc``): SQL cannot see its
+keys, so such rows are left to the Python check."""
 _Row = tuple[str, str, str, str | None, str, bytes, str]
 
 
@@ -240,13 +246,14 @@ class SqliteSaver(BaseCheckpointSaver):
             where.append("checkpoint_id < ?")
             params.append(before_id)
         exact = True
+        matches: list[str] = []
         for key, value in (filter or {}).items():
             if type(key) is not str:
                 raise TypeError(f"metadata filter keys are strings, got {type(key).__name__}")
             if not (_SQL_KEY.fullmatch(key) and _sql_value(value)):
                 exact = False  # checked in Python below
                 continue
-            where.append(
+            matches.append(
                 "json_extract(metadata, ?) IS NULL"
                 if value is None
                 else "json_extract(metadata, ?) = ?"
@@ -254,6 +261,8 @@ class SqliteSaver(BaseCheckpointSaver):
             params.append(f'$."{key}"')
             if value is not None:
                 params.append(value)
+        if matches:
+            where.append(f"({_ESCAPED} OR ({' AND '.join(matches)}))")
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY checkpoint_id DESC"
         if limit is not None and exact:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import runwire
 from runwire.errors import ManifestError
 from runwire.loader import wire
-from runwire.loader.fast_load import FALLBACK, load_fast
+from runwire.loader.fast_load import FALLBACK, load_fast, text_allows
 from runwire.loader.limits import Limits, parse_json
 
 FUZZ = settings(
@@ -205,3 +205,27 @@ def test_plain_histories_always_take_the_fast_path(data: Any, style: str) -> Non
     walked = wire.load(parse_json(text))
     assert fast == walked
     assert repr(fast) == repr(walked)
+
+
+def height(value: Any) -> int:
+    """Containers nested in ``value`` at its deepest (a scalar: 0)."""
+    if isinstance(value, list):
+        return 1 + max(map(height, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(height, value.values()), default=0)
+    return 0
+
+
+BRACKETY = st.text(alphabet=st.sampled_from('[]{}"\\ a'), max_size=4)
+NESTED = st.recursive(
+    st.one_of(st.none(), st.integers(0, 9), BRACKETY),
+    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(BRACKETY, c, max_size=3)),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(NESTED, st.integers(1, 8), st.sampled_from(["orjson", "ascii", "utf8"]))
+def test_the_text_depth_proof_is_exact(data: Any, limit: int, style: str) -> None:
+    raw = render(data, style).encode()
+    assert text_allows(raw, Limits(max_depth=limit)) == (height(data) <= limit), raw

@@ -88,8 +88,9 @@ def text_allows(raw: bytes, limits: Limits) -> bool:
     if quotes:
         if quotes == 2 * shape.count(b'""'):  # every string is "" here: none holds a bracket
             shape = shape.translate(None, b'"')
-        else:  # keep what is between strings
-            shape = b"".join(shape.split(b'"')[::2])
+        else:  # keep what is between strings: first drop empty strings and merge
+            # neighbouring ones (an adjacent quote pair has no structural bracket between)
+            shape = b"".join(shape.replace(b'""', b"").split(b'"')[::2])
     return _height_within(shape, limits.max_depth)
 
 
@@ -109,7 +110,7 @@ def _height_within(shape: bytes, limit: int) -> bool:
 class _Plan:
     """What the fast pass needs of one class, computed once per class."""
 
-    __slots__ = ("accepted", "refused", "skip", "validate", "walked")
+    __slots__ = ("accepted", "refused", "skip", "validate", "walk_extras", "walk_set", "walked")
 
     def __init__(self, cls: type) -> None:
         plan = class_plan(cls)  # type: ignore[arg-type]
@@ -117,8 +118,12 @@ class _Plan:
         self.skip = plan.data_fields | plan.raw_fields
         """Kwargs handed to pydantic as written (user data; fields read raw)."""
         walk_extras = plan.extra_allowed and not plan.data_extras
-        self.walked = None if walk_extras else tuple(plan.accepted_keys - self.skip)
-        """The kwargs that may hold nodes (``None``: every kwarg not skipped)."""
+        walked = plan.accepted_keys - self.skip
+        self.walked = tuple(walked) if len(walked) <= 4 and not walk_extras else None
+        """The few kwargs that may hold nodes, looked up one by one (``None``: look at
+        each kwarg instead)."""
+        self.walk_extras = walk_extras
+        self.walk_set = frozenset(walked)
         self.refused = frozenset(plan.secrets) | frozenset(plan.nested_secrets)
         """Kwargs where a non-scalar value goes to the walker (secret nodes)."""
         self.validate = fast_validator(cls)
@@ -173,7 +178,11 @@ class _Pass:
         walked = plan.walked
         for key in kwargs if walked is None else walked:
             raw = kwargs.get(key)
-            if type(raw) in _SCALARS or (walked is None and key in plan.skip):
+            if type(raw) in _SCALARS:
+                continue
+            if walked is None and (
+                key in plan.skip if plan.walk_extras else key not in plan.walk_set
+            ):
                 continue
             if key in plan.refused:
                 raise _HandBack

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import runwire
 from runwire.errors import ManifestError
-from runwire.loader import wire
+from runwire.loader import fast_load, wire
 from runwire.loader.fast_load import FALLBACK, load_fast, text_allows
 from runwire.loader.limits import Limits, parse_json
 
@@ -178,6 +178,20 @@ def test_fast_path_and_walker_agree(data: Any, style: str, depth: int | None) ->
     assert same(loaded, walked), (text, loaded[:2], walked[:2])
     if fast is not FALLBACK:
         assert same(("ok", fast, repr(fast)), walked), text
+    batched = load_batched(text, limits)  # every list's nodes validated class by class
+    assert (batched is FALLBACK) == (fast is FALLBACK), text
+    if batched is not FALLBACK:
+        assert same(("ok", batched, repr(batched)), walked), text
+
+
+def load_batched(text: str, limits: Limits | None) -> Any:
+    """``load_fast`` with even short lists validated class by class in one call."""
+    saved = fast_load._BATCH
+    fast_load._BATCH = 1
+    try:
+        return load_fast(parse_json(text, limits=limits), text, limits=limits)
+    finally:
+        fast_load._BATCH = saved
 
 
 PLAIN = st.text(alphabet=st.sampled_from("ab [{é\n"), max_size=8)
@@ -205,6 +219,9 @@ def test_plain_histories_always_take_the_fast_path(data: Any, style: str) -> Non
     walked = wire.load(parse_json(text))
     assert fast == walked
     assert repr(fast) == repr(walked)
+    batched = load_batched(text, None)
+    assert batched == walked
+    assert repr(batched) == repr(walked)
 
 
 def height(value: Any) -> int:

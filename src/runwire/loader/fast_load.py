@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from runwire.loader.fast_validators import fast_validator
+from runwire.loader.fast_validators import fast_list_validator, fast_validator
 from runwire.loader.limits import DEFAULT_LIMITS, Limits
 from runwire.loader.registry import (
     DEFAULT_NAMESPACES,
@@ -69,6 +69,8 @@ _ASCII_ESCAPE = re.compile(rb"\\u00[2-7]")  # a \u escape of a printable ASCII c
 _BRACKETS = bytes.maketrans(b"[{]}", b"(())")
 _NOT_SHAPE = bytes(b for b in range(256) if b not in b'[]{}"')
 _LC_KEY = b'"lc"'
+_BATCH = 16
+"""Lists this long have their nodes validated class by class in one call each."""
 _GC_PAUSE_BYTES = 64 * 1024
 """Texts this long build enough objects in one go for the collector to run mid-load."""
 
@@ -110,7 +112,17 @@ def _height_within(shape: bytes, limit: int) -> bool:
 class _Plan:
     """What the fast pass needs of one class, computed once per class."""
 
-    __slots__ = ("accepted", "refused", "skip", "validate", "walk_extras", "walk_set", "walked")
+    __slots__ = (
+        "accepted",
+        "cls",
+        "refused",
+        "skip",
+        "validate",
+        "validate_many",
+        "walk_extras",
+        "walk_set",
+        "walked",
+    )
 
     def __init__(self, cls: type) -> None:
         plan = class_plan(cls)  # type: ignore[arg-type]
@@ -127,6 +139,8 @@ class _Plan:
         self.refused = frozenset(plan.secrets) | frozenset(plan.nested_secrets)
         """Kwargs where a non-scalar value goes to the walker (secret nodes)."""
         self.validate = fast_validator(cls)
+        self.validate_many: Any = None  # compiled when a long list first needs it
+        self.cls = cls
 
 
 _PLANS: dict[type, _Plan] = {}
@@ -157,7 +171,8 @@ class _Pass:
         self.ready[key] = plan
         return plan
 
-    def node(self, node: dict[str, Any]) -> Any:
+    def prepare(self, node: dict[str, Any]) -> tuple[_Plan, dict[str, Any]]:
+        """A node's class plan and the kwargs to validate (its nested nodes built)."""
         if node["lc"] != 1 or node.get("type") != "constructor":
             raise _HandBack
         ident = node.get("id")
@@ -191,10 +206,39 @@ class _Pass:
                 if values is kwargs:
                     values = dict(kwargs)
                 values[key] = loaded
+        return plan, values
+
+    def node(self, node: dict[str, Any]) -> Any:
+        plan, values = self.prepare(node)
         try:
             return plan.validate(values)
         except Exception:
             raise _HandBack from None
+
+    def many(self, items: list[Any]) -> list[Any]:
+        """A long list: its nodes validated class by class, one pydantic-core call each."""
+        out = list(items)
+        groups: dict[_Plan, tuple[list[int], list[dict[str, Any]]]] = {}
+        for i, item in enumerate(items):
+            if type(item) is dict and "lc" in item:
+                plan, values = self.prepare(item)
+                group = groups.get(plan)
+                if group is None:
+                    group = groups[plan] = ([], [])
+                group[0].append(i)
+                group[1].append(values)
+            elif type(item) not in _SCALARS:
+                out[i] = self.value(item)
+        for plan, (where, values) in groups.items():
+            if plan.validate_many is None:
+                plan.validate_many = fast_list_validator(plan.cls)
+            try:
+                built = plan.validate_many(values)
+            except Exception:
+                raise _HandBack from None
+            for i, obj in zip(where, built, strict=True):
+                out[i] = obj
+        return out
 
     def value(self, value: Any) -> Any:
         """A kwarg that is not user data: nodes in it become objects, as the walker does."""
@@ -213,6 +257,8 @@ class _Pass:
                     changed[key] = loaded
             return value if changed is None else {**value, **changed}
         if kind is list:
+            if len(value) >= _BATCH:
+                return self.many(value)
             out = None
             for i, item in enumerate(value):
                 if type(item) in _SCALARS:

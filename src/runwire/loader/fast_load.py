@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from runwire.loader.fast_validators import fast_list_validator, fast_validator
-from runwire.loader.limits import DEFAULT_LIMITS, Limits
+from runwire.loader.limits import DEFAULT_LIMITS, Limits, parse_json
 from runwire.loader.registry import (
     DEFAULT_NAMESPACES,
     AllowedObjects,
@@ -45,7 +45,7 @@ from runwire.loader.registry import (
 from runwire.schema.serializable import class_plan
 from runwire.schema.trust import make_trust, trust_scope
 
-__all__ = ["FALLBACK", "load_fast", "text_allows"]
+__all__ = ["FALLBACK", "load_fast", "parse_and_load", "text_allows"]
 
 
 class _Fallback:
@@ -323,3 +323,24 @@ def load_fast(
     if raw.count(_LC_KEY) != walk.nodes:  # type: ignore[arg-type]  # an "lc" key it did not build
         return FALLBACK
     return built
+
+
+def parse_and_load(
+    text: str | bytes,
+    *,
+    limits: Limits | None = None,
+    source: str | None = None,
+    **options: Any,
+) -> tuple[Any, Any]:
+    """``(data, objects)``: ``parse_json(text)`` and :func:`load_fast` of it (objects is
+    :data:`FALLBACK` when the walker must load the data), the collector paused over both
+    for a long text. ``parse_json``'s errors are raised as they are."""
+    pause = len(text) >= _GC_PAUSE_BYTES and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        data = parse_json(text, limits=limits, source=source)
+        return data, load_fast(data, text, limits=limits, **options)
+    finally:
+        if pause:
+            gc.enable()

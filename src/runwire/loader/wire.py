@@ -30,7 +30,7 @@ from runwire.errors import (
     ValidatorRejectedError,
     format_path,
 )
-from runwire.loader.fast_load import FALLBACK, load_fast
+from runwire.loader.fast_load import FALLBACK, parse_and_load
 from runwire.loader.limits import DEFAULT_LIMITS, Limits, parse_json
 from runwire.loader.registry import (
     DEFAULT_NAMESPACES,
@@ -465,20 +465,21 @@ def loads(
     Default options take the fast path (:mod:`runwire.loader.fast_load`), which builds the
     same objects or hands the data back to :func:`load`.
     """
-    data = parse_json(text, limits=limits, source=source)
     if init_validator is None or init_validator is default_init_validator:
-        built = load_fast(
-            data,
+        data, built = parse_and_load(
             text,
+            limits=limits,
+            source=source,
             allowed_objects=allowed_objects,
             valid_namespaces=valid_namespaces,
             refuse_jinja=init_validator is not None,
-            limits=limits,
             trusted=trusted,
             allowed_endpoints=allowed_endpoints,
         )
         if built is not FALLBACK:
             return built
+    else:
+        data = parse_json(text, limits=limits, source=source)
     return load(
         data,
         secrets_map=secrets_map,

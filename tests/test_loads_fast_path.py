@@ -16,7 +16,7 @@ from runwire.errors import LimitExceededError, ManifestError
 from runwire.graph.checkpoint.serde import LcJsonSerializer
 from runwire.loader import wire
 from runwire.loader.fast_load import FALLBACK, load_fast, text_allows
-from runwire.loader.fast_validators import fast_validator, rewrite_schema
+from runwire.loader.fast_validators import fast_list_validator, fast_validator, rewrite_schema
 from runwire.loader.limits import Limits, parse_json
 from runwire.runtime.parallel import RunnableParallel
 from runwire.runtime.parsers import StrOutputParser
@@ -260,3 +260,13 @@ def test_fast_validators_run_their_rewritten_schema() -> None:
     assert next(iter(built.invalid_tool_calls[0])) == "type"
     with pytest.raises(ValidationError):  # the Python validator would tag it after "extra"
         ai({"content": "", "tool_calls": [{**call, "extra": 1}]})
+
+
+def test_fast_list_validators_run_their_rewritten_schema_too() -> None:
+    many = fast_list_validator(ToolMessage)
+    with pytest.raises(ValidationError):
+        many([{"content": "x", "tool_call_id": "c"}, {"content": 5, "tool_call_id": "c"}])
+    built = many([{"content": "x", "tool_call_id": "c"}])
+    assert built == [ToolMessage(content="x", tool_call_id="c")]
+    plain = fast_list_validator(HumanMessage)  # nothing rewritten: the class's own validator
+    assert plain([{"content": "hi"}]) == [HumanMessage(content="hi")]

@@ -332,3 +332,26 @@ def test_metrics_and_access_log(served: Served) -> None:
 def test_checkpoints_live_in_the_default_sqlite_file(served: Served) -> None:
     cwd = Path(f"/proc/{served.process.pid}/cwd").resolve()
     assert list((cwd / ".runwire").glob("checkpoints.*")), list(cwd.iterdir())
+
+
+def test_runs_off_the_event_loop(tmp_path: Path) -> None:
+    """``offload: always``: runs (their steps and checkpoint writes) on worker threads."""
+    write_project(tmp_path)
+    env = clean_env(RUNWIRE_SERVER__OFFLOAD="always")
+    with serving_process("runwire.yaml", cwd=tmp_path, env=env) as server:
+
+        async def test(client: Any) -> list[Any]:
+            tid = (await client.threads.create())["thread_id"]
+            paused = await client.runs.wait(tid, "review", input={"topic": "threads"})
+            assert paused["__interrupt__"][0]["value"]["input"] == "Draft about threads"
+            parts = [
+                p
+                async for p in client.runs.stream(
+                    tid, "review", command={"resume": "ok"}, stream_mode="updates"
+                )
+            ]
+            assert (await client.threads.get(tid))["values"]["final"] == "Draft about threads (ok)"
+            return parts
+
+        parts = sdk(server, test)
+    assert [p.event for p in parts] == ["metadata", "updates", "updates"]

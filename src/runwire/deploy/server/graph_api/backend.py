@@ -3,7 +3,10 @@ API's tables beside it, opened when the server starts (in its event loop).
 
 The checkpointer is the one ``runwire.yaml`` names (``checkpointer:``; SQLite by
 default, see :mod:`runwire.deploy.checkpointers`). With SQLite the threads and runs
-tables go in the same file, on the saver's connection and lock; with PostgreSQL in the
+tables go in the same file, on the saver's connection and lock, in WAL mode with
+``synchronous=NORMAL`` (what SQLite advises for WAL: a committed run survives a crash of
+the server process, and commits wait for no fsync; a power cut may lose the last ones);
+with PostgreSQL in the
 same database, through the saver's own connection pool, so replicas sharing the
 database share threads. Graphs are compiled before the server starts, with a
 :class:`DeferredSaver` that forwards to the saver once it is open.
@@ -78,6 +81,8 @@ def database_for(saver: Any) -> Database:
     """The database of the graph API's tables: the saver's."""
     conn = getattr(saver, "conn", None)
     if isinstance(conn, sqlite3.Connection):
+        with saver.lock:  # WAL: a commit survives the process, without an fsync each
+            conn.execute("PRAGMA synchronous=NORMAL")
         return SqliteDatabase(conn, saver.lock)
     if conn is not None and hasattr(conn, "connection"):  # a psycopg async pool
         return PostgresDatabase(conn)

@@ -189,13 +189,13 @@ class GraphRuns:
         subgraphs = run.options["subgraphs"]
         formatter = Formatter(run.modes)
 
-        def source() -> AsyncIterator[Any]:
-            return runnable.astream(
-                run.input, run.config, stream_mode=graph_modes(run.modes), **run.options
-            )
-
+        modes = graph_modes(run.modes)
         offloader = graph.endpoints.offloader
-        parts = offloader.iterate_async(source) if run.off_loop else source()
+        if run.off_loop:  # the sync path on a worker thread: checkpoints written inline there
+            sync = runnable.stream(run.input, run.config, stream_mode=modes, **run.options)
+            parts: Any = offloader.iterate(sync)
+        else:
+            parts = runnable.astream(run.input, run.config, stream_mode=modes, **run.options)
         deadline = asyncio.get_running_loop().time() + self.timeout
         try:
             while True:
@@ -286,9 +286,34 @@ class GraphRuns:
         )
 
     async def run_to_end(self, run: PreparedRun, outcome: Outcome) -> None:
-        """Run without streaming to anyone (``wait``, background runs)."""
-        async for _ in self.execute(run, outcome):
-            pass
+        """Run without streaming to anyone (``wait``, background runs); off the loop,
+        the whole run is one call on a worker thread."""
+        if not run.off_loop:
+            async for _ in self.execute(run, outcome):
+                pass
+            return
+        graph = run.graph
+        runnable = graph.threaded if run.thread_id is not None else graph.stateless
+        subgraphs = run.options["subgraphs"]
+
+        def consume() -> None:
+            for part in runnable.stream(
+                run.input, run.config, stream_mode=graph_modes(run.modes), **run.options
+            ):
+                ns, mode, chunk = part if subgraphs else ((), *part)
+                if not ns:
+                    _observe(outcome, mode, chunk)
+
+        try:
+            async with asyncio.timeout(self.timeout):
+                await graph.endpoints.offloader.call(consume)
+        except Exception as exc:
+            outcome.error = exc
+            outcome.ended = "timeout" if isinstance(exc, TimeoutError) else "error"
+            outcome.error_info = error_json(exc, graph)
+            return
+        if outcome.interrupted:
+            outcome.ended = "interrupted"
 
     # -- background runs -------------------------------------------------------------
     def start_background(self, run: PreparedRun, started: float) -> None:
@@ -299,8 +324,9 @@ class GraphRuns:
     async def _background(self, run: PreparedRun, started: float) -> None:
         outcome = Outcome()
         self.state.in_flight += 1
-        try:
-            await self.run_to_end(run, outcome)
+        try:  # step by step, so a cancel stops it between steps even off the loop
+            async for _ in self.execute(run, outcome):
+                pass
         except asyncio.CancelledError:
             outcome.ended = "cancelled"
         finally:

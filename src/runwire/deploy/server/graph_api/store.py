@@ -69,6 +69,11 @@ _CLAIM = (
     " graph_id = ? WHERE thread_id = ? AND (status <> 'busy' OR lease_until < ?)"
 )
 _INSERT_RUN = f"INSERT INTO runwire_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_CLAIMED_RUN = (
+    f"INSERT INTO runwire_runs ({_RUN_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?"
+    " WHERE EXISTS (SELECT 1 FROM runwire_threads WHERE thread_id = ? AND run_id = ?)"
+)
+"""The run's record, written in the claim's transaction only when the claim took."""
 _RELEASE = (
     "UPDATE runwire_threads SET status = ?, state_values = ?, interrupts = ?, run_id = NULL,"
     " lease_until = NULL, updated_at = ? WHERE thread_id = ? AND run_id = ?"
@@ -326,11 +331,11 @@ class GraphStore:
         statements.append(
             (_CLAIM, (run.run_id, stamp + lease_s, run.created_at, graph_id, thread_id, stamp))
         )
-        counts = await self.db.execute(statements)
+        statements.append((_INSERT_CLAIMED_RUN, (*_run_params(run), thread_id, run.run_id)))
+        counts = await self.db.execute(statements)  # one transaction: one commit
         if counts[-1] != 1:
             found = await self.thread(thread_id)
             return "missing" if found is None else "busy"
-        await self.db.execute([(_INSERT_RUN, _run_params(run))])
         return "ok"
 
     async def release(

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import gc
 import re
+import types
+import typing
 from collections.abc import Iterable
 from typing import Any
 
@@ -115,6 +117,7 @@ class _Plan:
     __slots__ = (
         "accepted",
         "cls",
+        "jinja",
         "refused",
         "skip",
         "validate",
@@ -130,7 +133,7 @@ class _Plan:
         self.skip = plan.data_fields | plan.raw_fields
         """Kwargs handed to pydantic as written (user data; fields read raw)."""
         walk_extras = plan.extra_allowed and not plan.data_extras
-        walked = plan.accepted_keys - self.skip
+        walked = plan.accepted_keys - self.skip - _scalar_fields(cls)
         self.walked = tuple(walked) if len(walked) <= 4 and not walk_extras else None
         """The few kwargs that may hold nodes, looked up one by one (``None``: look at
         each kwarg instead)."""
@@ -138,12 +141,45 @@ class _Plan:
         self.walk_set = frozenset(walked)
         self.refused = frozenset(plan.secrets) | frozenset(plan.nested_secrets)
         """Kwargs where a non-scalar value goes to the walker (secret nodes)."""
+        self.jinja = plan.extra_allowed or "template_format" in plan.accepted_keys
+        """Whether the default init validator's jinja2 refusal can apply."""
         self.validate = fast_validator(cls)
         self.validate_many: Any = None  # compiled when a long list first needs it
         self.cls = cls
 
 
 _PLANS: dict[type, _Plan] = {}
+_SCALAR_TYPES = (str, int, float, bool, type(None))
+
+
+def _scalar_only(annotation: Any) -> bool:
+    """Whether a field typed ``annotation`` takes only JSON scalars, or lists or dicts of
+    them (``str | None``, ``Literal[...]``, ``list[str]``): no object is ever built for it,
+    so the fast pass need not look in it (a node there is an ``"lc"`` key it did not
+    build, so the walker gets the data)."""
+    if annotation in _SCALAR_TYPES:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return all(type(arg) in _SCALAR_TYPES for arg in typing.get_args(annotation))
+    if origin is typing.Union or origin is types.UnionType or origin in (list, tuple, set):
+        args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+        return bool(args) and all(_scalar_only(arg) for arg in args)
+    if origin is dict:
+        args = typing.get_args(annotation)
+        return len(args) == 2 and _scalar_only(args[1])
+    return False
+
+
+def _scalar_fields(cls: type) -> frozenset[str]:
+    """Names and aliases of ``cls``'s fields that take only JSON scalars."""
+    found = set()
+    for name, info in cls.model_fields.items():  # type: ignore[attr-defined]
+        if _scalar_only(info.annotation):
+            found.add(name)
+            if info.alias:
+                found.add(info.alias)
+    return frozenset(found)
 
 
 class _Pass:
@@ -184,7 +220,7 @@ class _Pass:
         if type(kwargs) is not dict:
             raise _HandBack
         self.nodes += 1
-        if self.jinja and kwargs.get("template_format") == "jinja2":
+        if plan.jinja and self.jinja and kwargs.get("template_format") == "jinja2":
             raise _HandBack
         accepted = plan.accepted
         if accepted is not None and not accepted.issuperset(kwargs):

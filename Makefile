@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_oci.py
 	$(BIN)/python benchmarks/bench_memorydb.py
 	$(BIN)/python benchmarks/bench_batch_ray.py
+	bash tests/tools/ensure_postgres.sh
+	$(BIN)/python benchmarks/bench_graph_serve.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

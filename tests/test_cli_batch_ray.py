@@ -275,16 +275,17 @@ def test_the_command(chain: str, emu: Any, tmp_path: Path, capsys: Any) -> None:
         assert "expected a whole number of at least 1" in capsys.readouterr().err
 
 
-def test_without_ray_installed(chain: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_arguments(tmp_path: Path) -> None:
     inputs = write_inputs(tmp_path / "in.jsonl", questions(1))
-    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails
-    with pytest.raises(BatchError, match=r"pip install 'runwire\[ray\]'"):
-        run_batch_ray(chain, inputs, tmp_path / "out.jsonl", progress=False)
     with pytest.raises(ValueError, match="concurrency"):
-        run_batch_ray(chain, inputs, tmp_path / "out.jsonl", concurrency=0)
+        run_batch_ray("{}", inputs, tmp_path / "out.jsonl", concurrency=0)
+    with pytest.raises(ValueError, match="workers"):
+        run_batch_ray("{}", inputs, tmp_path / "out.jsonl", workers=0)
 
 
 def test_runwire_and_the_local_engine_do_not_import_ray(tmp_path: Path) -> None:
+    """In a process of its own: the local engine leaves Ray alone, and without Ray the
+    Ray engine says how to install it."""
     (tmp_path / "echo.yaml").write_text(
         "_type: sequence\nsteps:\n"
         "  - _type: ChatPromptTemplate\n    messages: [[human, '{q}']]\n"
@@ -293,10 +294,12 @@ def test_runwire_and_the_local_engine_do_not_import_ray(tmp_path: Path) -> None:
     )
     write_inputs(tmp_path / "in.jsonl", [{"q": "hi"}])
     script = (
-        "import sys, runwire, runwire.cli.batch\n"
+        "import sys, runwire, runwire.cli.batch, runwire.cli.batch_ray\n"
         "from runwire.cli.main import main\n"
         "code = main(['batch', 'echo.yaml', 'in.jsonl', '-o', 'out.jsonl'])\n"
         "print(code, 'ray' in sys.modules)\n"
+        "sys.modules['ray'] = None  # as if it were not installed\n"
+        "print(main(['batch', 'echo.yaml', 'in.jsonl', '-o', 'ray.jsonl', '--engine', 'ray']))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", script],
@@ -307,5 +310,8 @@ def test_runwire_and_the_local_engine_do_not_import_ray(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["0", "False"]
+    assert proc.stdout.split() == ["0", "False", "1"]
     assert read_records(tmp_path / "out.jsonl")[0]["output"] == "hi"
+    assert "--engine ray needs Ray: pip install 'runwire[ray]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "ray.jsonl").exists()  # refused before any file is touched

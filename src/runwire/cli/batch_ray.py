@@ -1,7 +1,7 @@
 """``runwire batch --engine ray``: the inputs run on a Ray cluster, the files stay here.
 
-The engine uses Ray core actors (not Ray Data: no pyarrow, no blocks to reassemble, and
-records come back per input, so the local engine's file handling applies unchanged):
+The engine uses Ray core actors, not Ray Data (that would add pyarrow, and blocks of rows
+to turn back into records); the local engine's file handling applies unchanged:
 
 - **What is shipped**: the driver (this process) composes the manifest as ``--engine
   local`` would (overlays, includes, ``--set``, ``${VAR}`` read here), checks that it
@@ -27,6 +27,7 @@ records come back per input, so the local engine's file handling applies unchang
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
@@ -158,10 +159,8 @@ class _Cluster:
         self._actors: list[Any] = []
 
     def _connect(self) -> Any:
-        try:
-            import ray
-        except ImportError:
-            raise BatchError(_INSTALL_HINT) from None
+        import ray
+
         self._ray = ray
         if not ray.is_initialized():  # a driver that called ray.init itself is reused
             try:
@@ -260,6 +259,8 @@ def run_batch_ray(
         raise ValueError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
     if workers is not None and (type(workers) is not int or workers < 1):
         raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
+    if importlib.util.find_spec("ray") is None:
+        raise BatchError(_INSTALL_HINT)
     cluster = _Cluster(manifest, source, config, concurrency, workers, address)
     try:
         return asyncio.run(

@@ -1,5 +1,6 @@
 """Two `runwire serve` replicas sharing one real PostgreSQL (the checkpoints, threads and
-runs): a thread interrupted on one is resumed on the other, and a run in progress on a
+runs): a thread interrupted on one is resumed on the other, a background run on one is
+cancelled through the other, and a run in progress on a
 replica that gets SIGTERM is drained (finished) or, when the drain's time is up, left
 on its last checkpoint and continued on the other replica - never lost."""
 
@@ -75,6 +76,22 @@ def test_interrupted_on_one_replica_resumed_on_the_other(tmp_path: Path, postgre
             assert [r["status"] for r in runs] == ["success", "interrupted"]
 
         sdk(a, back_on_a)
+
+        async def start_slow_on_a(client: Any) -> tuple[str, str]:
+            thread_id = (await client.threads.create())["thread_id"]
+            run = await client.runs.create(thread_id, "slow", input={"question": "stop"})
+            await _until_in_slow_node(client, thread_id)
+            return thread_id, run["run_id"]
+
+        slow_tid, run_id = sdk(a, start_slow_on_a)
+
+        async def cancel_on_b(client: Any) -> None:  # A runs it: B asks through the database
+            await client.runs.cancel(slow_tid, run_id, wait=True)
+            assert (await client.runs.get(slow_tid, run_id))["status"] == "interrupted"
+            assert (await client.threads.get(slow_tid))["status"] == "idle"
+            assert (await client.runs.wait(slow_tid, "slow", input=None))["done"] == "stop"
+
+        sdk(b, cancel_on_b)
     assert not list(tmp_path.glob("*/.runwire")), "no SQLite file: the threads are in PostgreSQL"
 
 

@@ -34,6 +34,8 @@ __all__ = ["GraphRuns", "Outcome", "PreparedRun"]
 
 logger = logging.getLogger("runwire.serve")
 
+CANCEL_POLL_S = 0.5
+"""How often a replica with background runs reads cancel requests made on others."""
 LEASE_MARGIN_S = 30.0
 """A thread's lease outlives its run's deadline by this much."""
 
@@ -109,6 +111,7 @@ class GraphRuns:
         self.state = state
         self.timeout = timeout
         self.background: dict[str, tuple[asyncio.Task[Any], PreparedRun]] = {}
+        self._poller: asyncio.Task[Any] | None = None
 
     def graph(self, assistant_id: str) -> ServedGraph:
         """The graph of an assistant, by its id or its graph's name (404 otherwise)."""
@@ -218,7 +221,7 @@ class GraphRuns:
         if outcome.error is None and outcome.interrupted:
             outcome.ended = "interrupted"
 
-    async def begin(self, run: PreparedRun) -> RunRow:
+    async def begin(self, run: PreparedRun, *, background: bool = False) -> RunRow:
         """Take the run's thread (404 unknown thread, 409 busy) and record the run."""
         assert run.thread_id is not None
         at = now()
@@ -231,6 +234,7 @@ class GraphRuns:
             "running",
             run.body.metadata or {},
             "reject",
+            background,
         )
         create = run.body.if_not_exists == "create"
         lease = self.timeout + LEASE_MARGIN_S
@@ -320,6 +324,20 @@ class GraphRuns:
         """Run in a task of its own; the drain of a SIGTERM waits for it."""
         task = asyncio.create_task(self._background(run, started), name=f"run-{run.run_id}")
         self.background[run.run_id] = (task, run)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll_cancels(), name="runwire-cancels")
+
+    async def _poll_cancels(self) -> None:
+        """While background runs run here: cancel those another replica was asked to."""
+        while self.background:
+            await asyncio.sleep(CANCEL_POLL_S)
+            try:
+                asked = await self.store.cancelling(list(self.background))
+            except Exception as exc:  # the database is away: try again next time
+                logger.warning("reading cancel requests failed: %s", type(exc).__name__)
+                continue
+            for run_id in asked:
+                self.cancel_background(run_id)
 
     async def _background(self, run: PreparedRun, started: float) -> None:
         outcome = Outcome()

@@ -79,13 +79,13 @@ class RunRoutes:
             ("POST", "/runs/stream", self.stream),
         ]
 
-    async def _start(self, request: Request) -> PreparedRun:
+    async def _start(self, request: Request, *, background: bool = False) -> PreparedRun:
         """The request's run, its thread taken (when it has one)."""
         thread_id = request.path_params.get("thread_id")
         body = await read_body(request, RunRequest, self.max_json_depth)
         run = self.runs.prepare(body, thread_id)
         if thread_id is not None:
-            await self.runs.begin(run)
+            await self.runs.begin(run, background=background)
         log_fields(request, pipeline=run.graph.name, run_id=run.run_id, thread_id=thread_id)
         return run
 
@@ -130,7 +130,7 @@ class RunRoutes:
     @answer_errors
     async def create(self, request: Request) -> Response:
         """``POST /threads/{id}/runs``: start a background run; the run record."""
-        run = await self._start(request)
+        run = await self._start(request, background=True)
         if run.thread_id is None:  # pragma: no cover - the route always has a thread
             raise ApiError(404, "background runs need a thread")
         self.runs.start_background(run, time.perf_counter())
@@ -203,18 +203,22 @@ class RunRoutes:
 
     @answer_errors
     async def cancel(self, request: Request) -> Response:
-        """``POST .../runs/{run_id}/cancel``: stop a background run of this replica."""
+        """``POST .../runs/{run_id}/cancel``: stop a background run, on this replica at
+        once, on another through the database (that replica polls for requests)."""
         query = read_query(request, CancelQuery)
         row = await self._run_row(request)
         task = self.runs.cancel_background(row.run_id)
-        if task is None:
-            if row.status in FINAL_RUN_STATUSES:
-                raise ApiError(409, f"run {row.run_id!r} has ended ({row.status})")
+        if task is not None:
+            if query.wait:
+                await asyncio.wait([task], timeout=self.runs.timeout)
+            return Response(status_code=202 if not query.wait else 204)
+        if row.status in FINAL_RUN_STATUSES:
+            raise ApiError(409, f"run {row.run_id!r} has ended ({row.status})")
+        if not await self.store.request_cancel(row.thread_id, row.run_id):
             raise ApiError(
                 409,
-                f"run {row.run_id!r} is not a background run of this server: cancel a wait or "
-                "stream run by closing its request",
+                f"run {row.run_id!r} is a wait or stream run: cancel it by closing its request",
             )
-        if query.wait:
-            await asyncio.wait([task], timeout=self.runs.timeout)
+        if query.wait:  # the replica running it polls for the request
+            await self._wait_for(row)
         return Response(status_code=202 if not query.wait else 204)

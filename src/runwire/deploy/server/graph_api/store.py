@@ -48,7 +48,8 @@ SCHEMA: tuple[str, ...] = (
     updated_at TEXT NOT NULL,
     status TEXT NOT NULL,
     metadata TEXT NOT NULL,
-    multitask_strategy TEXT NOT NULL
+    multitask_strategy TEXT NOT NULL,
+    background INTEGER NOT NULL
 )""",
     "CREATE INDEX IF NOT EXISTS runwire_runs_thread ON runwire_runs (thread_id, created_at)",
 )
@@ -58,7 +59,8 @@ _THREAD_COLUMNS = (
     " run_id, lease_until"
 )
 _RUN_COLUMNS = (
-    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, multitask_strategy"
+    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata,"
+    " multitask_strategy, background"
 )
 _INSERT_THREAD = (
     f"INSERT INTO runwire_threads ({_THREAD_COLUMNS}) VALUES (?, ?, ?, ?, 'idle', NULL, NULL,"
@@ -68,9 +70,9 @@ _CLAIM = (
     "UPDATE runwire_threads SET status = 'busy', run_id = ?, lease_until = ?, updated_at = ?,"
     " graph_id = ? WHERE thread_id = ? AND (status <> 'busy' OR lease_until < ?)"
 )
-_INSERT_RUN = f"INSERT INTO runwire_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_RUN = f"INSERT INTO runwire_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_CLAIMED_RUN = (
-    f"INSERT INTO runwire_runs ({_RUN_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?"
+    f"INSERT INTO runwire_runs ({_RUN_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?"
     " WHERE EXISTS (SELECT 1 FROM runwire_threads WHERE thread_id = ? AND run_id = ?)"
 )
 """The run's record, written in the claim's transaction only when the claim took."""
@@ -92,6 +94,8 @@ _ORDER_COLUMNS = {
 }
 THREAD_STATUSES = ("idle", "busy", "interrupted", "error")
 RUN_STATUSES = ("pending", "running", "error", "success", "timeout", "interrupted")
+CANCELLING = "cancelling"
+"""A background run another replica was asked to cancel (shown as ``running``)."""
 FINAL_RUN_STATUSES = frozenset(("error", "success", "timeout", "interrupted"))
 
 
@@ -204,10 +208,14 @@ class RunRow:
     status: str
     metadata: dict[str, Any]
     multitask_strategy: str
+    background: bool = False
+    """Started by ``POST /threads/{id}/runs``: any replica may cancel it."""
 
     @classmethod
     def of(cls, row: tuple[Any, ...]) -> RunRow:
-        return cls(row[0], row[1], row[2], row[3], row[4], row[5], _parse(row[6], {}), row[7])
+        return cls(
+            row[0], row[1], row[2], row[3], row[4], row[5], _parse(row[6], {}), row[7], bool(row[8])
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,7 +224,7 @@ class RunRow:
             "assistant_id": self.assistant_id,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
-            "status": self.status,
+            "status": "running" if self.status == CANCELLING else self.status,
             "metadata": self.metadata,
             "multitask_strategy": self.multitask_strategy,
             "kwargs": {},
@@ -367,6 +375,30 @@ class GraphStore:
         sql = _FINAL_RUN if final_only else _SET_RUN
         await self.db.execute([(sql, (status, now(), run_id))])
 
+    async def request_cancel(self, thread_id: str, run_id: str) -> bool:
+        """Ask the replica running a background run to cancel it (it polls for this)."""
+        (count,) = await self.db.execute(
+            [
+                (
+                    "UPDATE runwire_runs SET status = ?, updated_at = ? WHERE run_id = ?"
+                    " AND thread_id = ? AND background = 1 AND status IN ('pending', 'running')",
+                    (CANCELLING, now(), run_id, thread_id),
+                )
+            ]
+        )
+        return count == 1
+
+    async def cancelling(self, run_ids: Sequence[str]) -> list[str]:
+        """Which of ``run_ids`` some replica was asked to cancel."""
+        if not run_ids:
+            return []
+        rows = await self.db.fetch(
+            "SELECT run_id FROM runwire_runs WHERE status = ?"
+            f" AND run_id IN ({', '.join('?' * len(run_ids))})",
+            [CANCELLING, *run_ids],
+        )
+        return [row[0] for row in rows]
+
     async def run(self, thread_id: str, run_id: str) -> RunRow | None:
         await self.setup()
         rows = await self.db.fetch(
@@ -399,4 +431,5 @@ def _run_params(run: RunRow) -> tuple[Any, ...]:
         run.status,
         _json(run.metadata),
         run.multitask_strategy,
+        int(run.background),
     )

@@ -21,9 +21,11 @@ Then one tight pass over the nodes checks what the walker checks of each (``lc``
 id in the registry, namespace and ``allowed_objects``, kwargs an object with known keys,
 no jinja2 template while the default ``init_validator`` is on, no non-scalar value in a
 secret field) and validates each node's kwargs with the class's fast validator
-(:mod:`runwire.loader.fast_validators`). Anything pydantic refuses goes to the walker.
-The cyclic garbage collector is paused during a large load: objects built in bulk
-trigger full collections that find nothing to free.
+(:mod:`runwire.loader.fast_validators`); a long list's nodes (a chat history) are
+validated class by class, one pydantic-core call per class. Fields typed with JSON
+scalars only are not looked into. Anything pydantic refuses goes to the walker. The
+cyclic garbage collector is paused over a large parse and load: objects built in bulk
+trigger collections that find nothing to free.
 """
 
 from __future__ import annotations

@@ -22,7 +22,10 @@ then PostgreSQL); p50/p99 latency reported for both.
   checkpointer; LangGraph's production server needs a licence and Redis.
 
 Both servers are one uvicorn worker, started fresh for each measurement in a
-subprocess and run one at a time; rounds alternate which goes first. PostgreSQL is a
+subprocess and run one at a time; rounds alternate which goes first. Both SQLite files
+are in WAL mode with ``synchronous=NORMAL`` (runwire's setting; set on LangGraph's
+connection too) on ``/dev/shm`` when there is one, so the disk of a shared machine does
+not decide. PostgreSQL is a
 throwaway server (tests/postgres_server.py: Debian's PostgreSQL, fsync off), a new
 database per measurement. The load is an httpx AsyncClient in this process with 64
 connections, one coroutine per client.
@@ -322,10 +325,15 @@ def postgres() -> Iterator[Any]:
         server.stop()
 
 
+SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
+"""Where the SQLite files go: memory-backed when the machine has it, so a shared disk's
+fsync stalls (the WAL's checkpoints) measure neither side."""
+
+
 def measure(
     kind: str, side: str, clients: int, warmup: float, seconds: float, pg: Any = None
 ) -> Load:
-    with tempfile.TemporaryDirectory(prefix="runwire-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="runwire-bench-", dir=SCRATCH) as tmp:
         dsn = ""
         name = None
         if kind == "postgres":

@@ -77,6 +77,13 @@ TOOL_CALL = st.fixed_dictionaries(
 )
 BLOCKS = st.lists(st.one_of(TEXT, st.dictionaries(KEYS, SCALARS, max_size=2)), max_size=3)
 CONTENT = st.one_of(TEXT, BLOCKS, TEXT, BLOCKS, VALUES)
+DOCUMENT = st.builds(
+    lambda text, meta: node(
+        ["runwire", "documents", "Document"], {"page_content": text, "metadata": meta}
+    ),
+    st.one_of(TEXT, SCALARS),
+    st.dictionaries(KEYS, VALUES, max_size=2),
+)
 MESSAGE_KWARGS = st.fixed_dictionaries(
     {"content": CONTENT},
     optional={
@@ -92,7 +99,7 @@ MESSAGE_KWARGS = st.fixed_dictionaries(
         "tool_call_id": st.one_of(TEXT, TEXT, st.integers(0, 9), st.floats(0, 1)),
         "role": TEXT,
         "status": st.sampled_from(["success", "error", "bogus"]),
-        "artifact": VALUES,
+        "artifact": st.one_of(VALUES, DOCUMENT, st.lists(DOCUMENT, max_size=2)),
         "extra_key": VALUES,
     },
 )
@@ -100,13 +107,6 @@ MESSAGE = st.builds(
     lambda name, kwargs: node(["runwire", "messages", name], kwargs),
     st.sampled_from(MESSAGES),
     MESSAGE_KWARGS,
-)
-DOCUMENT = st.builds(
-    lambda text, meta: node(
-        ["runwire", "documents", "Document"], {"page_content": text, "metadata": meta}
-    ),
-    st.one_of(TEXT, SCALARS),
-    st.dictionaries(KEYS, VALUES, max_size=2),
 )
 PROMPT = st.builds(
     lambda template, fmt: node(

@@ -159,9 +159,10 @@ def create_app(
                 response_class=Response,
             )
 
+    labeler = None
     if graphs:
         stamp = graph_api.created_at()
-        graph_api.mount(
+        graph_runs = graph_api.mount(
             app,
             {
                 name: graph_api.ServedGraph(name, *graphs[name], endpoints[name], stamp)
@@ -173,6 +174,7 @@ def create_app(
             timeout=request_timeout_s,
             max_json_depth=max_json_depth,
         )
+        labeler = graph_api.route_labeler(graph_runs.paths)
 
     playground = Playground(pipelines, keys_required=bool(api_keys))
     for path in playground.routes:
@@ -227,7 +229,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         body_timeout_s=body_timeout_s,
         max_concurrency=max_concurrency,
-        labeler=graph_api.route_labeler() if graphs else None,
+        labeler=labeler,
     )
     app.state.runwire = state
     app.state.metrics = metrics

@@ -47,6 +47,7 @@ __all__ = [
 
 RESERVED_PREFIXES = ("assistants", "threads", "runs")
 """First path segments the graph API takes: no pipeline may have these names then."""
+RESERVED_PATHS = tuple(f"/{prefix}" for prefix in RESERVED_PREFIXES)
 
 _ROUTE_CLASSES = (AssistantRoutes, ThreadRoutes, RunRoutes)
 
@@ -79,6 +80,7 @@ def mount(
     runs = GraphRuns(dict(graphs), backend.store, GraphMetrics(registry), state, timeout)
     for cls in _ROUTE_CLASSES:
         for method, path, handler in cls(runs, max_json_depth).routes():
+            runs.paths.append(path)
             app.add_api_route(
                 path,
                 handler,
@@ -97,17 +99,14 @@ def mount(
     return runs
 
 
-def route_labeler() -> Callable[[str], tuple[str, str] | None]:
-    """Path -> ``("-", route template)`` for the graph API's routes (metrics labels: a
-    bounded set, never a raw id)."""
-    templates = sorted(
-        {path for cls in _ROUTE_CLASSES for _, path, _ in cls.__dict__["routes"](_Names())},
-        key=lambda t: (t.count("{"), -len(t)),  # literal segments win over ids
-    )
+def route_labeler(paths: list[str]) -> Callable[[str], tuple[str, str] | None]:
+    """Path -> ``("-", route template)`` for the graph API's routes ``paths`` (metrics
+    labels: a bounded set, never a raw id)."""
+    templates = sorted(set(paths), key=lambda t: (t.count("{"), -len(t)))  # literals first
     compiled = [(re.compile("^" + re.sub(r"\{[a-z_]+\}", "[^/]+", t) + "$"), t) for t in templates]
 
     def label(path: str) -> tuple[str, str] | None:
-        if not path.startswith(("/threads", "/runs", "/assistants")):
+        if not path.startswith(RESERVED_PATHS):
             return None
         for pattern, template in compiled:
             if pattern.match(path):
@@ -115,17 +114,6 @@ def route_labeler() -> Callable[[str], tuple[str, str] | None]:
         return None
 
     return label
-
-
-class _Names:
-    """Stands in for a route class's state when only its route paths are wanted."""
-
-    runs = None
-    store = None
-    max_json_depth = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return None
 
 
 def created_at() -> str:

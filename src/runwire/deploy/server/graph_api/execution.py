@@ -112,6 +112,8 @@ class GraphRuns:
         self.timeout = timeout
         self.background: dict[str, tuple[asyncio.Task[Any], PreparedRun]] = {}
         self._poller: asyncio.Task[Any] | None = None
+        self.paths: list[str] = []
+        """The API's route templates (set when mounted)."""
 
     def graph(self, assistant_id: str) -> ServedGraph:
         """The graph of an assistant, by its id or its graph's name (404 otherwise)."""

@@ -355,3 +355,23 @@ def test_runs_off_the_event_loop(tmp_path: Path) -> None:
 
         parts = sdk(server, test)
     assert [p.event for p in parts] == ["metadata", "updates", "updates"]
+
+
+def test_api_keys_guard_the_graph_api(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    env = clean_env(RUNWIRE_API_KEYS="k-graph")
+    with serving_process("runwire.yaml", cwd=tmp_path, env=env) as server:
+        refused = httpx.post(f"{server.url}/threads", json={}, timeout=10)
+        assert refused.status_code == 401
+
+        async def test(client: Any) -> Any:
+            return await client.runs.wait(None, "slow", input={"question": "key"})
+
+        async def keyed() -> Any:
+            client = get_client(url=server.url, api_key="k-graph")  # sent as x-api-key
+            try:
+                return await test(client)
+            finally:
+                await client.http.client.aclose()
+
+        assert asyncio.run(keyed())["done"] == "key"

@@ -63,12 +63,13 @@ class PostgresDatabase:
             return await cur.fetchall()
 
     async def execute(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
-        async with self.pool.connection() as conn, conn.transaction():
-            counts = []
-            for sql, params in statements:
-                cur = await conn.execute(_pg(sql), tuple(params))
-                counts.append(cur.rowcount)
-            return counts
+        """One transaction, its statements pipelined (one round trip, not one each)."""
+        async with self.pool.connection() as conn:
+            async with conn.pipeline(), conn.transaction():
+                cursors = [
+                    await conn.execute(_pg(sql), tuple(params)) for sql, params in statements
+                ]
+            return [cur.rowcount for cur in cursors]
 
     async def setup(self, schema: Sequence[str]) -> None:
         async with self.pool.connection() as conn, conn.transaction():

@@ -110,7 +110,7 @@ BUILTIN_SECRET_IDS: frozenset[str] = frozenset(
         "AWS_BEARER_TOKEN_BEDROCK",
         "OCI_LLM_BEARER_TOKEN", "OCI_CLI_KEY_CONTENT", "OCI_CLI_PASSPHRASE",
         "OPENAI_API_KEY",
-        "REDIS_URL",
+        "REDIS_URL", "PG_DSN",
     }
 )  # fmt: skip
 """The secret ids of runwire's own classes (a test keeps this equal to the registry's)."""

@@ -13,7 +13,7 @@ to turn back into records); the local engine's file handling applies unchanged:
   Secrets are resolved on the worker, by the worker's configured secret sources
   (``RUNWIRE_SECRETS__ORDER``, default: its environment, ``.env``, ``/run/secrets``;
   see :mod:`runwire.deploy.secrets`). A worker that cannot load the manifest stops the
-  batch before any input runs, with its error.
+  batch with its error (before any input runs when none can, as when a secret is missing).
 - **The file**: :func:`runwire.cli.batch.write_batch` reads the inputs and the output
   file, so resuming, error records, input order and the progress bar are the local
   engine's. The inputs to run go out in chunks, two queued per worker; a worker runs at
@@ -173,7 +173,8 @@ class _Cluster:
             self._started = True
         return ray
 
-    async def _staff(self) -> list[Any]:
+    def _staff(self) -> list[Any]:
+        """Start the workers (they load the manifest while the driver goes on)."""
         ray = self._connect()
         cpus = int(ray.cluster_resources().get("CPU", 1))
         count = min(self.workers or max(cpus, 1), self.concurrency)
@@ -182,43 +183,46 @@ class _Cluster:
             actor.remote(self.manifest, self.source, self.config, share)
             for share in _shares(self.concurrency, count)
         ]
-        try:
-            problems = await asyncio.gather(*(a.ready.remote() for a in self._actors))
-        except ray.exceptions.RayError as exc:
-            raise _failure(exc) from None
-        for problem in problems:
-            if problem is not None:
-                raise BatchError(f"a Ray worker cannot load the pipeline: {problem}")
         return self._actors
 
     async def records(self, runs: list[BatchInput]) -> AsyncIterator[Completed]:
-        """The engine: ``runs`` in chunks to the workers, records as chunks return."""
-        actors = await self._staff()
+        """The engine: ``runs`` in chunks to the workers, records as chunks return.
+
+        Each worker gets its first chunks as soon as it has loaded the pipeline (a slow
+        one holds no other back); the first worker that cannot load it stops the batch.
+        """
+        actors = self._staff()
         errors = self._ray.exceptions.RayError
         size = _chunk_size(len(runs), len(actors), self.concurrency)
         chunks = deque(runs[i : i + size] for i in range(0, len(runs), size))
+        loading = {asyncio.ensure_future(actor.ready.remote()): actor for actor in actors}
         pending: dict[asyncio.Future[Any], Any] = {}
 
         def send(actor: Any) -> None:
             if chunks:
                 pending[asyncio.ensure_future(actor.run.remote(chunks.popleft()))] = actor
 
-        for actor in actors:
-            for _ in range(QUEUED):
-                send(actor)
         try:
-            while pending:
-                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            while pending or (loading and chunks):  # a late worker may find no work left
+                waits = {*loading, *pending}
+                done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
-                    send(pending.pop(future))
                     try:
-                        completed = future.result()
+                        answer = future.result()
                     except errors as exc:
                         raise _failure(exc) from None
-                    for record in completed:
+                    if future in loading:  # a worker loaded the pipeline, or could not
+                        if answer is not None:
+                            raise BatchError(f"a Ray worker cannot load the pipeline: {answer}")
+                        actor = loading.pop(future)
+                        for _ in range(QUEUED):
+                            send(actor)
+                        continue
+                    send(pending.pop(future))
+                    for record in answer:
                         yield record
         finally:
-            for future in pending:
+            for future in (*loading, *pending):
                 future.cancel()
 
     def close(self) -> None:

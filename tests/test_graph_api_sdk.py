@@ -189,6 +189,13 @@ def test_background_run_join_and_busy_thread(served: Served) -> None:
             await client.runs.wait(tid, "slow", input={"question": "again"})
         assert busy.value.response.status_code == 409
         assert (await client.threads.get(tid))["status"] == "busy"
+        followed = [
+            part
+            async for part in client.runs.join_stream(tid, run["run_id"])  # from its start
+        ]
+        assert followed[0].event == "metadata"
+        values = [part.data for part in followed if part.event == "values"]
+        assert values[0] == {"question": "q"} and values[-1]["done"] == "q"
         joined = await client.runs.join(tid, run["run_id"])
         assert joined["done"] == "q"
         assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"

@@ -93,3 +93,28 @@ def test_ids_are_parameters_never_sql(text: str) -> None:
         assert thread is not None and thread.metadata == {"note": text}
 
     _with_sqlite(test)
+
+
+def test_a_run_channel_replays_then_follows_and_drops_the_oldest_past_its_bound() -> None:
+    from runwire.deploy.server.graph_api.channel import RunChannel
+
+    async def main() -> None:
+        channel = RunChannel(max_bytes=10)
+        await channel.put(b"aaaa")
+        early = asyncio.create_task(_collect(channel))
+        await asyncio.sleep(0)  # it has read "aaaa" and waits
+        await channel.put(b"bbbb")
+        await channel.put(b"cccc")  # 12 bytes: "aaaa" is dropped for later readers
+        late = asyncio.create_task(_collect(channel))
+        await asyncio.sleep(0)
+        await channel.put(b"dd")
+        await channel.close()
+        assert await early == [b"aaaa", b"bbbb", b"cccc", b"dd"]
+        assert await late == [b"bbbb", b"cccc", b"dd"]
+        assert await _collect(channel) == [b"bbbb", b"cccc", b"dd"]  # after the end: what is kept
+
+    asyncio.run(main())
+
+
+async def _collect(channel: Any) -> list[bytes]:
+    return [frame async for frame in channel.follow()]

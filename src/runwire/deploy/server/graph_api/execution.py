@@ -23,6 +23,7 @@ from typing import Any
 
 from runwire.deploy.server import protocol
 from runwire.deploy.server.endpoints import failure
+from runwire.deploy.server.graph_api.channel import RunChannel
 from runwire.deploy.server.graph_api.http import ApiError
 from runwire.deploy.server.graph_api.metrics import GraphMetrics
 from runwire.deploy.server.graph_api.models import RunRequest
@@ -111,6 +112,8 @@ class GraphRuns:
         self.state = state
         self.timeout = timeout
         self.background: dict[str, tuple[asyncio.Task[Any], PreparedRun]] = {}
+        self.channels: dict[str, RunChannel] = {}
+        """The frames of this process's background runs, for ``join_stream``."""
         self._poller: asyncio.Task[Any] | None = None
         self.paths: list[str] = []
         """The API's route templates (set when mounted)."""
@@ -343,10 +346,11 @@ class GraphRuns:
 
     async def _background(self, run: PreparedRun, started: float) -> None:
         outcome = Outcome()
+        channel = self.channels[run.run_id] = RunChannel()
         self.state.in_flight += 1
         try:  # step by step, so a cancel stops it between steps even off the loop
-            async for _ in self.execute(run, outcome):
-                pass
+            async for data in self.execute(run, outcome):
+                await channel.put(data)
         except asyncio.CancelledError:
             outcome.ended = "cancelled"
         finally:
@@ -355,6 +359,8 @@ class GraphRuns:
                 await self.finish(run, outcome, started)
             finally:
                 self.background.pop(run.run_id, None)
+                self.channels.pop(run.run_id, None)
+                await channel.close()
 
     def cancel_background(self, run_id: str) -> asyncio.Task[Any] | None:
         """Cancel a background run of this process; its task, or None when not here."""

@@ -188,12 +188,17 @@ class RunRoutes:
 
     @answer_errors
     async def join_stream(self, request: Request) -> Response:
-        """``GET .../runs/{run_id}/stream``: once the run ends, its final ``values``
-        (the events sent while it ran are not kept)."""
+        """``GET .../runs/{run_id}/stream``: a background run of this replica's events,
+        from its start; another replica's run, or an ended one, its final ``values``."""
         row = await self._run_row(request)
+        channel = self.runs.channels.get(row.run_id)
 
         async def frames() -> AsyncIterator[bytes]:
             yield frame("metadata", {"run_id": row.run_id, "attempt": 1})
+            if channel is not None:
+                async for data in channel.follow():
+                    yield data
+                return
             await self._wait_for(row)
             thread = await self.store.thread(row.thread_id)
             if thread is not None and thread.values is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -315,3 +316,25 @@ def test_runwire_and_the_local_engine_do_not_import_ray(tmp_path: Path) -> None:
     assert "--engine ray needs Ray: pip install 'runwire[ray]'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "ray.jsonl").exists()  # refused before any file is touched
+
+
+def test_an_address_nothing_answers_on(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "echo.yaml").write_text("_type: FakeChatModel\n", encoding="utf-8")
+    write_inputs(tmp_path / "in.jsonl", ["hi"])
+    argv = ["batch", "echo.yaml", "in.jsonl", "-o", "out.jsonl", "--engine", "ray"]
+    argv += ["--address", f"127.0.0.1:{port}"]
+    script = f"from runwire.cli.main import main\nprint(main({argv!r}))\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stdout.split() == ["1"], proc.stderr
+    assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -29,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import os
+import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -140,6 +142,19 @@ def _failure(exc: BaseException) -> BatchError:
     )
 
 
+def _check_reachable(address: str) -> None:
+    """Refuse a ``host:port`` (or ``ray://host:port``) that nothing answers on at once:
+    ``ray.init`` would retry for minutes. Other forms (``auto``, none) are Ray's to judge."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BatchError(f"cannot reach the Ray cluster at {address}: {reason}") from None
+
+
 class _Cluster:
     """The Ray side of one batch: connected and staffed on first use, released by close."""
 
@@ -163,6 +178,7 @@ class _Cluster:
 
         self._ray = ray
         if not ray.is_initialized():  # a driver that called ray.init itself is reused
+            _check_reachable(self.address or os.environ.get("RAY_ADDRESS", ""))
             try:
                 ray.init(
                     address=self.address, include_dashboard=False, logging_level=logging.WARNING

@@ -277,7 +277,8 @@ def test_serve_exports_over_otlp_when_an_endpoint_is_set(
 
 def test_the_deploy_docs_example_runs() -> None:
     text = (ROOT / "docs" / "deploy.md").read_text()
-    section = text[text.index("## Reload, access logs and traces") : text.index("## Not yet")]
+    section = text[text.index("### OpenTelemetry traces") :]
+    section = section[: section.index("\n## ")]
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert "OtelTracer(tracer)" in block
     exec(compile(block, "docs/deploy.md", "exec"), {"__name__": "docs_example"})

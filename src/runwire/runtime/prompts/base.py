@@ -66,14 +66,16 @@ class BasePromptTemplate(RunnableSerializable[dict[str, Any], PromptValue], ABC)
 
     @model_validator(mode="after")
     def _check_variable_names(self) -> Self:
-        if "stop" in self.input_variables or "stop" in self.partial_variables:
+        inputs, partials = self.input_variables, self.partial_variables
+        if "stop" in inputs or "stop" in partials:
             raise ValueError(
                 "a prompt variable cannot be named 'stop' (it is reserved for model calls); "
                 "rename it"
             )
-        overlap = set(self.input_variables).intersection(self.partial_variables)
-        if overlap:
-            raise ValueError(f"variables are both input and partial: {sorted(overlap)}")
+        if partials:
+            overlap = set(inputs).intersection(partials)
+            if overlap:
+                raise ValueError(f"variables are both input and partial: {sorted(overlap)}")
         return self
 
     # -- types and schemas -------------------------------------------------------------

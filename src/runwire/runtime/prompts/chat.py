@@ -114,7 +114,7 @@ class MessagesPlaceholder(BaseMessagePromptTemplate):
         return messages
 
 
-_IGNORED_KWARGS = ("additional_options",)
+_IGNORED_KWARGS = frozenset(("additional_options",))
 """Kwargs LangChain.js writes for message templates; langchain-core ignores them when
 loading and never writes them, and so does runwire."""
 
@@ -142,13 +142,15 @@ class _StringMessagePromptTemplate(BaseMessagePromptTemplate):
     @model_validator(mode="before")
     @classmethod
     def _drop_ignored(cls, values: Any) -> Any:
-        if isinstance(values, dict) and any(key in values for key in _IGNORED_KWARGS):
+        if isinstance(values, dict) and not _IGNORED_KWARGS.isdisjoint(values):
             return {k: v for k, v in values.items() if k not in _IGNORED_KWARGS}
         return values
 
     @field_validator("prompt", mode="before")
     @classmethod
     def _coerce_prompt(cls, value: Any) -> Any:
+        if isinstance(value, StringPromptTemplate):  # built already (a loaded node)
+            return value
         if isinstance(value, list | tuple):
             return [block_template(item, "f-string") for item in value]
         return single_template(value, "f-string")
@@ -284,7 +286,7 @@ def _from_role(role: Any, template: Any, template_format: str) -> Any:
 
 def _message_like(message: Any, template_format: str = "f-string") -> Any:
     """A message, message template or chat prompt from any accepted representation."""
-    if isinstance(message, BaseMessage | BaseMessagePromptTemplate | BaseChatPromptTemplate):
+    if isinstance(message, _MESSAGE_LIKE):
         return message
     if isinstance(message, str):
         return HumanMessagePromptTemplate.from_template(message, template_format=template_format)  # type: ignore[arg-type]
@@ -352,6 +354,12 @@ class BaseChatPromptTemplate(BasePromptTemplate, ABC):
         return self.format_prompt(**kwargs).to_string()
 
 
+_TEMPLATES = (BaseMessagePromptTemplate, BaseChatPromptTemplate)
+"""What a chat prompt's message may be besides a fixed message: these have variables."""
+_MESSAGE_LIKE = (BaseMessage, *_TEMPLATES)
+"""A chat prompt's messages as they are kept (anything else is coerced)."""
+
+
 class ChatPromptTemplate(BaseChatPromptTemplate):
     """A prompt for chat models: a list of message templates and fixed messages.
 
@@ -392,27 +400,33 @@ class ChatPromptTemplate(BaseChatPromptTemplate):
                 f"template_format must be one of {sorted(TEMPLATE_FORMATS)}, "
                 f"got {template_format!r}"
             )
-        values = {k: v for k, v in values.items() if k != "template_format"}
+        if "template_format" in values:
+            values = {k: v for k, v in values.items() if k != "template_format"}
         if "messages" not in values:
             return values
         raw = values["messages"]
         if not isinstance(raw, list | tuple):
             raise ValueError(f"messages must be a list, got {type(raw).__name__}")
-        messages = [_message_like(m, template_format) for m in raw]
+        messages = [
+            m if isinstance(m, _MESSAGE_LIKE) else _message_like(m, template_format) for m in raw
+        ]
         partials = dict(values.get("partial_variables") or {})
         input_types = dict(values.get("input_types") or {})
         names: set[str] = set()
         optional: list[str] = []
         for message in messages:
-            if isinstance(message, BaseMessagePromptTemplate | BaseChatPromptTemplate):
-                names.update(message.input_variables)
+            if not isinstance(message, _TEMPLATES):
+                continue
+            names.update(message.input_variables)
             if isinstance(message, MessagesPlaceholder):
                 if message.optional and message.variable_name not in partials:
                     partials[message.variable_name] = []
                     optional.append(message.variable_name)
                 input_types.setdefault(message.variable_name, list[AnyMessage])
         names.difference_update(partials)
-        out = {**values, "messages": messages, "partial_variables": partials}
+        out = dict(values)
+        out["messages"] = messages
+        out["partial_variables"] = partials
         out["input_types"] = input_types
         if values.get("validate_template") and "input_variables" in values:
             if names != set(values["input_variables"]):

@@ -40,6 +40,7 @@ __all__ = [
     "render_f_string",
     "render_jinja2",
     "render_mustache",
+    "template_names",
     "template_variables",
 ]
 
@@ -489,6 +490,22 @@ def _format_entry(template_format: str) -> TemplateFormat:
 def template_variables(template: str, template_format: str) -> list[str]:
     """The sorted variables of ``template`` in ``template_format``."""
     return _format_entry(template_format).variables(template)
+
+
+_CACHED_NAMES: dict[Any, Callable[[str], tuple[str, ...]]] = {
+    "f-string": _f_string_names,
+    "mustache": _mustache_names,
+}
+"""Formats whose variables are a pure, cached parse of the template text."""
+
+
+def template_names(template: str, template_format: str) -> tuple[str, ...]:
+    """:func:`template_variables` as a tuple, from the parse caches where the format has
+    one (a prompt's construction asks for them on every build)."""
+    cached = _CACHED_NAMES.get(template_format) if type(template_format) is str else None
+    if cached is None:
+        return tuple(template_variables(template, template_format))
+    return cached(template)
 
 
 def format_template(template: str, template_format: str, values: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ from runwire.runtime.prompts.formatting import (
     TEMPLATE_FORMATS,
     PromptTemplateFormat,
     mustache_schema,
+    template_names,
     template_variables,
 )
 from runwire.runtime.prompts.values import StringPromptValue
@@ -56,7 +57,7 @@ class StringPromptTemplate(BasePromptTemplate):
         return _validate_string_value({"text": self.format(**kwargs)})  # type: ignore[no-any-return]
 
 
-_IGNORED_KWARGS = ("additional_content_fields",)
+_IGNORED_KWARGS = frozenset(("additional_content_fields",))
 """Kwargs LangChain.js writes for content-block templates (the block's other keys);
 langchain-core ignores them when loading and never writes them, and so does runwire."""
 
@@ -93,7 +94,7 @@ class PromptTemplate(StringPromptTemplate):
     def _infer_input_variables(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        if any(key in values for key in _IGNORED_KWARGS):
+        if not _IGNORED_KWARGS.isdisjoint(values):
             values = {k: v for k, v in values.items() if k not in _IGNORED_KWARGS}
         template = values.get("template")
         if not isinstance(template, str):
@@ -104,11 +105,12 @@ class PromptTemplate(StringPromptTemplate):
             if "input_variables" not in values:
                 raise ValueError("validate_template=True needs input_variables to check")
             _check_template(template, template_format, [*values["input_variables"], *partials])
-        names = template_variables(template, template_format)
-        return {
-            **values,
-            "input_variables": [name for name in names if name not in partials],
-        }
+        names = template_names(template, template_format)  # a cached parse
+        out = dict(values)
+        out["input_variables"] = (
+            [name for name in names if name not in partials] if partials else list(names)
+        )
+        return out
 
     # -- construction ------------------------------------------------------------------
     @classmethod

@@ -37,7 +37,6 @@ puts that filter on the handlers of the loggers runwire and uvicorn write to.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -289,53 +288,22 @@ def redact(text: str) -> str:
 
 
 # -- logging ---------------------------------------------------------------------------
-class RedactingFilter(logging.Filter):
-    """Masks registered secret values in log records; never drops a record.
-
-    The message is formatted (``msg % args``) and redacted, so handlers get a record
-    whose ``msg`` is the masked text and whose ``args`` are empty; the traceback text
-    (``exc_text``) and ``stack_info`` are masked too.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not _values:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: leave it for logging to report
-            return True
-        record.msg, record.args = redact(message), ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
+# RedactingFilter and install_log_redaction live in runwire.redaction_logging, imported on
+# first use (module __getattr__ below): loading a manifest does not import logging.
+_LOGGING_NAMES = frozenset(("RedactingFilter", "install_log_redaction"))
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from runwire.redaction_logging import RedactingFilter, install_log_redaction
 
 
-_FILTER = RedactingFilter()
+def __getattr__(name: str) -> object:
+    if name in _LOGGING_NAMES:
+        from runwire import redaction_logging
 
-
-def install_log_redaction(*logger_names: str) -> RedactingFilter:
-    """Put the redacting filter on the named loggers, on each of their handlers, and on
-    :data:`logging.lastResort` (what prints records when no handler is configured).
-
-    Default: the root logger, ``runwire``, and uvicorn's three loggers. A filter on a
-    logger only sees records logged on that logger, a filter on a handler sees every
-    record it writes, so both are set. Call it after logging is configured; calling it
-    again adds nothing twice. Returns the filter (one per process).
-    """
-    targets: list[logging.Filterer] = []
-    for name in logger_names or _LOGGERS:
-        logger = logging.getLogger(name)
-        targets += (logger, *logger.handlers)
-    if logging.lastResort is not None:
-        targets.append(logging.lastResort)
-    for target in targets:
-        if _FILTER not in target.filters:
-            target.addFilter(_FILTER)
-    return _FILTER
+        value = getattr(redaction_logging, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")

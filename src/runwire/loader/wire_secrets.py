@@ -14,7 +14,6 @@ names every missing secret of the data, each with its field and position.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
@@ -238,6 +237,8 @@ class SecretFields:
     def _near(self, names: list[str]) -> str:
         """A likely misspelling: a name that is set (the secrets map's keys, and the
         environment's when it is read; never values) close to a missing one."""
+        import difflib  # only an error's hint needs it: kept off the import path
+
         known: set[str] = set()
         if isinstance(self.secrets_map, dict):
             known.update(self.secrets_map)

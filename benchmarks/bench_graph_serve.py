@@ -27,8 +27,8 @@ are in WAL mode with ``synchronous=NORMAL`` (runwire's setting; set on LangGraph
 connection too) on ``/dev/shm`` when there is one, so the disk of a shared machine does
 not decide. PostgreSQL is a
 throwaway server (tests/postgres_server.py: Debian's PostgreSQL, fsync off), a new
-database per measurement. The load is an httpx AsyncClient in this process with 64
-connections, one coroutine per client.
+database per measurement. The load is bench_server.py's raw asyncio HTTP/1.1 client in
+this process: 64 keep-alive connections, one coroutine each.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -256,25 +257,42 @@ class Load:
         return self.done / self.seconds if self.seconds else 0.0
 
 
+def run_request(port: int) -> bytes:
+    """One keep-alive ``POST /threads/{new id}/runs/wait`` (the thread id is new each time)."""
+    body = orjson.dumps(BODY)
+    head = (
+        f"POST /threads/{uuid.uuid4()}/runs/wait HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 async def hammer(url: str, clients: int, warmup: float, seconds: float) -> Load:
-    """``clients`` httpx clients, each with one keep-alive connection (one shared client
-    with a 64-connection pool spends its time in the pool's bookkeeping, not requests)."""
+    """``clients`` keep-alive connections sending runs back to back: the raw asyncio
+    client of bench_server.py (an httpx client costs ~1 ms of this machine's two CPUs per
+    request, which the servers then lack). The first answer is checked whole."""
+    from bench_server import read_response
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as check:
+        answer = await check.post(f"/threads/{uuid.uuid4()}/runs/wait", json=BODY)
+        if answer.status_code != 200 or answer.json() != EXPECTED:
+            raise SystemExit(f"{url}: {answer.status_code} {answer.text[:300]}")
+    port = int(url.rsplit(":", 1)[1])
     load = Load()
     loop = asyncio.get_running_loop()
     t0 = loop.time() + warmup
     t1 = t0 + seconds
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    pool = [httpx.AsyncClient(base_url=url, limits=limits, timeout=60) for _ in range(clients)]
-    try:
 
-        async def one_client(client: httpx.AsyncClient) -> None:
+    async def one_client() -> None:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
             while (now := loop.time()) < t1:
+                writer.write(run_request(port))
                 try:
-                    answer = await client.post(f"/threads/{uuid.uuid4()}/runs/wait", json=BODY)
-                    ok = answer.status_code == 200 and answer.json() == EXPECTED
-                    reason = None if ok else f"status {answer.status_code}"
-                except httpx.HTTPError as exc:
-                    reason = type(exc).__name__
+                    status, keep = await read_response(reader)
+                    reason = None if status == 200 else f"status {status}"
+                except (OSError, asyncio.IncompleteReadError) as exc:
+                    reason, keep = type(exc).__name__, False
                 end = loop.time()
                 if now >= t0 and end <= t1:
                     if reason is None:
@@ -282,11 +300,13 @@ async def hammer(url: str, clients: int, warmup: float, seconds: float) -> Load:
                         load.latencies.append(end - now)
                     else:
                         load.failures[reason] = load.failures.get(reason, 0) + 1
+                if not keep:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(HOST, port)
+        finally:
+            writer.close()
 
-        await asyncio.gather(*(one_client(client) for client in pool))
-    finally:
-        for client in pool:
-            await client.aclose()
+    await asyncio.gather(*(one_client() for _ in range(clients)))
     load.seconds = seconds
     return load
 

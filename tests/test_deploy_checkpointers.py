@@ -96,6 +96,24 @@ def test_the_async_factory_opens_sqlite_too(tmp_path: Path) -> None:
     assert asyncio.run(run()) is not None
 
 
+def test_a_sole_writer_runs_sqlite_on_the_loop_without_fsyncs_there(tmp_path: Path) -> None:
+    spec = CheckpointerSpec.model_validate({"sqlite": {"path": str(tmp_path / "s.db")}})
+
+    async def run() -> tuple[Any, ...]:
+        async with open_async_checkpointer(spec, {}, sole_writer=True) as saver:
+            saved = await saver.aput(CONFIG, empty_checkpoint(), {"step": -1}, {})
+            conn = saver.conn  # type: ignore[attr-defined]
+            return (
+                saver.inline_async,  # type: ignore[attr-defined]
+                conn.execute("PRAGMA synchronous").fetchone()[0],
+                conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+                await saver.aget_tuple(saved) is not None,
+            )
+
+    # inline, synchronous=NORMAL (1), autocheckpoint off: the WalCheckpointer thread does it
+    assert asyncio.run(run()) == (True, 1, 0, True)
+
+
 def test_an_environment_switches_sqlite_for_postgres(tmp_path: Path) -> None:
     text = (
         "checkpointer: {sqlite: {path: dev.db}}\nenvironments:\n  prod:\n"

@@ -24,12 +24,13 @@ from runwire.graph.checkpoint.memory import bench_put_get
 ENVELOPE = {"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {"cmd": "id"}}
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres", "postgres-async"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-inline", "postgres", "postgres-async"])
 def saver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointSaver]:
     if request.param == "memory":
         yield InMemorySaver()
-    elif request.param == "sqlite":
-        with SqliteSaver.from_conn_string(str(tmp_path / "cp.db")) as s:
+    elif request.param.startswith("sqlite"):
+        inline = request.param == "sqlite-inline"
+        with SqliteSaver.from_conn_string(str(tmp_path / "cp.db"), inline_async=inline) as s:
             yield s
     else:  # a database of its own on the session's PostgreSQL server
         from postgres_savers import open_saver

@@ -284,3 +284,49 @@ def test_a_database_with_langgraph_tables_is_refused_clearly(tmp_path: Path) -> 
     with pytest.raises(ManifestError, match="another checkpointer"):
         SqliteSaver(conn).setup()
     conn.close()
+
+
+def test_inline_async_runs_on_the_loop_and_threads_otherwise(tmp_path: Path) -> None:
+    """``inline_async``: the async twins call SQLite on the event loop's thread; without
+    it, in a worker thread."""
+    import asyncio
+    import threading
+
+    class Recording(SqliteSaver):
+        def get_tuple(self, config: Any) -> Any:
+            threads.append(threading.get_ident())
+            return super().get_tuple(config)
+
+    async def where(saver: SqliteSaver) -> bool:
+        await saver.aget_tuple({"configurable": {"thread_id": "t"}})
+        return threads.pop() == threading.get_ident()
+
+    for inline in (True, False):
+        threads: list[int] = []
+        with Recording.from_conn_string(str(tmp_path / "w.db"), inline_async=inline) as saver:
+            assert asyncio.run(where(saver)) is inline
+
+
+def test_the_wal_checkpointer_moves_every_frame_into_the_file(tmp_path: Path) -> None:
+    """With autocheckpoint off on the writing connection, WalCheckpointer's thread does
+    the checkpoints: after it stops, the WAL holds nothing the file lacks."""
+    from runwire.graph.checkpoint.sqlite import WalCheckpointer
+
+    path = str(tmp_path / "wal.db")
+    with SqliteSaver.from_conn_string(path) as saver:
+        saver.conn.execute("PRAGMA wal_autocheckpoint=0")
+        with WalCheckpointer(path, interval=0.05) as background:
+            for step in range(50):
+                with saver.conn:
+                    saver.conn.execute(
+                        "INSERT INTO writes VALUES (?, '', 'c', 't', ?, 'x', 'json', x'00', '')",
+                        (f"thread-{step}", step),
+                    )
+        assert background.checkpoints >= 1
+        main_file_only = tmp_path / "copy.db"  # the file without its WAL
+        main_file_only.write_bytes((tmp_path / "wal.db").read_bytes())
+        copy = sqlite3.connect(main_file_only)
+        try:
+            assert copy.execute("SELECT count(*) FROM writes").fetchone() == (50,)
+        finally:
+            copy.close()

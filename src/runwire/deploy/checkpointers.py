@@ -3,7 +3,8 @@
 ``open_checkpointer(setting, secrets)`` is a context manager yielding a sync saver
 (``PostgresSaver`` or ``SqliteSaver``), ``open_async_checkpointer(setting, secrets)`` an
 async one yielding a saver whose async methods are native where the driver allows
-(``AsyncPostgresSaver``; ``SqliteSaver`` runs its async twins in worker threads). Both
+(``AsyncPostgresSaver``; ``SqliteSaver`` runs its async twins in worker threads, or on
+the loop for a file only this process writes: ``sole_writer``). Both
 set the tables up before yielding and close the connections on exit.
 
 ``setting`` is a :class:`~runwire.deploy.deployment.Deployment` (its ``checkpointer``),
@@ -118,10 +119,19 @@ def open_checkpointer(
 
 @asynccontextmanager
 async def open_async_checkpointer(
-    setting: Deployment | CheckpointerSpec | None, secrets: Mapping[str, str]
+    setting: Deployment | CheckpointerSpec | None,
+    secrets: Mapping[str, str],
+    *,
+    sole_writer: bool = False,
 ) -> AsyncIterator[BaseCheckpointSaver]:
     """``async with open_async_checkpointer(deployment, resolver) as saver:`` a saver for
-    async runs, set up, its connections bound to the running event loop."""
+    async runs, set up, its connections bound to the running event loop.
+
+    ``sole_writer``: this process is the only one writing a SQLite file (a server with
+    one worker). Its calls then run on the event loop (``inline_async``), with
+    ``synchronous=NORMAL`` and the WAL checkpointed by a thread of its own
+    (:class:`~runwire.graph.checkpoint.sqlite.WalCheckpointer`), so no fsync runs on the
+    loop."""
     spec = checkpointer_spec(setting)
     if spec.postgres is not None:
         from runwire.graph.checkpoint.postgres_aio import AsyncPostgresSaver
@@ -136,5 +146,14 @@ async def open_async_checkpointer(
     from runwire.graph.checkpoint.sqlite import SqliteSaver
 
     path = await asyncio.to_thread(_sqlite_file, spec.sqlite)  # type: ignore[arg-type]
-    with SqliteSaver.from_conn_string(path) as sqlite:
-        yield sqlite
+    if not sole_writer:
+        with SqliteSaver.from_conn_string(path) as sqlite:
+            yield sqlite
+        return
+    from runwire.graph.checkpoint.sqlite import WalCheckpointer
+
+    with SqliteSaver.from_conn_string(path, inline_async=True) as sqlite:
+        sqlite.conn.execute("PRAGMA synchronous=NORMAL")
+        sqlite.conn.execute("PRAGMA wal_autocheckpoint=0")
+        with WalCheckpointer(path):
+            yield sqlite

@@ -142,7 +142,7 @@ def build_service(
         max_json_depth=server.max_json_depth,
         offload=server.offload,
         state=state,
-        graph_backend=graph_backend(deployment, secrets),
+        graph_backend=graph_backend(deployment, secrets, sole_writer=server.workers <= 1),
     )
     return Service(
         app=app,
@@ -154,14 +154,15 @@ def build_service(
     )
 
 
-def graph_backend(deployment: Any, secrets: Any) -> Any:
+def graph_backend(deployment: Any, secrets: Any, *, sole_writer: bool = False) -> Any:
     """Where served graphs keep threads: the deployment's ``checkpointer:`` (SQLite by
-    default), opened when the server starts."""
+    default), opened when the server starts; ``sole_writer`` when this is the server's
+    only process (see :func:`~runwire.deploy.checkpointers.open_async_checkpointer`)."""
     from runwire.deploy.checkpointers import open_async_checkpointer
     from runwire.deploy.server.graph_api import GraphBackend
 
     setting = getattr(deployment, "checkpointer", None)
-    return GraphBackend(lambda: open_async_checkpointer(setting, secrets))
+    return GraphBackend(lambda: open_async_checkpointer(setting, secrets, sole_writer=sole_writer))
 
 
 def served_app(service: Service) -> Any:

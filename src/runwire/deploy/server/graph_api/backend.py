@@ -84,7 +84,7 @@ def database_for(saver: Any) -> Database:
     if isinstance(conn, sqlite3.Connection):
         with saver.lock:  # WAL: a commit survives the process, without an fsync each
             conn.execute("PRAGMA synchronous=NORMAL")
-        return SqliteDatabase(conn, saver.lock)
+        return SqliteDatabase(conn, saver.lock, inline=getattr(saver, "inline_async", False))
     if conn is not None and hasattr(conn, "connection"):  # a psycopg async pool
         return PostgresDatabase(conn)
     raise TypeError(

@@ -132,9 +132,11 @@ class SqliteDatabase:
     """The SQLite file of a :class:`~runwire.graph.checkpoint.sqlite.SqliteSaver`, through
     the saver's connection and lock (one writer per process; WAL lets others read)."""
 
-    def __init__(self, conn: Any, lock: Any) -> None:
+    def __init__(self, conn: Any, lock: Any, *, inline: bool = False) -> None:
         self.conn = conn
         self.lock = lock
+        self.inline = inline
+        """Run the statements on the event loop, as the saver does (``inline_async``)."""
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.lock:
@@ -145,9 +147,13 @@ class SqliteDatabase:
             return [self.conn.execute(sql, tuple(params)).rowcount for sql, params in statements]
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self.inline:
+            return self._fetch(sql, params)
         return await asyncio.to_thread(self._fetch, sql, params)
 
     async def execute(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        if self.inline:
+            return self._execute(statements)
         return await asyncio.to_thread(self._execute, statements)
 
     async def setup(self, schema: Sequence[str]) -> None:

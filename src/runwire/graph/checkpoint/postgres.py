@@ -447,10 +447,14 @@ class PostgresSaver(PostgresRows, BaseCheckpointSaver):
         """Store a task's writes; a regular write already stored at its index is kept."""
         rows = self.write_rows(config, writes, task_id, task_path)
         self._ready()
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
-            for special, batch in rows.items():
-                if batch:
-                    cur.executemany(_PUT_WRITE[special], batch)
+        batches = [(_PUT_WRITE[special], batch) for special, batch in rows.items() if batch]
+        with self._connection() as conn:
+            if len(batches) == 1 and len(batches[0][1]) == 1:  # one row: one round trip
+                conn.execute(batches[0][0], batches[0][1][0])
+                return
+            with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+                for sql, batch in batches:
+                    cur.executemany(sql, batch)
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of ``thread_id``."""

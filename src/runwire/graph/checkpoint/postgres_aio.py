@@ -145,10 +145,14 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
         """Store a task's writes; a regular write already stored at its index is kept."""
         rows = self.write_rows(config, writes, task_id, task_path)
         await self._ready()
-        async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
-            for special, batch in rows.items():
-                if batch:
-                    await cur.executemany(_PUT_WRITE[special], batch)
+        batches = [(_PUT_WRITE[special], batch) for special, batch in rows.items() if batch]
+        async with self._connection() as conn:
+            if len(batches) == 1 and len(batches[0][1]) == 1:  # one row: one round trip
+                await conn.execute(batches[0][0], batches[0][1][0])
+                return
+            async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+                for sql, batch in batches:
+                    await cur.executemany(sql, batch)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of ``thread_id``."""

@@ -267,21 +267,22 @@ class PostgresRows:
         row = (thread_id, ns, checkpoint["id"], parent, FORMAT, data, meta)
         return row, saved_config(thread_id, ns, checkpoint["id"])
 
-    def write_rows(
+    def write_statements(
         self,
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str,
-    ) -> dict[bool, list[tuple[Any, ...]]]:
-        """The write rows, by whether their channel is special (replaced when stored again)."""
+    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The statements storing a task's writes, each with its rows: special channels
+        (replaced when stored again) and regular ones (kept), those with rows only."""
         thread_id, ns, checkpoint_id = _writes_address(config)
         rows: dict[bool, list[tuple[Any, ...]]] = {True: [], False: []}
         for i, (channel, value) in enumerate(writes):
             idx = WRITES_IDX_MAP.get(channel, i)
             row = (thread_id, ns, checkpoint_id, str(task_id), idx, channel, FORMAT)
             rows[idx < 0].append((*row, self.serde.dumps(value), task_path))
-        return rows
+        return [(_PUT_WRITE[special], batch) for special, batch in rows.items() if batch]
 
     def metadata_of(self, row: _Row) -> dict[str, Any]:
         """A row's metadata, read through the safe loader."""
@@ -327,6 +328,14 @@ class PostgresRows:
 
 def _pool_kwargs() -> dict[str, Any]:
     return {"autocommit": True}
+
+
+def one_row(statements: list[tuple[str, list[tuple[Any, ...]]]]) -> tuple[str, Any] | None:
+    """``(sql, row)`` when ``statements`` store a single row (one round trip, atomic
+    alone), else None (they go pipelined in one transaction)."""
+    if len(statements) == 1 and len(statements[0][1]) == 1:
+        return statements[0][0], statements[0][1][0]
+    return None
 
 
 class PostgresSaver(PostgresRows, BaseCheckpointSaver):
@@ -445,16 +454,16 @@ class PostgresSaver(PostgresRows, BaseCheckpointSaver):
         task_path: str = "",
     ) -> None:
         """Store a task's writes; a regular write already stored at its index is kept."""
-        rows = self.write_rows(config, writes, task_id, task_path)
+        statements = self.write_statements(config, writes, task_id, task_path)
+        single = one_row(statements)
         self._ready()
-        batches = [(_PUT_WRITE[special], batch) for special, batch in rows.items() if batch]
         with self._connection() as conn:
-            if len(batches) == 1 and len(batches[0][1]) == 1:  # one row: one round trip
-                conn.execute(batches[0][0], batches[0][1][0])
+            if single is not None:
+                conn.execute(*single)
                 return
             with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                for sql, batch in batches:
-                    cur.executemany(sql, batch)
+                for sql, rows in statements:
+                    cur.executemany(sql, rows)
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of ``thread_id``."""

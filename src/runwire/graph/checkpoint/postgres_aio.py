@@ -28,13 +28,13 @@ from runwire.graph.checkpoint.postgres import (
     _LATEST,
     _LOCK_KEY,
     _PUT,
-    _PUT_WRITE,
     _SETUP,
     MIGRATIONS,
     PostgresRows,
     check_autocommit,
     connect_error,
     list_query,
+    one_row,
     protect_dsn,
 )
 
@@ -143,16 +143,16 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
         task_path: str = "",
     ) -> None:
         """Store a task's writes; a regular write already stored at its index is kept."""
-        rows = self.write_rows(config, writes, task_id, task_path)
+        statements = self.write_statements(config, writes, task_id, task_path)
+        single = one_row(statements)
         await self._ready()
-        batches = [(_PUT_WRITE[special], batch) for special, batch in rows.items() if batch]
         async with self._connection() as conn:
-            if len(batches) == 1 and len(batches[0][1]) == 1:  # one row: one round trip
-                await conn.execute(batches[0][0], batches[0][1][0])
+            if single is not None:
+                await conn.execute(*single)
                 return
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                for sql, batch in batches:
-                    await cur.executemany(sql, batch)
+                for sql, rows in statements:
+                    await cur.executemany(sql, rows)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of ``thread_id``."""

@@ -9,6 +9,11 @@ a GIL with the server; both authenticate with the emulator's bearer token. Round
 interleaved (alternating who goes first) and the verdict is the median of the per-round
 ratios, which cancels the drift of a small shared machine.
 
+runwire's async client sends through aiohttp's pool (``httpx-aiohttp``), whose cost does
+not grow with the number of open connections as httpcore 1.0's does; so the same raw
+client on that transport is printed too (one round each, beside the verdict): it shows
+what runwire's own per-call work costs over the same transport.
+
 langchain-community's ChatOCIModelDeploymentVLLM is printed beside them (one round)
 when it and its oracle-ads and langchain-openai dependencies are installed, as the
 ``bench`` extra installs them.
@@ -67,8 +72,9 @@ def run_runwire(model: Any, texts: list[str]) -> float:
     return asyncio.run(go())
 
 
-def run_httpx(model: Any, endpoint: str, texts: list[str]) -> float:
-    """Seconds for the same bodies posted with a raw httpx.AsyncClient."""
+def run_httpx(model: Any, endpoint: str, texts: list[str], transport: bool = False) -> float:
+    """Seconds for the same bodies posted with a raw httpx.AsyncClient (on aiohttp's
+    pool when ``transport``, as runwire's client is)."""
     from runwire.schema.messages import HumanMessage
 
     bodies = [orjson.dumps(model.build_body([HumanMessage(t)])) for t in texts]
@@ -76,7 +82,12 @@ def run_httpx(model: Any, endpoint: str, texts: list[str]) -> float:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 
     async def go() -> float:
-        async with httpx.AsyncClient(limits=limits, timeout=300) as client:
+        extra: dict[str, Any] = {}
+        if transport:
+            from httpx_aiohttp import AiohttpTransport
+
+            extra["transport"] = AiohttpTransport(limits=limits)
+        async with httpx.AsyncClient(limits=limits, timeout=300, **extra) as client:
             gate = asyncio.Semaphore(CONCURRENCY)
 
             async def post(body: bytes) -> str:
@@ -130,6 +141,8 @@ def main() -> None:
             theirs.append(run_httpx(model, endpoint, texts))
             if not round_ % 2:
                 ours.append(run_runwire(model, texts))
+        same_transport = run_httpx(model, endpoint, texts, transport=True)
+        same_ours = run_runwire(model, texts)
         peer = run_langchain(endpoint, texts)
     finally:
         proc.terminate()
@@ -142,6 +155,11 @@ def main() -> None:
     print(f"{args.calls} chat calls, max_concurrency={CONCURRENCY}, {args.rounds} rounds")
     print(f"  raw httpx.AsyncClient                 {raw_rps:7.0f} calls/s (median)")
     print(f"  ChatOCIModelDeploymentVLLM.abatch     {ours_rps:7.0f} calls/s (median)")
+    print(
+        f"  raw httpx on aiohttp's pool             {args.calls / same_transport:7.0f} calls/s"
+        f" (one round; runwire beside it {args.calls / same_ours:.0f},"
+        f" {same_transport / same_ours:.2f}x)"
+    )
     if peer is None:
         print("  langchain-community (peer)            not installed")
     else:

@@ -267,6 +267,62 @@ def test_connection_failures_are_retried_then_reported() -> None:
     assert caught.value.code == "ConnectError"
 
 
+def test_async_connection_failures_are_retried_then_reported() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    model = ChatOCIModelDeploymentVLLM(endpoint=f"http://127.0.0.1:{port}/x/predict", max_retries=1)
+    with pytest.raises(ProviderError) as caught:
+        asyncio.run(model.ainvoke("x"))
+    assert caught.value.code == "ConnectError"  # the sync path's name, not ConnectTimeout
+
+
+def test_async_4xx_and_401_fail_at_once(emu: OCIVllmEmulator) -> None:
+    async def run(model: ChatOCIModelDeploymentVLLM) -> ProviderError:
+        with pytest.raises(ProviderError) as caught:
+            await model.ainvoke("x")
+        with pytest.raises(ProviderError) as streamed:
+            [c async for c in model.astream("x")]
+        assert streamed.value.status == caught.value.status
+        return caught.value
+
+    missing = asyncio.run(run(chat(emu, default_headers={"route": "/v1/completions"})))
+    assert missing.status == 404 and "is not served" in missing.message
+    assert len(emu.requests) == 2  # once each: a 404 is not tried again
+    bad = ChatOCIModelDeploymentVLLM(endpoint=emu.predict_url, bearer_token="wrong-token-123")
+    refused = asyncio.run(run(bad))
+    assert refused.status == 401 and "wrong-token-123" not in str(refused)
+
+
+def test_async_stream_is_retried_before_its_first_byte(emu: OCIVllmEmulator) -> None:
+    emu.fail(503, times=1)
+
+    async def run() -> list[Any]:
+        return [c async for c in chat(emu).astream("retry async stream")]
+
+    assert total(asyncio.run(run())).content == "retry async stream"
+    assert len(emu.requests) == 2
+
+
+def test_abatch_at_concurrency_64_keeps_order(emu: OCIVllmEmulator) -> None:
+    texts = [f"question {i}" for i in range(300)]
+    replies = asyncio.run(chat(emu).abatch(texts, {"max_concurrency": 64}))
+    assert [r.content for r in replies] == texts
+
+
+def test_asyncio_run_closes_the_loops_client(emu: OCIVllmEmulator) -> None:
+    model = chat(emu)
+
+    async def used_client() -> Any:
+        await model.ainvoke("x")
+        return model._http.for_loop()
+
+    client = asyncio.run(used_client())
+    assert client.is_closed  # closed on its loop by shutdown_asyncgens, not left to GC
+
+
 def test_no_endpoint_is_a_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OCI_LLM_ENDPOINT", raising=False)
     with pytest.raises(ProviderSetupError, match="OCI_LLM_ENDPOINT"):

@@ -24,6 +24,7 @@ async def _contract(store: GraphStore) -> None:
     assert not await store.create_thread("t1", {})  # exists already
     assert await store.claim("t1", _run("r1", "t1"), "g", 60, create=False) == "ok"
     assert await store.claim("t1", _run("r2", "t1"), "g", 60, create=False) == "busy"
+    assert await store.claim("t1", _run("r2", "t1"), "g", 60, create=True) == "busy"
     assert await store.run("t1", "r2") is None  # a refused run leaves no record
     assert await store.claim("nope", _run("r3", "nope"), "g", 60, create=False) == "missing"
     thread = await store.thread("t1")
@@ -39,6 +40,14 @@ async def _contract(store: GraphStore) -> None:
     thread = await store.thread("t1")
     assert thread is not None and (thread.status, thread.values) == ("interrupted", {"a": [1, "x"]})
     assert thread.graph_id == "g" and thread.metadata == {"user": "ada"}
+    created = thread.created_at
+    assert await store.claim("t1", _run("r6", "t1"), "g2", 60, create=True) == "ok"
+    thread = await store.thread("t1")  # an existing thread is taken, not made again
+    assert thread is not None and (thread.created_at, thread.metadata) == (created, {"user": "ada"})
+    assert (thread.run_id, thread.graph_id, thread.values) == ("r6", "g2", {"a": [1, "x"]})
+    await store.release(
+        "t1", "r6", run_status="success", thread_status="idle", values={"a": 2}, interrupts={}
+    )
     assert (await store.run("t1", "r1")).status == "success"  # type: ignore[union-attr]
 
     # a replica that died holding a thread: its lease runs out and the thread is free

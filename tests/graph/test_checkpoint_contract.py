@@ -299,6 +299,66 @@ def test_async_twins_match_the_sync_methods(saver: BaseCheckpointSaver) -> None:
         asyncio.run(run())
 
 
+def test_a_batch_stores_what_the_calls_in_order_would(saver: BaseCheckpointSaver) -> None:
+    """``aput_batch`` of a step: earlier writes, a repeated special write, a regular write
+    already stored, and the next checkpoint, as the sequence of calls leaves them."""
+    base = save(saver, cfg(), {"a": 1}, -1)
+    saver.put_writes(base, [("a", "stored")], "t0")
+    nxt = {
+        **empty_checkpoint(),
+        "id": new_checkpoint_id(0),
+        "channel_values": {"a": 2},
+        "channel_versions": {"a": saver.get_next_version(None, None)},
+    }
+    meta = {"source": "loop", "step": 0, "parents": {}}
+    ops = [
+        ("put_writes", (base, [("a", "ignored"), ("__interrupt__", ["i1"])], "t0", "")),
+        ("put_writes", (base, [("b", "x"), ("__interrupt__", ["i2"])], "t1", "")),
+        ("put_writes", (base, [("b", "y"), ("__interrupt__", ["i3"])], "t1", "")),
+        ("put", (base, nxt, meta, nxt["channel_versions"])),
+    ]
+
+    async def run() -> None:
+        await saver.aput_batch(ops)
+        await saver.aput_batch([])
+
+    loop = getattr(saver, "loop", None)
+    if loop is not None:
+        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=60)
+    else:
+        asyncio.run(run())
+    writes = saver.get_tuple(base).pending_writes  # type: ignore[union-attr]
+    assert sorted(writes) == [
+        ("t0", "__interrupt__", ["i1"]),
+        ("t0", "a", "stored"),
+        ("t1", "__interrupt__", ["i3"]),
+        ("t1", "b", "x"),
+    ]
+    latest = saver.get_tuple(cfg())
+    assert latest is not None and latest.checkpoint["channel_values"] == {"a": 2}
+    assert latest.parent_config == base and latest.metadata["step"] == 0
+
+
+def test_a_wide_step_stores_every_write(saver: BaseCheckpointSaver) -> None:
+    """More writes than a SQL saver lists as VALUES go as column arrays: same result."""
+    base = save(saver, cfg(), {"a": 1}, -1)
+    many = [(f"c{i}", {"i": i, "blob": "x" * i}) for i in range(150)]
+    saver.put_writes(base, [*many[:100], ("__error__", "boom")], "wide")
+
+    async def run() -> None:
+        ops = [("put_writes", (base, [w], f"t{i}", "")) for i, w in enumerate(many[100:])]
+        await saver.aput_batch(ops)
+
+    loop = getattr(saver, "loop", None)
+    if loop is not None:
+        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=60)
+    else:
+        asyncio.run(run())
+    writes = saver.get_tuple(base).pending_writes  # type: ignore[union-attr]
+    assert len(writes) == 151 and ("wide", "__error__", "boom") in writes
+    assert sorted(v["i"] for _, c, v in writes if c != "__error__") == list(range(150))
+
+
 def test_checkpoint_ids_sort_by_creation_and_look_like_uuid6() -> None:
     ids = [new_checkpoint_id(i) for i in range(500)]
     assert ids == sorted(ids) and len(set(ids)) == 500

@@ -216,3 +216,72 @@ def test_aupdate_state_routes_through_an_async_router():
     state = asyncio.run(run())
     assert state.next == ("b",)
     assert state.values["log"] == ["by hand"]
+
+
+class SlowBatchSaver(InMemorySaver):
+    """Holds each ``aput_batch`` until the test lets it go; records batches and nodes."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.events: list[str] = []
+        self.gate = asyncio.Event()
+        self.fail = fail
+
+    async def aput_batch(self, ops: Any) -> None:
+        self.events.append(f"batch:{len(ops)}")
+        await self.gate.wait()
+        if self.fail:
+            raise OSError("the database went away")
+        await super().aput_batch(ops)
+
+
+def _chain(saver: SlowBatchSaver) -> Any:
+    def node(name: str) -> Any:
+        async def run(state: State) -> dict[str, Any]:
+            await asyncio.sleep(0)  # a real suspension: a waiting save may start
+            saver.events.append(name)
+            return {"log": [name]}
+
+        return run
+
+    graph = StateGraph(State)
+    for name in ("a", "b", "c"):
+        graph.add_node(name, node(name))
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "b")
+    graph.add_edge("b", "c")
+    graph.add_edge("c", END)
+    return graph.compile(checkpointer=saver)
+
+
+@pytest.mark.parametrize("durability", ["async", "sync"])
+def test_async_durability_saves_while_the_next_steps_run(durability: str) -> None:
+    saver = SlowBatchSaver()
+    app = _chain(saver)
+    config = {"configurable": {"thread_id": "t"}}
+
+    async def run() -> Any:
+        task = asyncio.ensure_future(app.ainvoke({"log": []}, config, durability=durability))
+        for _ in range(50):
+            await asyncio.sleep(0)
+        seen = list(saver.events)
+        saver.gate.set()
+        return seen, await task
+
+    seen, result = asyncio.run(run())
+    assert result == {"log": ["a", "b", "c"]}
+    if durability == "async":  # every node ran while the first batch was held
+        assert seen == ["batch:3", "a", "b", "c"]
+        assert saver.events == [*seen, "batch:6"]  # the saves made meanwhile joined up
+    else:  # each step waits for its saves
+        assert seen == ["batch:3"]
+        assert saver.events == ["batch:3", "a", "batch:2", "b", "batch:2", "c", "batch:2"]
+    steps = [t.metadata["step"] for t in saver.list(config)]
+    assert steps == [3, 2, 1, 0, -1]  # the same checkpoints either way
+
+
+def test_a_failed_background_save_fails_the_run() -> None:
+    saver = SlowBatchSaver(fail=True)
+    saver.gate.set()
+    with pytest.raises(OSError, match="went away"):
+        asyncio.run(_chain(saver).ainvoke({"log": []}, {"configurable": {"thread_id": "t"}}))

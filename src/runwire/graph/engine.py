@@ -129,7 +129,7 @@ class Loop(Starting, Reporting, Persistence):
         """The run stopped at an interrupt_before/after node."""
         self.null_updated: set[str] = set()
         """Channels a Command's update changed before the step (saved with the step)."""
-        self.deferred: list[tuple[Any, tuple[Any, ...]]] | None = None
+        self.deferred: list[tuple[str, tuple[Any, ...]]] | None = None
         """Async runs: the saver's async calls, queued in order until ``aflush`` awaits them."""
         self.loaded: dict[tuple[Any, ...], Any] | None = None
         """Async runs: the checkpoints ``aload`` read before ``setup`` (by address)."""

@@ -54,7 +54,7 @@ class Persistence:
         start_input: Any
         pending: list[tuple[str, str, Any]]
         plan: Any
-        deferred: list[tuple[Any, tuple[Any, ...]]] | None
+        deferred: list[tuple[str, tuple[Any, ...]]] | None
 
         def emit(self, mode: str, payload: Any) -> None: ...
         def state_values(self, keys: Any = None) -> dict[str, Any]: ...
@@ -238,7 +238,7 @@ class Persistence:
         """Save a checkpoint; in async runs queue ``aput`` and return the config it will."""
         if self.deferred is None:
             return self.checkpointer.put(config, checkpoint, metadata, versions)
-        self.deferred.append((self.checkpointer.aput, (config, checkpoint, metadata, versions)))
+        self.deferred.append(("put", (config, checkpoint, metadata, versions)))
         configurable = config["configurable"]
         return {
             "configurable": {
@@ -253,11 +253,19 @@ class Persistence:
         if self.deferred is None:
             self.checkpointer.put_writes(config, writes, task_id, "")
         else:
-            self.deferred.append((self.checkpointer.aput_writes, (config, writes, task_id, "")))
+            self.deferred.append(("put_writes", (config, writes, task_id, "")))
 
     async def aflush(self) -> None:
-        """Await the queued async saver calls, in the order the loop made them."""
+        """Hand the queued saver calls over, in the order the loop made them: to the
+        saver's ``aput_batch`` (one round trip for a SQL saver), else one by one."""
         queue = self.deferred
+        saver = self.checkpointer
         while queue:
-            method, args = queue.pop(0)
-            await method(*args)
+            ops = queue[:]
+            del queue[:]
+            batch = getattr(saver, "aput_batch", None)
+            if batch is not None:
+                await batch(ops)
+                continue
+            for name, args in ops:
+                await getattr(saver, "a" + name)(*args)

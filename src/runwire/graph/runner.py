@@ -364,13 +364,49 @@ async def _live(loop: Loop, todo: list[Task]) -> AsyncIterator[Event]:
             future.cancel()
 
 
+class _Saves:
+    """An async run's saves after each step. ``durability="async"`` (LangGraph's default)
+    hands them to the saver in the background while the next step runs, one batch at a
+    time and in order (saves queued while a batch is in flight join the next, so a busy
+    database gets fewer, larger batches); ``"sync"`` waits for them. The run waits for
+    all of them before it ends, and a failed save fails the run."""
+
+    __slots__ = ("loop", "task")
+
+    def __init__(self, loop: Loop) -> None:
+        self.loop = loop
+        self.task: asyncio.Future[None] | None = None
+
+    async def step(self) -> None:
+        loop = self.loop
+        if not loop.deferred:
+            return
+        if loop.durability == "sync":
+            await self.drain()
+            return
+        task = self.task
+        if task is not None and task.done():
+            self.task = None
+            task.result()  # a failed save fails the run here
+        if self.task is None:
+            self.task = asyncio.ensure_future(loop.aflush())
+
+    async def drain(self) -> None:
+        task, self.task = self.task, None
+        if task is not None:
+            await task
+        if self.loop.deferred:
+            await self.loop.aflush()
+
+
 async def arun(loop: Loop, input: Any, live: bool = False) -> AsyncIterator[Event]:
     """Async ``run``: a step's nodes run concurrently.
 
     ``live`` yields events while nodes run (``astream`` of custom or messages modes). The
-    saver is used through its async methods only: the loop's saves are queued and awaited
-    before the events that follow them are yielded.
+    saver is used through its async methods only: the loop's saves are queued and handed
+    over after each step (see :class:`_Saves`).
     """
+    saves = _Saves(loop)
     if loop.checkpointer is not None:
         loop.deferred = []
         await loop.aload()
@@ -381,8 +417,7 @@ async def arun(loop: Loop, input: Any, live: bool = False) -> AsyncIterator[Even
             for branch in loop.plan.start.branches if start.node is not None else ():
                 await aroute(loop, start, branch, config)
             loop.commit_input(start)
-        if loop.deferred:
-            await loop.aflush()
+        await saves.step()
         for event in _drain(loop):
             yield event
         while (tasks := loop.tick()) is not None:
@@ -399,13 +434,11 @@ async def arun(loop: Loop, input: Any, live: bool = False) -> AsyncIterator[Even
             for event in _drain(loop):
                 yield event
             loop.after_step(tasks)
-            if loop.deferred:
-                await loop.aflush()
+            await saves.step()
             for event in _drain(loop):
                 yield event
     finally:
         loop.flush_exit()
-        if loop.deferred:
-            await loop.aflush()
+        await saves.drain()
     for event in _drain(loop):
         yield event

@@ -480,6 +480,14 @@ class BaseCheckpointSaver:
         """Async :meth:`put_writes`."""
         await self._blocking(self.put_writes, config, writes, task_id, task_path)
 
+    async def aput_batch(self, ops: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Store a step's queued calls, ``("put", args)`` and ``("put_writes", args)``, as
+        calling :meth:`aput` and :meth:`aput_writes` in order would (a runwire extension:
+        an async run hands its saves over this way after each step; a saver that can
+        store them in one round trip overrides it)."""
+        for name, args in ops:
+            await (self.aput if name == "put" else self.aput_writes)(*args)
+
     async def adelete_thread(self, thread_id: str) -> None:
         """Async :meth:`delete_thread`."""
         await self._blocking(self.delete_thread, thread_id)

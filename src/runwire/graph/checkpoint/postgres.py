@@ -17,9 +17,12 @@ nothing stored, is ever spliced into SQL. Ids, task ids and paths compare with t
 
 from __future__ import annotations
 
+import functools
+import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runwire.errors import ManifestError, ProviderError
@@ -103,24 +106,80 @@ _LATEST = (
     " ORDER BY c.checkpoint_id DESC LIMIT 1"
 )
 _BY_ID = f"{_SELECT} WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s"
-_PUT = (
+_CHECKPOINT_KEY = "thread_id, checkpoint_ns, checkpoint_id"
+_WRITE_KEY = f"{_CHECKPOINT_KEY}, task_id, idx"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """How to insert rows into one table: the head, the columns' types (for ``unnest``),
+    what ``unnest`` selects, and the conflict rule."""
+
+    head: str
+    types: tuple[str, ...]
+    select: str
+    conflict: str
+
+
+_PUTS = _Table(
     "INSERT INTO runwire_checkpoints (thread_id, checkpoint_ns, checkpoint_id,"
-    " parent_checkpoint_id, type, checkpoint, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET"
+    " parent_checkpoint_id, type, checkpoint, metadata)",
+    ("text", "text", "text", "text", "text", "bytea", "text"),
+    "t, ns, id, parent, kind, data, meta::json FROM unnest({}) AS c(t, ns, id, parent, kind,"
+    " data, meta)",
+    f" ON CONFLICT ({_CHECKPOINT_KEY}) DO UPDATE SET"
     " parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, type = EXCLUDED.type,"
-    " checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata"
+    " checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata",
 )
-_INSERT_WRITE = (
-    "INSERT INTO runwire_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id,"
-    " idx, channel, type, value, task_path) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO "
+_WRITES = _Table(
+    f"INSERT INTO runwire_checkpoint_writes ({_WRITE_KEY}, channel, type, value, task_path)",
+    ("text", "text", "text", "text", "int", "text", "text", "bytea", "text"),
+    "* FROM unnest({})",
+    f" ON CONFLICT ({_WRITE_KEY}) DO UPDATE SET channel = EXCLUDED.channel,"
+    " type = EXCLUDED.type, value = EXCLUDED.value, task_path = EXCLUDED.task_path"
+    " WHERE EXCLUDED.idx < 0",
 )
-_PUT_WRITE = {
-    True: _INSERT_WRITE + "UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type,"
-    " value = EXCLUDED.value, task_path = EXCLUDED.task_path",
-    False: _INSERT_WRITE + "NOTHING",
-}
-"""Special channels (negative index) replace the stored write; regular ones keep it."""
+"""A stored checkpoint is replaced; so is a write of a special channel (negative
+index), while a regular write keeps what is stored."""
+_VALUES_MAX = 64
+"""Up to this many rows, a statement lists them as ``VALUES`` (parameters psycopg dumps
+in C); more go as column arrays, one parameter per column, through ``unnest``."""
+
+
+def _insert(table: _Table, rows: int, first: int) -> str:
+    width = len(table.types)
+    if rows > _VALUES_MAX:
+        arrays = ", ".join(f"${first + i}::{kind}[]" for i, kind in enumerate(table.types))
+        return f"{table.head} SELECT {table.select.format(arrays)}{table.conflict}"
+    values = ", ".join(
+        "(" + ", ".join(f"${first + r * width + c}" for c in range(width)) + ")"
+        for r in range(rows)
+    )
+    return f"{table.head} VALUES {values}{table.conflict}"
+
+
+def _count(table: _Table, rows: int) -> int:
+    return len(table.types) * (1 if rows > _VALUES_MAX else rows)
+
+
+@functools.lru_cache(maxsize=256)
+def batch_sql(writes: int, puts: int) -> str:
+    """One statement storing ``writes`` write rows and ``puts`` checkpoints (Postgres runs
+    a data-modifying ``WITH`` once, whether or not the query reads it).
+
+    Its parameters are numbered (``$1``): it is sent through a raw cursor, so psycopg
+    never parses it (psycopg caches the parse of statements of at most 50 parameters
+    only, and parsing one of a hundred cost a tenth of a served run).
+    """
+    if not puts:
+        return _insert(_WRITES, writes, 1)
+    if not writes:
+        return _insert(_PUTS, puts, 1)
+    first = 1 + _count(_WRITES, writes)
+    return f"WITH w AS ({_insert(_WRITES, writes, 1)}) {_insert(_PUTS, puts, first)}"
+
+
+_PUT = batch_sql(0, 1)
 _DELETE = (
     "DELETE FROM runwire_checkpoints WHERE thread_id = %s",
     "DELETE FROM runwire_checkpoint_writes WHERE thread_id = %s",
@@ -267,22 +326,39 @@ class PostgresRows:
         row = (thread_id, ns, checkpoint["id"], parent, FORMAT, data, meta)
         return row, saved_config(thread_id, ns, checkpoint["id"])
 
-    def write_statements(
+    def write_rows(
         self,
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
-        task_path: str,
-    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
-        """The statements storing a task's writes, each with its rows: special channels
-        (replaced when stored again) and regular ones (kept), those with rows only."""
+        task_path: str = "",
+    ) -> list[tuple[Any, ...]]:
+        """The rows storing a task's writes (one per index: a repeated special channel
+        keeps its last value, as storing them one by one would)."""
         thread_id, ns, checkpoint_id = _writes_address(config)
-        rows: dict[bool, list[tuple[Any, ...]]] = {True: [], False: []}
+        rows: dict[int, tuple[Any, ...]] = {}
         for i, (channel, value) in enumerate(writes):
             idx = WRITES_IDX_MAP.get(channel, i)
             row = (thread_id, ns, checkpoint_id, str(task_id), idx, channel, FORMAT)
-            rows[idx < 0].append((*row, self.serde.dumps(value), task_path))
-        return [(_PUT_WRITE[special], batch) for special, batch in rows.items() if batch]
+            rows[idx] = (*row, self.serde.dumps(value), task_path)
+        return list(rows.values())
+
+    def batch_statement(self, ops: Sequence[tuple[str, tuple[Any, ...]]]) -> tuple[str, Any]:
+        """One statement storing queued ``("put", args)`` and ``("put_writes", args)``
+        calls (see ``BaseCheckpointSaver.aput_batch``), with what storing them in order
+        would leave: a later checkpoint or special write replaces, a regular write stays."""
+        writes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        puts: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for name, args in ops:
+            if name == "put":
+                row = self.put_params(args[0], args[1], args[2])[0]
+                puts[row[:3]] = row
+                continue
+            for row in self.write_rows(*args):
+                if row[4] < 0 or row[:5] not in writes:
+                    writes[row[:5]] = row
+        sql = batch_sql(len(writes), len(puts))
+        return sql, _params(writes.values(), 9) + _params(puts.values(), 7)
 
     def metadata_of(self, row: _Row) -> dict[str, Any]:
         """A row's metadata, read through the safe loader."""
@@ -330,12 +406,24 @@ def _pool_kwargs() -> dict[str, Any]:
     return {"autocommit": True}
 
 
-def one_row(statements: list[tuple[str, list[tuple[Any, ...]]]]) -> tuple[str, Any] | None:
-    """``(sql, row)`` when ``statements`` store a single row (one round trip, atomic
-    alone), else None (they go pipelined in one transaction)."""
-    if len(statements) == 1 and len(statements[0][1]) == 1:
-        return statements[0][0], statements[0][1][0]
-    return None
+def raw_execute(conn: Connection[Any], sql: str, params: Sequence[Any]) -> None:
+    """Run a statement with ``$n`` parameters (see :func:`batch_sql`)."""
+    from psycopg import RawCursor
+
+    with RawCursor(conn) as cursor:
+        cursor.execute(sql, params)
+
+
+def _params(rows: Collection[tuple[Any, ...]], width: int) -> tuple[Any, ...]:
+    """The parameters of ``rows`` in :func:`batch_sql`: the rows' values one after the
+    other, or, past ``_VALUES_MAX`` rows, ``width`` column lists (for ``unnest``)."""
+    if len(rows) <= _VALUES_MAX:
+        return tuple(itertools.chain.from_iterable(rows))
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(width))
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
 
 
 class PostgresSaver(PostgresRows, BaseCheckpointSaver):
@@ -443,7 +531,7 @@ class PostgresSaver(PostgresRows, BaseCheckpointSaver):
         row, saved = self.put_params(config, checkpoint, metadata)
         self._ready()
         with self._connection() as conn:
-            conn.execute(_PUT, row)
+            raw_execute(conn, _PUT, row)
         return saved
 
     def put_writes(
@@ -454,16 +542,10 @@ class PostgresSaver(PostgresRows, BaseCheckpointSaver):
         task_path: str = "",
     ) -> None:
         """Store a task's writes; a regular write already stored at its index is kept."""
-        statements = self.write_statements(config, writes, task_id, task_path)
-        single = one_row(statements)
+        rows = self.write_rows(config, writes, task_id, task_path)
         self._ready()
         with self._connection() as conn:
-            if single is not None:
-                conn.execute(*single)
-                return
-            with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                for sql, rows in statements:
-                    cur.executemany(sql, rows)
+            raw_execute(conn, batch_sql(len(rows), 0), _params(rows, 9))
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of ``thread_id``."""

@@ -34,7 +34,6 @@ from runwire.graph.checkpoint.postgres import (
     check_autocommit,
     connect_error,
     list_query,
-    one_row,
     protect_dsn,
 )
 
@@ -132,7 +131,7 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
         row, saved = self.put_params(config, checkpoint, metadata)
         await self._ready()
         async with self._connection() as conn:
-            await conn.execute(_PUT, row)
+            await _raw_execute(conn, _PUT, row)
         return saved
 
     async def aput_writes(
@@ -143,16 +142,17 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
         task_path: str = "",
     ) -> None:
         """Store a task's writes; a regular write already stored at its index is kept."""
-        statements = self.write_statements(config, writes, task_id, task_path)
-        single = one_row(statements)
+        await self.aput_batch([("put_writes", (config, writes, task_id, task_path))])
+
+    async def aput_batch(self, ops: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Store queued ``aput``/``aput_writes`` calls in one statement (one round trip,
+        atomic; see ``BaseCheckpointSaver.aput_batch``)."""
+        if not ops:
+            return
+        statement = self.batch_statement(ops)
         await self._ready()
         async with self._connection() as conn:
-            if single is not None:
-                await conn.execute(*single)
-                return
-            async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-                for sql, rows in statements:
-                    await cur.executemany(sql, rows)
+            await _raw_execute(conn, *statement)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of ``thread_id``."""
@@ -262,6 +262,14 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
             return [item async for item in found]
 
         yield from self._on_loop(gather())
+
+
+async def _raw_execute(conn: AsyncConnection[Any], sql: str, params: Sequence[Any]) -> None:
+    """Run a statement with ``$n`` parameters (see ``postgres.batch_sql``)."""
+    from psycopg import AsyncRawCursor
+
+    async with AsyncRawCursor(conn) as cursor:
+        await cursor.execute(sql, params)
 
 
 @asynccontextmanager

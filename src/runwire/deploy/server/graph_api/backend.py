@@ -51,6 +51,8 @@ class PostgresDatabase:
     """The graph API's tables in PostgreSQL, through a psycopg ``AsyncConnectionPool``
     of autocommit connections (the checkpointer's)."""
 
+    writes_in_with = True
+
     def __init__(self, pool: Any) -> None:
         self.pool = pool
 
@@ -63,8 +65,12 @@ class PostgresDatabase:
             return await cur.fetchall()
 
     async def execute(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
-        """One transaction, its statements pipelined (one round trip, not one each)."""
+        """One transaction, its statements pipelined (one round trip, not one each); one
+        statement alone is atomic, sent without a transaction around it."""
         async with self.pool.connection() as conn:
+            if len(statements) == 1:
+                sql, params = statements[0]
+                return [(await conn.execute(_pg(sql), tuple(params))).rowcount]
             async with conn.pipeline(), conn.transaction():
                 cursors = [
                     await conn.execute(_pg(sql), tuple(params)) for sql, params in statements

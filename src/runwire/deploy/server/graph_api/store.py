@@ -76,11 +76,25 @@ _INSERT_CLAIMED_RUN = (
     " WHERE EXISTS (SELECT 1 FROM runwire_threads WHERE thread_id = ? AND run_id = ?)"
 )
 """The run's record, written in the claim's transaction only when the claim took."""
+_CLAIMED = f"INSERT INTO runwire_runs ({_RUN_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM t"
+_ONE_CLAIM = {
+    True: f"WITH t AS (INSERT INTO runwire_threads ({_THREAD_COLUMNS}) VALUES (?, ?, ?, '{{}}',"
+    " 'busy', ?, NULL, '{}', ?, ?) ON CONFLICT (thread_id) DO UPDATE SET status = 'busy',"
+    " run_id = EXCLUDED.run_id, lease_until = EXCLUDED.lease_until,"
+    " updated_at = EXCLUDED.updated_at, graph_id = EXCLUDED.graph_id"
+    " WHERE runwire_threads.status <> 'busy' OR runwire_threads.lease_until < ?"
+    f" RETURNING thread_id) {_CLAIMED}",
+    False: f"WITH t AS ({_CLAIM} RETURNING thread_id) {_CLAIMED}",
+}
+"""The claim as one statement where the database runs ``INSERT``/``UPDATE`` inside
+``WITH`` (PostgreSQL): the thread taken (made first when ``create``) and the run
+recorded only when it took, atomic alone, one round trip."""
 _RELEASE = (
     "UPDATE runwire_threads SET status = ?, state_values = ?, interrupts = ?, run_id = NULL,"
     " lease_until = NULL, updated_at = ? WHERE thread_id = ? AND run_id = ?"
 )
 _SET_RUN = "UPDATE runwire_runs SET status = ?, updated_at = ? WHERE run_id = ?"
+_ONE_RELEASE = f"WITH r AS ({_SET_RUN}) {_RELEASE}"
 _FINAL_RUN = (
     "UPDATE runwire_runs SET status = ?, updated_at = ? WHERE run_id = ?"
     " AND status IN ('pending', 'running')"
@@ -127,10 +141,16 @@ class Database(Protocol):
         """Create the tables (idempotent)."""
         ...
 
+    writes_in_with: bool
+    """Whether ``WITH`` may hold ``INSERT``/``UPDATE`` (then several writes go as one
+    statement: no transaction to open and commit)."""
+
 
 class SqliteDatabase:
     """The SQLite file of a :class:`~runwire.graph.checkpoint.sqlite.SqliteSaver`, through
     the saver's connection and lock (one writer per process; WAL lets others read)."""
+
+    writes_in_with = False
 
     def __init__(self, conn: Any, lock: Any, *, inline: bool = False) -> None:
         self.conn = conn
@@ -339,13 +359,22 @@ class GraphStore:
         ``"missing"`` (a thread that does not exist, and ``create`` is false)."""
         await self.setup()
         stamp = time.time()
-        statements: list[tuple[str, Sequence[Any]]] = []
-        if create:
-            statements.append((_INSERT_THREAD, (thread_id, run.created_at, run.created_at, "{}")))
-        statements.append(
-            (_CLAIM, (run.run_id, stamp + lease_s, run.created_at, graph_id, thread_id, stamp))
-        )
-        statements.append((_INSERT_CLAIMED_RUN, (*_run_params(run), thread_id, run.run_id)))
+        if self.db.writes_in_with:
+            if create:
+                head = (thread_id, run.created_at, run.created_at, graph_id, run.run_id)
+                params: tuple[Any, ...] = (*head, stamp + lease_s, stamp)
+            else:
+                params = (run.run_id, stamp + lease_s, run.created_at, graph_id, thread_id, stamp)
+            statements = [(_ONE_CLAIM[create], (*params, *_run_params(run)))]
+        else:
+            claim = (run.run_id, stamp + lease_s, run.created_at, graph_id, thread_id, stamp)
+            statements = [
+                (_CLAIM, claim),
+                (_INSERT_CLAIMED_RUN, (*_run_params(run), thread_id, run.run_id)),
+            ]
+            if create:
+                new_thread = (thread_id, run.created_at, run.created_at, "{}")
+                statements.insert(0, (_INSERT_THREAD, new_thread))
         counts = await self.db.execute(statements)  # one transaction: one commit
         if counts[-1] != 1:
             found = await self.thread(thread_id)
@@ -364,14 +393,12 @@ class GraphStore:
     ) -> None:
         """The run ended: record its status and the thread's, values and interrupts."""
         at = now()
-        statements: list[tuple[str, Sequence[Any]]] = [(_SET_RUN, (run_status, at, run_id))]
-        statements.append(
-            (
-                _RELEASE,
-                (thread_status, _json(values), _json(interrupts), at, thread_id, run_id),
-            )
-        )
-        await self.db.execute(statements)
+        run_params = (run_status, at, run_id)
+        params = (thread_status, _json(values), _json(interrupts), at, thread_id, run_id)
+        if self.db.writes_in_with:
+            await self.db.execute([(_ONE_RELEASE, (*run_params, *params))])
+        else:
+            await self.db.execute([(_SET_RUN, run_params), (_RELEASE, params)])
 
     async def add_stateless_run(self, run: RunRow) -> None:
         await self.setup()

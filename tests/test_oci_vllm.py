@@ -462,3 +462,20 @@ def test_one_async_client_per_live_event_loop(emu: OCIVllmEmulator) -> None:
     assert asyncio.run(twice()) == ["a", "b"]
     model.close()
     assert model.invoke("sync again").content == "sync again"
+
+
+def test_a_client_gone_mid_request_prints_nothing(
+    emu: OCIVllmEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = emu._server  # what socketserver calls when a request's handler raised
+    for gone in (ConnectionResetError(104, "reset"), BrokenPipeError(32, "pipe")):
+        try:
+            raise gone
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 1))  # a closed pool's reset: silence
+    assert capsys.readouterr().err == ""
+    try:
+        raise ValueError("an emulator bug")
+    except ValueError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert "an emulator bug" in capsys.readouterr().err  # anything else is printed

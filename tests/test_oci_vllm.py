@@ -255,25 +255,25 @@ def test_a_wrong_token_is_401_at_once(emu: OCIVllmEmulator) -> None:
     assert "wrong-token-123" not in str(caught.value)
 
 
-def test_connection_failures_are_retried_then_reported() -> None:
+def unserved_endpoint() -> str:
+    """A predict URL on a port nobody listens on."""
     import socket
 
-    with socket.socket() as sock:  # a port nobody listens on
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    model = ChatOCIModelDeploymentVLLM(endpoint=f"http://127.0.0.1:{port}/x/predict", max_retries=1)
+    return f"http://127.0.0.1:{port}/x/predict"
+
+
+def test_connection_failures_are_retried_then_reported() -> None:
+    model = ChatOCIModelDeploymentVLLM(endpoint=unserved_endpoint(), max_retries=1)
     with pytest.raises(ProviderError) as caught:
         model.invoke("x")
     assert caught.value.code == "ConnectError"
 
 
 def test_async_connection_failures_are_retried_then_reported() -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    model = ChatOCIModelDeploymentVLLM(endpoint=f"http://127.0.0.1:{port}/x/predict", max_retries=1)
+    model = ChatOCIModelDeploymentVLLM(endpoint=unserved_endpoint(), max_retries=1)
     with pytest.raises(ProviderError) as caught:
         asyncio.run(model.ainvoke("x"))
     assert caught.value.code == "ConnectError"  # the sync path's name, not ConnectTimeout

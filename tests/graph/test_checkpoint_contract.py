@@ -73,6 +73,16 @@ def save(
     return saver.put(config, checkpoint, metadata, new)
 
 
+def on_saver_loop(saver: BaseCheckpointSaver, coro: Any) -> None:
+    """Run ``coro`` where the saver's async methods work: an async saver's connections
+    live on its own loop; others run it in a new one."""
+    loop = getattr(saver, "loop", None)
+    if loop is not None:
+        asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=60)
+    else:
+        asyncio.run(coro)
+
+
 def test_put_then_get_tuple_returns_the_latest_with_its_parent(saver: BaseCheckpointSaver) -> None:
     first = save(saver, cfg(), {"a": 1}, -1, source="input")
     second = save(saver, first, {"b": "x"}, 0)
@@ -292,11 +302,7 @@ def test_async_twins_match_the_sync_methods(saver: BaseCheckpointSaver) -> None:
         await saver.adelete_thread("t1")
         assert await saver.aget_tuple(cfg()) is None
 
-    loop = getattr(saver, "loop", None)  # an async saver's connections live on its loop
-    if loop is not None:
-        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=60)
-    else:
-        asyncio.run(run())
+    on_saver_loop(saver, run())
 
 
 def test_a_batch_stores_what_the_calls_in_order_would(saver: BaseCheckpointSaver) -> None:
@@ -322,11 +328,7 @@ def test_a_batch_stores_what_the_calls_in_order_would(saver: BaseCheckpointSaver
         await saver.aput_batch(ops)
         await saver.aput_batch([])
 
-    loop = getattr(saver, "loop", None)
-    if loop is not None:
-        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=60)
-    else:
-        asyncio.run(run())
+    on_saver_loop(saver, run())
     writes = saver.get_tuple(base).pending_writes  # type: ignore[union-attr]
     assert sorted(writes) == [
         ("t0", "__interrupt__", ["i1"]),
@@ -349,11 +351,7 @@ def test_a_wide_step_stores_every_write(saver: BaseCheckpointSaver) -> None:
         ops = [("put_writes", (base, [w], f"t{i}", "")) for i, w in enumerate(many[100:])]
         await saver.aput_batch(ops)
 
-    loop = getattr(saver, "loop", None)
-    if loop is not None:
-        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=60)
-    else:
-        asyncio.run(run())
+    on_saver_loop(saver, run())
     writes = saver.get_tuple(base).pending_writes  # type: ignore[union-attr]
     assert len(writes) == 151 and ("wide", "__error__", "boom") in writes
     assert sorted(v["i"] for _, c, v in writes if c != "__error__") == list(range(150))

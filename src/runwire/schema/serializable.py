@@ -333,6 +333,8 @@ class Serializable(BaseModel, metaclass=_SerializableMeta):
             elif type(value) is str:
                 if value or value != default:
                     kwargs[name] = value
+            elif type(value) is empty_factory and not value:
+                continue  # an empty dict or list where the default is one: not written
             elif _is_useful(default, empty_factory, value):
                 kwargs[name] = value
         if plan.has_attributes:

@@ -489,6 +489,33 @@ def test_validate_reports_each_broken_pipeline(
     ]
 
 
+def test_validate_reports_an_unset_checkpointer_dsn_secret(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        project,
+        "pipelines:\n  chat: configs/chat.yaml\ncheckpointer: {postgres: {dsn: !secret PG_DSN}}\n"
+        "environments:\n  prod:\n    checkpointer:\n      postgres: {dsn: !secret PROD_DSN}\n",
+    )
+    monkeypatch.delenv("PG_DSN", raising=False)
+    monkeypatch.setenv("PROD_DSN", "postgresql://app:Hidden-pw-1@db/prod")
+    code, out, _ = cli(capsys, "validate", "runwire.yaml")
+    assert code == 1
+    assert out.splitlines()[:3] == [
+        "FAIL  runwire.yaml (1 problem)",
+        "  runwire.yaml:3:27: environment: $.checkpointer.postgres.dsn: secret PG_DSN "
+        "(the checkpointer's DSN) is not set",
+        "    hint: export PG_DSN (its value is never printed)",
+    ]
+    monkeypatch.setenv("PG_DSN", "postgresql://app:Hidden-pw-2@db/app")
+    monkeypatch.delenv("PROD_DSN")
+    code, out, _ = cli(capsys, "validate", "runwire.yaml")
+    assert code == 1 and "runwire.yaml:7:18: environment: $.environments.prod." in out
+    monkeypatch.setenv("PROD_DSN", "postgresql://app:Hidden-pw-1@db/prod")
+    code, out, _ = cli(capsys, "validate", "runwire.yaml")
+    assert code == 0 and "Hidden-pw" not in out
+
+
 def test_validate_json_names_the_pipeline_and_environment(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

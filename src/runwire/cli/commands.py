@@ -188,6 +188,12 @@ def _deployment_reports(path: Path, check_env: bool) -> list[dict[str, Any]]:
     if problems:
         return reports
     base = read_deployment(path)
+    from runwire.deploy.checkpointers import dsn_secret_problems
+    from runwire.deploy.secrets import deployment_secrets
+
+    for problem in dsn_secret_problems(path, deployment_secrets() or os.environ):
+        problems.append(finding_of(problem, "environment"))
+        reports[0]["ok"] = False
     selected = os.environ.get("RUNWIRE_ENV")
     if check_env and selected and selected not in base.environments:
         known = ", ".join(sorted(base.environments)) or "none"

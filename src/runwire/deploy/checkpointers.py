@@ -28,7 +28,7 @@ from runwire.deploy.deployment_models import (
     PostgresCheckpointer,
     SqliteCheckpointer,
 )
-from runwire.errors import MissingSecretError
+from runwire.errors import ManifestError, MissingSecretError
 
 if TYPE_CHECKING:
     from runwire.deploy.deployment import Deployment
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "checkpointer_spec",
     "describe_checkpointer",
+    "dsn_secret_problems",
     "open_async_checkpointer",
     "open_checkpointer",
 ]
@@ -52,6 +53,43 @@ def checkpointer_spec(setting: Deployment | CheckpointerSpec | None) -> Checkpoi
     if not isinstance(spec, CheckpointerSpec):
         raise TypeError(f"expected a Deployment or a CheckpointerSpec, got {type(spec).__name__}")
     return spec
+
+
+def dsn_secret_problems(path: Path, secrets: Mapping[str, str]) -> list[ManifestError]:
+    """The PostgreSQL DSN secrets a deployment file names (its own checkpointer, then each
+    environment's) that ``secrets`` lacks: what ``runwire serve`` would stop on when it
+    opens the checkpointer. Each names the file, line and JSON path; never a value."""
+    from runwire.deploy.deployment import read_deployment
+    from runwire.errors import RunwireError
+    from runwire.loader.source import compose
+
+    data, source = compose([path])
+    environments = data.get("environments") or {}
+    found: list[ManifestError] = []
+    seen: set[str] = set()
+    for env in [None, *environments]:
+        spec = read_deployment(path, env=env).checkpointer
+        name = spec.postgres.dsn if spec is not None and spec.postgres is not None else None
+        if name is None or name in seen:
+            continue
+        seen.add(name)
+        own = env is not None and "checkpointer" in (environments.get(env) or {})
+        parts = (*(("environments", env) if own else ()), "checkpointer", "postgres", "dsn")
+        try:
+            value = secrets.get(name)
+            message, hint = (
+                f"secret {name} (the checkpointer's DSN) is not set",
+                (f"export {name} (its value is never printed)"),
+            )
+        except RunwireError as exc:  # a secret source that cannot answer
+            value, message, hint = None, getattr(exc, "message", str(exc)), ""
+        if not value:
+            file, line, column = source.locate(parts)
+            at = "$" + "".join(f".{part}" for part in parts)
+            found.append(
+                ManifestError(message, path=at, hint=hint, file=file, line=line, column=column)
+            )
+    return found
 
 
 def describe_checkpointer(setting: Deployment | CheckpointerSpec | None) -> str:

@@ -237,7 +237,7 @@ def test_pydantic_core_reuses_a_finished_model_class_validator() -> None:
     """The pitfall: a rewritten ``model`` schema of a finished class, compiled as is, is
     silently replaced by the class's own validator (which coerces content 5 to "5")."""
     schema, hits = rewrite_schema(ToolMessage)
-    assert hits == ["content", "tool_call_id"]
+    assert hits == ["content", "content", "additional_kwargs", "response_metadata", "tool_call_id"]
     naive = SchemaValidator(schema, schema.get("config"))
     assert naive.validate_python({"content": 5, "tool_call_id": "c"}).content == "5"
 
@@ -260,6 +260,16 @@ def test_fast_validators_run_their_rewritten_schema() -> None:
     assert next(iter(built.invalid_tool_calls[0])) == "type"
     with pytest.raises(ValidationError):  # the Python validator would tag it after "extra"
         ai({"content": "", "tool_calls": [{**call, "extra": 1}]})
+
+
+def test_fast_validators_take_parsed_objects_without_copying() -> None:
+    kwargs = {"content": [{"type": "text", "text": "x"}], "additional_kwargs": {"k": [1]}}
+    built = fast_validator(HumanMessage)(kwargs)
+    assert built == HumanMessage(**kwargs)
+    assert built.additional_kwargs is kwargs["additional_kwargs"]  # not copied
+    assert built.content[0] is kwargs["content"][0]
+    with pytest.raises(ValidationError):  # still an object, or the walker decides
+        fast_validator(HumanMessage)({"content": "x", "additional_kwargs": [1]})
 
 
 def test_fast_list_validators_run_their_rewritten_schema_too() -> None:

@@ -15,6 +15,10 @@ validator function:
 - ``ToolMessage._coerce_content`` and ``ToolMessage._coerce_id`` (before) turn numbers
   and other non-text values into text: dropped, so only text (and content blocks) pass.
 
+Besides the table, a ``dict[str, Any]`` field takes the parsed JSON object itself rather
+than a copy (an ``is-instance`` check): the fast path only ever validates data orjson
+has just parsed, whose objects are plain dicts with text keys that nothing else holds.
+
 Watch for: pydantic-core reuses a *finished* model class's own validator wherever a
 schema names that class (a ``model`` schema whose ``cls`` has ``__pydantic_complete__``
 in its ``__dict__``), so a rewritten schema handed to ``SchemaValidator`` as is would be
@@ -81,12 +85,30 @@ def _rewrites() -> dict[Any, Rewrite]:
     }
 
 
+_ANY_KEY = frozenset(("any", "str"))
+
+
+def _json_object(node: Schema) -> bool:
+    """Whether ``node`` is ``dict[str, Any]`` (or ``dict``) with nothing else to it."""
+    keys = node.get("keys_schema", {"type": "any"})
+    values = node.get("values_schema", {"type": "any"})
+    return (
+        set(node) <= {"type", "keys_schema", "values_schema"}
+        and set(keys) == {"type"}
+        and keys["type"] in _ANY_KEY
+        and values == {"type": "any"}
+    )
+
+
 def _rewrite(node: Any, field: str, table: dict[Any, Rewrite], hits: list[str]) -> Any:
     if type(node) is list:
         return [_rewrite(item, field, table, hits) for item in node]
     if type(node) is not dict:
         return node
     kind = node.get("type")
+    if kind == "dict" and _json_object(node):
+        hits.append(field)  # a parsed JSON object is one already: taken as it is, not copied
+        return {"type": "is-instance", "cls": dict}
     if kind in ("function-after", "function-before"):
         fn = node["function"]["function"]
         rewrite = table.get(getattr(fn, "__func__", fn))

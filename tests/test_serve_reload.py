@@ -131,3 +131,68 @@ def test_reload_serves_from_one_process_only(tmp_path: Path) -> None:
     )
     assert setting.returncode == 1
     assert "--reload serves from one process, but workers is 2" in setting.stderr
+
+
+GRAPH = """\
+_type: StateGraph
+name: echo
+state:
+  question: {type: string}
+  answer: {type: string}
+input: [question]
+nodes:
+  copy: {reads: {question: question}, writes: answer, run: {_type: RunnablePick, keys: question}}
+edges: [[START, copy], [copy, END]]
+"""
+
+
+def _open_files(pid: int, name: str) -> int:
+    """How many of the process's file descriptors are open on a file called ``name``."""
+    found = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            found += Path(fd.readlink()).name == name
+        except OSError:  # closed meanwhile
+            continue
+    return found
+
+
+def test_reloads_keep_one_checkpointer_and_the_threads(tmp_path: Path) -> None:
+    (tmp_path / "echo.yaml").write_text(GRAPH)
+    with serving_process("--reload", "echo.yaml", cwd=tmp_path) as served:
+        run = {"assistant_id": "echo", "input": {"question": "kept"}, "if_not_exists": "create"}
+        answer = httpx.post(f"{served.url}/threads/t-1/runs/wait", json=run, timeout=10)
+        assert answer.json() == {"question": "kept", "answer": "kept"}
+        pid = served.process.pid
+        opened = _open_files(pid, "checkpoints.db")
+        assert opened >= 1
+        for n in range(3):  # each edit is a new build, each serving graph requests
+            (tmp_path / "echo.yaml").write_text(GRAPH.replace("name: echo", f"name: echo{n}"))
+            wait_for(
+                lambda n=n: (
+                    "serving echo" in served.stderr
+                    and served.stderr.count("reloaded after a change") > n
+                ),
+                WAIT_S,
+                f"reload {n + 1}",
+            )
+            state = httpx.get(f"{served.url}/threads/t-1/state", timeout=10)
+            assert state.json()["values"] == {"question": "kept", "answer": "kept"}
+        assert _open_files(pid, "checkpoints.db") == opened  # no checkpointer opened again
+        assert served.stop() == 0
+
+
+def test_a_changed_checkpointer_is_logged_as_needing_a_restart(tmp_path: Path) -> None:
+    (tmp_path / "echo.yaml").write_text(GRAPH)
+    deployment = tmp_path / "runwire.yaml"
+    deployment.write_text("pipelines:\n  echo: echo.yaml\ncheckpointer: {sqlite: {path: a.db}}\n")
+    with serving_process("--reload", "runwire.yaml", cwd=tmp_path) as served:
+        run = {"assistant_id": "echo", "input": {"question": "q"}, "if_not_exists": "create"}
+        assert httpx.post(f"{served.url}/threads/t-1/runs/wait", json=run, timeout=10).is_success
+        deployment.write_text(deployment.read_text().replace("a.db", "b.db"))
+        needed = "the checkpointer setting changed: it takes effect on a restart"
+        wait_for(lambda: needed in served.stderr, WAIT_S, "the restart warning")
+        state = httpx.get(f"{served.url}/threads/t-1/state", timeout=10)
+        assert state.json()["values"] == {"question": "q", "answer": "q"}  # still a.db's
+        assert not (tmp_path / "b.db").exists()
+        assert served.stop() == 0

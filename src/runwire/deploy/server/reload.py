@@ -8,7 +8,9 @@ succeeds, new requests go to the new build (requests in flight finish on the old
 When it fails, the error is logged - the file, line and what is wrong - and the last
 good build keeps serving, so a half-finished edit never leaves a dead server.
 
-What needs a restart: the address (host, port), the worker count and the log level.
+What needs a restart: the address (host, port), the worker count, the log level and the
+checkpointer (every build serves graphs from the first build's open checkpointer, so
+reloads never open another; a changed ``checkpointer:`` is logged as needing one).
 ``/metrics`` counts from zero again after each reload (each build has its own).
 """
 
@@ -82,12 +84,14 @@ class Reloader:
     def __init__(
         self,
         app: SwappableApp,
-        files: set[Path],
-        build: Callable[[], Service],
+        service: Service,
+        build: Callable[[Service], Service],
         wrap: Callable[[Service], Any] = served_app,
     ) -> None:
         self.app = app
-        self.files = files
+        self.service = service
+        """The build being served; the next build gets it (see ``build_service``)."""
+        self.files = watched_files(service.deployment)
         self.build = build
         self.wrap = wrap
         self.reloads = 0
@@ -141,7 +145,7 @@ class Reloader:
         """Build again after ``changed``; whether the new build is now served."""
         names = ", ".join(sorted(_shown(path) for path in changed)) or "a served file"
         try:
-            service = self.build()
+            service = self.build(self.service)
             app = self.wrap(service)
         except Exception as exc:
             self.files |= changed
@@ -152,6 +156,7 @@ class Reloader:
             )
             return False
         self.app.current = app
+        self.service = service
         self.files = watched_files(service.deployment)
         self.reloads += 1
         logger.info(
@@ -165,8 +170,8 @@ def serve_reloading(spec: ServeSpec, service: Service, run: Callable[..., None])
     app = SwappableApp(served_app(service))
     reloader = Reloader(
         app,
-        watched_files(service.deployment),
-        lambda: build_service(spec, state=service.state),
+        service,
+        lambda previous: build_service(spec, state=service.state, previous=previous),
     )
     shown = ", ".join(sorted(_shown(path) for path in reloader.files if path.exists()))
     print(f"runwire serve: --reload watches {shown}", file=sys.stderr)

@@ -75,6 +75,8 @@ class Service:
     pipelines: Mapping[str, Any]
     log_level: str
     deployment: Any = None  # runwire.deploy.deployment.Deployment
+    graph_backend: Any = None
+    """Where served graphs keep threads (a reload's build takes over its predecessor's)."""
 
 
 def effective_server(settings: Any, limits: Any, overrides: Mapping[str, Any]) -> Any:
@@ -115,12 +117,15 @@ def build_service(
     *,
     environ: Mapping[str, str] | None = None,
     state: ServerState | None = None,
+    previous: Service | None = None,
 ) -> Service:
     """Read settings and the deployment, resolve secrets, build every pipeline and the app.
 
     Raises the deployment's errors (a missing secret names the secret, the pipeline and
     the field) before anything listens. ``state`` is shared with an earlier build (a
-    reload), so a drain counts the requests of both.
+    reload), so a drain counts the requests of both. A reload's build keeps the
+    ``previous`` build's graph backend (its open checkpointer and thread tables): one
+    per process, however many reloads.
     """
     from runwire.deploy.pipelines import build_pipelines
     from runwire.deploy.secrets import secret_resolver
@@ -132,6 +137,16 @@ def build_service(
     pipelines = build_pipelines(deployment, secrets, env=environ)
     server = effective_server(settings, deployment.server, spec.overrides)
     state = ServerState() if state is None else state
+    sole_writer = server.workers <= 1
+    if previous is not None and previous.graph_backend is not None:
+        backend = previous.graph_backend
+        if _checkpointer_of(previous.deployment) != _checkpointer_of(deployment):
+            logger.warning(
+                "the checkpointer setting changed: it takes effect on a restart; "
+                "graphs keep their threads where they are"
+            )
+    else:
+        backend = graph_backend(deployment, secrets, sole_writer=sole_writer)
     app = create_app(
         pipelines,
         api_keys=settings.api_keys,
@@ -142,7 +157,7 @@ def build_service(
         max_json_depth=server.max_json_depth,
         offload=server.offload,
         state=state,
-        graph_backend=graph_backend(deployment, secrets, sole_writer=server.workers <= 1),
+        graph_backend=backend,
     )
     return Service(
         app=app,
@@ -151,7 +166,13 @@ def build_service(
         pipelines=pipelines,
         log_level=settings.log_level,
         deployment=deployment,
+        graph_backend=backend,
     )
+
+
+def _checkpointer_of(deployment: Any) -> str | None:
+    setting = getattr(deployment, "checkpointer", None)
+    return None if setting is None else setting.model_dump_json()
 
 
 def graph_backend(deployment: Any, secrets: Any, *, sole_writer: bool = False) -> Any:

@@ -170,14 +170,22 @@ class _FastDump:
     path's; otherwise ``dumps`` redoes the work on the exact path.
     """
 
-    __slots__ = ("nodes", "rename")
+    __slots__ = ("nodes", "plans", "rename")
 
     def __init__(self, rename: Callable[[list[str]], list[str]] | None) -> None:
         self.rename = rename
         self.nodes = 0
+        self.plans: dict[type, Any] = {}
+        """Class -> its plan, or None for a class that is not Serializable (the
+        isinstance check through pydantic's ABC metaclass, once per class and call)."""
 
     def __call__(self, obj: Any) -> Any:
-        if not isinstance(obj, Serializable):
+        cls = type(obj)
+        if cls in self.plans:
+            plan = self.plans[cls]
+        else:
+            plan = self.plans[cls] = class_plan(cls) if isinstance(obj, Serializable) else None
+        if plan is None:
             if isinstance(obj, _SCALARS | dict | list | tuple):  # subclasses: exact path
                 raise _Fallback
             self.nodes += 1
@@ -191,7 +199,6 @@ class _FastDump:
             node["id"] = self.rename(node["id"])
             _drop_runwire_only(obj, node)
         if node["type"] == "constructor":
-            plan = class_plan(type(obj))
             if plan.nested_secrets:  # the exact path places nested secret nodes
                 raise _Fallback
             if plan.secrets:

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-KEY_ID, SECRET = "AKIDRUNWIREBENCH", "runwire-bench-secret"
+from bench_bedrock import SECRET, start_emulator
 
 MANIFEST = """\
 _type: sequence
@@ -48,18 +48,6 @@ steps:
     max_tokens: 64
   - _type: StrOutputParser
 """
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    """``runwire emulate bedrock`` on a free port; returns the process and its URL."""
-    cmd = [sys.executable, "-m", "runwire.cli.main", "emulate", "bedrock", "--port", "0"]
-    cmd += ["--access-key-id", KEY_ID, "--secret-access-key", SECRET]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline() if proc.stdout else ""
-    if "http://" not in line:
-        proc.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return proc, line.split()[-1]
 
 
 def one_round(engine: str, manifest: Path, inputs: Path, output: Path, args: Any) -> dict:

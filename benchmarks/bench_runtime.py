@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import runwire
-from bench_serialization import floor_loads, report_floor
+from bench_serialization import floor_loads, report_floor, wide_parallel
 from runwire.runtime.lambdas import RunnableLambda
 from runwire.runtime.passthrough import RunnablePassthrough
 from runwire.runtime.sequence import RunnableSequence
@@ -100,19 +100,6 @@ def bench_chain(lc: Any) -> None:
     report("prompt | fake chat model | parser invoke", t["runwire"], t.get("langchain"), 10)
 
 
-def _wide_parallel(prompt_cls: Any, parser_cls: Any, parallel_cls: Any) -> Any:
-    branches = {}
-    for i in range(100):
-        prompt = prompt_cls.from_messages(
-            [
-                ("system", f"You are reviewer number {i}. Be {{tone}}."),
-                ("human", f"Question {i}: {{question}} (context: {{context}})"),
-            ]
-        )
-        branches[f"branch_{i}"] = prompt | parser_cls()
-    return parallel_cls(branches)
-
-
 def bench_wide_manifest(lc: Any) -> None:
     try:
         from runwire.runtime.parallel import RunnableParallel
@@ -121,7 +108,7 @@ def bench_wide_manifest(lc: Any) -> None:
     except ImportError as exc:
         print(f"100-branch parallel manifest: skipped ({exc})")
         return
-    ours = _wide_parallel(ChatPromptTemplate, StrOutputParser, RunnableParallel)
+    ours = wide_parallel(ChatPromptTemplate, StrOutputParser, RunnableParallel)
     text = runwire.dumps(ours)
     fns: dict[str, Callable[[], object]] = {
         "runwire dumps": lambda: runwire.dumps(ours),
@@ -133,7 +120,7 @@ def bench_wide_manifest(lc: Any) -> None:
         from langchain_core.output_parsers import StrOutputParser as LcParser
         from langchain_core.prompts import ChatPromptTemplate as LcPrompt
 
-        theirs = _wide_parallel(LcPrompt, LcParser, lc.runnables.RunnableParallel)
+        theirs = wide_parallel(LcPrompt, LcParser, lc.runnables.RunnableParallel)
         lc_text = lc.load.dumps(theirs)
         fns["langchain dumps"] = lambda: lc.load.dumps(theirs)
         fns["langchain loads"] = lambda: lc.load.loads(lc_text, allowed_objects="core")

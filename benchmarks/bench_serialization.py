@@ -133,7 +133,8 @@ def rounds_of(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, li
 
 
 def wide_parallel(prompt_cls: Any, parser_cls: Any, parallel_cls: Any) -> Any:
-    """bench_runtime's manifest: 100 branches of ChatPromptTemplate | StrOutputParser."""
+    """The wide manifest (bench_runtime's too): 100 branches of ChatPromptTemplate |
+    StrOutputParser."""
     branches = {}
     for i in range(100):
         prompt = prompt_cls.from_messages(

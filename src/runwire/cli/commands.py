@@ -188,10 +188,14 @@ def _deployment_reports(path: Path, check_env: bool) -> list[dict[str, Any]]:
     if problems:
         return reports
     base = read_deployment(path)
+    deployments = {
+        env: base if env is None else read_deployment(path, env=env)
+        for env in [None, *base.environments]
+    }
     from runwire.deploy.checkpointers import dsn_secret_problems
     from runwire.deploy.secrets import deployment_secrets
 
-    for problem in dsn_secret_problems(path, deployment_secrets() or os.environ):
+    for problem in dsn_secret_problems(path, deployments, deployment_secrets() or os.environ):
         problems.append(finding_of(problem, "environment"))
         reports[0]["ok"] = False
     selected = os.environ.get("RUNWIRE_ENV")
@@ -209,8 +213,7 @@ def _deployment_reports(path: Path, check_env: bool) -> list[dict[str, Any]]:
         )
         reports[0]["ok"] = False
     seen: set[tuple[str, str]] = set()
-    for env in [None, *base.environments]:
-        deployment = base if env is None else read_deployment(path, env=env)
+    for env, deployment in deployments.items():
         for name, spec in deployment.pipelines.items():
             key = (name, spec.model_dump_json())
             if key in seen:

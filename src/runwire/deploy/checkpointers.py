@@ -55,40 +55,42 @@ def checkpointer_spec(setting: Deployment | CheckpointerSpec | None) -> Checkpoi
     return spec
 
 
-def dsn_secret_problems(path: Path, secrets: Mapping[str, str]) -> list[ManifestError]:
-    """The PostgreSQL DSN secrets a deployment file names (its own checkpointer, then each
-    environment's) that ``secrets`` lacks: what ``runwire serve`` would stop on when it
-    opens the checkpointer. Each names the file, line and JSON path; never a value."""
-    from runwire.deploy.deployment import read_deployment
+def dsn_secret_problems(
+    path: Path, deployments: Mapping[str | None, Deployment], secrets: Mapping[str, str]
+) -> list[ManifestError]:
+    """The PostgreSQL DSN secrets that ``deployments`` (a deployment file read without
+    environment, ``None``, and under each of its environments) name and ``secrets``
+    lacks: what ``runwire serve`` would stop on when it opens the checkpointer. Each
+    names the file, line and JSON path; never a value."""
     from runwire.errors import RunwireError
     from runwire.loader.source import compose
 
-    data, source = compose([path])
-    environments = data.get("environments") or {}
     found: list[ManifestError] = []
     seen: set[str] = set()
-    for env in [None, *environments]:
-        spec = read_deployment(path, env=env).checkpointer
+    located: Any = None  # the file's data and positions, read for the first problem
+    for env, deployment in deployments.items():
+        spec = deployment.checkpointer
         name = spec.postgres.dsn if spec is not None and spec.postgres is not None else None
         if name is None or name in seen:
             continue
         seen.add(name)
-        own = env is not None and "checkpointer" in (environments.get(env) or {})
-        parts = (*(("environments", env) if own else ()), "checkpointer", "postgres", "dsn")
+        hint = f"export {name} (its value is never printed)"
+        message = f"secret {name} (the checkpointer's DSN) is not set"
         try:
             value = secrets.get(name)
-            message, hint = (
-                f"secret {name} (the checkpointer's DSN) is not set",
-                (f"export {name} (its value is never printed)"),
-            )
         except RunwireError as exc:  # a secret source that cannot answer
             value, message, hint = None, getattr(exc, "message", str(exc)), ""
-        if not value:
-            file, line, column = source.locate(parts)
-            at = "$" + "".join(f".{part}" for part in parts)
-            found.append(
-                ManifestError(message, path=at, hint=hint, file=file, line=line, column=column)
-            )
+        if value:
+            continue
+        located = located or compose([path])
+        overlay = (located[0].get("environments") or {}).get(env) or {}
+        own = env is not None and "checkpointer" in overlay
+        parts = (*(("environments", env) if own else ()), "checkpointer", "postgres", "dsn")
+        file, line, column = located[1].locate(parts)
+        at = "$" + "".join(f".{part}" for part in parts)
+        found.append(
+            ManifestError(message, path=at, hint=hint, file=file, line=line, column=column)
+        )
     return found
 
 

@@ -260,10 +260,10 @@ class Persistence:
         saver's ``aput_batch`` (one round trip for a SQL saver), else one by one."""
         queue = self.deferred
         saver = self.checkpointer
+        batch = getattr(saver, "aput_batch", None)
         while queue:
             ops = queue[:]
             del queue[:]
-            batch = getattr(saver, "aput_batch", None)
             if batch is not None:
                 await batch(ops)
                 continue

@@ -25,6 +25,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from runwire.runtime.history_stores import (
     BaseChatHistoryStore,
     _check_messages,
+    _check_table,
     _read_row,
     _write_row,
 )
@@ -32,8 +33,6 @@ from runwire.schema.messages import BaseMessage
 from runwire.schema.trust import current_trust
 
 __all__ = ["PostgresChatHistoryStore"]
-
-_TABLE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _env_dsn() -> SecretStr | None:
@@ -79,11 +78,7 @@ class PostgresChatHistoryStore(BaseChatHistoryStore):
     @field_validator("table")
     @classmethod
     def _safe_table(cls, value: str) -> str:
-        if not (0 < len(value) <= 63 and set(value) <= _TABLE_CHARS and not value[0].isdigit()):
-            raise ValueError(
-                f"table {value[:80]!r} must be letters, digits and '_' (not starting with a digit)"
-            )
-        return value
+        return _check_table(value)
 
     @field_validator("max_size")
     @classmethod

@@ -211,6 +211,17 @@ class InMemoryChatHistoryStore(BaseChatHistoryStore):
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """The file names an untrusted manifest may give a SQLite store."""
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def _check_table(value: str) -> str:
+    """A table name safe to write into SQL (the stores' validator of ``table``)."""
+    if not _TABLE.fullmatch(value):
+        raise ValueError(
+            f"table {value[:80]!r} must be letters, digits and '_' (not starting with a digit)"
+        )
+    return value
+
+
 _UNTRUSTED_HINT = (
     "give a relative path such as chats/history.db (inside the working directory), or "
     "load your own file with trusted=True"
@@ -291,11 +302,7 @@ class SqliteChatHistoryStore(BaseChatHistoryStore):
     @field_validator("table")
     @classmethod
     def _safe_table(cls, value: str) -> str:
-        if not _TABLE.fullmatch(value):
-            raise ValueError(
-                f"table {value[:80]!r} must be letters, digits and '_' (not starting with a digit)"
-            )
-        return value
+        return _check_table(value)
 
     @field_validator("timeout")
     @classmethod

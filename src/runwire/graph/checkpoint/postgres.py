@@ -371,9 +371,27 @@ class PostgresRows:
             )
         return value
 
-    def matches(self, metadata: dict[str, Any], filter: dict[str, Any] | None) -> bool:
-        """Whether ``metadata`` has every ``filter`` item (the exact, Python check)."""
-        return not filter or all(metadata.get(k) == v for k, v in filter.items())
+    def tuple_query(self, config: RunnableConfig) -> tuple[str, tuple[Any, ...], bool]:
+        """The query of ``get_tuple``, its parameters, and whether it names a checkpoint."""
+        thread_id, ns, checkpoint_id = _address(config)
+        if checkpoint_id is None:
+            return _LATEST, (thread_id, ns), False
+        return _BY_ID, (thread_id, ns, checkpoint_id), True
+
+    def listed(
+        self, rows: Sequence[_Row], filter: dict[str, Any] | None, limit: int | None
+    ) -> Iterator[CheckpointTuple]:
+        """``list``'s rows as tuples: those whose metadata has every ``filter`` item (the
+        exact, Python check), at most ``limit`` of them."""
+        for row in rows:
+            metadata = self.metadata_of(row)
+            if filter and any(metadata.get(k) != v for k, v in filter.items()):
+                continue
+            yield self.build(row, metadata, None)
+            if limit is not None:
+                limit -= 1
+                if limit <= 0:
+                    return
 
     def build(
         self, row: _Row, metadata: dict[str, Any] | None, config: RunnableConfig | None
@@ -557,16 +575,13 @@ class PostgresSaver(PostgresRows, BaseCheckpointSaver):
     # -- reading -----------------------------------------------------------------------
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The addressed checkpoint, or the thread's latest in its namespace."""
-        thread_id, ns, checkpoint_id = _address(config)
+        sql, params, named = self.tuple_query(config)
         self._ready()
         with self._connection() as conn:
-            if checkpoint_id is None:
-                row = conn.execute(_LATEST, (thread_id, ns)).fetchone()
-            else:
-                row = conn.execute(_BY_ID, (thread_id, ns, checkpoint_id)).fetchone()
+            row = conn.execute(sql, params).fetchone()
         if row is None:
             return None
-        return self.build(row, None, config if checkpoint_id else None)
+        return self.build(row, None, config if named else None)
 
     def list(
         self,
@@ -583,12 +598,4 @@ class PostgresSaver(PostgresRows, BaseCheckpointSaver):
         self._ready()
         with self._connection() as conn:
             rows = conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
-        for row in rows:
-            metadata = self.metadata_of(row)
-            if not self.matches(metadata, filter):
-                continue
-            yield self.build(row, metadata, None)
-            if limit is not None:
-                limit -= 1
-                if limit <= 0:
-                    return
+        yield from self.listed(rows, filter, limit)

@@ -20,12 +20,9 @@ from runwire.graph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
-    _address,
 )
 from runwire.graph.checkpoint.postgres import (
-    _BY_ID,
     _DELETE,
-    _LATEST,
     _LOCK_KEY,
     _PUT,
     _SETUP,
@@ -163,17 +160,13 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The addressed checkpoint, or the thread's latest in its namespace."""
-        thread_id, ns, checkpoint_id = _address(config)
+        sql, params, named = self.tuple_query(config)
         await self._ready()
         async with self._connection() as conn:
-            if checkpoint_id is None:
-                cur = await conn.execute(_LATEST, (thread_id, ns))
-            else:
-                cur = await conn.execute(_BY_ID, (thread_id, ns, checkpoint_id))
-            row = await cur.fetchone()
+            row = await (await conn.execute(sql, params)).fetchone()
         if row is None:
             return None
-        return self.build(row, None, config if checkpoint_id else None)
+        return self.build(row, None, config if named else None)
 
     async def alist(
         self,
@@ -190,15 +183,8 @@ class AsyncPostgresSaver(PostgresRows, BaseCheckpointSaver):
         await self._ready()
         async with self._connection() as conn:
             rows = await (await conn.execute(sql, params)).fetchall()  # type: ignore[arg-type]
-        for row in rows:
-            metadata = self.metadata_of(row)
-            if not self.matches(metadata, filter):
-                continue
-            yield self.build(row, metadata, None)
-            if limit is not None:
-                limit -= 1
-                if limit <= 0:
-                    return
+        for item in self.listed(rows, filter, limit):
+            yield item
 
     # -- sync methods: run on the saver's loop from another thread ----------------------
     def _on_loop(self, coro: Any) -> Any:

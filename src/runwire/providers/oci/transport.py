@@ -42,7 +42,6 @@ __all__ = [
     "Caller",
     "HttpClients",
     "aiter_events",
-    "async_client",
     "http_error",
     "iter_events",
 ]
@@ -57,7 +56,7 @@ _MAX_ERROR_BYTES = 64 * 1024
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-def async_client() -> httpx.AsyncClient:
+def _async_client() -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` on aiohttp's pool, with :data:`LIMITS` and the timeouts.
 
     Being an explicit transport, it takes no proxy from the environment (httpx's
@@ -130,7 +129,7 @@ class HttpClients:
             for key, (other, _, _) in list(self._async.items()):
                 if other.is_closed() or key == id(loop):
                     del self._async[key]
-            client = async_client()
+            client = _async_client()
             self._async[id(loop)] = (loop, client, _closer(client))
         return client
 

@@ -359,15 +359,12 @@ class GraphStore:
         ``"missing"`` (a thread that does not exist, and ``create`` is false)."""
         await self.setup()
         stamp = time.time()
+        claim = (run.run_id, stamp + lease_s, run.created_at, graph_id, thread_id, stamp)
         if self.db.writes_in_with:
-            if create:
-                head = (thread_id, run.created_at, run.created_at, graph_id, run.run_id)
-                params: tuple[Any, ...] = (*head, stamp + lease_s, stamp)
-            else:
-                params = (run.run_id, stamp + lease_s, run.created_at, graph_id, thread_id, stamp)
+            made = (thread_id, run.created_at, run.created_at, graph_id, *claim[:2], stamp)
+            params = made if create else claim
             statements = [(_ONE_CLAIM[create], (*params, *_run_params(run)))]
         else:
-            claim = (run.run_id, stamp + lease_s, run.created_at, graph_id, thread_id, stamp)
             statements = [
                 (_CLAIM, claim),
                 (_INSERT_CLAIMED_RUN, (*_run_params(run), thread_id, run.run_id)),

@@ -646,7 +646,9 @@ class IdTable:
             raise ValueError(
                 f"short name {entry.name!r} is already registered for {list(taken.id)}"
             )
-        self.entries = [e for e in self.entries if e.id != entry.id]
+        previous = self.by_id.get(entry.id)
+        if previous is not None:  # registered again: the new entry replaces it
+            self.entries = [e for e in self.entries if e is not previous]
         self.entries.append(entry)
         self.by_name[entry.name] = entry
         for ident in (entry.id, *entry.langchain):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from graph_api_files import write_project
 from serve_process import RUNWIRE, clean_env, serving_process, wait_for
 
 WAIT_S = 10  # for a change to be served (watchfiles' debounce is 0.4 s)
@@ -195,4 +196,51 @@ def test_a_changed_checkpointer_is_logged_as_needing_a_restart(tmp_path: Path) -
         state = httpx.get(f"{served.url}/threads/t-1/state", timeout=10)
         assert state.json()["values"] == {"question": "q", "answer": "q"}  # still a.db's
         assert not (tmp_path / "b.db").exists()
+        assert served.stop() == 0
+
+
+def _background_run_in_slow_node(url: str) -> tuple[str, str]:
+    """A background run of the slow graph on a new thread, once it is in its slow node."""
+    tid = httpx.post(f"{url}/threads", json={}, timeout=10).json()["thread_id"]
+    body = {"assistant_id": "slow", "input": {"question": tid}}
+    run_id = httpx.post(f"{url}/threads/{tid}/runs", json=body, timeout=10).json()["run_id"]
+    wait_for(
+        lambda: httpx.get(f"{url}/threads/{tid}/state", timeout=10).json()["next"] == ["slow"],
+        WAIT_S,
+        "the run to reach the slow node",
+    )
+    return tid, run_id
+
+
+def test_shutdown_stops_the_background_runs_of_every_build(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    env = clean_env(RUNWIRE_SERVER__DRAIN_TIMEOUT_S="0.2")
+    with serving_process("--reload", "runwire.yaml", cwd=tmp_path, env=env) as served:
+        first = _background_run_in_slow_node(served.url)  # started by the first build
+        (tmp_path / "chat.yaml").write_text(CHAT.replace("ANSWER", "edited"))
+        wait_for(lambda: "reloaded after a change" in served.stderr, WAIT_S, "the reload")
+        second = _background_run_in_slow_node(served.url)  # started by the reload's build
+        served.stop()
+        assert "stopping 2 graph run(s) still running" in served.stderr
+    with serving_process("runwire.yaml", cwd=tmp_path) as again:  # the same SQLite file
+        for tid, run_id in (first, second):
+            run = httpx.get(f"{again.url}/threads/{tid}/runs/{run_id}", timeout=10).json()
+            assert run["status"] == "interrupted"  # left on its last checkpoint, to continue
+            thread = httpx.get(f"{again.url}/threads/{tid}", timeout=10).json()
+            assert thread["status"] == "idle"  # released by the stopped server
+        assert again.stop() == 0
+
+
+def test_a_reloads_build_follows_a_background_run_from_its_start(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    with serving_process("--reload", "runwire.yaml", cwd=tmp_path) as served:
+        tid, run_id = _background_run_in_slow_node(served.url)  # started by the first build
+        (tmp_path / "chat.yaml").write_text(CHAT.replace("ANSWER", "edited"))
+        wait_for(lambda: "reloaded after a change" in served.stderr, WAIT_S, "the reload")
+        url = f"{served.url}/threads/{tid}/runs/{run_id}/stream"
+        text = httpx.get(url, timeout=30).text  # through the reload's build
+        # every step's values from the run's start (a build that does not know the run
+        # would send its final values only)
+        assert text.count("event: values") == 4  # the input, then each of the 3 steps
+        assert '"done":' in text.rsplit("event: values", 1)[1]
         assert served.stop() == 0

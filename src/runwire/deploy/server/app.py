@@ -109,7 +109,8 @@ def create_app(
 
     Graph files are also served through the LangGraph Server API (see
     :mod:`.graph_api`), their threads kept by ``graph_backend`` (a
-    :class:`~.graph_api.GraphBackend`; default: SQLite in memory).
+    :class:`~.graph_api.GraphBackend`; default: SQLite in memory). The app's shutdown
+    closes the backend, stopping the background runs still running first.
     """
     pipelines = {name: _served(name, pipeline) for name, pipeline in pipelines.items()}
     state = state or ServerState()
@@ -131,6 +132,8 @@ def create_app(
             for name, p in pipelines.items()
             if graph_api.is_graph(p.runnable)
         }
+    if graph_backend is not None:  # a reload's build may serve graphs the first had not
+        app.router.on_shutdown.append(graph_backend.aclose)
     endpoints = {
         name: PipelineEndpoints(
             name,

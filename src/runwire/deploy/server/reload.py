@@ -10,7 +10,9 @@ good build keeps serving, so a half-finished edit never leaves a dead server.
 
 What needs a restart: the address (host, port), the worker count, the log level and the
 checkpointer (every build serves graphs from the first build's open checkpointer, so
-reloads never open another; a changed ``checkpointer:`` is logged as needing one).
+reloads never open another; a changed ``checkpointer:`` is logged as needing one). The
+builds share the background graph runs too: a run started by one build is seen,
+joined and cancelled through the next, and the shutdown stops them all.
 ``/metrics`` counts from zero again after each reload (each build has its own).
 """
 

@@ -67,8 +67,8 @@ def mount(
     timeout: float,
     max_json_depth: int,
 ) -> GraphRuns:
-    """Add the graph API's routes to ``app`` (and its shutdown: background runs still
-    running are stopped and their threads released, then the backend is closed)."""
+    """Add the graph API's routes to ``app``, and open ``backend`` at its start-up (its
+    shutdown, :meth:`GraphBackend.aclose`, is the app's: see ``create_app``)."""
     clash = sorted(set(graphs) & set(RESERVED_PREFIXES)) or sorted(
         set(getattr(state, "pipelines", ())) & set(RESERVED_PREFIXES)
     )
@@ -77,7 +77,8 @@ def mount(
             f"pipeline name {clash[0]!r} is taken by the graph API's /{clash[0]} routes; "
             "rename the pipeline"
         )
-    runs = GraphRuns(dict(graphs), backend.store, GraphMetrics(registry), state, timeout)
+    metrics = GraphMetrics(registry)
+    runs = GraphRuns(dict(graphs), backend.store, metrics, state, timeout, backend.runs)
     for cls in _ROUTE_CLASSES:
         for method, path, handler in cls(runs, max_json_depth).routes():
             runs.paths.append(path)
@@ -90,12 +91,7 @@ def mount(
                 response_class=Response,
             )
 
-    async def shutdown() -> None:
-        await runs.shutdown()
-        await backend.aclose()
-
     app.router.on_startup.append(backend.start)
-    app.router.on_shutdown.append(shutdown)
     return runs
 
 

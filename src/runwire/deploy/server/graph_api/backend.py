@@ -15,6 +15,7 @@ database share threads. Graphs are compiled before the server starts, with a
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -22,9 +23,33 @@ from typing import Any
 
 from runwire.deploy.server.graph_api.store import Database, GraphStore, SqliteDatabase
 
-__all__ = ["DeferredSaver", "GraphBackend", "PostgresDatabase", "memory_saver"]
+__all__ = ["DeferredSaver", "GraphBackend", "LocalRuns", "PostgresDatabase", "memory_saver"]
+
+logger = logging.getLogger("runwire.serve")
 
 Opener = Callable[[], AbstractAsyncContextManager[Any]]
+
+
+class LocalRuns:
+    """The background runs of this process: their tasks (with their prepared runs), the
+    frames ``join_stream`` follows and the task reading cancel requests. The backend
+    keeps them, so every build of a reloading server (``serve --reload``) sees, cancels
+    and, at shutdown, stops the same runs."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, tuple[asyncio.Task[Any], Any]] = {}
+        self.channels: dict[str, Any] = {}
+        self.poller: asyncio.Task[Any] | None = None
+
+    async def stop(self) -> None:
+        """Cancel the runs still running (the drain's time is up) and wait while each
+        releases its thread, so another replica can continue it."""
+        tasks = [task for task, _ in self.tasks.values()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            logger.warning("stopping %d graph run(s) still running; continue them", len(tasks))
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class DeferredSaver:
@@ -120,6 +145,7 @@ class GraphBackend:
         self.saver = DeferredSaver()
         self.store = GraphStore(None)
         self.store.opener = self.start
+        self.runs = LocalRuns()
         self._stack = AsyncExitStack()
         self._lock = asyncio.Lock()
 
@@ -134,7 +160,9 @@ class GraphBackend:
             self.saver.target = saver
 
     async def aclose(self) -> None:
-        """Close the checkpointer's connections (at shutdown)."""
+        """At shutdown: stop the background runs still running, then close the
+        checkpointer's connections."""
+        await self.runs.stop()
         await self._stack.aclose()
         self.saver.target = None
         await asyncio.sleep(0)

@@ -23,6 +23,7 @@ from typing import Any
 
 from runwire.deploy.server import protocol
 from runwire.deploy.server.endpoints import failure
+from runwire.deploy.server.graph_api.backend import LocalRuns
 from runwire.deploy.server.graph_api.channel import RunChannel
 from runwire.deploy.server.graph_api.http import ApiError
 from runwire.deploy.server.graph_api.metrics import GraphMetrics
@@ -104,6 +105,7 @@ class GraphRuns:
         metrics: GraphMetrics,
         state: Any,
         timeout: float,
+        local: LocalRuns | None = None,
     ) -> None:
         self.graphs = graphs
         self.by_assistant = {g.assistant_id: g for g in graphs.values()}
@@ -111,10 +113,11 @@ class GraphRuns:
         self.metrics = metrics
         self.state = state
         self.timeout = timeout
-        self.background: dict[str, tuple[asyncio.Task[Any], PreparedRun]] = {}
-        self.channels: dict[str, RunChannel] = {}
+        self.local = LocalRuns() if local is None else local
+        """This process's background runs (the backend's: shared by every build)."""
+        self.background: dict[str, tuple[asyncio.Task[Any], PreparedRun]] = self.local.tasks
+        self.channels: dict[str, RunChannel] = self.local.channels
         """The frames of this process's background runs, for ``join_stream``."""
-        self._poller: asyncio.Task[Any] | None = None
         self.paths: list[str] = []
         """The API's route templates (set when mounted)."""
 
@@ -329,8 +332,9 @@ class GraphRuns:
         """Run in a task of its own; the drain of a SIGTERM waits for it."""
         task = asyncio.create_task(self._background(run, started), name=f"run-{run.run_id}")
         self.background[run.run_id] = (task, run)
-        if self._poller is None or self._poller.done():
-            self._poller = asyncio.create_task(self._poll_cancels(), name="runwire-cancels")
+        poller = self.local.poller
+        if poller is None or poller.done():
+            self.local.poller = asyncio.create_task(self._poll_cancels(), name="runwire-cancels")
 
     async def _poll_cancels(self) -> None:
         """While background runs run here: cancel those another replica was asked to."""
@@ -377,12 +381,7 @@ class GraphRuns:
     async def shutdown(self) -> None:
         """Cancel the background runs still running (the drain's time is up) and release
         their threads, so another replica can continue them."""
-        tasks = [task for task, _ in self.background.values()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            logger.warning("stopping %d graph run(s) still running; continue them", len(tasks))
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.local.stop()
 
 
 def _observe(outcome: Outcome, mode: str, chunk: Any) -> None:

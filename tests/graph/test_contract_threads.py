@@ -84,6 +84,35 @@ def test_state_history_limit_and_before(lg):
     assert [s.metadata["step"] for s in older] == [1, 0, -1]
 
 
+def _in_namespace(config: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """``config`` as a caller that runs in a namespace of its own sends it (a RemoteGraph
+    inside a parent graph's node sends the parent task's ``checkpoint_ns``)."""
+    return {"configurable": {**config["configurable"], "checkpoint_ns": "caller:1", **more}}
+
+
+def test_a_root_run_starts_at_the_threads_root_whatever_namespace_it_is_given(lg):
+    app = _linear(lg).compile(checkpointer=lg.InMemorySaver())
+    config = _thread()
+    chunks = list(app.stream({"items": []}, _in_namespace(config), stream_mode="values"))
+    assert chunks == [{"items": list(done)} for done in ("", "a", "ab", "abc")]
+    assert app.get_state(config).values == {"items": list("abc")}  # the thread's own
+    again = list(app.stream(None, _in_namespace(config), stream_mode="updates", subgraphs=True))
+    assert again == []  # it continues the thread's head: nothing left to run
+    fresh = _in_namespace(_thread())
+    events = list(app.stream({"items": []}, fresh, stream_mode="updates", subgraphs=True))
+    assert [ns for ns, _ in events] == [(), (), ()]  # the root's events at the root
+
+
+def test_a_root_run_given_a_namespace_ignores_its_checkpoint_id(lg):
+    app = _linear(lg).compile(checkpointer=lg.InMemorySaver())
+    config = _thread()
+    app.invoke({"items": []}, config)
+    before_b = next(s for s in app.get_state_history(config) if s.next == ("b",))
+    asked = _in_namespace(config, checkpoint_id=before_b.config["configurable"]["checkpoint_id"])
+    assert app.invoke(None, asked) == {"items": list("abc")}
+    assert len(list(app.get_state_history(config))) == 5  # no replay from before b
+
+
 # -- subgraphs -----------------------------------------------------------------------------
 
 

@@ -106,6 +106,12 @@ class CompiledStateGraph(StateAPI, Runnable[Any, Any]):
         config = ensure_config(config)
         configurable = config["configurable"]
         parent = configurable.get("__pregel_parent")
+        if parent is None and configurable.get("checkpoint_ns"):
+            # a root run starts at its thread's root, as LangGraph's does: a caller's
+            # namespace (a RemoteGraph sends its parent task's) and, with it, any
+            # checkpoint id are dropped
+            configurable = {**configurable, "checkpoint_ns": "", "checkpoint_id": None}
+            config["configurable"] = configurable
         if durability is None:
             durability = configurable.get("__pregel_durability", "async")
         if durability not in _DURABILITY:

@@ -7,11 +7,14 @@ expected value is what LangGraph 1.2 does.
 import asyncio
 import itertools
 import operator
+import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pytest
 from typing_extensions import TypedDict  # pydantic needs it for JSON schemas on 3.11
+
+PEER = os.environ.get("RUNWIRE_GRAPH_PEER", "runwire")
 
 
 class Items(TypedDict):
@@ -330,6 +333,57 @@ def test_aget_state_history_matches_the_sync_history(lg):
     steps = [s.metadata["step"] for s in asyncio.run(run())]
     assert steps == [s.metadata["step"] for s in app.get_state_history(config)]
     assert steps == [3, 2, 1, 0, -1]
+
+
+# -- update_state as START or END -------------------------------------------------------------
+
+
+def test_update_state_as_start_writes_and_schedules_what_follows_start(lg):
+    app = _linear(lg).compile(checkpointer=lg.InMemorySaver(), interrupt_before=["b"])
+    config = _thread()
+    app.invoke({"items": []}, config)
+    app.update_state(config, {"items": ["z"]}, as_node=lg.START)
+    state = app.get_state(config)
+    assert (state.values, state.next) == ({"items": ["a", "z"]}, ("a",))
+    assert (state.metadata["source"], state.metadata["step"]) == ("update", 2)
+    updates = list(app.stream(None, config, stream_mode="updates"))
+    assert updates == [{"a": {"items": ["a"]}}, {"__interrupt__": ()}]  # b's interrupt again
+
+
+def test_update_state_as_start_follows_a_router_from_start(lg):
+    graph = lg.StateGraph(Items)
+    for name in "xy":
+        graph.add_node(name, _append(name))
+    graph.add_conditional_edges(lg.START, lambda s: "y" if "go-y" in s["items"] else "x")
+    app = graph.compile(checkpointer=lg.InMemorySaver())
+    config = _thread()
+    app.invoke({"items": []}, config)
+    app.update_state(config, {"items": ["go-y"]}, as_node=lg.START)
+    assert app.get_state(config).next == ("y",)
+    assert app.invoke(None, config) == {"items": ["x", "go-y", "y"]}
+
+
+def test_update_state_as_end_only_clears_what_is_pending(lg):
+    app = _linear(lg).compile(checkpointer=lg.InMemorySaver(), interrupt_before=["b"])
+    config = _thread()
+    app.invoke({"items": []}, config)
+    with pytest.raises(lg.InvalidUpdateError, match="Node __end__ does not exist"):
+        app.update_state(config, {"items": ["z"]}, as_node=lg.END)
+    app.update_state(config, None, as_node=lg.END)
+    state = app.get_state(config)
+    assert (state.values, state.next) == ({"items": ["a"]}, ())
+
+
+@pytest.mark.skipif(PEER != "runwire", reason="runwire lacks what LangGraph does here")
+@pytest.mark.parametrize("as_node", ["__copy__", "__input__"])
+def test_update_state_as_copy_or_input_is_not_implemented(lg, as_node):
+    app = _linear(lg).compile(checkpointer=lg.InMemorySaver())
+    config = _thread()
+    app.invoke({"items": []}, config)
+    saved = len(list(app.get_state_history(config)))
+    with pytest.raises(NotImplementedError, match=f"as_node='{as_node}'"):
+        app.update_state(config, None, as_node=as_node)
+    assert len(list(app.get_state_history(config))) == saved  # nothing written
 
 
 # -- update_state without as_node ------------------------------------------------------------

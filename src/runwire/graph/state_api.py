@@ -14,6 +14,11 @@ from runwire.graph.types import Interrupt, PregelTask, StateSnapshot, StateUpdat
 __all__ = ["StateAPI"]
 
 _SKIP = (INTERRUPT, RESUME, ERROR, "__done__")
+_NOT_IMPLEMENTED = {
+    "__copy__": "a copy of the checkpoint, as a fork",
+    "__input__": "the values as a new input, next to the pending nodes",
+}
+"""``as_node`` values LangGraph gives a meaning of their own that runwire lacks."""
 
 
 def _configured(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -264,13 +269,20 @@ class StateAPI:
             values, as_node = update[0], update[1] if len(update) > 1 else None
             if len(updates) > 1 and as_node is None:
                 raise InvalidUpdateError("as_node is required when applying multiple updates")
+            if as_node in _NOT_IMPLEMENTED:
+                raise NotImplementedError(
+                    f"update_state(as_node={as_node!r}) ({_NOT_IMPLEMENTED[as_node]}) is not "
+                    "implemented in runwire.graph"
+                )
             if as_node == END and len(updates) > 1:
                 raise InvalidUpdateError("Cannot apply multiple updates when clearing state")
-            if as_node is not None and as_node != END and as_node not in self.plan.nodes:
+            if as_node == END and values is not None:  # END only clears what is pending
+                raise InvalidUpdateError(f"Node {as_node} does not exist")
+            if as_node not in (None, END, START) and as_node not in self.plan.nodes:
                 raise InvalidUpdateError(f"Node {as_node} does not exist")
             if as_node is None and saved is not None and len(self.plan.nodes) > 1:
                 _refuse_ambiguous(loop.seen, self.plan.nodes)
-            node = self.plan.nodes.get(as_node) if as_node else None
+            node = self.plan.start if as_node == START else self.plan.nodes.get(as_node or "")
             writes, control = result_writes(node, self.plan.state, values, loop.channels)
             task = Task("update", as_node or "__input__", (PULL, as_node or ""), node, values)
             task.writes = writes

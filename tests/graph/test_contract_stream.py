@@ -370,6 +370,46 @@ def test_output_keys_as_a_list_yields_a_dict(lg):
     assert parts == [{"note": "n"}]
 
 
+class _Ask(TypedDict):
+    question: str
+
+
+class _Answer(TypedDict):
+    answer: str
+
+
+class _Whole(TypedDict):
+    question: str
+    answer: str
+    notes: str
+
+
+class _Draft(TypedDict):
+    draft: str
+
+
+def test_values_stream_every_channel_while_invoke_returns_the_output_schema(lg):
+    graph = lg.StateGraph(_Whole, input_schema=_Ask, output_schema=_Answer)
+
+    def draft(state: _Whole) -> dict[str, Any]:
+        return {"draft": state["question"] + "?", "notes": "n"}
+
+    def answer(state: _Draft) -> dict[str, Any]:  # reads a channel of its own schema
+        return {"answer": state["draft"] + "!"}
+
+    graph.add_node("draft", draft)
+    graph.add_node("answer", answer)
+    graph.add_edge(lg.START, "draft")
+    graph.add_edge("draft", "answer")
+    app = graph.compile()
+    assert app.invoke({"question": "q"}) == {"answer": "q?!"}
+    assert list(app.stream({"question": "q"}, stream_mode="values")) == [
+        {"question": "q"},
+        {"question": "q", "notes": "n", "draft": "q?"},
+        {"question": "q", "answer": "q?!", "notes": "n", "draft": "q?"},
+    ]
+
+
 class _XY(TypedDict, total=False):
     x: int
     y: int

@@ -160,7 +160,10 @@ class Loop(Starting, Reporting, Persistence):
     def _emit_values(self, interrupts: tuple[Interrupt, ...] = (), always: bool = False) -> None:
         if "values" in self.modes or self.sink is not None:
             updated = None if always else self.updated
-            self.emit("values", (self.state_values(), interrupts, updated))
+            # every channel of the graph's schemas, as LangGraph streams them (what
+            # invoke returns is the output schema's keys: ``output``)
+            values = self.state_values(self.plan.channels)
+            self.emit("values", (values, interrupts, updated))
 
     def fresh_state(self, task: Task) -> Any:
         """The state as this task's own writes leave it (what its routers read)."""

@@ -375,6 +375,33 @@ def test_pydantic_state_schema_round_trips(lg):
     assert graph.compile().invoke({"count": 1}) == {"count": 2, "log": ["inc"]}
 
 
+def test_a_state_object_writes_its_set_and_non_none_fields(lg):
+    from pydantic import BaseModel
+
+    class State(BaseModel):
+        log: Annotated[list, operator.add] = []
+        count: int = 0
+        note: str | None = None
+        limit: int = 5
+
+    graph = lg.StateGraph(State)
+    graph.add_node("inc", lambda s: State(count=s.count + 1, note=None))
+    graph.add_edge(lg.START, "inc")
+    app = graph.compile()
+    # defaults that are not None are written too; a None default only when set
+    assert list(app.stream(State(limit=7), stream_mode="values")) == [
+        {"log": [], "count": 0, "limit": 7},
+        {"log": [], "count": 1, "note": None, "limit": 5},
+    ]
+    updates = list(app.stream(State(), stream_mode="updates"))
+    assert updates == [{"inc": {"log": [], "count": 1, "note": None, "limit": 5}}]
+    kept = graph.compile(checkpointer=lg.InMemorySaver())  # the input checkpoint holds it
+    config = {"configurable": {"thread_id": "state-object"}}
+    done = {"log": ["in"], "count": 1, "note": None, "limit": 5}
+    assert kept.invoke(State(log=["in"]), config) == done
+    assert kept.get_state(config).values == done
+
+
 # -- errors --------------------------------------------------------------------------------
 
 

@@ -138,7 +138,7 @@ class StateGraph:
         for char in (":", "|"):
             if char in node:
                 raise ValueError(
-                    f"'{char}' is a reserved character and is not allowed in node names."
+                    f"'{char}' is a reserved character and is not allowed in the node names."
                 )
         from runwire.graph.compiled import CompiledStateGraph
 

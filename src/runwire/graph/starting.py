@@ -13,6 +13,7 @@ from runwire.graph.channels import MISSING
 from runwire.graph.constants import BRANCH_PREFIX, INTERRUPT, NULL_TASK_ID, PULL, START, TASKS
 from runwire.graph.errors import EmptyInputError, InvalidUpdateError
 from runwire.graph.plan import result_writes
+from runwire.graph.state import object_updates
 from runwire.graph.tasks import Task, task_id
 from runwire.graph.types import Command, Interrupt, Send
 
@@ -244,7 +245,7 @@ class Starting:
         the one after ``__start__`` ran (source ``loop``).
         """
         self.step = self.step + 1 if self.checkpoint_id is not None else -1
-        self.start_input = task.input
+        self.start_input = _saved_input(task.input)
         self.updated = {START}
         self.start_saved = True
         if self.tracking:
@@ -258,3 +259,13 @@ class Starting:
         self._save_checkpoint("loop")
         self._emit_values()
         self.stop = self.step + self.recursion_limit + 1
+
+
+def _saved_input(value: Any) -> Any:
+    """The input as the input checkpoint keeps it: a state object (a pydantic model or a
+    dataclass of the graph's schema) as the updates it makes, so a checkpoint holds
+    plain data and a resume from it writes the same values."""
+    if value is None or isinstance(value, dict | Command | type):
+        return value
+    updates = object_updates(value)
+    return value if updates is None else updates

@@ -16,11 +16,47 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from runwire.graph.channels import MISSING, BaseChannel, BinaryOperatorAggregate, LastValue
 
-__all__ = ["SchemaInfo", "schema_info"]
+__all__ = ["SchemaInfo", "object_updates", "schema_info"]
 
 
 def _is_pydantic(schema: Any) -> bool:
     return isinstance(schema, type) and hasattr(schema, "model_fields")
+
+
+@lru_cache(maxsize=256)
+def _attribute_keys(cls: type) -> tuple[str, ...]:
+    """The state keys an object of ``cls`` may carry: a pydantic model's fields, a
+    dataclass's fields, else the annotations along the class's MRO."""
+    if _is_pydantic(cls):
+        return tuple(cls.model_fields)  # type: ignore[attr-defined]
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    keys: list[str] = []
+    for base in reversed(cls.__mro__):
+        keys.extend(k for k in inspect.get_annotations(base) if k not in keys)
+    return tuple(keys)
+
+
+def object_updates(value: Any) -> dict[str, Any] | None:
+    """A state-like object (pydantic model, dataclass, annotated class) as updates, by
+    LangGraph's rule: each key whose value is not ``None``, or whose default is not
+    ``None``, or (a pydantic model) that was set explicitly. ``None`` for other objects."""
+    keys = _attribute_keys(type(value))
+    if not keys:
+        return None
+    fields = getattr(type(value), "model_fields", None)
+    explicit = value.model_fields_set if fields is not None else ()
+    out = {}
+    for key in keys:
+        item = getattr(value, key, MISSING)
+        if item is MISSING:
+            continue
+        if item is None and fields is not None:
+            default = fields[key].default if key in fields else MISSING
+            if default is None and key not in explicit:
+                continue
+        out[key] = item
+    return out
 
 
 def _hints(schema: Any) -> dict[str, Any]:
@@ -99,14 +135,9 @@ class SchemaInfo:
         """A node's return value as a dict of updates (``None`` when it is not state-like)."""
         if isinstance(value, dict):
             return value
-        if self.kind == "pydantic" and hasattr(value, "model_fields_set"):
-            return {k: getattr(value, k) for k in value.model_fields_set}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        dump = getattr(value, "model_dump", None)
-        if dump is not None and hasattr(value, "model_fields_set"):
-            return {k: getattr(value, k) for k in value.model_fields_set}
-        return None
+        if isinstance(value, type):
+            return None
+        return object_updates(value)
 
     def json_schema(self, title: str) -> dict[str, Any]:
         """JSON Schema of this schema, as pydantic writes it (LangGraph's shape)."""

@@ -82,12 +82,10 @@ class Command:
             isinstance(p, tuple) and len(p) == 2 for p in update
         ):
             return list(update)
-        dump = getattr(update, "model_dump", None)
-        if dump is not None:
-            fields = update.model_fields_set if hasattr(update, "model_fields_set") else None
-            data = dump()
-            return [(k, v) for k, v in data.items() if fields is None or k in fields]
-        return [("__root__", update)]
+        from runwire.graph.state import object_updates
+
+        found = None if isinstance(update, type) else object_updates(update)
+        return list(found.items()) if found is not None else [("__root__", update)]
 
     def goto_list(self) -> list[Send | str]:
         """``goto`` as a list."""

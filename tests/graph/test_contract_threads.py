@@ -335,6 +335,44 @@ def test_aget_state_history_matches_the_sync_history(lg):
     assert steps == [3, 2, 1, 0, -1]
 
 
+def test_get_state_of_a_past_checkpoint_is_the_record_of_its_step(lg):
+    app = _linear(lg).compile(checkpointer=lg.InMemorySaver())
+    config = _thread()
+    app.invoke({"items": []}, config)
+    before_b = next(s for s in app.get_state_history(config) if s.next == ("b",))
+    past = app.get_state(before_b.config)  # asked by checkpoint id: not the thread now
+    assert (past.values, past.next) == ({"items": ["a"]}, ("b",))
+    assert [(t.name, t.result) for t in past.tasks] == [("b", {"items": ["b"]})]
+
+
+def _routed(lg) -> Any:
+    """a, then b or c as a router picks; paused before either."""
+    graph = lg.StateGraph(Items)
+    for name in "abc":
+        graph.add_node(name, _append(name))
+    graph.add_edge(lg.START, "a")
+    graph.add_conditional_edges("a", lambda s: "c" if "go-c" in s["items"] else "b", ["b", "c"])
+    return graph.compile(checkpointer=lg.InMemorySaver(), interrupt_before=["b", "c"])
+
+
+def test_update_without_as_node_is_the_last_nodes_and_routes_again(lg):
+    app = _routed(lg)
+    config = _thread()
+    app.invoke({"items": []}, config)
+    assert app.get_state(config).next == ("b",)
+    app.update_state(config, {"items": ["go-c"]})  # as a, whose router now picks c
+    assert app.get_state(config).next == ("c",)
+
+
+def test_update_without_as_node_on_a_new_thread_is_an_input(lg):
+    app = _routed(lg)
+    config = _thread()
+    app.update_state(config, {"items": ["z"]})
+    state = app.get_state(config)
+    assert (state.values, state.next, state.metadata["step"]) == ({"items": ["z"]}, ("a",), 0)
+    assert app.invoke(None, config) == {"items": ["z", "a"]}
+
+
 # -- update_state as START or END -------------------------------------------------------------
 
 

@@ -29,6 +29,14 @@ def _configured(config: dict[str, Any] | None) -> dict[str, Any]:
     return {"configurable": configurable}
 
 
+def _live(config: dict[str, Any]) -> bool:
+    """Whether ``get_state`` shows the thread as it is now (finished tasks' writes applied,
+    only what is left to run next) rather than a past checkpoint as the record of its
+    step (values as the step started, every task of the step next): LangGraph's rule, a
+    config without a ``checkpoint_id`` is the thread now."""
+    return not config["configurable"].get("checkpoint_id")
+
+
 class StateAPI:
     """State inspection and editing for ``CompiledStateGraph`` (needs a checkpointer)."""
 
@@ -127,7 +135,7 @@ class StateAPI:
         saved = saver.get_tuple(config)
         if saved is None:
             return StateSnapshot({}, (), config, None, None, None, (), ())
-        return self._snapshot(saved, pending=True, subgraphs=subgraphs, saver=saver)
+        return self._snapshot(saved, pending=_live(config), subgraphs=subgraphs, saver=saver)
 
     async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """Async ``get_state`` (reads with the saver's ``aget_tuple``)."""
@@ -137,7 +145,7 @@ class StateAPI:
         saved = await saver.aget_tuple(config)
         if saved is None:
             return StateSnapshot({}, (), config, None, None, None, (), ())
-        snapshot = self._snapshot(saved, pending=True)
+        snapshot = self._snapshot(saved, pending=_live(config))
         if not subgraphs:
             return snapshot
         tasks = list(snapshot.tasks)
@@ -187,8 +195,8 @@ class StateAPI:
     ) -> dict[str, Any]:
         """Write ``values`` as if ``as_node`` had returned them; returns the new config.
 
-        With ``as_node`` the next step follows that node's edges; without it, the
-        thread's pending next nodes stay as they were.
+        The next step follows that node's edges. Without ``as_node`` it is the node that
+        ran last (``START`` on a thread where none has), as in LangGraph.
         """
         return self.bulk_update_state(config, [[StateUpdate(values, as_node, task_id)]])
 
@@ -280,11 +288,11 @@ class StateAPI:
                 raise InvalidUpdateError(f"Node {as_node} does not exist")
             if as_node not in (None, END, START) and as_node not in self.plan.nodes:
                 raise InvalidUpdateError(f"Node {as_node} does not exist")
-            if as_node is None and saved is not None and len(self.plan.nodes) > 1:
-                _refuse_ambiguous(loop.seen, self.plan.nodes)
-            node = self.plan.start if as_node == START else self.plan.nodes.get(as_node or "")
+            if as_node is None:
+                as_node = _inferred_node(loop.seen if saved is not None else {}, self.plan.nodes)
+            node = self.plan.start if as_node == START else self.plan.nodes.get(as_node)
             writes, control = result_writes(node, self.plan.state, values, loop.channels)
-            task = Task("update", as_node or "__input__", (PULL, as_node or ""), node, values)
+            task = Task("update", as_node, (PULL, as_node), node, values)
             task.writes = writes
             task.control = [*control, *(node.after if node else ())]
             if node is not None:
@@ -294,12 +302,9 @@ class StateAPI:
 
     @staticmethod
     def _update_apply(loop: Any, tasks: list[Any]) -> Any:
-        """Apply the routed update tasks: the loop is then one step on, ready to save.
-        Updates that name no node leave the thread's pending next nodes as they were."""
-        keep = (set(loop.triggers), list(loop.sends))
+        """Apply the routed update tasks: the loop is then one step on, ready to save
+        (what runs next is what the tasks' nodes route to; nothing after ``END``)."""
         loop.apply(tasks, ran=False)
-        if all(t.node is None and t.name != END for t in tasks):
-            loop.triggers, loop.sends = keep
         loop.step += 1
         loop.pending = []
         return loop
@@ -314,15 +319,19 @@ def _checked(supersteps: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
     return supersteps
 
 
-def _refuse_ambiguous(seen: dict[str, dict[str, Any]], nodes: Any) -> None:
-    """LangGraph's rule for ``update_state`` without ``as_node``: the update belongs to the
-    node that saw the newest channel version; when two saw the same newest version (nodes
-    that ran in one step) it is ambiguous."""
+def _inferred_node(seen: dict[str, dict[str, Any]], nodes: Any) -> str:
+    """LangGraph's ``as_node`` for ``update_state`` without one: the node that saw the
+    newest channel version (its edges then pick what runs next); ``START`` on a thread
+    where no node has run; ambiguous when two saw the same newest version (nodes that ran
+    in one step)."""
     last = sorted(
         (version, node)
         for node, versions in seen.items()
         if node in nodes or node == START
         for version in versions.values()
     )
+    if not last:
+        return START
     if len(last) > 1 and last[-1][0] == last[-2][0]:
         raise InvalidUpdateError("Ambiguous update, specify as_node")
+    return last[-1][1]  # type: ignore[no-any-return]

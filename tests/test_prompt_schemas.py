@@ -39,3 +39,14 @@ def test_input_schema(name: str, snapshot: Any) -> None:
 @pytest.mark.parametrize("name", ["prompt_template", "chat_prompt_with_placeholder"])
 def test_output_schema(name: str, snapshot: Any) -> None:
     assert PROMPTS[name]().get_output_jsonschema() == snapshot
+
+
+@pytest.mark.parametrize("name", list(PROMPTS))
+def test_schema_properties_are_the_get_methods(name: str) -> None:
+    """``input_schema``/``output_schema``, LangChain's properties, are the same models."""
+    prompt = PROMPTS[name]()
+    schemas = (prompt.input_schema, prompt.output_schema)
+    assert [s.model_json_schema() for s in schemas] == [
+        prompt.get_input_jsonschema(),
+        prompt.get_output_jsonschema(),
+    ]

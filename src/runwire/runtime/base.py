@@ -108,6 +108,16 @@ class Runnable(Traced, ABC, Generic[Input, Output]):
 
         return root_model(self.get_name("Output"), self.OutputType)
 
+    @property
+    def input_schema(self) -> type[BaseModel]:
+        """``get_input_schema()``: a pydantic model of the input (LangChain's property)."""
+        return self.get_input_schema()
+
+    @property
+    def output_schema(self) -> type[BaseModel]:
+        """``get_output_schema()``: a pydantic model of the output (LangChain's property)."""
+        return self.get_output_schema()
+
     def get_input_jsonschema(self, config: RunnableConfig | None = None) -> dict[str, Any]:
         """JSON Schema of the input."""
         return self.get_input_schema(config).model_json_schema()

@@ -51,17 +51,17 @@ class Declared(Runnable[Any, Any]):
     """A runnable with hand-written JSON Schemas (overriding ``get_*_jsonschema``)."""
 
     def __init__(self, input_schema: dict[str, Any], output_schema: dict[str, Any]) -> None:
-        self.input_schema = input_schema
-        self.output_schema = output_schema
+        self.declared_input = input_schema
+        self.declared_output = output_schema
 
     def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         return input
 
     def get_input_jsonschema(self, config: Any = None) -> dict[str, Any]:
-        return self.input_schema
+        return self.declared_input
 
     def get_output_jsonschema(self, config: Any = None) -> dict[str, Any]:
-        return self.output_schema
+        return self.declared_output
 
 
 def kinds(problems: list[Problem]) -> list[str]:

@@ -139,6 +139,46 @@ def test_generator_gets_config_and_streams() -> None:
     assert g.invoke("x", {"tags": ["t"]}) == "xt"
 
 
+def _words(text: str, log: list[str]) -> Iterator[str]:
+    for word in text.split():
+        log.append(f"produce {word} ")
+        yield word + " "
+
+
+async def _awords(text: str, log: list[str]) -> AsyncIterator[str]:
+    for word in text.split():
+        log.append(f"produce {word} ")
+        yield word + " "
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_generator_function_lambda_streams_what_it_yields(kind: str) -> None:
+    log: list[str] = []
+    step = RunnableLambda(_words if kind == "sync" else _awords).bind(log=log)
+    if kind == "sync":
+        assert step.invoke("a b") == "a b "  # the chunks added, as LangChain does
+        chunks = consume(log, step.stream("c d"))
+    else:
+        assert asyncio.run(step.ainvoke("a b")) == "a b "
+        chunks = asyncio.run(aconsume(log, step.astream("c d")))
+    assert chunks == ["c ", "d "]
+    assert log[-4:] == ["produce c ", "consume c ", "produce d ", "consume d "]  # as yielded
+
+
+def test_a_generator_function_lambda_streams_through_a_sequence() -> None:
+    log: list[str] = []
+    chain = RunnableLambda(str.upper) | RunnableLambda(_words).bind(log=log) | StrOutputParser()
+    assert consume(log, chain.stream("a b")) == ["A ", "B "]
+    assert log == ["produce A ", "consume A ", "produce B ", "consume B "]
+    assert asyncio.run(chain.ainvoke("x y")) == "X Y "  # a sync generator, off the loop
+
+
+def test_a_lambda_gets_the_keyword_arguments_it_is_bound_with() -> None:
+    step = RunnableLambda(lambda x, **kw: (x, kw))
+    assert step.bind(k=1).invoke(0) == (0, {"k": 1})
+    assert step.invoke(0, None, k=2) == (0, {"k": 2})
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_parallel_assign_and_pick_stream_chunks_that_sum_to_the_output(mode: str) -> None:
     par = RunnableParallel(text=RunnablePassthrough(), upper=RunnableLambda(str.upper))

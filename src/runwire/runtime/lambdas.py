@@ -10,7 +10,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from runwire.runtime.base import Input, Output, Runnable, add_chunks, run_in_executor
+from runwire.runtime.base import NOTHING, Input, Output, Runnable, add_chunks, run_in_executor
 from runwire.runtime.config import RunnableConfig
 from runwire.schema.nodes import SerializedNotImplemented, not_implemented_node
 
@@ -36,8 +36,21 @@ class _NotSerializable:
         return not_implemented_node(self)
 
 
+def _gathered(chunks: Iterator[Any]) -> Any:
+    """A streamed input as one value (chunks added, as ``transform`` gathers them)."""
+    final: Any = NOTHING
+    for chunk in chunks:
+        final = chunk if final is NOTHING else add_chunks(final, chunk)
+    return final
+
+
 class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
-    """A function as a runnable; a returned runnable is invoked in turn (recursion-limited)."""
+    """A function as a runnable; a returned runnable is invoked in turn (recursion-limited).
+
+    A generator function (or async generator function) streams what it yields, one
+    chunk each, and ``invoke`` returns the chunks added together, as in LangChain. Keyword
+    arguments given to ``invoke`` (or bound with ``bind``) are passed to the function.
+    """
 
     def __init__(
         self,
@@ -45,7 +58,7 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
         afunc: Callable[..., Any] | None = None,
         name: str | None = None,
     ) -> None:
-        if inspect.iscoroutinefunction(func):
+        if inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func):
             func, afunc = None, func  # type: ignore[assignment]
         if func is None and afunc is None:
             raise TypeError("RunnableLambda needs a function")
@@ -54,6 +67,8 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
         self.name = name or _func_name(func or afunc, "RunnableLambda")  # type: ignore[arg-type]
         self._func_config = func is not None and _accepts_config(func)
         self._afunc_config = afunc is not None and _accepts_config(afunc)
+        self._gen = func is not None and inspect.isgeneratorfunction(func)
+        self._agen = afunc is not None and inspect.isasyncgenfunction(afunc)
 
     def __repr__(self) -> str:
         return f"RunnableLambda({self.name})"
@@ -74,7 +89,9 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
             return asyncio.run(self.ainvoke(input, config, **kwargs))
 
         def run(value: Any, cfg: RunnableConfig) -> Any:
-            out = self.func(value, config=cfg) if self._func_config else self.func(value)
+            out = self._call(value, cfg, kwargs)
+            if self._gen:
+                return _gathered(out)
             if isinstance(out, Runnable):
                 limit = cfg.get("recursion_limit", 25)
                 if limit <= 0:
@@ -90,11 +107,15 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
         self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Output:
         if self.afunc is None:
-            return await run_in_executor(config, self.invoke, input, config)
+            return await run_in_executor(config, self.invoke, input, config, **kwargs)
 
         async def run(value: Any, cfg: RunnableConfig) -> Any:
-            afunc = self.afunc
-            out = await (afunc(value, config=cfg) if self._afunc_config else afunc(value))  # type: ignore[misc]
+            if self._agen:
+                final: Any = NOTHING
+                async for chunk in self._acall(value, cfg, kwargs):
+                    final = chunk if final is NOTHING else add_chunks(final, chunk)
+                return final
+            out = await self._acall(value, cfg, kwargs)
             if isinstance(out, Runnable):
                 limit = cfg.get("recursion_limit", 25)
                 if limit <= 0:
@@ -105,6 +126,61 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
             return out
 
         return await self._acall_with_config(run, input, config)
+
+    def _call(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> Any:
+        if self._func_config:
+            return self.func(value, config=cfg, **kwargs)  # type: ignore[misc]
+        return self.func(value, **kwargs)  # type: ignore[misc]
+
+    def _acall(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> Any:
+        if self._afunc_config:
+            return self.afunc(value, config=cfg, **kwargs)  # type: ignore[misc]
+        return self.afunc(value, **kwargs)  # type: ignore[misc]
+
+    def stream(
+        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Output]:
+        """A generator function's chunks as it yields them; else the one output."""
+        if not self._gen:
+            yield from super().stream(input, config, **kwargs)
+            return
+
+        def run(chunks: Iterator[Any], cfg: RunnableConfig) -> Iterator[Any]:
+            return self._call(_gathered(chunks), cfg, kwargs)  # type: ignore[no-any-return]
+
+        yield from self._transform_with_config(iter([input]), run, config)
+
+    async def astream(
+        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Output]:
+        """An async generator function's chunks as it yields them (a sync generator's,
+        run in a worker thread, once it ends); else the one output."""
+        if self._agen:
+
+            async def one() -> AsyncIterator[Any]:
+                yield input
+
+            def run(chunks: AsyncIterator[Any], cfg: RunnableConfig) -> AsyncIterator[Any]:
+                async def gen() -> AsyncIterator[Any]:
+                    final: Any = NOTHING
+                    async for chunk in chunks:
+                        final = chunk if final is NOTHING else add_chunks(final, chunk)
+                    async for out in self._acall(final, cfg, kwargs):
+                        yield out
+
+                return gen()
+
+            async for chunk in self._atransform_with_config(one(), run, config):
+                yield chunk
+        elif self._gen and self.afunc is None:
+            items = await run_in_executor(
+                config, lambda: list(self.stream(input, config, **kwargs))
+            )
+            for item in items:
+                yield item
+        else:
+            async for chunk in super().astream(input, config, **kwargs):
+                yield chunk
 
 
 class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):

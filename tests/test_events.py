@@ -142,13 +142,14 @@ KEYS = {"event", "name", "run_id", "parent_ids", "tags", "metadata", "data"}
 def test_three_step_sequence_events_exactly() -> None:
     chain = Double() | gen_step() | FakeChat()
     events = events_of(chain, 3, {"tags": ["t"], "metadata": {"user": "u1"}})
+    # each streaming step starts once its first input chunk exists (LangChain's order)
     assert brief(events) == [
         ("on_chain_start", "RunnableSequence"),
-        ("on_chat_model_start", "fake_chat"),
-        ("on_chain_start", "twice"),
         ("on_chain_start", "double"),
         ("on_chain_end", "double"),
+        ("on_chain_start", "twice"),
         ("on_chain_stream", "twice"),
+        ("on_chat_model_start", "fake_chat"),
         ("on_chain_stream", "twice"),
         ("on_chain_end", "twice"),
         ("on_chat_model_stream", "fake_chat"),
@@ -173,11 +174,10 @@ def test_three_step_sequence_events_exactly() -> None:
     assert events[0]["tags"] == ["t"]
     data = [e["data"] for e in events]
     assert data[0] == {"input": 3}  # the root's start carries the call's input
-    assert data[1] == {}  # streaming runs learn their input at their end
-    assert data[2] == {}
-    assert data[3] == {"input": 3}
-    assert data[4] == {"output": 6, "input": 3}
-    assert [data[5], data[6]] == [{"chunk": "6"}, {"chunk": "7"}]
+    assert data[1] == {"input": 3}
+    assert data[2] == {"output": 6, "input": 3}
+    assert data[3] == data[5] == {}  # streaming runs learn their input at their end
+    assert [data[4], data[6]] == [{"chunk": "6"}, {"chunk": "7"}]
     assert data[7] == {"output": "67", "input": 6}
     assert data[8] == {"chunk": AIMessageChunk(content="6", id="run-1")}
     assert data[9] == {"chunk": AIMessageChunk(content="6", id="run-1")}
@@ -496,9 +496,9 @@ def test_errors_reach_the_consumer_after_the_events_sent_before() -> None:
         asyncio.run(consume())
     assert brief(received) == [
         ("on_chain_start", "RunnableSequence"),
-        ("on_chain_start", "broken"),
         ("on_chain_start", "double"),
         ("on_chain_end", "double"),
+        ("on_chain_start", "broken"),
         ("on_chain_stream", "broken"),
         ("on_chain_stream", "RunnableSequence"),
     ]  # failed chains send no end and no error event (LangChain)

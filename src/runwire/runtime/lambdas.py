@@ -93,12 +93,7 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
             if self._gen:
                 return _gathered(out)
             if isinstance(out, Runnable):
-                limit = cfg.get("recursion_limit", 25)
-                if limit <= 0:
-                    raise RecursionError(
-                        f"recursion limit reached: {self.name} returned a runnable"
-                    )
-                return out.invoke(value, {**cfg, "recursion_limit": limit - 1})
+                return out.invoke(value, self._nested(cfg))
             return out
 
         return self._call_with_config(run, input, config)
@@ -117,12 +112,7 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
                 return final
             out = await self._acall(value, cfg, kwargs)
             if isinstance(out, Runnable):
-                limit = cfg.get("recursion_limit", 25)
-                if limit <= 0:
-                    raise RecursionError(
-                        f"recursion limit reached: {self.name} returned a runnable"
-                    )
-                return await out.ainvoke(value, {**cfg, "recursion_limit": limit - 1})
+                return await out.ainvoke(value, self._nested(cfg))
             return out
 
         return await self._acall_with_config(run, input, config)
@@ -137,50 +127,90 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
             return self.afunc(value, config=cfg, **kwargs)  # type: ignore[misc]
         return self.afunc(value, **kwargs)  # type: ignore[misc]
 
-    def stream(
-        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    def _nested(self, cfg: RunnableConfig) -> RunnableConfig:
+        """The config for a runnable the function returned (one level less to recurse)."""
+        limit = cfg.get("recursion_limit", 25)
+        if limit <= 0:
+            raise RecursionError(f"recursion limit reached: {self.name} returned a runnable")
+        return {**cfg, "recursion_limit": limit - 1}
+
+    def transform(
+        self, input: Iterator[Input], config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Output]:
-        """A generator function's chunks as it yields them; else the one output."""
-        if not self._gen:
-            yield from super().stream(input, config, **kwargs)
+        """One run over the gathered input: a generator function's chunks as it yields
+        them, a returned runnable's stream, else the one output (as LangChain streams a
+        lambda, so ``astream_events`` sees its ``on_chain_stream``)."""
+        if self.func is None:  # only an async function
+            yield from super().transform(input, config, **kwargs)
             return
 
         def run(chunks: Iterator[Any], cfg: RunnableConfig) -> Iterator[Any]:
-            return self._call(_gathered(chunks), cfg, kwargs)  # type: ignore[no-any-return]
+            value = _gathered(chunks)
+            if value is NOTHING:  # no input at all: no call
+                return
+            out = self._call(value, cfg, kwargs)
+            if self._gen:
+                yield from out
+            elif isinstance(out, Runnable):
+                yield from out.stream(value, self._nested(cfg))
+            else:
+                yield out
 
-        yield from self._transform_with_config(iter([input]), run, config)
+        yield from self._transform_with_config(input, run, config)
+
+    def stream(
+        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Output]:
+        yield from self.transform(iter([input]), config, **kwargs)
+
+    async def atransform(
+        self, input: AsyncIterator[Input], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Output]:
+        """Async ``transform``; a sync function runs in a worker thread (a generator's
+        chunks then come once it ends)."""
+
+        def run(chunks: AsyncIterator[Any], cfg: RunnableConfig) -> AsyncIterator[Any]:
+            async def gen() -> AsyncIterator[Any]:
+                value: Any = NOTHING
+                async for chunk in chunks:
+                    value = chunk if value is NOTHING else add_chunks(value, chunk)
+                if value is NOTHING:  # no input at all: no call
+                    return
+                if self.afunc is None:
+                    out = await run_in_executor(cfg, self._sync_output, value, cfg, kwargs)
+                elif self._agen:
+                    async for item in self._acall(value, cfg, kwargs):
+                        yield item
+                    return
+                else:
+                    out = await self._acall(value, cfg, kwargs)
+                if self._gen:
+                    for item in out:
+                        yield item
+                elif isinstance(out, Runnable):
+                    async for item in out.astream(value, self._nested(cfg)):
+                        yield item
+                else:
+                    yield out
+
+            return gen()
+
+        async for chunk in self._atransform_with_config(input, run, config):
+            yield chunk
 
     async def astream(
         self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Output]:
-        """An async generator function's chunks as it yields them (a sync generator's,
-        run in a worker thread, once it ends); else the one output."""
-        if self._agen:
+        async def one() -> AsyncIterator[Any]:
+            yield input
 
-            async def one() -> AsyncIterator[Any]:
-                yield input
+        async for chunk in self.atransform(one(), config, **kwargs):
+            yield chunk
 
-            def run(chunks: AsyncIterator[Any], cfg: RunnableConfig) -> AsyncIterator[Any]:
-                async def gen() -> AsyncIterator[Any]:
-                    final: Any = NOTHING
-                    async for chunk in chunks:
-                        final = chunk if final is NOTHING else add_chunks(final, chunk)
-                    async for out in self._acall(final, cfg, kwargs):
-                        yield out
-
-                return gen()
-
-            async for chunk in self._atransform_with_config(one(), run, config):
-                yield chunk
-        elif self._gen and self.afunc is None:
-            items = await run_in_executor(
-                config, lambda: list(self.stream(input, config, **kwargs))
-            )
-            for item in items:
-                yield item
-        else:
-            async for chunk in super().astream(input, config, **kwargs):
-                yield chunk
+    def _sync_output(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> Any:
+        """The sync function's output, off the loop: a generator's chunks as a list."""
+        out = self._call(value, cfg, kwargs)
+        return list(out) if self._gen else out
 
 
 class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):

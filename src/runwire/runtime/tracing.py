@@ -5,6 +5,7 @@ With no callbacks the helpers call straight through, so plain calls pay nothing.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +155,10 @@ class Traced:
         if ctx is None:
             yield from transformer(chunks, config)
             return
+        chunks = iter(chunks)
+        first = next(chunks, NOTHING)  # the run starts with its input, as LangChain's does:
+        if first is not NOTHING:  # a step after a failed one never starts
+            chunks = itertools.chain((first,), chunks)
         inputs = _Collector(chunks)
         run = self._start_run(ctx, None, config, run_type)
         output: Any = NOTHING
@@ -183,6 +188,9 @@ class Traced:
             async for chunk in transformer(chunks, config):
                 yield chunk
             return
+        first = await anext(aiter(chunks), NOTHING)  # as in the sync form
+        if first is not NOTHING:
+            chunks = _prepended(first, chunks)
         inputs = _AsyncCollector(chunks)
         run = self._start_run(ctx, None, config, run_type)
         output: Any = NOTHING
@@ -197,3 +205,10 @@ class Traced:
             raise
         run.inputs = inputs.total
         ctx.end(run, None if output is NOTHING else output)
+
+
+async def _prepended(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """``first``, then what ``rest`` yields."""
+    yield first
+    async for item in rest:
+        yield item

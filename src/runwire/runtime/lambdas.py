@@ -44,7 +44,25 @@ def _gathered(chunks: Iterator[Any]) -> Any:
     return final
 
 
-class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
+class _ThroughTransform:
+    """``stream``/``astream`` as ``transform``/``atransform`` of a one-chunk input."""
+
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        yield from self.transform(iter([input]), config, **kwargs)  # type: ignore[attr-defined]
+
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        async def one() -> AsyncIterator[Any]:
+            yield input
+
+        async for chunk in self.atransform(one(), config, **kwargs):  # type: ignore[attr-defined]
+            yield chunk
+
+
+class RunnableLambda(_NotSerializable, _ThroughTransform, Runnable[Input, Output]):
     """A function as a runnable; a returned runnable is invoked in turn (recursion-limited).
 
     A generator function (or async generator function) streams what it yields, one
@@ -158,11 +176,6 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
 
         yield from self._transform_with_config(input, run, config)
 
-    def stream(
-        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[Output]:
-        yield from self.transform(iter([input]), config, **kwargs)
-
     async def atransform(
         self, input: AsyncIterator[Input], config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Output]:
@@ -198,22 +211,13 @@ class RunnableLambda(_NotSerializable, Runnable[Input, Output]):
         async for chunk in self._atransform_with_config(input, run, config):
             yield chunk
 
-    async def astream(
-        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[Output]:
-        async def one() -> AsyncIterator[Any]:
-            yield input
-
-        async for chunk in self.atransform(one(), config, **kwargs):
-            yield chunk
-
     def _sync_output(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> Any:
         """The sync function's output, off the loop: a generator's chunks as a list."""
         out = self._call(value, cfg, kwargs)
         return list(out) if self._gen else out
 
 
-class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):
+class RunnableGenerator(_NotSerializable, _ThroughTransform, Runnable[Input, Output]):
     """A generator over the input stream as a runnable (it streams natively)."""
 
     def __init__(
@@ -244,11 +248,6 @@ class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):
 
         yield from self._transform_with_config(input, run, config)
 
-    def stream(
-        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[Output]:
-        yield from self.transform(iter([input]), config)
-
     def invoke(self, input: Input, config: RunnableConfig | None = None, **kwargs: Any) -> Output:
         final: Any = None
         for chunk in self.stream(input, config):
@@ -272,15 +271,6 @@ class RunnableGenerator(_NotSerializable, Runnable[Input, Output]):
             return agen(chunks, config=cfg) if _accepts_config(agen) else agen(chunks)
 
         async for chunk in self._atransform_with_config(input, run, config):
-            yield chunk
-
-    async def astream(
-        self, input: Input, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[Output]:
-        async def one() -> AsyncIterator[Any]:
-            yield input
-
-        async for chunk in self.atransform(one(), config):
             yield chunk
 
     async def ainvoke(

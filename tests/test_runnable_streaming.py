@@ -573,3 +573,15 @@ def test_no_callbacks_means_no_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert made == []
     chain.invoke(1, {"callbacks": [Recorder()]})  # the counter does see traced runs
     assert len(made) == 8
+
+
+def test_an_async_function_beside_a_sync_generator_streams_its_own_output() -> None:
+    async def whole(text: str) -> str:
+        return text.upper()
+
+    def letters(text: str) -> Iterator[str]:
+        yield from text
+
+    step = RunnableLambda(letters, afunc=whole)
+    assert list(step.stream("ab")) == ["a", "b"]
+    assert asyncio.run(aconsume([], step.astream("ab"))) == ["AB"]

@@ -11,10 +11,11 @@ an input not yet applied.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from runwire.graph.channels import MISSING
-from runwire.graph.checkpoint.base import new_checkpoint_id
+from runwire.graph.checkpoint.base import BaseCheckpointSaver, new_checkpoint_id
 from runwire.graph.constants import BRANCH_PREFIX, ERROR, INTERRUPT, PULL, RESUME, START, TASKS
 from runwire.graph.tasks import Task, now_iso, task_id
 from runwire.graph.types import Send
@@ -257,15 +258,14 @@ class Persistence:
 
     async def aflush(self) -> None:
         """Hand the queued saver calls over, in the order the loop made them: to the
-        saver's ``aput_batch`` (one round trip for a SQL saver), else one by one."""
+        saver's ``aput_batch`` (one round trip for a SQL saver; a saver without one, such
+        as LangGraph's, gets the base class's, one call at a time)."""
         queue = self.deferred
         saver = self.checkpointer
         batch = getattr(saver, "aput_batch", None)
+        if batch is None:
+            batch = partial(BaseCheckpointSaver.aput_batch, saver)
         while queue:
             ops = queue[:]
             del queue[:]
-            if batch is not None:
-                await batch(ops)
-                continue
-            for name, args in ops:
-                await getattr(saver, "a" + name)(*args)
+            await batch(ops)

@@ -265,7 +265,7 @@ def _saved_input(value: Any) -> Any:
     """The input as the input checkpoint keeps it: a state object (a pydantic model or a
     dataclass of the graph's schema) as the updates it makes, so a checkpoint holds
     plain data and a resume from it writes the same values."""
-    if value is None or isinstance(value, dict | Command | type):
+    if value is None or isinstance(value, dict | Command):
         return value
     updates = object_updates(value)
     return value if updates is None else updates

@@ -40,7 +40,10 @@ def _attribute_keys(cls: type) -> tuple[str, ...]:
 def object_updates(value: Any) -> dict[str, Any] | None:
     """A state-like object (pydantic model, dataclass, annotated class) as updates, by
     LangGraph's rule: each key whose value is not ``None``, or whose default is not
-    ``None``, or (a pydantic model) that was set explicitly. ``None`` for other objects."""
+    ``None``, or (a pydantic model) that was set explicitly. ``None`` for other objects
+    (and for classes)."""
+    if isinstance(value, type):
+        return None
     keys = _attribute_keys(type(value))
     if not keys:
         return None
@@ -135,8 +138,6 @@ class SchemaInfo:
         """A node's return value as a dict of updates (``None`` when it is not state-like)."""
         if isinstance(value, dict):
             return value
-        if isinstance(value, type):
-            return None
         return object_updates(value)
 
     def json_schema(self, title: str) -> dict[str, Any]:

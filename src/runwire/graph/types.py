@@ -84,7 +84,7 @@ class Command:
             return list(update)
         from runwire.graph.state import object_updates
 
-        found = None if isinstance(update, type) else object_updates(update)
+        found = object_updates(update)
         return list(found.items()) if found is not None else [("__root__", update)]
 
     def goto_list(self) -> list[Send | str]:

@@ -24,6 +24,13 @@ def _accepts_config(func: Callable[..., Any]) -> bool:
         return False
 
 
+def _apply(
+    fn: Any, takes_config: bool, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]
+) -> Any:
+    """``fn(value, **kwargs)``, with ``config=cfg`` too when ``fn`` takes it."""
+    return fn(value, config=cfg, **kwargs) if takes_config else fn(value, **kwargs)
+
+
 def _func_name(func: Callable[..., Any], default: str) -> str:
     name = getattr(func, "__name__", None)
     return name if name and name != "<lambda>" else default
@@ -40,6 +47,14 @@ def _gathered(chunks: Iterator[Any]) -> Any:
     """A streamed input as one value (chunks added, as ``transform`` gathers them)."""
     final: Any = NOTHING
     for chunk in chunks:
+        final = chunk if final is NOTHING else add_chunks(final, chunk)
+    return final
+
+
+async def _agathered(chunks: AsyncIterator[Any]) -> Any:
+    """Async :func:`_gathered`."""
+    final: Any = NOTHING
+    async for chunk in chunks:
         final = chunk if final is NOTHING else add_chunks(final, chunk)
     return final
 
@@ -124,10 +139,7 @@ class RunnableLambda(_NotSerializable, _ThroughTransform, Runnable[Input, Output
 
         async def run(value: Any, cfg: RunnableConfig) -> Any:
             if self._agen:
-                final: Any = NOTHING
-                async for chunk in self._acall(value, cfg, kwargs):
-                    final = chunk if final is NOTHING else add_chunks(final, chunk)
-                return final
+                return await _agathered(self._acall(value, cfg, kwargs))
             out = await self._acall(value, cfg, kwargs)
             if isinstance(out, Runnable):
                 return await out.ainvoke(value, self._nested(cfg))
@@ -136,14 +148,10 @@ class RunnableLambda(_NotSerializable, _ThroughTransform, Runnable[Input, Output
         return await self._acall_with_config(run, input, config)
 
     def _call(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> Any:
-        if self._func_config:
-            return self.func(value, config=cfg, **kwargs)  # type: ignore[misc]
-        return self.func(value, **kwargs)  # type: ignore[misc]
+        return _apply(self.func, self._func_config, value, cfg, kwargs)
 
     def _acall(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> Any:
-        if self._afunc_config:
-            return self.afunc(value, config=cfg, **kwargs)  # type: ignore[misc]
-        return self.afunc(value, **kwargs)  # type: ignore[misc]
+        return _apply(self.afunc, self._afunc_config, value, cfg, kwargs)
 
     def _nested(self, cfg: RunnableConfig) -> RunnableConfig:
         """The config for a runnable the function returned (one level less to recurse)."""
@@ -184,23 +192,22 @@ class RunnableLambda(_NotSerializable, _ThroughTransform, Runnable[Input, Output
 
         def run(chunks: AsyncIterator[Any], cfg: RunnableConfig) -> AsyncIterator[Any]:
             async def gen() -> AsyncIterator[Any]:
-                value: Any = NOTHING
-                async for chunk in chunks:
-                    value = chunk if value is NOTHING else add_chunks(value, chunk)
+                value = await _agathered(chunks)
                 if value is NOTHING:  # no input at all: no call
                     return
-                if self.afunc is None:
-                    out = await run_in_executor(cfg, self._sync_output, value, cfg, kwargs)
-                elif self._agen:
+                if self._agen:
                     async for item in self._acall(value, cfg, kwargs):
                         yield item
                     return
-                else:
+                if self.afunc is not None:
                     out = await self._acall(value, cfg, kwargs)
-                if self._gen:
-                    for item in out:
+                elif self._gen:  # a sync generator, off the loop: its chunks once it ends
+                    for item in await run_in_executor(cfg, self._listed, value, cfg, kwargs):
                         yield item
-                elif isinstance(out, Runnable):
+                    return
+                else:
+                    out = await run_in_executor(cfg, self._call, value, cfg, kwargs)
+                if isinstance(out, Runnable):
                     async for item in out.astream(value, self._nested(cfg)):
                         yield item
                 else:
@@ -211,10 +218,9 @@ class RunnableLambda(_NotSerializable, _ThroughTransform, Runnable[Input, Output
         async for chunk in self._atransform_with_config(input, run, config):
             yield chunk
 
-    def _sync_output(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> Any:
-        """The sync function's output, off the loop: a generator's chunks as a list."""
-        out = self._call(value, cfg, kwargs)
-        return list(out) if self._gen else out
+    def _listed(self, value: Any, cfg: RunnableConfig, kwargs: dict[str, Any]) -> list[Any]:
+        """A sync generator function's chunks, as a list (run in a worker thread)."""
+        return list(self._call(value, cfg, kwargs))
 
 
 class RunnableGenerator(_NotSerializable, _ThroughTransform, Runnable[Input, Output]):
